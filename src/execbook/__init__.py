@@ -1,0 +1,52 @@
+"""execbook: executable books from d2l-flavoured Markdown, as a Sphinx extension.
+
+The life of a build, in the order Sphinx calls us:
+
+1. ``config-inited``: validate ``execbook_*`` options, fill in MyST-NB, MyST,
+   numbering, theme, bibliography and MathJax defaults.
+2. ``source-read``: each ``.md`` page is parsed (``syntax``), its problems are
+   reported as ``file:line``, and it becomes a notebook (``notebooks``) that
+   MyST-NB renders.
+3. read-time transform: tabbed cells and ``:begin_tab:`` blocks are grouped
+   (``tabs``).
+4. write: HTML gets a switcher (``static/execbook.js``); other formats keep one
+   tab. MathJax is copied into the site on ``build-finished``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+__version__ = "0.1.0"
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    from execbook import config, extension, mathjax, reader, references, tabs
+
+    app.setup_extension("myst_nb")
+    app.setup_extension("sphinxcontrib.bibtex")
+    app.setup_extension("sphinx_copybutton")
+    config.register(app)
+
+    app.connect("config-inited", extension.configure, priority=100)
+    app.connect("config-inited", add_package_paths, priority=100)
+    app.connect("config-inited", references.configure_bibtex, priority=100)
+    app.connect("config-inited", mathjax.configure_mathjax, priority=100)
+    app.connect("source-read", reader.on_source_read)
+    app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
+    app.connect("html-page-context", extension.html_context)
+    app.connect("build-finished", mathjax.copy_mathjax)
+    tabs.setup_tabs(app)
+
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def add_package_paths(app: Sphinx, cfg: Any) -> None:
+    """Our templates and static files sit in the package, not in the book."""
+    cfg.templates_path = [*cfg.templates_path, str(PACKAGE_DIR / "templates")]
+    cfg.html_static_path = [*cfg.html_static_path, str(PACKAGE_DIR / "static")]

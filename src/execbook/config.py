@@ -1,0 +1,121 @@
+"""execbook's options: declared once, typed, validated.
+
+Each field of ``ExecbookConfig`` is one ``execbook_<field>`` value in
+``conf.py``. Its metadata gives the help text; its type is checked when the
+configuration is read, and a wrong value stops the build with a message that
+names the option.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import re
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ConfigError
+
+TAB_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+KNOWN_TAB_LABELS = {
+    "pytorch": "PyTorch",
+    "numpy": "NumPy",
+    "mxnet": "MXNet",
+    "tensorflow": "TensorFlow",
+    "jax": "JAX",
+    "paddle": "PaddlePaddle",
+    "python": "Python",
+}
+
+
+def _option(default: Any, help: str, **kwargs: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return dc.field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
+    return dc.field(default=default, metadata={"help": help, **kwargs})
+
+
+@dc.dataclass(frozen=True)
+class ExecbookConfig:
+    tabs: list = _option(
+        ["python"],
+        "The book's frameworks, in tab order; the first is the default tab of unmarked code cells.",
+        item=str,
+    )
+    tab_labels: dict = _option(
+        {},
+        "Display names of tabs, e.g. {'pytorch': 'PyTorch'}; known frameworks have one already.",
+        item=str,
+    )
+    header_switcher: bool = _option(True, "Show a framework switcher in the page header (HTML).")
+    remember_tab: bool = _option(True, "Remember the reader's framework across pages and visits (HTML).")
+
+    def label(self, tab: str) -> str:
+        return self.tab_labels.get(tab) or KNOWN_TAB_LABELS.get(tab, tab)
+
+    @property
+    def default_tab(self) -> str:
+        return self.tabs[0]
+
+
+def option_names() -> list[str]:
+    return [f"execbook_{field.name}" for field in dc.fields(ExecbookConfig)]
+
+
+def register(app: Sphinx) -> None:
+    """Declare every option to Sphinx (each one rebuilds the env when changed)."""
+    defaults = ExecbookConfig()
+    for field in dc.fields(ExecbookConfig):
+        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), "env", types=())
+
+
+def _type_name(kind: type) -> str:
+    return {list: "a list", dict: "a dict", bool: "True or False", str: "a string", int: "an integer"}[kind]
+
+
+def from_sphinx(config: Config) -> ExecbookConfig:
+    """Read and validate the ``execbook_*`` values; raise ConfigError naming the option."""
+    values: dict[str, Any] = {}
+    for field in dc.fields(ExecbookConfig):
+        name = f"execbook_{field.name}"
+        value = getattr(config, name)
+        kind = field.type if isinstance(field.type, type) else eval(field.type)  # noqa: S307 - our own annotations
+        if kind is list and isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{name} must be {_type_name(kind)}, got {value!r} ({type(value).__name__}); see README, 'Options'")
+        item = field.metadata.get("item")
+        if item is not None:
+            items = value.values() if isinstance(value, dict) else value
+            for entry in items:
+                if not isinstance(entry, item):
+                    raise ConfigError(f"{name} must hold only {_type_name(item)}s, got {entry!r}")
+        values[field.name] = value
+    result = ExecbookConfig(**values)
+    _check_tabs(result)
+    return result
+
+
+def _check_tabs(cfg: ExecbookConfig) -> None:
+    if not cfg.tabs:
+        raise ConfigError("execbook_tabs must name at least one framework, e.g. ['pytorch', 'numpy']")
+    for tab in cfg.tabs:
+        if not TAB_NAME_RE.match(tab) or tab == "all":
+            raise ConfigError(f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')")
+    if len(set(cfg.tabs)) != len(cfg.tabs):
+        raise ConfigError(f"execbook_tabs names a tab twice: {cfg.tabs}")
+    for tab in cfg.tab_labels:
+        if tab not in cfg.tabs:
+            raise ConfigError(f"execbook_tab_labels names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
+
+
+_validated: dict[int, tuple[Config, ExecbookConfig]] = {}
+
+
+def get(config: Config) -> ExecbookConfig:
+    """The validated options of this build, read once per Config object."""
+    cached = _validated.get(id(config))
+    if cached is None or cached[0] is not config:
+        cached = (config, from_sphinx(config))
+        _validated[id(config)] = cached
+    return cached[1]

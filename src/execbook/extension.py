@@ -1,0 +1,61 @@
+"""Book-wide Sphinx settings that execbook chooses for the author.
+
+Values the author set in ``conf.py`` always win; these fill in the rest so
+that a d2l book needs only ``extensions = ["execbook"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+from execbook import config as cfg
+
+MYST_EXTENSIONS = ["dollarmath", "colon_fence", "amsmath", "html_image", "substitution"]
+EXCLUDE = ["_build", ".venv", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+
+
+def user_set(config: Config, name: str) -> bool:
+    return name in getattr(config, "_raw_config", {})
+
+
+def setdefault(config: Config, name: str, value: Any) -> None:
+    if not user_set(config, name):
+        setattr(config, name, value)
+
+
+def configure(app: Sphinx, config: Config) -> None:
+    """On config-inited, before MyST-NB and the theme read their settings."""
+    options = cfg.from_sphinx(config)  # fails early, naming the option
+    cfg._validated[id(config)] = (config, options)
+
+    config.nb_custom_formats = {**config.nb_custom_formats, ".md": ["execbook.reader.read_notebook", {}, False]}
+    setdefault(config, "nb_execution_mode", "off")
+    extensions = list(config.myst_enable_extensions or [])
+    config.myst_enable_extensions = extensions + [name for name in MYST_EXTENSIONS if name not in extensions]
+    setdefault(config, "myst_dmath_double_inline", True)
+
+    setdefault(config, "numfig", True)
+    setdefault(config, "math_numfig", True)
+    setdefault(config, "numfig_secnum_depth", 2)
+    setdefault(config, "numfig_format", {"section": "Section %s", "figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"})
+    setdefault(config, "exclude_patterns", EXCLUDE)
+    if not user_set(config, "html_theme"):
+        config.html_theme = "pydata_sphinx_theme"
+    setdefault(config, "bibtex_reference_style", "author_year")
+    setdefault(config, "bibtex_default_style", "plain")
+    setdefault(config, "copybutton_exclude", ".linenos, .gp, .go")
+
+    if config.html_theme == "pydata_sphinx_theme" and options.header_switcher and len(options.tabs) > 1:
+        theme_options = dict(config.html_theme_options or {})
+        navbar_end = list(theme_options.get("navbar_end", ["theme-switcher", "navbar-icon-links"]))
+        if "execbook-switcher" not in navbar_end:
+            theme_options["navbar_end"] = ["execbook-switcher", *navbar_end]
+        config.html_theme_options = theme_options
+
+
+def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    options = cfg.get(app.config)
+    context["execbook_tabs"] = [(tab, options.label(tab)) for tab in options.tabs]

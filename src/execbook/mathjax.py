@@ -1,0 +1,46 @@
+"""MathJax served from the site itself, so math renders with no network.
+
+MathJax comes from the ``django-static-mathjax`` wheel (MathJax 3, its es5
+build); only the parts the CHTML TeX renderer loads are copied.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+MATHJAX_PATH = "mathjax/tex-chtml.js"
+PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
+
+
+def mathjax_source() -> Path:
+    import mathjax  # the django-static-mathjax wheel
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def configure_mathjax(app: Sphinx, config: Config) -> None:
+    if "mathjax_path" not in getattr(config, "_raw_config", {}):
+        config.mathjax_path = MATHJAX_PATH
+
+
+def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html" or app.config.mathjax_path != MATHJAX_PATH:
+        return
+    source = mathjax_source()
+    target = Path(app.outdir) / "_static" / "mathjax"
+    stamp = target / ".execbook-stamp"
+    version = str((source / "tex-chtml.js").stat().st_mtime_ns)
+    if stamp.is_file() and stamp.read_text() == version:
+        return
+    for part in PARTS:
+        src, dst = source / part, target / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+    stamp.write_text(version)

@@ -1,0 +1,50 @@
+"""``Document`` -> notebooks.
+
+The page notebook is what MyST-NB renders: markdown cells in MyST, code cells
+tagged with their tabs in ``metadata.execbook.tabs``, and a ``source_map`` so
+that warnings point at the author's lines.
+"""
+
+from __future__ import annotations
+
+import nbformat
+from nbformat import NotebookNode
+
+from execbook.syntax import CodeCell, Document, MarkdownCell
+
+TAB_DIRECTIVE = "execbook-tab"
+TAB_FENCE = ":::::"  # longer than any colon fence the prose converter writes
+
+LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def tab_block_source(cell: MarkdownCell) -> str:
+    """A :begin_tab: block as MyST: a directive around its text, one line each side."""
+    assert cell.tabs is not None
+    return f"{TAB_FENCE}{{{TAB_DIRECTIVE}}} {' '.join(cell.tabs)}\n{cell.text}\n{TAB_FENCE}"
+
+
+def page_notebook(doc: Document) -> NotebookNode:
+    """The notebook Sphinx renders for one page, every tab's code included."""
+    cells: list[NotebookNode] = []
+    source_map: list[int] = []
+    for cell in doc.cells:
+        if isinstance(cell, MarkdownCell):
+            if cell.tabs is None:
+                cells.append(nbformat.v4.new_markdown_cell(cell.text))
+                source_map.append(cell.line - 1)
+            else:
+                cells.append(nbformat.v4.new_markdown_cell(tab_block_source(cell)))
+                source_map.append(cell.line - 2)
+        elif isinstance(cell, CodeCell):
+            for tabs, source in cell.variants():
+                code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}})
+                cells.append(code)
+                source_map.append(cell.line)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    for node in notebook.cells:
+        node.pop("id", None)
+    notebook.metadata.update(language_info=LANGUAGE_INFO, kernelspec=KERNELSPEC, source_map=source_map)
+    notebook.nbformat_minor = 4
+    return notebook

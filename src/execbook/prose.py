@@ -1,0 +1,374 @@
+"""d2l prose -> MyST Markdown.
+
+Everything here is pure text work on the prose between code cells: slide marks,
+roles, labels, figures, tables, display math, bibliography and toc fences.
+Each construct becomes MyST syntax that Sphinx resolves by itself, so no raw
+``:numref:`` text can reach a page.
+
+The output keeps the source's line numbers wherever a construct maps line for
+line; where it cannot (a figure grows a directive fence), the output is split
+into *chunks*, each remembering the source line it starts at, so warnings from
+Sphinx still point at the right line of the author's file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from execbook.messages import Message
+
+#: d2l role name -> MyST role name.
+INLINE_ROLES = {
+    "numref": "numref",
+    "ref": "ref",
+    "eqref": "eq",
+    "cite": "cite:p",
+    "citet": "cite:t",
+}
+CITE_ROLES = {"cite", "citet"}
+
+INLINE_RE = re.compile(r"(?P<role>:(?P<name>[A-Za-z_]+):`(?P<body>[^`]*)`)|(?P<code>`+)")
+ROLE_LINE_RE = re.compile(r"^ {0,3}:(?P<name>label|eqlabel|width|height|bibliography):`(?P<body>[^`]*)`\s*$")
+ATX_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
+SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
+TABLE_CAPTION_RE = re.compile(r"^ {0,3}:\s+(?P<caption>\S.*?)\s*$")
+TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
+MATH_OPEN_RE = re.compile(r"^ {0,3}\$\$")
+EQLABEL_RE = re.compile(r"\s*:eqlabel:`(?P<label>[^`]*)`\s*$")
+TOC_OPTIONS = {"maxdepth", "numbered", "caption", "hidden", "titlesonly", "glob", "reversed", "name", "includehidden"}
+
+SLIDE_KEEP_RES = (
+    re.compile(r"\[\*\*(.+?)\*\*\](?!\()", re.DOTALL),
+    re.compile(r"\(\*\*(.+?)\*\*\)", re.DOTALL),
+)
+SLIDE_DROP_RES = (
+    re.compile(r"\[~~(.+?)~~\](?!\()", re.DOTALL),
+    re.compile(r"\(~~(.+?)~~\)", re.DOTALL),
+)
+
+
+@dataclass
+class Chunk:
+    """A run of MyST lines that starts at ``line`` (1-based) of the source."""
+
+    line: int
+    lines: list[str] = field(default_factory=list)
+    exact: bool = True  # output line i is source line ``line + i``
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def resolve_slide_marks(text: str) -> str:
+    """Keep the text of ``[**x**]``/``(**x**)``, drop ``[~~x~~]``/``(~~x~~)``.
+
+    Dropped text is replaced by its newlines so that line numbers hold.
+    """
+    for pattern in SLIDE_DROP_RES:
+        text = pattern.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    for pattern in SLIDE_KEEP_RES:
+        text = pattern.sub(lambda m: m.group(1), text)
+    return text
+
+
+def convert_inline(text: str, line: int, messages: list[Message]) -> str:
+    """Turn d2l inline roles into MyST roles, leaving code spans untouched."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        match = INLINE_RE.search(text, pos)
+        if match is None:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos : match.start()])
+        if match.group("code"):
+            run = match.group("code")
+            closing = re.compile(rf"(?<!`){run}(?!`)").search(text, match.end())
+            end = closing.end() if closing else match.end()
+            out.append(text[match.start() : end])
+            pos = end
+            continue
+        name, body = match.group("name"), match.group("body")
+        at = line + text.count("\n", 0, match.start())
+        out.append(_convert_role(name, body, match.group(0), at, messages))
+        pos = match.end()
+
+
+def _convert_role(name: str, body: str, raw: str, line: int, messages: list[Message]) -> str:
+    if name in INLINE_ROLES:
+        if name in CITE_ROLES:
+            body = ",".join(key.strip() for key in body.split(",") if key.strip())
+        if not body.strip():
+            messages.append(Message(line, f"empty :{name}: role; put a label or key between the backticks", "syntax"))
+            return ""
+        return f"{{{INLINE_ROLES[name]}}}`{body.strip() if name not in CITE_ROLES else body}`"
+    if name in ("label", "eqlabel"):
+        messages.append(
+            Message(
+                line,
+                f":{name}:`{body}` must stand on its own line after "
+                + ("a heading, an image or a table" if name == "label" else "a $$ display equation $$")
+                + "; it was ignored",
+                "label",
+            )
+        )
+        return ""
+    return raw
+
+
+class ProseConverter:
+    """Converts one run of prose lines (no code fences inside) into chunks."""
+
+    def __init__(self, messages: list[Message]):
+        self.messages = messages
+
+    def convert(self, lines: list[str], first_line: int) -> list[Chunk]:
+        text = resolve_slide_marks("\n".join(lines))
+        lines = text.split("\n")
+        chunks = [Chunk(first_line)]
+        last_heading: int | None = None  # index in the current chunk of the last heading line
+        i = 0
+        while i < len(lines):
+            line, lineno = lines[i], first_line + i
+            current = chunks[-1]
+            role = ROLE_LINE_RE.match(line)
+            if role and role.group("name") == "label" and last_heading is not None:
+                current.lines.insert(last_heading, f"({role.group('body').strip()})=")
+                last_heading = None
+                i += 1
+                continue
+            if role and role.group("name") == "bibliography":
+                chunks += [Chunk(lineno, ["```{bibliography}", "```"], False), Chunk(lineno + 1)]
+                i += 1
+                continue
+            if role:
+                self._stray(role.group("name"), role.group("body"), lineno)
+                current.lines.append("")
+                i += 1
+                continue
+            if line.strip():
+                last_heading = None
+            if ATX_HEADING_RE.match(line):
+                last_heading = len(current.lines)
+                current.lines.append(self._inline(line, lineno))
+                i += 1
+                continue
+            if i + 1 < len(lines) and line.strip() and SETEXT_RE.match(lines[i + 1]) and not TABLE_ROW_RE.match(line):
+                last_heading = len(current.lines)
+                current.lines += [self._inline(line, lineno), lines[i + 1]]
+                i += 2
+                continue
+            image = parse_image_line(line)
+            if image is not None:
+                consumed, figure = self._figure(image, lines, i, lineno)
+                chunks += [Chunk(lineno, figure, False), Chunk(lineno + consumed)]
+                i += consumed
+                continue
+            caption = TABLE_CAPTION_RE.match(line)
+            if caption and self._table_follows(lines, i + 1):
+                consumed, table = self._table(caption.group("caption"), lines, i + 1, lineno)
+                chunks += [Chunk(lineno, table, False), Chunk(lineno + consumed + 1)]
+                i += consumed + 1
+                continue
+            if TABLE_ROW_RE.match(line) and self._labelled_table(lines, i):
+                consumed, table = self._table(None, lines, i, lineno)
+                chunks += [Chunk(lineno, table, False), Chunk(lineno + consumed)]
+                i += consumed
+                continue
+            if MATH_OPEN_RE.match(line):
+                consumed, math = self._display_math(lines, i, lineno)
+                if math is not None:
+                    chunks += [Chunk(lineno, math, False), Chunk(lineno + consumed)]
+                else:
+                    current.lines += lines[i : i + consumed]
+                i += consumed
+                continue
+            current.lines.append(self._inline(_escape_myst_line(line), lineno))
+            i += 1
+        return [chunk for chunk in chunks if chunk.lines]
+
+    # -- constructs -------------------------------------------------------
+
+    def _inline(self, text: str, line: int) -> str:
+        return convert_inline(text, line, self.messages)
+
+    def _stray(self, name: str, body: str, line: int) -> None:
+        where = {
+            "label": "right after a heading, an image or a table",
+            "eqlabel": "right after a $$ display equation $$ (or on its closing line)",
+            "width": "right after an image",
+            "height": "right after an image",
+        }[name]
+        self.messages.append(Message(line, f":{name}:`{body}` belongs {where}; it was ignored", "label"))
+
+    def _figure(self, image: tuple[str, str], lines: list[str], i: int, lineno: int) -> tuple[int, list[str]]:
+        caption, target = image
+        options: dict[str, str] = {}
+        consumed = 1
+        while i + consumed < len(lines):
+            role = ROLE_LINE_RE.match(lines[i + consumed])
+            if not role or role.group("name") not in ("width", "height", "label"):
+                break
+            key = "name" if role.group("name") == "label" else role.group("name")
+            options[key] = role.group("body").strip()
+            consumed += 1
+        caption = self._inline(caption, lineno).strip()
+        if not caption and "name" not in options:
+            directive = ["```{image} " + target]
+            directive += [f":{key}: {value}" for key, value in options.items()]
+            return consumed, directive + ["```"]
+        directive = [":::{figure} " + target]
+        directive += [f":{key}: {value}" for key, value in options.items()]
+        if caption:
+            directive += ["", caption]
+        elif "name" in options:
+            self.messages.append(
+                Message(lineno, f"figure '{options['name']}' has no caption, so it gets no number; write one inside ![...]", "figure")
+            )
+        return consumed, directive + [":::"]
+
+    @staticmethod
+    def _table_follows(lines: list[str], i: int) -> bool:
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        return i < len(lines) and bool(TABLE_ROW_RE.match(lines[i]))
+
+    @staticmethod
+    def _labelled_table(lines: list[str], i: int) -> bool:
+        while i < len(lines) and TABLE_ROW_RE.match(lines[i]):
+            i += 1
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        role = ROLE_LINE_RE.match(lines[i]) if i < len(lines) else None
+        return bool(role and role.group("name") == "label")
+
+    def _table(self, caption: str | None, lines: list[str], start: int, lineno: int) -> tuple[int, list[str]]:
+        """Consume an optional blank gap, the table rows and an optional label."""
+        i = start
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        rows: list[str] = []
+        while i < len(lines) and TABLE_ROW_RE.match(lines[i]):
+            rows.append(self._inline(lines[i], lineno + i - start + 1))
+            i += 1
+        label = None
+        j = i
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        role = ROLE_LINE_RE.match(lines[j]) if j < len(lines) else None
+        if role and role.group("name") == "label":
+            label, i = role.group("body").strip(), j + 1
+        head = "::::{table}" + (" " + self._inline(caption, lineno) if caption else "")
+        if label and not caption:
+            self.messages.append(
+                Message(lineno, f"table '{label}' has no caption, so it gets no number; add a line ': Caption' above it", "table")
+            )
+        body = [head] + ([f":name: {label}"] if label else []) + [""] + rows + ["::::"]
+        return i - start, body
+
+    def _display_math(self, lines: list[str], i: int, lineno: int) -> tuple[int, list[str] | None]:
+        """A ``$$ ... $$`` block; becomes a math directive when it has an :eqlabel:."""
+        first = lines[i].lstrip()[2:]
+        if "$$" in first:
+            end, body = i, [first[: first.index("$$")]]
+            tail = first[first.index("$$") + 2 :]
+        else:
+            end = i + 1
+            while end < len(lines) and "$$" not in lines[end]:
+                end += 1
+            if end == len(lines):
+                self.messages.append(Message(lineno, "display math opened with $$ is never closed; add a closing $$", "math"))
+                return end - i, None
+            closing = lines[end]
+            body = [first] + lines[i + 1 : end] + [closing[: closing.index("$$")]]
+            tail = closing[closing.index("$$") + 2 :]
+        consumed = end - i + 1
+        label_match = EQLABEL_RE.fullmatch(tail) if tail.strip() else None
+        if label_match is None and not tail.strip() and end + 1 < len(lines):
+            label_match = EQLABEL_RE.fullmatch(lines[end + 1])
+            if label_match:
+                consumed += 1
+        if label_match is None:
+            return consumed, None
+        content = [row for row in body if row.strip()]
+        label = label_match.group("label").strip()
+        return consumed, ["```{math}", f":label: {label}", ""] + content + ["```"]
+
+
+def parse_image_line(line: str) -> tuple[str, str] | None:
+    """``![caption](target)`` standing alone on a line -> (caption, target).
+
+    The caption may hold brackets (citations, links), so it is scanned for its
+    balancing ``]`` instead of matched with a regex.
+    """
+    stripped = line.strip()
+    if not stripped.startswith("![") or not stripped.endswith(")") or len(line) - len(line.lstrip()) > 3:
+        return None
+    depth, pos = 0, 1
+    while pos < len(stripped):
+        char = stripped[pos]
+        if char == "\\":
+            pos += 2
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                break
+        pos += 1
+    if depth != 0 or stripped[pos + 1 : pos + 2] != "(":
+        return None
+    caption, target = stripped[2:pos], stripped[pos + 2 : -1].strip()
+    if not target or " " in target.split(" ", 1)[0] or "(" in target:
+        # a title ("path" "title") keeps the path only
+        target = target.split(" ", 1)[0]
+    if not target:
+        return None
+    return caption, target
+
+
+def _escape_myst_line(line: str) -> str:
+    """Protect prose lines that MyST would read as its own syntax."""
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith("%"):
+        return indent + "\\" + stripped
+    if re.match(r"^\([^)]*\)=\s*$", stripped):
+        return indent + "\\" + stripped
+    return line
+
+
+def convert_toc(
+    body: list[str], first_line: int, page_exists: Callable[[str], bool] | None, messages: list[Message]
+) -> list[str]:
+    """The body of a ```` ```toc ```` fence -> the body of a toctree directive."""
+    out: list[str] = []
+    for offset, raw in enumerate(body):
+        line = raw.strip()
+        lineno = first_line + offset
+        option = re.match(r"^:(\w+):(.*)$", line)
+        if option:
+            if option.group(1) in TOC_OPTIONS:
+                out.append(line)
+            else:
+                messages.append(
+                    Message(lineno, f"unknown toc option ':{option.group(1)}:'; use one of {', '.join(sorted(TOC_OPTIONS))}", "toc")
+                )
+                out.append("")
+            continue
+        if not line:
+            out.append("")
+            continue
+        entry = line[:-3] if line.endswith(".md") else line
+        if page_exists is not None and not page_exists(entry):
+            messages.append(
+                Message(lineno, f"toc entry '{line}' names no page; fix the path (relative to this page, .md optional) or create the page", "toc")
+            )
+            out.append("")
+            continue
+        out.append(entry)
+    return out

@@ -1,0 +1,85 @@
+"""Cross-references and citations: clear messages and bibliography files."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+import re
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+BIBLIOGRAPHY_RE = re.compile(r":bibliography:`([^`]+)`")
+
+ROLE_HELP = {
+    "numref": "add :label:`{target}` right after the heading, figure or table it should point to",
+    "ref": "add :label:`{target}` right after the heading it should point to",
+    "eq": "add :eqlabel:`{target}` right after the $$ equation $$ it should point to",
+}
+
+
+def _known_labels(env: Any, reftype: str) -> list[str]:
+    if reftype == "eq":
+        return list(env.domaindata.get("math", {}).get("objects", {}))
+    std = env.domaindata.get("std", {})
+    return list(std.get("labels", {})) + list(std.get("anonlabels", {}))
+
+
+def warn_missing_reference(app: Sphinx, domain: Any, node: nodes.Element) -> bool | None:
+    """Replace Sphinx's 'undefined label' with one that says what to do."""
+    reftype = node.get("reftype")
+    if reftype not in ROLE_HELP:
+        return None
+    target = node.get("reftarget", "")
+    role = {"eq": ":eqref:"}.get(reftype, f":{reftype}:")
+    hint = ROLE_HELP[reftype].format(target=target)
+    close = difflib.get_close_matches(target, _known_labels(app.env, reftype), n=1)
+    maybe = f" (did you mean '{close[0]}'?)" if close else ""
+    logger.warning(
+        f"{role}`{target}` points at no label{maybe}; fix the name or {hint}",
+        location=node,
+        type="execbook",
+        subtype="ref",
+    )
+    return True
+
+
+def bibliography_files(srcdir: Path, exclude: set[Path]) -> list[str]:
+    """The .bib files that pages name in ``:bibliography:``, relative to srcdir.
+
+    sphinxcontrib-bibtex needs them in ``bibtex_bibfiles`` before reading
+    starts; d2l books name them in the page instead.
+    """
+    found: list[str] = []
+    for page in sorted(srcdir.rglob("*.md")):
+        if any(part.startswith((".", "_")) for part in page.relative_to(srcdir).parts[:-1]):
+            continue
+        if page.parent in exclude:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        if ":bibliography:" not in text:
+            continue
+        for target in BIBLIOGRAPHY_RE.findall(text):
+            for name in target.split(","):
+                path = (page.parent / name.strip()).resolve()
+                try:
+                    relative = path.relative_to(srcdir.resolve()).as_posix()
+                except ValueError:
+                    relative = str(path)
+                if path.is_file() and relative not in found:
+                    found.append(relative)
+    if not found and (srcdir / "references.bib").is_file():
+        found.append("references.bib")
+    return found
+
+
+def configure_bibtex(app: Sphinx, config: Config) -> None:
+    if not config.bibtex_bibfiles:
+        skip = {Path(app.srcdir) / name for name in ("_build", ".venv", "venv")}
+        config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), skip)
+    config.bibtex_reference_style = getattr(config, "bibtex_reference_style", None) or "author_year"

@@ -1,0 +1,326 @@
+"""d2l Markdown -> ``Document``: a list of cells, each knowing its source line.
+
+``parse`` is pure and total: whatever the text, it returns a ``Document`` and
+reports problems as ``Message`` objects with a line number, never as an
+exception. The prose inside markdown cells is already MyST (see ``prose``);
+code cells keep their source with ``#@save`` marks so the library can be
+extracted from the same ``Document`` later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from execbook.messages import Message
+from execbook.prose import Chunk, ProseConverter, convert_toc
+
+FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+CODE_INFO_RE = re.compile(r"^\{\s*\.python\s+\.input\b[^}]*\}$")
+OUTPUT_INFO_RE = re.compile(r"^\{[^}]*\.output\b[^}]*\}$")
+TAB_MARK_RE = re.compile(r"^\s*(?:#@tab|%%tab)\b(?P<names>.*)$")
+BEGIN_TAB_RE = re.compile(r"^\s*:begin_tab:`(?P<names>[^`]*)`\s*$")
+END_TAB_RE = re.compile(r"^\s*:end_tab:\s*$")
+SAVE_LINE_RE = re.compile(r"^\s*#\s*@save\s*$")
+SAVE_TRAIL_RE = re.compile(r"\s*#\s*@save\s*$")
+SELECTED_RE = re.compile(r"^(?P<indent>[ \t]*)if\s+tab\.selected\((?P<args>.*)\)\s*:\s*(#.*)?$")
+TAB_NAME_RE = re.compile(r"['\"]([^'\"]+)['\"]")
+INTERACT_MARKS = ("%load_ext d2lbook.tab", "tab.interact_select")
+
+
+@dataclass(frozen=True)
+class MarkdownCell:
+    """MyST prose starting at ``line``; ``tabs`` is set for a :begin_tab: block."""
+
+    line: int
+    text: str
+    tabs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    """A ``{.python .input}`` cell; ``line`` is the line of its opening fence."""
+
+    line: int
+    tabs: tuple[str, ...]
+    source: str  # tab marker removed; #@save marks and tab.selected blocks kept
+
+    def code_for(self, tab: str, keep_save_marks: bool = False) -> str:
+        """The code that runs (and that readers see) for ``tab``."""
+        lines = select_tab(self.source.split("\n"), tab)
+        if not keep_save_marks:
+            lines = strip_save_marks(lines)
+        return "\n".join(lines).strip("\n")
+
+    def variants(self) -> list[tuple[tuple[str, ...], str]]:
+        """Per distinct pruned source, the tabs that share it, in tab order."""
+        by_source: dict[str, list[str]] = {}
+        for tab in self.tabs:
+            by_source.setdefault(self.code_for(tab), []).append(tab)
+        return [(tuple(tabs), source) for source, tabs in by_source.items() if source.strip()]
+
+
+Cell = MarkdownCell | CodeCell
+
+
+@dataclass
+class Document:
+    cells: list[Cell] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    tabs: tuple[str, ...] = ()
+
+    def code_cells(self, tab: str) -> list[CodeCell]:
+        return [cell for cell in self.cells if isinstance(cell, CodeCell) and tab in cell.tabs]
+
+
+# -- code cells ---------------------------------------------------------------
+
+
+def strip_save_marks(lines: list[str]) -> list[str]:
+    return [SAVE_TRAIL_RE.sub("", line) for line in lines if not SAVE_LINE_RE.match(line)]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def select_tab(lines: list[str], tab: str) -> list[str]:
+    """Prune ``if tab.selected(...):`` blocks for one tab.
+
+    The body is kept, de-indented to the ``if``'s level, when ``tab`` is listed;
+    the whole block is dropped otherwise.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = SELECTED_RE.match(lines[i])
+        if match is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = _indent(lines[i])
+        end = i + 1
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > indent):
+            end += 1
+        while end > i + 1 and not lines[end - 1].strip():
+            end -= 1
+        body = lines[i + 1 : end]
+        if tab in tab_selected_names(lines[i]):
+            body_indent = min((_indent(row) for row in body if row.strip()), default=indent)
+            shift = body_indent - indent
+            out += select_tab([row[shift:] if row.strip() else "" for row in body], tab)
+        i = end
+    return out
+
+
+def tab_selected_names(line: str) -> list[str]:
+    match = SELECTED_RE.match(line)
+    return TAB_NAME_RE.findall(match.group("args")) if match else []
+
+
+# -- tab names ----------------------------------------------------------------
+
+
+def _split_names(raw: str) -> list[str]:
+    return [name.strip() for name in raw.replace(",", " ").split() if name.strip()]
+
+
+class _Parser:
+    def __init__(self, text: str, tabs: Sequence[str], page_exists: Callable[[str], bool] | None):
+        self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self.tabs = tuple(tabs) or ("python",)
+        self.page_exists = page_exists
+        self.doc = Document(tabs=self.tabs)
+        self.prose = ProseConverter(self.doc.messages)
+        self.pending: list[Chunk] = []  # prose waiting to become markdown cells
+        self.prose_run: list[str] = []
+        self.prose_start = 1
+        self.tab_block: tuple[int, tuple[str, ...]] | None = None  # (line, tabs)
+
+    def warn(self, line: int, text: str, subtype: str = "syntax") -> None:
+        self.doc.messages.append(Message(line, text, subtype))
+
+    def resolve_tabs(self, raw: str, line: int, what: str) -> tuple[str, ...]:
+        names = _split_names(raw)
+        if not names:
+            self.warn(line, f"{what} names no tab; write one or more of: {', '.join(self.tabs)}, or 'all'", "tab")
+            return ()
+        if "all" in names:
+            return self.tabs
+        unknown = [name for name in names if name not in self.tabs]
+        for name in unknown:
+            self.warn(
+                line,
+                f"unknown tab '{name}' in {what}; the book's tabs are {', '.join(self.tabs)} (execbook_tabs in conf.py)",
+                "tab",
+            )
+        return tuple(tab for tab in self.tabs if tab in names)
+
+    # -- prose buffering ---------------------------------------------------
+
+    def add_prose(self, line_no: int, line: str) -> None:
+        if not self.prose_run:
+            self.prose_start = line_no
+        self.prose_run.append(line)
+
+    def add_verbatim(self, line_no: int, lines: list[str]) -> None:
+        """Lines that bypass prose conversion (fenced listings)."""
+        self.flush_prose()
+        self.pending.append(Chunk(line_no, list(lines)))
+
+    def flush_prose(self) -> None:
+        if self.prose_run:
+            self.pending += self.prose.convert(self.prose_run, self.prose_start)
+            self.prose_run = []
+
+    def flush_cells(self) -> None:
+        """Turn pending prose into markdown cells (one per chunk, merging runs)."""
+        self.flush_prose()
+        merged: list[Chunk] = []
+        for chunk in self.pending:
+            last = merged[-1] if merged else None
+            if last is not None and last.exact and last.line + len(last.lines) == chunk.line:
+                last.lines += chunk.lines
+                last.exact = chunk.exact
+            else:
+                merged.append(Chunk(chunk.line, list(chunk.lines), chunk.exact))
+        for chunk in merged:
+            if chunk.text.strip():
+                self.doc.cells.append(MarkdownCell(chunk.line, chunk.text))
+        self.pending = []
+
+    # -- tab blocks ----------------------------------------------------------
+
+    def begin_tab(self, line_no: int, raw: str) -> None:
+        if self.tab_block is not None:
+            self.warn(
+                self.tab_block[0],
+                ":begin_tab: is not closed by :end_tab: before the next :begin_tab:; add :end_tab:",
+                "tab",
+            )
+            self.end_tab()
+        self.flush_cells()
+        self.tab_block = (line_no, self.resolve_tabs(raw, line_no, ":begin_tab:"))
+
+    def end_tab(self) -> None:
+        assert self.tab_block is not None
+        start, tabs = self.tab_block
+        self.flush_prose()
+        body = "\n".join(chunk.text for chunk in self.pending)
+        self.pending = []
+        self.tab_block = None
+        if tabs and body.strip():
+            self.doc.cells.append(MarkdownCell(start + 1, body.strip("\n"), tabs))
+
+    # -- fences ----------------------------------------------------------------
+
+    def find_fence_end(self, start: int, fence: str) -> int | None:
+        char, size = fence[0], len(fence)
+        closing = re.compile(rf"^ {{0,3}}{re.escape(char)}{{{size},}}\s*$")
+        for end in range(start + 1, len(self.lines)):
+            if closing.match(self.lines[end]):
+                return end
+        return None
+
+    def fence(self, i: int, match: re.Match[str]) -> int:
+        line_no = i + 1
+        info = match.group("info").strip()
+        end = self.find_fence_end(i, match.group("fence"))
+        closed = end is not None
+        if end is None:
+            self.warn(line_no, f"code fence {match.group('fence')} is never closed; close it with a line of {match.group('fence')}", "fence")
+            end = len(self.lines)
+        body = self.lines[i + 1 : end]
+        closing = self.lines[end] if closed else match.group("indent") + match.group("fence")
+        if self.tab_block is not None:
+            # inside a :begin_tab: block a fence is text, never a code cell
+            opening = self.lines[i]
+            if CODE_INFO_RE.match(info):
+                opening = match.group("indent") + match.group("fence") + "python"
+            self.add_verbatim(line_no, [opening] + body + [closing])
+        elif CODE_INFO_RE.match(info):
+            self.code_cell(line_no, body)
+        elif OUTPUT_INFO_RE.match(info):
+            self.warn(
+                line_no,
+                "stored outputs found in the source; execbook stores outputs itself, so delete this output block",
+                "outputs",
+            )
+        elif info == "toc":
+            toc = convert_toc(body, line_no + 1, self.page_exists, self.doc.messages)
+            self.add_verbatim(line_no, [match.group("fence") + "{toctree}"] + toc + [match.group("fence")])
+        elif info == "eval_rst":
+            self.add_verbatim(line_no, [match.group("fence") + "{eval-rst}"] + body + [match.group("fence")])
+        else:
+            self.add_verbatim(line_no, [self.lines[i]] + body + [closing])
+        return end + 1
+
+    def code_cell(self, fence_line: int, body: list[str]) -> None:
+        self.flush_cells()
+        lines = list(body)
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        source = "\n".join(lines)
+        if any(mark in source for mark in INTERACT_MARKS):
+            return
+        tabs: tuple[str, ...] = (self.tabs[0],)
+        mark = TAB_MARK_RE.match(lines[0]) if lines else None
+        if mark:
+            tabs = self.resolve_tabs(mark.group("names"), fence_line + 1, "the tab marker")
+            lines = lines[1:]
+            if not tabs:
+                self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
+                return
+        for offset, row in enumerate(lines):
+            for name in tab_selected_names(row):
+                if name not in self.tabs:
+                    self.warn(
+                        fence_line + 2 + offset,
+                        f"unknown tab '{name}' in tab.selected(); the book's tabs are {', '.join(self.tabs)}",
+                        "tab",
+                    )
+        source = "\n".join(lines).strip("\n")
+        if source.strip():
+            self.doc.cells.append(CodeCell(fence_line, tabs, source))
+
+    # -- driver --------------------------------------------------------------
+
+    def run(self) -> Document:
+        i = 0
+        while i < len(self.lines):
+            line = self.lines[i]
+            fence = FENCE_OPEN_RE.match(line)
+            if fence and not (fence.group("fence")[0] == "`" and "`" in fence.group("info")):
+                i = self.fence(i, fence)
+                continue
+            begin = BEGIN_TAB_RE.match(line)
+            if begin:
+                self.begin_tab(i + 1, begin.group("names"))
+            elif END_TAB_RE.match(line):
+                if self.tab_block is None:
+                    self.warn(i + 1, ":end_tab: without a :begin_tab: before it; remove it", "tab")
+                else:
+                    self.end_tab()
+            else:
+                self.add_prose(i + 1, line)
+            i += 1
+        if self.tab_block is not None:
+            self.warn(self.tab_block[0], ":begin_tab: is never closed; add :end_tab: after the block", "tab")
+            self.end_tab()
+        self.flush_cells()
+        return self.doc
+
+
+def parse(
+    text: str,
+    tabs: Sequence[str] = ("python",),
+    page_exists: Callable[[str], bool] | None = None,
+) -> Document:
+    """Parse one page of d2l Markdown.
+
+    ``tabs`` are the book's frameworks, the first being the default one.
+    ``page_exists`` answers whether a toc entry (as written, ``.md`` stripped)
+    names a page; without it toc entries are not checked.
+    """
+    return _Parser(text, tabs, page_exists).run()
