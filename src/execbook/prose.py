@@ -323,10 +323,8 @@ def parse_image_line(line: str) -> tuple[str, str] | None:
     if depth != 0 or stripped[pos + 1 : pos + 2] != "(":
         return None
     caption, target = stripped[2:pos], stripped[pos + 2 : -1].strip()
-    if not target or " " in target.split(" ", 1)[0] or "(" in target:
-        # a title ("path" "title") keeps the path only
-        target = target.split(" ", 1)[0]
-    if not target:
+    target = target.split(" ", 1)[0]  # drop a title: (path "title")
+    if not target or "(" in target or ")" in target:
         return None
     return caption, target
 

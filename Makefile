@@ -1,0 +1,40 @@
+# The demo book's commands. `make html` and `make test` bootstrap .venv
+# themselves on first use (and again when requirements.txt or pyproject.toml change).
+
+PYTHON     ?= python3
+VENV       ?= .venv
+BUILDDIR   ?= _build
+SPHINXOPTS ?=
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+
+.PHONY: help html test unit clean
+
+help:
+	@echo "make html   build the book's website into $(BUILDDIR)/html"
+	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make unit   run the fast unit tests only"
+	@echo "make clean  remove $(BUILDDIR)"
+
+$(BIN)/.book-stamp: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.test-stamp: $(BIN)/.book-stamp
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+html: $(BIN)/.book-stamp
+	$(BIN)/sphinx-build -b html . $(BUILDDIR)/html $(SPHINXOPTS)
+
+test: $(BIN)/.test-stamp
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(BIN)/.test-stamp
+	$(BIN)/python -m pytest -m "not sphinx and not browser" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(BUILDDIR)

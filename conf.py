@@ -1,0 +1,15 @@
+# Configuration of the execbook demo book. A book needs little more than this:
+# execbook fills in MyST-NB, numbering, citations, the theme and MathJax.
+project = "Deep Learning, Briefly"
+author = "The execbook authors"
+copyright = "2026, the execbook authors"
+
+extensions = ["execbook"]
+
+# The book's frameworks; the first is the default tab of unmarked code cells.
+execbook_tabs = ["pytorch", "numpy"]
+
+html_title = "Deep Learning, Briefly"
+html_static_path = ["_static"]
+templates_path = ["_templates"]
+html_css_files = ["book.css"]
