@@ -40,12 +40,12 @@ def test_source_map_points_at_the_authors_lines() -> None:
     lines = PAGE.split("\n")
     for cell, start in zip(notebook.cells, notebook.metadata["source_map"]):
         if cell.cell_type == "markdown" and "execbook-tab" not in cell.source:
-            # MyST-NB adds 1: the cell's first line is source line start + 1
-            assert lines[start] == cell.source.split("\n")[0].replace("(sec_t)=", "# Title")
+            # MyST-NB and MyST add 1 each: the cell's first line is source line start + 2
+            assert lines[start + 1] == cell.source.split("\n")[0].replace("(sec_t)=", "# Title")
         elif cell.cell_type == "markdown":
-            assert lines[start] == ":begin_tab:`numpy`"
+            assert lines[start + 1] == ":begin_tab:`numpy`"
         else:
-            assert lines[start - 1] == "```{.python .input}"
+            assert lines[start + 1] == "```{.python .input}"
 
 
 def test_tab_block_is_a_directive_one_line_each_side() -> None:

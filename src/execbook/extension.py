@@ -6,15 +6,22 @@ that a d2l book needs only ``extensions = ["execbook"]``.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.errors import ConfigError
+from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook.references import CITATION_STYLE
+
+logger = logging.getLogger(__name__)
 
 MYST_EXTENSIONS = ["dollarmath", "colon_fence", "amsmath", "html_image", "substitution"]
-EXCLUDE = ["_build", ".venv", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+EXCLUDE = ["_build", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
 
 
 def user_set(config: Config, name: str) -> bool:
@@ -28,7 +35,10 @@ def setdefault(config: Config, name: str, value: Any) -> None:
 
 def configure(app: Sphinx, config: Config) -> None:
     """On config-inited, before MyST-NB and the theme read their settings."""
-    options = cfg.from_sphinx(config)  # fails early, naming the option
+    try:
+        options = cfg.from_sphinx(config)
+    except ConfigError as error:
+        report_config_error(app, str(error))
     cfg._validated[id(config)] = (config, options)
 
     config.nb_custom_formats = {**config.nb_custom_formats, ".md": ["execbook.reader.read_notebook", {}, False]}
@@ -44,7 +54,7 @@ def configure(app: Sphinx, config: Config) -> None:
     setdefault(config, "exclude_patterns", EXCLUDE)
     if not user_set(config, "html_theme"):
         config.html_theme = "pydata_sphinx_theme"
-    setdefault(config, "bibtex_reference_style", "author_year")
+    setdefault(config, "bibtex_reference_style", CITATION_STYLE)
     setdefault(config, "bibtex_default_style", "plain")
     setdefault(config, "copybutton_exclude", ".linenos, .gp, .go")
 
@@ -54,6 +64,24 @@ def configure(app: Sphinx, config: Config) -> None:
         if "execbook-switcher" not in navbar_end:
             theme_options["navbar_end"] = ["execbook-switcher", *navbar_end]
         config.html_theme_options = theme_options
+
+
+def report_config_error(app: Sphinx, message: str) -> None:
+    """Stop the build with ``conf.py:line: message`` and no traceback.
+
+    Sphinx prints a full traceback for any exception raised here, which reads
+    like a crash in execbook; a wrong option is the author's to fix.
+    """
+    conf = Path(app.confdir) / "conf.py"
+    where = str(conf)
+    option = message.split(" ", 1)[0].rstrip(":")
+    if conf.is_file():
+        for number, line in enumerate(conf.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(rf"\s*{re.escape(option)}\s*=", line):
+                where = f"{conf}:{number}"
+                break
+    logger.error(f"{where}: {message}", type="execbook", subtype="config")
+    raise SystemExit(2)
 
 
 def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:

@@ -26,22 +26,26 @@ def tab_block_source(cell: MarkdownCell) -> str:
 
 
 def page_notebook(doc: Document) -> NotebookNode:
-    """The notebook Sphinx renders for one page, every tab's code included."""
+    """The notebook Sphinx renders for one page, every tab's code included.
+
+    ``source_map`` holds, per cell, the source line of its first line minus
+    two: MyST-NB adds one to make lines 1-based and MyST adds another.
+    """
     cells: list[NotebookNode] = []
     source_map: list[int] = []
     for cell in doc.cells:
         if isinstance(cell, MarkdownCell):
             if cell.tabs is None:
                 cells.append(nbformat.v4.new_markdown_cell(cell.text))
-                source_map.append(cell.line - 1)
+                source_map.append(cell.line - 2)
             else:
                 cells.append(nbformat.v4.new_markdown_cell(tab_block_source(cell)))
-                source_map.append(cell.line - 2)
+                source_map.append(cell.line - 3)
         elif isinstance(cell, CodeCell):
             for tabs, source in cell.variants():
                 code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}})
                 cells.append(code)
-                source_map.append(cell.line)
+                source_map.append(cell.line - 2)
     notebook = nbformat.v4.new_notebook(cells=cells)
     for node in notebook.cells:
         node.pop("id", None)

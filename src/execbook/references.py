@@ -37,6 +37,15 @@ def warn_missing_reference(app: Sphinx, domain: Any, node: nodes.Element) -> boo
         return None
     target = node.get("reftarget", "")
     role = {"eq": ":eqref:"}.get(reftype, f":{reftype}:")
+    if reftype == "ref" and target in app.env.domaindata.get("std", {}).get("anonlabels", {}):
+        logger.warning(
+            f":ref:`{target}` points at a label that is not on a heading, so it has no title to show; "
+            "use :numref: instead, or move the label right after a heading",
+            location=node,
+            type="execbook",
+            subtype="ref",
+        )
+        return True
     hint = ROLE_HELP[reftype].format(target=target)
     close = difflib.get_close_matches(target, _known_labels(app.env, reftype), n=1)
     maybe = f" (did you mean '{close[0]}'?)" if close else ""
@@ -47,6 +56,48 @@ def warn_missing_reference(app: Sphinx, domain: Any, node: nodes.Element) -> boo
         subtype="ref",
     )
     return True
+
+
+def replace_std_ref_warning(app: Sphinx) -> None:
+    """Our warning for a dangling :ref: replaces Sphinx's, instead of doubling it.
+
+    Sphinx's own listener always runs (``emit_firstresult`` calls every
+    listener), so it is disconnected; ours covers both of its cases.
+    """
+    from sphinx.domains import std
+
+    for listener in list(app.events.listeners.get("warn-missing-reference", [])):
+        if listener.handler is std.warn_missing_reference:
+            app.disconnect(listener.id)
+
+
+def register_citation_style() -> None:
+    """Author-year citations in round brackets, as textbooks print them.
+
+    sphinxcontrib-bibtex ships author-year with square brackets only; its
+    plugin registry is the documented way to add a variant.
+    """
+    import dataclasses
+
+    from sphinxcontrib.bibtex.plugin import register_plugin
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+    def round_brackets() -> Any:
+        return dataclasses.field(default_factory=lambda: BracketStyle(left="(", right=")"))
+
+    @dataclasses.dataclass
+    class RoundAuthorYearStyle(AuthorYearReferenceStyle):
+        bracket_parenthetical: BracketStyle = round_brackets()
+        bracket_textual: BracketStyle = round_brackets()
+        bracket_author: BracketStyle = round_brackets()
+        bracket_label: BracketStyle = round_brackets()
+        bracket_year: BracketStyle = round_brackets()
+
+    register_plugin("sphinxcontrib.bibtex.style.referencing", CITATION_STYLE, RoundAuthorYearStyle, force=True)
+
+
+CITATION_STYLE = "author_year_round"
 
 
 def bibliography_files(srcdir: Path, exclude: set[Path]) -> list[str]:
@@ -82,4 +133,3 @@ def configure_bibtex(app: Sphinx, config: Config) -> None:
     if not config.bibtex_bibfiles:
         skip = {Path(app.srcdir) / name for name in ("_build", ".venv", "venv")}
         config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), skip)
-    config.bibtex_reference_style = getattr(config, "bibtex_reference_style", None) or "author_year"

@@ -1,0 +1,331 @@
+"""Sphinx builds of small books: the HTML a reader gets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import SHARED_FIXTURES, BuiltBook, run_sphinx, write_book
+
+pytestmark = pytest.mark.sphinx
+
+RAW_SYNTAX_RE = re.compile(
+    r":(numref|ref|eqref|eqlabel|label|cite|citet|bibliography|begin_tab|end_tab|width|height):`"
+    r"|\[\*\*|\*\*\]|\(\*\*|\*\*\)|\[~~|~~\]|\(~~|~~\)|#@save|#@tab|%%tab|tab\.selected|d2lbook"
+)
+
+
+def visible_text(soup: BeautifulSoup) -> str:
+    """Text a reader sees as prose: code (which may show d2l syntax on purpose) removed."""
+    soup = BeautifulSoup(str(soup), "html.parser")
+    for node in soup.select("pre, code, script, style"):
+        node.decompose()
+    return soup.get_text(" ")
+
+
+def prose(soup: BeautifulSoup) -> str:
+    """Visible text with whitespace collapsed the way a reader sees it."""
+    text = " ".join(visible_text(soup).split())
+    return re.sub(r"\s+([,;.)\]])", r"\1", re.sub(r"([(\[])\s+", r"\1", text))
+
+
+def target_of(book: BuiltBook, page: str, href: str) -> tuple[BeautifulSoup, BeautifulSoup]:
+    path, _, anchor = href.partition("#")
+    target_page = page if not path else str((Path(page).parent / path).with_suffix("")).replace("\\", "/")
+    soup = book.html(re.sub(r"(^|/)[^/]+/\.\./", r"\1", target_page))
+    node = soup.find(id=anchor)
+    assert node is not None, f"{href} from {page}: no element with id {anchor}"
+    return soup, node
+
+
+# -- the demo book ---------------------------------------------------------------
+
+DEMO_PAGES = ["index", "chapters/preface", "chapters/tensors", "chapters/autograd", "chapters/linear-regression",
+              "chapters/training", "chapters/mlp", "chapters/notation", "chapters/references"]
+
+
+def test_demo_book_builds_without_warnings(demo_book: BuiltBook) -> None:
+    assert demo_book.returncode == 0, demo_book.output
+    assert demo_book.warnings == []
+
+
+@pytest.mark.parametrize("page", DEMO_PAGES)
+def test_no_raw_d2l_syntax_reaches_a_page(demo_book: BuiltBook, page: str) -> None:
+    text = visible_text(demo_book.main(page))
+    assert [m.group(0) for m in RAW_SYNTAX_RE.finditer(text)] == []
+    assert "On slides this sentence" not in text  # (~~...~~) is slides-only
+
+
+def numbered_links(book: BuiltBook, page: str, prefix: str) -> list[tuple[str, str]]:
+    links = []
+    for link in book.main(page).select("a.reference.internal"):
+        text = " ".join(link.get_text(" ", strip=True).split())
+        if text.startswith(prefix):
+            links.append((text, link["href"]))
+    return links
+
+
+@pytest.mark.parametrize("page", DEMO_PAGES)
+def test_figure_and_table_references_match_their_captions(demo_book: BuiltBook, page: str) -> None:
+    for prefix in ("Fig.", "Table"):
+        for text, href in numbered_links(demo_book, page, prefix):
+            _, target = target_of(demo_book, page, href)
+            caption = target.select_one(".caption-number")
+            assert caption is not None, f"{text}: target has no numbered caption"
+            assert " ".join(caption.get_text(" ", strip=True).split()) == text
+
+
+@pytest.mark.parametrize("page", DEMO_PAGES)
+def test_section_references_match_heading_numbers(demo_book: BuiltBook, page: str) -> None:
+    for text, href in numbered_links(demo_book, page, "Section"):
+        soup, target = target_of(demo_book, page, href)
+        heading = target.find(re.compile("^h[1-6]$")) if target.name == "section" else target.find_next(re.compile("^h[1-6]$"))
+        number = text.removeprefix("Section ").strip()
+        assert heading.get_text(" ", strip=True).startswith(number + ". ") or heading.get_text(" ", strip=True).startswith(number + " ")
+
+
+@pytest.mark.parametrize("page", DEMO_PAGES)
+def test_equation_references_match_equation_numbers(demo_book: BuiltBook, page: str) -> None:
+    for link in demo_book.main(page).select("a.reference.internal"):
+        text = link.get_text(strip=True)
+        if not re.fullmatch(r"\(\d+(\.\d+)*\)", text):
+            continue
+        _, target = target_of(demo_book, page, link["href"])
+        eqno = target.select_one(".eqno") or target.find_next(class_="eqno")
+        assert eqno.get_text(strip=True).rstrip("#") == text
+
+
+def test_numbers_read_like_a_textbook(demo_book: BuiltBook) -> None:
+    regression = demo_book.main("chapters/linear-regression")
+    assert [h.get_text(" ", strip=True).split(" ")[0] for h in regression.select("h1, h2")][:3] == ["3.", "3.1.", "3.2."]
+    assert [c.get_text(strip=True) for c in regression.select(".caption-number")] == ["Fig. 3.1.1", "Table 3.3.1"]
+    assert [e.get_text(strip=True).rstrip("#") for e in regression.select(".eqno")] == ["(3.1.1)", "(3.1.2)"]
+    # the preface is front matter: unnumbered
+    assert demo_book.main("chapters/preface").select_one("h1").get_text(strip=True).startswith("Preface")
+
+
+def test_citations_are_author_year_and_listed(demo_book: BuiltBook) -> None:
+    assert "(Goodfellow et al., 2016; Zhang et al., 2023)" in prose(demo_book.main("chapters/preface"))
+    assert "Rumelhart et al. (1986)" in prose(demo_book.main("chapters/mlp"))
+    bibliography = visible_text(demo_book.main("chapters/references"))
+    for author in ("Goodfellow", "Legendre", "Robbins", "Rumelhart", "Griewank", "Zhang"):
+        assert author in bibliography
+    link = demo_book.main("chapters/training").select_one('a[href*="references.html#"]')
+    _, target = target_of(demo_book, "chapters/training", link["href"])
+    assert "Robbins" in target.parent.get_text()
+
+
+def test_tab_groups_hold_each_frameworks_code(demo_book: BuiltBook) -> None:
+    tensors = demo_book.main("chapters/tensors")
+    groups = tensors.select(".execbook-tabs-code")
+    assert [g["data-tabs"] for g in groups] == ["pytorch numpy", "pytorch numpy"]
+    first = groups[0]
+    assert "torch.arange" in first.select_one('.execbook-pane[data-tab="pytorch"]').get_text()
+    assert "np.arange" in first.select_one('.execbook-pane[data-tab="numpy"]').get_text()
+    assert "np.arange" not in first.select_one('.execbook-pane[data-tab="pytorch"]').get_text()
+    # the tab.selected cell: each tab sees only its own branch
+    second = groups[1]
+    assert "torch.zeros" in second.select_one('.execbook-pane[data-tab="pytorch"]').get_text()
+    assert "torch" not in second.select_one('.execbook-pane[data-tab="numpy"]').get_text()
+    # a cell for every tab shows plainly, outside any group
+    plain = [cell for cell in tensors.select("div.cell") if not cell.find_parent(class_="execbook-tabs")]
+    assert any("X @ X.T" in cell.get_text() for cell in plain)
+
+
+def test_text_blocks_form_their_own_groups(demo_book: BuiltBook) -> None:
+    preface = demo_book.main("chapters/preface")
+    kinds = [g["class"][1] for g in preface.select(".execbook-tabs")]
+    assert kinds == ["execbook-tabs-text", "execbook-tabs-code"]
+    autograd = demo_book.main("chapters/autograd")
+    only_pytorch = [g for g in autograd.select(".execbook-tabs") if g["data-tabs"] == "pytorch"]
+    assert len(only_pytorch) == 1
+    note = only_pytorch[0].select_one(".execbook-missing")
+    assert "available for PyTorch" in note.get_text()
+
+
+def test_site_serves_mathjax_copy_button_and_switcher(demo_book: BuiltBook) -> None:
+    page = demo_book.html("chapters/linear-regression")
+    sources = [script.get("src", "") for script in page.select("script")]
+    mathjax = [src for src in sources if "mathjax" in src.lower()]
+    assert mathjax and all(src.startswith("../_static/mathjax/") for src in mathjax)
+    assert (demo_book.outdir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (demo_book.outdir / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    assert not [src for src in sources if src.startswith("http")]
+    assert any("copybutton" in src for src in sources)
+    switcher = page.select_one("select.execbook-switcher")
+    assert [o["value"] for o in switcher.select("option")] == ["pytorch", "numpy"]
+    assert (demo_book.outdir / "_images" / "linreg.svg").is_file()
+
+
+def test_eval_rst_and_listings_pass_through(demo_book: BuiltBook) -> None:
+    notation = demo_book.main("chapters/notation")
+    assert "passed to Sphinx as written" in notation.select_one(".admonition.note").get_text()
+    assert "appears on the website only" in notation.get_text()
+    assert ":numref:`sec_tensors` stays as typed" in notation.select_one("pre").get_text() or any(
+        ":numref:`sec_tensors`" in pre.get_text() for pre in notation.select("pre")
+    )
+    assert "&lt;eos&gt;" in str(notation.select_one("pre")) or "<eos>" in notation.get_text()
+
+
+# -- bad input ----------------------------------------------------------------------
+
+BAD_PAGES = {
+    "index.md": """
+        # Bad Book
+
+        ```toc
+        :numbered:
+
+        good
+        bad
+        nowhere
+        ```
+        """,
+    "good.md": """
+        # Good Page
+        :label:`sec_good`
+
+        This page is fine: :numref:`sec_good`.
+
+        ![A figure](missing.svg)
+        :label:`fig_missing`
+        """,
+    "bad.md": """
+        # Bad Page
+        :label:`sec_good`
+
+        See :numref:`sec_nothere`, :eqref:`eq_nothere` and :cite:`NoSuch.2000`.
+
+        ```{.python .input}
+        #@tab pytoch
+        x = 1
+        ```
+
+        ```{.python .input}
+        1 + 1
+        ```
+
+        ```{.json .output n=1}
+        [2]
+        ```
+
+        :begin_tab:`numpy`
+        Never closed.
+        ```{.python .input}
+        y = 2
+        """,
+    "refs.bib": "@book{Real.2000, title={T}, author={A, B}, year={2000}, publisher={P}}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def bad_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
+    root = write_book(tmp_path_factory.mktemp("bad") / "book", BAD_PAGES, conf='bibtex_bibfiles = ["refs.bib"]\n')
+    return run_sphinx(root)
+
+
+EXPECTED_BAD = [
+    ("index.md", 8, "toc entry 'nowhere' names no page"),
+    ("good.md", 2, "duplicate label sec_good"),
+    ("bad.md", 4, ":numref:`sec_nothere` points at no label"),
+    ("bad.md", 4, ":eqref:`eq_nothere` points at no label"),
+    ("bad.md", 4, 'could not find bibtex key "NoSuch.2000"'),
+    ("bad.md", 7, "unknown tab 'pytoch'"),
+    ("bad.md", 15, "stored outputs found in the source"),
+    ("bad.md", 19, ":begin_tab: is never closed"),
+    ("bad.md", 21, "code fence ``` is never closed"),
+    ("good.md", 6, "image file not readable"),
+]
+
+
+@pytest.mark.parametrize(("page", "line", "text"), EXPECTED_BAD, ids=[t for _, _, t in EXPECTED_BAD])
+def test_bad_input_is_reported_with_file_and_line(bad_book: BuiltBook, page: str, line: int, text: str) -> None:
+    pattern = re.compile(rf"{re.escape(page)}:{line}: (WARNING|ERROR): .*{re.escape(text)}")
+    assert any(pattern.search(w) for w in bad_book.warnings), "\n".join(bad_book.warnings)
+
+
+def test_bad_input_never_shows_a_traceback_and_the_rest_builds(bad_book: BuiltBook) -> None:
+    assert bad_book.returncode == 0
+    assert "Traceback" not in bad_book.output
+    assert "This page is fine" in bad_book.main("good").get_text()
+    bad = bad_book.main("bad")
+    assert "Never closed." in bad.get_text()  # the unclosed block is kept, not lost
+    assert "1 + 1" in bad.get_text()
+
+
+def test_warning_is_error_fails_the_build(tmp_path: Path) -> None:
+    root = write_book(tmp_path / "book", BAD_PAGES, conf='bibtex_bibfiles = ["refs.bib"]\n')
+    result = run_sphinx(root, "-W")
+    assert result.returncode != 0
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ('execbook_tabs = "pytorch"\n', "execbook_tabs must be a list"),
+        ('execbook_tab_labels = {"jaxx": "JAX"}\n', "execbook_tab_labels names unknown tab 'jaxx'"),
+    ],
+)
+def test_config_errors_stop_the_build_naming_the_option(tmp_path: Path, conf: str, message: str) -> None:
+    root = write_book(tmp_path / "book", {"index.md": "# Hi\n"}, conf=conf)
+    result = run_sphinx(root)
+    assert result.returncode != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+# -- the real preface page -----------------------------------------------------------
+
+PREFACE_BIB = """
+@book{Goodfellow.Bengio.Courville.2016, title={Deep Learning}, author={Goodfellow, Ian and Bengio, Yoshua and Courville, Aaron}, year={2016}, publisher={MIT Press}}
+@book{Bishop.2006, title={Pattern Recognition and Machine Learning}, author={Bishop, Christopher M.}, year={2006}, publisher={Springer}}
+@book{Bollobas.1999, title={Linear Analysis}, author={Bollob{\\'a}s, B{\\'e}la}, year={1999}, publisher={Cambridge University Press}}
+@book{Wasserman.2013, title={All of Statistics}, author={Wasserman, Larry}, year={2013}, publisher={Springer}}
+"""
+
+
+@pytest.fixture(scope="module")
+def preface_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
+    pages = {
+        "index.md": "# Book\n\n```toc\n:maxdepth: 2\n\nchapter_preface/index\nreferences\n```\n",
+        "references.md": "# References\n\n:bibliography:`d2l.bib`\n",
+        "d2l.bib": PREFACE_BIB,
+    }
+    root = write_book(tmp_path_factory.mktemp("preface") / "book", pages, tabs=("mxnet", "pytorch", "tensorflow"))
+    (root / "chapter_preface").mkdir()
+    shutil.copy(SHARED_FIXTURES / "preface.md", root / "chapter_preface" / "index.md")
+    return run_sphinx(root)
+
+
+def test_preface_builds_with_only_missing_page_warnings(preface_book: BuiltBook) -> None:
+    assert preface_book.returncode == 0
+    assert preface_book.warnings
+    allowed = re.compile(r"chapter_preface/index\.md:\d+: WARNING: (:(numref|ref):`(chap|sec)_[\w-]+` points at no label|image file not readable: img/book-org\.svg)")
+    assert [w for w in preface_book.warnings if not allowed.search(w)] == []
+    assert any("book-org.svg" in w for w in preface_book.warnings)
+
+
+def test_preface_tab_groups(preface_book: BuiltBook) -> None:
+    page = preface_book.main("chapter_preface/index")
+    groups = page.select(".execbook-tabs")
+    assert [(g["class"][1], g["data-tabs"]) for g in groups] == [
+        ("execbook-tabs-text", "mxnet pytorch tensorflow"),
+        ("execbook-tabs-code", "mxnet pytorch tensorflow"),
+        ("execbook-tabs-text", "mxnet pytorch tensorflow"),
+    ]
+    code = groups[1]
+    assert "from mxnet import" in code.select_one('.execbook-pane[data-tab="mxnet"]').get_text()
+    assert "import torch" in code.select_one('.execbook-pane[data-tab="pytorch"]').get_text()
+    assert "import tensorflow" in code.select_one('.execbook-pane[data-tab="tensorflow"]').get_text()
+    assert "Apache MXNet" in groups[0].select_one('.execbook-pane[data-tab="mxnet"]').get_text()
+    # the #@tab all cell of imports stands alone, plainly
+    plain = [cell for cell in page.select("div.cell") if not cell.find_parent(class_="execbook-tabs")]
+    assert any("import collections" in cell.get_text() for cell in plain)
+    text = visible_text(page)
+    assert [m.group(0) for m in RAW_SYNTAX_RE.finditer(text)] == []
+    assert "(Goodfellow et al., 2016)" in prose(page) and "(Bishop, 2006)" in prose(page)
