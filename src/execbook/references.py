@@ -83,12 +83,13 @@ def register_citation_style() -> None:
     from sphinxcontrib.bibtex.style.referencing import BracketStyle
     from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
-    def round_brackets() -> Any:
-        return dataclasses.field(default_factory=lambda: BracketStyle(left="(", right=")"))
+    def round_brackets(sep: str = ", ") -> Any:
+        style = {"left": "(", "right": ")", "sep": sep, "sep2": sep, "last_sep": sep}
+        return dataclasses.field(default_factory=lambda: BracketStyle(**style))
 
     @dataclasses.dataclass
     class RoundAuthorYearStyle(AuthorYearReferenceStyle):
-        bracket_parenthetical: BracketStyle = round_brackets()
+        bracket_parenthetical: BracketStyle = round_brackets("; ")
         bracket_textual: BracketStyle = round_brackets()
         bracket_author: BracketStyle = round_brackets()
         bracket_label: BracketStyle = round_brackets()
