@@ -56,8 +56,12 @@ def configure(app: Sphinx, config: Config) -> None:
         config.html_theme = "pydata_sphinx_theme"
     setdefault(config, "bibtex_reference_style", CITATION_STYLE)
     setdefault(config, "bibtex_default_style", "plain")
+    setdefault(config, "html_favicon", str(Path(__file__).parent / "static" / "execbook-favicon.svg"))
     setdefault(config, "copybutton_exclude", ".linenos, .gp, .go")
 
+    if config.html_theme == "pydata_sphinx_theme":
+        # without it the theme's script logs "invalid theme mode" on a first visit
+        config.html_context = {"default_mode": "auto", **(config.html_context or {})}
     if config.html_theme == "pydata_sphinx_theme" and options.header_switcher and len(options.tabs) > 1:
         theme_options = dict(config.html_theme_options or {})
         navbar_end = list(theme_options.get("navbar_end", ["theme-switcher", "navbar-icon-links"]))
