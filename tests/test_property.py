@@ -41,7 +41,8 @@ def test_random_fragments(text: str) -> None:
 
 
 def real_pages() -> list[str]:
-    pages = [SHARED / "preface.md", SHARED / "syntax.md", *sorted(DEMO.glob("*.md"))]
+    own = Path(__file__).parent / "pages"
+    pages = [SHARED / "preface.md", SHARED / "syntax.md", *sorted(own.glob("*.md")), *sorted(DEMO.glob("*.md"))]
     return [page.read_text(encoding="utf-8") for page in pages if page.is_file()]
 
 
