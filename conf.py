@@ -9,6 +9,9 @@ extensions = ["execbook"]
 # The book's frameworks; the first is the default tab of unmarked code cells.
 execbook_tabs = ["pytorch", "numpy"]
 
+# The repository root is both this book and the tool's source tree.
+exclude_patterns = ["src", "tests", "benchmarks"]
+
 html_title = "Deep Learning, Briefly"
 html_static_path = ["_static"]
 templates_path = ["_templates"]

@@ -51,7 +51,8 @@ def configure(app: Sphinx, config: Config) -> None:
     setdefault(config, "math_numfig", True)
     setdefault(config, "numfig_secnum_depth", 2)
     setdefault(config, "numfig_format", {"section": "Section %s", "figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"})
-    setdefault(config, "exclude_patterns", EXCLUDE)
+    # the author's patterns plus ours: build output and hidden folders are never pages
+    config.exclude_patterns = [*config.exclude_patterns, *(p for p in EXCLUDE if p not in config.exclude_patterns)]
     if not user_set(config, "html_theme"):
         config.html_theme = "pydata_sphinx_theme"
     setdefault(config, "bibtex_reference_style", CITATION_STYLE)
