@@ -345,3 +345,21 @@ def test_preface_tab_groups(preface_book: BuiltBook) -> None:
     assert [m.group(0) for m in RAW_SYNTAX_RE.finditer(text)] == []
     assert "(Goodfellow et al., 2016)" in prose(page) and "(Bishop, 2006)" in prose(page)
     assert "(Bollobás, 1999)" in prose(page)
+
+
+def test_other_formats_keep_only_the_default_framework(demo_book: BuiltBook) -> None:
+    result = run_sphinx(demo_book.srcdir, builder="text")
+    assert result.returncode == 0, result.output
+    tensors = (result.outdir / "chapters" / "tensors.txt").read_text(encoding="utf-8")
+    assert "torch.arange" in tensors and "X @ X.T" in tensors
+    assert "np.arange" not in tensors and "np.zeros" not in tensors
+    autograd = (result.outdir / "chapters" / "autograd.txt").read_text(encoding="utf-8")
+    assert "accumulates gradients" in autograd  # PyTorch-only text is kept
+    assert "Not available" not in autograd
+
+
+def test_figure_captions_hold_math_and_citations(demo_book: BuiltBook) -> None:
+    caption = demo_book.main("chapters/linear-regression").select_one("figcaption")
+    assert caption.select_one(".math") is not None
+    assert "(Legendre, 1805)" in prose(caption)
+    assert caption.select_one('a[href*="references.html#"]') is not None
