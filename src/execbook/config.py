@@ -6,8 +6,7 @@ configuration is read, and a wrong value stops the build with a message that
 names the option.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: the field types are read at run time
 import dataclasses as dc
 import re
 from typing import Any
@@ -79,7 +78,7 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in dc.fields(ExecbookConfig):
         name = f"execbook_{field.name}"
         value = getattr(config, name)
-        kind = field.type if isinstance(field.type, type) else eval(field.type)  # noqa: S307 - our own annotations
+        kind = field.type
         if kind is list and isinstance(value, tuple):
             value = list(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

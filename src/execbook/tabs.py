@@ -179,10 +179,6 @@ def depart_tab_pane_html(self: Any, node: tab_pane) -> None:
     self.body.append("</div>")
 
 
-def _skip(self: Any, node: nodes.Node) -> None:
-    raise nodes.SkipNode
-
-
 def _pass(self: Any, node: nodes.Node) -> None:
     pass
 
@@ -205,14 +201,12 @@ def add_html_assets(app: Sphinx) -> None:
 
 
 def setup_tabs(app: Sphinx) -> None:
-    for node in (tab_block, tab_group, tab_pane):
-        visitors: dict[str, tuple[Any, Any]] = {
-            fmt: (_pass, _pass) for fmt in ("latex", "text", "man", "texinfo")
-        }
-        app.add_node(node, **visitors)
-    app.add_node(tab_group, override=True, html=(visit_tab_group_html, depart_tab_group_html))
-    app.add_node(tab_pane, override=True, html=(visit_tab_pane_html, depart_tab_pane_html))
-    app.add_node(tab_block, override=True, html=(_pass, _pass))
+    # other formats never meet these nodes (KeepOneTab unwraps them); the
+    # visitors only keep a third-party writer from failing on a stray one
+    others: dict[str, tuple[Any, Any]] = {fmt: (_pass, _pass) for fmt in ("latex", "text", "man", "texinfo")}
+    app.add_node(tab_block, html=(_pass, _pass), **others)
+    app.add_node(tab_group, html=(visit_tab_group_html, depart_tab_group_html), **others)
+    app.add_node(tab_pane, html=(visit_tab_pane_html, depart_tab_pane_html), **others)
     app.add_directive(TAB_DIRECTIVE, TabBlockDirective)
     app.add_transform(GroupTabs)
     app.add_post_transform(KeepOneTab)
