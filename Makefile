@@ -28,7 +28,7 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 	touch $@
 
 html: $(BIN)/.book-stamp
-	$(BIN)/sphinx-build -b html . $(BUILDDIR)/html $(SPHINXOPTS)
+	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
 
 test: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

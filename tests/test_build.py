@@ -193,6 +193,10 @@ BAD_PAGES = {
 
         ![A figure](missing.svg)
         :label:`fig_missing`
+
+        A paragraph
+        over lines, with :numref:`fig_nothere`
+        on its second line.
         """,
     "bad.md": """
         # Bad Page
@@ -239,6 +243,7 @@ EXPECTED_BAD = [
     ("bad.md", 19, ":begin_tab: is never closed"),
     ("bad.md", 21, "code fence ``` is never closed"),
     ("good.md", 6, "image file not readable"),
+    ("good.md", 10, ":numref:`fig_nothere` points at no label"),
 ]
 
 

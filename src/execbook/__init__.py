@@ -40,6 +40,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", mathjax.configure_mathjax, priority=100)
     app.connect("source-read", reader.on_source_read)
     app.connect("builder-inited", references.replace_std_ref_warning)
+    app.connect("builder-inited", extension.keep_source_tree_clean, priority=900)
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", extension.html_context)
     app.connect("build-finished", mathjax.copy_mathjax)

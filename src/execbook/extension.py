@@ -21,7 +21,7 @@ from execbook.references import CITATION_STYLE
 logger = logging.getLogger(__name__)
 
 MYST_EXTENSIONS = ["dollarmath", "colon_fence", "amsmath", "html_image", "substitution"]
-EXCLUDE = ["_build", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
+EXCLUDE = ["_build", "jupyter_execute", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
 
 
 def user_set(config: Config, name: str) -> bool:
@@ -69,6 +69,16 @@ def configure(app: Sphinx, config: Config) -> None:
         if "execbook-switcher" not in navbar_end:
             theme_options["navbar_end"] = ["execbook-switcher", *navbar_end]
         config.html_theme_options = theme_options
+
+
+def keep_source_tree_clean(app: Sphinx) -> None:
+    """MyST-NB writes notebooks beside the output folder, which for
+    ``sphinx-build . _build`` is the book's own folder; move them under the
+    doctrees, with the rest of the build's state."""
+    nb_config = getattr(app.env, "mystnb_config", None)
+    if nb_config is not None:
+        folder = Path(app.doctreedir) / "jupyter_execute"
+        app.env.mystnb_config = nb_config.copy(output_folder=str(folder))
 
 
 def report_config_error(app: Sphinx, message: str) -> None:

@@ -30,6 +30,22 @@ def _known_labels(env: Any, reftype: str) -> list[str]:
     return list(std.get("labels", {})) + list(std.get("anonlabels", {}))
 
 
+D2L_ROLE = {"numref": "numref", "ref": "ref", "eq": "eqref"}
+
+
+def role_location(node: nodes.Element, target: str) -> nodes.Element | tuple[str, int]:
+    """The exact line of the author's role, where MyST only knows its paragraph."""
+    source, line = node.source, node.line
+    role = f":{D2L_ROLE[node['reftype']]}:`{target}`"
+    if not source or not line or not Path(source).is_file():
+        return node
+    lines = Path(source).read_text(encoding="utf-8", errors="replace").splitlines()
+    for number in range(max(line - 1, 0), min(line + 60, len(lines))):
+        if role in lines[number]:
+            return (node["refdoc"], number + 1)
+    return node
+
+
 def warn_missing_reference(app: Sphinx, domain: Any, node: nodes.Element) -> bool | None:
     """Replace Sphinx's 'undefined label' with one that says what to do."""
     reftype = node.get("reftype")
@@ -51,7 +67,7 @@ def warn_missing_reference(app: Sphinx, domain: Any, node: nodes.Element) -> boo
     maybe = f" (did you mean '{close[0]}'?)" if close else ""
     logger.warning(
         f"{role}`{target}` points at no label{maybe}; fix the name or {hint}",
-        location=node,
+        location=role_location(node, target),
         type="execbook",
         subtype="ref",
     )
