@@ -86,7 +86,7 @@ def shown_tabs(page: object) -> list[str]:
 
 
 def test_choosing_a_framework_switches_every_group_and_is_kept(page: object, site: str) -> None:
-    page.goto(f"{site}/chapters/tensors.html")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
     assert shown_tabs(page) == ["pytorch", "pytorch"]
     page.click(".execbook-tabs >> nth=0 >> .execbook-tab[data-tab=numpy]")  # type: ignore[attr-defined]
     assert shown_tabs(page) == ["numpy", "numpy"]
@@ -108,24 +108,24 @@ def test_choosing_a_framework_switches_every_group_and_is_kept(page: object, sit
 
 
 def test_header_switcher_and_url_choose_the_framework(page: object, site: str) -> None:
-    page.goto(f"{site}/chapters/linear-regression.html?tab=numpy")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/models/linear-regression.html?tab=numpy")  # type: ignore[attr-defined]
     assert shown_tabs(page) == ["numpy", "numpy"]
     page.select_option("select.execbook-switcher", "pytorch")  # type: ignore[attr-defined]
     assert shown_tabs(page) == ["pytorch", "pytorch"]
     assert page.url.endswith("?tab=pytorch")  # type: ignore[attr-defined]
-    page.goto(f"{site}/chapters/training.html")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/models/training.html")  # type: ignore[attr-defined]
     assert shown_tabs(page) == ["pytorch", "pytorch"]
 
 
 def test_keyboard_moves_between_tabs(page: object, site: str) -> None:
-    page.goto(f"{site}/chapters/mlp.html")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/models/mlp.html")  # type: ignore[attr-defined]
     page.focus(".execbook-tabs >> nth=0 >> .execbook-tab[data-tab=pytorch]")  # type: ignore[attr-defined]
     page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
     assert set(shown_tabs(page)) == {"numpy"}
 
 
 def test_math_is_typeset_from_the_site_itself(page: object, site: str) -> None:
-    page.goto(f"{site}/chapters/linear-regression.html")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/models/linear-regression.html")  # type: ignore[attr-defined]
     page.wait_for_selector("mjx-container", timeout=20_000)  # type: ignore[attr-defined]
     count = page.eval_on_selector_all("mjx-container", "nodes => nodes.length")  # type: ignore[attr-defined]
     assert count >= 5
@@ -136,6 +136,6 @@ def test_math_is_typeset_from_the_site_itself(page: object, site: str) -> None:
 
 
 def test_code_has_a_copy_button(page: object, site: str) -> None:
-    page.goto(f"{site}/chapters/tensors.html")  # type: ignore[attr-defined]
+    page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
     page.wait_for_selector("button.copybtn", state="attached")  # type: ignore[attr-defined]
     assert page.locator("button.copybtn").count() >= 4  # type: ignore[attr-defined]

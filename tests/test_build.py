@@ -44,8 +44,8 @@ def target_of(book: BuiltBook, page: str, href: str) -> tuple[BeautifulSoup, Bea
 
 # -- the demo book ---------------------------------------------------------------
 
-DEMO_PAGES = ["index", "chapters/preface", "chapters/tensors", "chapters/autograd", "chapters/linear-regression",
-              "chapters/training", "chapters/mlp", "chapters/notation", "chapters/references"]
+DEMO_PAGES = ["index", "chapters/preface", "chapters/basics/index", "chapters/models/index", "chapters/basics/tensors", "chapters/basics/autograd", "chapters/models/linear-regression",
+              "chapters/models/training", "chapters/models/mlp", "chapters/notation", "chapters/references"]
 
 
 def test_demo_book_builds_without_warnings(demo_book: BuiltBook) -> None:
@@ -100,27 +100,27 @@ def test_equation_references_match_equation_numbers(demo_book: BuiltBook, page: 
 
 
 def test_numbers_read_like_a_textbook(demo_book: BuiltBook) -> None:
-    regression = demo_book.main("chapters/linear-regression")
-    assert [h.get_text(" ", strip=True).split(" ")[0] for h in regression.select("h1, h2")][:3] == ["3.", "3.1.", "3.2."]
-    assert [c.get_text(strip=True) for c in regression.select(".caption-number")] == ["Fig. 3.1.1", "Table 3.3.1"]
-    assert [e.get_text(strip=True).rstrip("#") for e in regression.select(".eqno")] == ["(3.1.1)", "(3.1.2)"]
+    regression = demo_book.main("chapters/models/linear-regression")
+    assert [h.get_text(" ", strip=True).split(" ")[0] for h in regression.select("h1, h2")][:3] == ["2.1.", "2.1.1.", "2.1.2."]
+    assert [c.get_text(strip=True) for c in regression.select(".caption-number")] == ["Fig. 2.1.1", "Table 2.1.1"]
+    assert [e.get_text(strip=True).rstrip("#") for e in regression.select(".eqno")] == ["(2.1.1)", "(2.1.2)"]
     # the preface is front matter: unnumbered
     assert demo_book.main("chapters/preface").select_one("h1").get_text(strip=True).startswith("Preface")
 
 
 def test_citations_are_author_year_and_listed(demo_book: BuiltBook) -> None:
     assert "(Goodfellow et al., 2016; Zhang et al., 2023)" in prose(demo_book.main("chapters/preface"))
-    assert "Rumelhart et al. (1986)" in prose(demo_book.main("chapters/mlp"))
+    assert "Rumelhart et al. (1986)" in prose(demo_book.main("chapters/models/mlp"))
     bibliography = visible_text(demo_book.main("chapters/references"))
     for author in ("Goodfellow", "Legendre", "Robbins", "Rumelhart", "Griewank", "Zhang"):
         assert author in bibliography
-    link = demo_book.main("chapters/training").select_one('a[href*="references.html#"]')
-    _, target = target_of(demo_book, "chapters/training", link["href"])
+    link = demo_book.main("chapters/models/training").select_one('a[href*="references.html#"]')
+    _, target = target_of(demo_book, "chapters/models/training", link["href"])
     assert "Robbins" in target.parent.get_text()
 
 
 def test_tab_groups_hold_each_frameworks_code(demo_book: BuiltBook) -> None:
-    tensors = demo_book.main("chapters/tensors")
+    tensors = demo_book.main("chapters/basics/tensors")
     groups = tensors.select(".execbook-tabs-code")
     assert [g["data-tabs"] for g in groups] == ["pytorch numpy", "pytorch numpy"]
     first = groups[0]
@@ -140,7 +140,7 @@ def test_text_blocks_form_their_own_groups(demo_book: BuiltBook) -> None:
     preface = demo_book.main("chapters/preface")
     kinds = [g["class"][1] for g in preface.select(".execbook-tabs")]
     assert kinds == ["execbook-tabs-text", "execbook-tabs-code"]
-    autograd = demo_book.main("chapters/autograd")
+    autograd = demo_book.main("chapters/basics/autograd")
     only_pytorch = [g for g in autograd.select(".execbook-tabs") if g["data-tabs"] == "pytorch"]
     assert len(only_pytorch) == 1
     note = only_pytorch[0].select_one(".execbook-missing")
@@ -148,10 +148,10 @@ def test_text_blocks_form_their_own_groups(demo_book: BuiltBook) -> None:
 
 
 def test_site_serves_mathjax_copy_button_and_switcher(demo_book: BuiltBook) -> None:
-    page = demo_book.html("chapters/linear-regression")
+    page = demo_book.html("chapters/models/linear-regression")
     sources = [script.get("src", "") for script in page.select("script")]
     mathjax = [src for src in sources if "mathjax" in src.lower()]
-    assert mathjax and all(src.startswith("../_static/mathjax/") for src in mathjax)
+    assert mathjax and all(src.startswith("../../_static/mathjax/") for src in mathjax)
     assert (demo_book.outdir / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert (demo_book.outdir / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert not [src for src in sources if src.startswith("http")]
@@ -355,16 +355,16 @@ def test_preface_tab_groups(preface_book: BuiltBook) -> None:
 def test_other_formats_keep_only_the_default_framework(demo_book: BuiltBook) -> None:
     result = run_sphinx(demo_book.srcdir, builder="text")
     assert result.returncode == 0, result.output
-    tensors = (result.outdir / "chapters" / "tensors.txt").read_text(encoding="utf-8")
+    tensors = (result.outdir / "chapters" / "basics" / "tensors.txt").read_text(encoding="utf-8")
     assert "torch.arange" in tensors and "X @ X.T" in tensors
     assert "np.arange" not in tensors and "np.zeros" not in tensors
-    autograd = (result.outdir / "chapters" / "autograd.txt").read_text(encoding="utf-8")
+    autograd = (result.outdir / "chapters" / "basics" / "autograd.txt").read_text(encoding="utf-8")
     assert "accumulates gradients" in autograd  # PyTorch-only text is kept
     assert "Not available" not in autograd
 
 
 def test_figure_captions_hold_math_and_citations(demo_book: BuiltBook) -> None:
-    caption = demo_book.main("chapters/linear-regression").select_one("figcaption")
+    caption = demo_book.main("chapters/models/linear-regression").select_one("figcaption")
     assert caption.select_one(".math") is not None
     assert "(Legendre, 1805)" in prose(caption)
     assert caption.select_one('a[href*="references.html#"]') is not None
