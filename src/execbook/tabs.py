@@ -88,15 +88,17 @@ def split_runs(children: Iterable[nodes.Node], all_tabs: tuple[str, ...]) -> lis
 
 
 def build_group(run: list[nodes.Node], all_tabs: tuple[str, ...]) -> tab_group:
-    present = [tab for tab in all_tabs if any(tab in item_tabs(item)[1] for item in run)]  # type: ignore[index]
-    group = tab_group(tabs=present, kind=item_tabs(run[0])[0])  # type: ignore[index]
+    items = [(item, item_tabs(item)) for item in run]
+    tabs_of = [(item, info[1]) for item, info in items if info is not None]
+    present = [tab for tab in all_tabs if any(tab in tabs for _, tabs in tabs_of)]
+    group = tab_group(tabs=present, kind=items[0][1][0] if items[0][1] else "code")
     group.source, group.line = run[0].source, run[0].line
     for tab in present:
         pane = tab_pane(tab=tab)
-        for item in run:
-            if tab in item_tabs(item)[1]:  # type: ignore[index]
+        for item, tabs in tabs_of:
+            if tab in tabs:
                 # an item shared by several (not all) tabs appears in each of their panes
-                pane += item.deepcopy() if len(item_tabs(item)[1]) > 1 else item  # type: ignore[index]
+                pane += item.deepcopy() if len(tabs) > 1 else item
         group += pane
     return group
 
