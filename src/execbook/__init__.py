@@ -4,12 +4,15 @@ The life of a build, in the order Sphinx calls us:
 
 1. ``config-inited``: validate ``execbook_*`` options, fill in MyST-NB, MyST,
    numbering, theme, bibliography and MathJax defaults.
-2. ``source-read``: each ``.md`` page is parsed (``syntax``), its problems are
-   reported as ``file:line``, and it becomes a notebook (``notebooks``) that
-   MyST-NB renders.
-3. read-time transform: tabbed cells and ``:begin_tab:`` blocks are grouped
+2. ``env-get-outdated``: every page's jobs (one per framework) are keyed;
+   those missing from the cache run on the worker pool (``execute``), and
+   pages whose outputs changed are re-read.
+3. ``source-read``: each ``.md`` page is parsed (``syntax``), its problems are
+   reported as ``file:line``, and it becomes a notebook (``notebooks``) with
+   the cached outputs merged in, which MyST-NB renders.
+4. read-time transform: tabbed cells and ``:begin_tab:`` blocks are grouped
    (``tabs``).
-4. write: HTML gets a switcher (``static/execbook.js``); other formats keep one
+5. write: HTML gets a switcher (``static/execbook.js``); other formats keep one
    tab. MathJax is copied into the site on ``build-finished``.
 """
 
@@ -27,6 +30,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from execbook import config, extension, mathjax, reader, references, tabs
+    from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
     app.setup_extension("sphinxcontrib.bibtex")
@@ -38,11 +42,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", add_package_paths, priority=100)
     app.connect("config-inited", references.configure_bibtex, priority=100)
     app.connect("config-inited", mathjax.configure_mathjax, priority=100)
+    app.connect("env-get-outdated", phase.on_env_get_outdated)
     app.connect("source-read", reader.on_source_read)
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", extension.keep_source_tree_clean, priority=900)
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", extension.html_context)
+    app.connect("html-collect-pages", report.collect_report_page)
     app.connect("build-finished", mathjax.copy_mathjax)
     tabs.setup_tabs(app)
 

@@ -48,6 +48,20 @@ class ExecbookConfig:
     )
     header_switcher: bool = _option(True, "Show a framework switcher in the page header (HTML).")
     remember_tab: bool = _option(True, "Remember the reader's framework across pages and visits (HTML).")
+    execute: str = _option(
+        "auto",
+        "'auto' runs the jobs whose code changed, 'force' runs every job, 'off' runs nothing (no outputs).",
+        choices=("auto", "force", "off"),
+    )
+    workers: object = _option(
+        "auto",
+        "'auto' (one worker per GPU, else one per core), a number of workers, or a list of GPU ids.",
+        types=(int, str, list),
+    )
+    kernels: dict = _option({}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str)
+    timeout: int = _option(1200, "Seconds a cell may run before it is interrupted and reported.")
+    cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: .execbook-cache beside the output folder.")
+    fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
 
     def label(self, tab: str) -> str:
         return self.tab_labels.get(tab) or KNOWN_TAB_LABELS.get(tab, tab)
@@ -78,11 +92,15 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in dc.fields(ExecbookConfig):
         name = f"execbook_{field.name}"
         value = getattr(config, name)
-        kind = field.type
-        if kind is list and isinstance(value, tuple):
+        kinds = field.metadata.get("types", (field.type,))
+        if list in kinds and isinstance(value, tuple):
             value = list(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{name} must be {_type_name(kind)}, got {value!r} ({type(value).__name__}); see README, 'Options'")
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            wanted = " or ".join(_type_name(kind) for kind in kinds)
+            raise ConfigError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__}); see README, 'Options'")
+        choices = field.metadata.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
         item = field.metadata.get("item")
         if item is not None:
             items = value.values() if isinstance(value, dict) else value
@@ -103,9 +121,16 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
             raise ConfigError(f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')")
     if len(set(cfg.tabs)) != len(cfg.tabs):
         raise ConfigError(f"execbook_tabs names a tab twice: {cfg.tabs}")
-    for tab in cfg.tab_labels:
-        if tab not in cfg.tabs:
-            raise ConfigError(f"execbook_tab_labels names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
+    for option, mapping in (("execbook_tab_labels", cfg.tab_labels), ("execbook_kernels", cfg.kernels)):
+        for tab in mapping:
+            if tab not in cfg.tabs:
+                raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
+    if isinstance(cfg.workers, str) and cfg.workers != "auto":
+        raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
+    if isinstance(cfg.workers, int) and cfg.workers < 1:
+        raise ConfigError(f"execbook_workers must be at least 1, got {cfg.workers}")
+    if cfg.timeout < 1:
+        raise ConfigError(f"execbook_timeout must be a positive number of seconds, got {cfg.timeout}")
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

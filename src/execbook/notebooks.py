@@ -7,9 +7,12 @@ that warnings point at the author's lines.
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 from nbformat import NotebookNode
 
+from execbook.execute.jobs import outputs_by_cell
 from execbook.syntax import CodeCell, Document, MarkdownCell
 
 TAB_DIRECTIVE = "execbook-tab"
@@ -25,15 +28,33 @@ def tab_block_source(cell: MarkdownCell) -> str:
     return f"{TAB_FENCE}{{{TAB_DIRECTIVE}}} {' '.join(cell.tabs)}\n{cell.text}\n{TAB_FENCE}"
 
 
-def page_notebook(doc: Document) -> NotebookNode:
+def code_variants(
+    index: int, cell: CodeCell, outputs: dict[str, dict[int, list[NotebookNode]]]
+) -> list[tuple[tuple[str, ...], str, list[NotebookNode]]]:
+    """Tabs that show the same code *and* the same outputs share one cell."""
+    groups: dict[str, tuple[list[str], str, list[NotebookNode]]] = {}
+    for tab in cell.tabs:
+        source = cell.code_for(tab)
+        if not source.strip():
+            continue
+        tab_outputs = outputs.get(tab, {}).get(index, [])
+        signature = json.dumps([source, tab_outputs], sort_keys=True, default=str)
+        groups.setdefault(signature, ([], source, tab_outputs))[0].append(tab)
+    return [(tuple(tabs), source, tab_outputs) for tabs, source, tab_outputs in groups.values()]
+
+
+def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None) -> NotebookNode:
     """The notebook Sphinx renders for one page, every tab's code included.
 
     ``source_map`` holds, per cell, the source line of its first line minus
     two: MyST-NB adds one to make lines 1-based and MyST adds another.
+    ``executed`` maps tabs to their executed job notebooks, whose outputs are
+    merged into the cells they came from.
     """
+    outputs = {tab: outputs_by_cell(notebook) for tab, notebook in (executed or {}).items()}
     cells: list[NotebookNode] = []
     source_map: list[int] = []
-    for cell in doc.cells:
+    for index, cell in enumerate(doc.cells):
         if isinstance(cell, MarkdownCell):
             if cell.tabs is None:
                 cells.append(nbformat.v4.new_markdown_cell(cell.text))
@@ -42,8 +63,8 @@ def page_notebook(doc: Document) -> NotebookNode:
                 cells.append(nbformat.v4.new_markdown_cell(tab_block_source(cell)))
                 source_map.append(cell.line - 3)
         elif isinstance(cell, CodeCell):
-            for tabs, source in cell.variants():
-                code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}})
+            for tabs, source, tab_outputs in code_variants(index, cell, outputs):
+                code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}}, outputs=tab_outputs)
                 cells.append(code)
                 source_map.append(cell.line - 2)
     notebook = nbformat.v4.new_notebook(cells=cells)

@@ -14,6 +14,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook.execute.phase import outputs_for
 from execbook.notebooks import page_notebook
 from execbook.syntax import parse
 
@@ -36,7 +37,31 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     doc = parse(source[0], options.tabs, page_exists)
     for message in doc.messages:
         logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
-    source[0] = nbformat.writes(page_notebook(doc))
+    executed = outputs_for(app, docname, source[0])
+    for tab, notebook in executed.items():
+        report_failures(docname, tab, notebook)
+    source[0] = nbformat.writes(page_notebook(doc, executed))
+
+
+def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> None:
+    """A failing cell is reported at its line in the page, with its framework."""
+    meta = notebook.metadata.get("execbook", {})
+    worker = f" (worker {meta['worker']})" if meta.get("worker") else ""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                line = cell.metadata.get("execbook", {}).get("line", 1)
+                ename, evalue = output.get("ename", "an error"), output.get("evalue", "")
+                what = evalue if ename in ("CellTimeout", "DeadKernel") else f"the cell raised {ename}: {evalue}"
+                logger.warning(
+                    f"[{tab}] {what}{worker}",
+                    location=(docname, line), type="execbook", subtype="cell",
+                )
+    if meta.get("status") == "interrupted":
+        logger.warning(
+            f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
+            location=(docname, meta.get("failed_line") or 1), type="execbook", subtype="kernel",
+        )
 
 
 def read_notebook(text: str) -> nbformat.NotebookNode:

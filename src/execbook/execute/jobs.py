@@ -1,0 +1,102 @@
+"""A page's code for one framework, as a job with a content-addressed key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+
+import nbformat
+from nbformat import NotebookNode
+
+from execbook.syntax import CodeCell, Document
+
+KEY_VERSION = 1  # bump when the way outputs are produced changes
+
+
+@dataclass(frozen=True)
+class JobCell:
+    index: int  # the cell's position in the Document
+    line: int  # its fence line in the page, for messages
+    source: str
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    """Everything besides code that changes a notebook's outputs."""
+
+    timeout: int = 1200
+    allow_errors: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"timeout": self.timeout, "allow_errors": self.allow_errors}
+
+
+@dataclass(frozen=True)
+class Job:
+    docname: str
+    path: str  # the page's file, relative to the book (for messages)
+    tab: str
+    kernel: str
+    cells: tuple[JobCell, ...]
+    options: ExecOptions = field(default_factory=ExecOptions)
+
+    @property
+    def id(self) -> str:
+        return f"{self.docname}|{self.tab}"
+
+    @property
+    def workdir(self) -> str:
+        """The page's folder, relative to the book: where its code runs."""
+        return posixpath.dirname(self.docname)
+
+    @property
+    def key(self) -> str:
+        return job_key(self.kernel, [cell.source for cell in self.cells], self.options)
+
+
+def job_key(kernel: str, sources: list[str], options: ExecOptions, extra: str = "") -> str:
+    """The hash of exactly what a job's outputs depend on.
+
+    Not the page's prose, not other frameworks' code, not line numbers: moving
+    a cell or editing text around it keeps the key.
+    """
+    payload = {"v": KEY_VERSION, "kernel": kernel, "options": options.as_dict(), "cells": sources, "extra": extra}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def jobs_for(
+    docname: str, path: str, doc: Document, kernels: dict[str, str], options: ExecOptions
+) -> list[Job]:
+    """One job per framework that has code on the page."""
+    jobs = []
+    for tab in doc.tabs:
+        cells = tuple(
+            JobCell(index, cell.line, cell.code_for(tab))
+            for index, cell in enumerate(doc.cells)
+            if isinstance(cell, CodeCell) and tab in cell.tabs and cell.code_for(tab).strip()
+        )
+        if cells:
+            jobs.append(Job(docname, path, tab, kernels.get(tab, "python3"), cells, options))
+    return jobs
+
+
+def job_notebook(job: Job, setup: str) -> NotebookNode:
+    """The notebook a kernel runs: a setup cell (working folder), then the job's cells."""
+    cells = [nbformat.v4.new_code_cell(setup, metadata={"execbook": {"setup": True}})]
+    for cell in job.cells:
+        cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"execbook": {"index": cell.index, "line": cell.line}}))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["execbook"] = {"docname": job.docname, "tab": job.tab, "key": job.key}
+    return notebook
+
+
+def outputs_by_cell(notebook: NotebookNode) -> dict[int, list[NotebookNode]]:
+    """Executed job notebook -> outputs per Document cell index."""
+    result: dict[int, list[NotebookNode]] = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("execbook", {})
+        if "index" in meta:
+            result[meta["index"]] = cell.get("outputs", [])
+    return result

@@ -1,0 +1,181 @@
+"""The execution phase of a build, between Sphinx finding changes and reading.
+
+On ``env-get-outdated`` every page is parsed (cheap), its jobs and their keys
+worked out, the jobs missing from the cache run all at once on the pool, and
+the pages whose keys changed are handed back to Sphinx to re-read. Reading a
+page (``outputs_for``) then only loads notebooks from the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from execbook import config as cfg
+from execbook.execute.cache import Cache, DamagedEntry
+from execbook.execute.jobs import ExecOptions, Job, jobs_for
+from execbook.execute.kernel import JobResult
+from execbook.execute.pool import LocalPool
+from execbook.execute.report import Report
+from execbook.execute.workers import plan_workers
+from execbook.syntax import parse
+
+logger = logging.getLogger(__name__)
+
+SKIP_DIRS = {"_build", ".venv", "venv", "node_modules", "__pycache__", ".git", ".execbook-cache", "jupyter_execute"}
+
+
+@dataclass
+class Layout:
+    """Where execution keeps its files for this build."""
+
+    cache: Cache
+    tree: Path  # a copy of the book, where code runs
+    logs: Path
+
+    @classmethod
+    def for_app(cls, app: Sphinx) -> Layout:
+        options = cfg.get(app.config)
+        if options.cache_dir:
+            cache_root = Path(app.confdir) / options.cache_dir
+        else:
+            cache_root = Path(app.outdir).parent / ".execbook-cache"
+        state = Path(app.doctreedir) / "execbook"
+        return cls(Cache(cache_root), state / "tree", state / "logs")
+
+
+def page_jobs(app: Sphinx, docname: str, text: str | None = None) -> list[Job]:
+    options = cfg.get(app.config)
+    path = app.env.doc2path(docname)
+    if text is None:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    doc = parse(text, options.tabs)
+    relative = os.path.relpath(path, app.srcdir)
+    return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout))
+
+
+def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    options = cfg.get(app.config)
+    previous: dict[str, dict[str, str]] = getattr(env, "execbook_keys", {})
+    pages = [name for name in sorted(env.found_docs) if str(env.doc2path(name)).endswith(".md")]
+    if options.execute == "off":
+        current: dict[str, dict[str, str]] = {}
+        jobs: list[Job] = []
+    else:
+        jobs = [job for name in pages for job in page_jobs(app, name)]
+        current = {}
+        for job in jobs:
+            current.setdefault(job.docname, {})[job.tab] = job.key
+    layout = Layout.for_app(app)
+    to_read = set(added) | set(changed) | {name for name in pages if previous.get(name, {}) != current.get(name, {})}
+    stale = [job for job in jobs if options.execute == "force" or not layout.cache.has(job.key)]
+    stale += [job for job in jobs if job.docname in to_read and job not in stale and damaged(layout.cache, job)]
+    report = Report(app)
+    if stale:
+        run_jobs(app, layout, stale, report)
+        to_read |= {job.docname for job in stale}
+    report.add_cached([job for job in jobs if job not in stale])
+    report.write(layout)
+    env.execbook_keys = current  # type: ignore[attr-defined]
+    app.execbook_report = report  # type: ignore[attr-defined]
+    return sorted(to_read - set(added) - set(changed))
+
+
+def damaged(cache: Cache, job: Job) -> bool:
+    try:
+        cache.load(job.key)
+        return False
+    except DamagedEntry as error:
+        logger.warning(f"damaged cache entry for {job.docname} ({job.tab}), running it again: {error}", type="execbook", subtype="cache")
+        cache.discard(job.key)
+        return True
+
+
+def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
+    options = cfg.get(app.config)
+    durations = layout.cache.durations()
+    stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
+    workers = plan_workers(options.workers)
+    sync_tree(Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root})
+    logger.info(f"execbook: running {len(stale)} job(s) on {len(workers)} worker(s)")
+    finished: dict[str, float] = {}
+    started = time.monotonic()
+    done = 0
+
+    def on_done(result: JobResult) -> None:
+        nonlocal done
+        done += 1
+        store_result(layout.cache, result)
+        if result.status in ("ok", "error"):
+            finished[result.job.id] = result.duration
+        report.add(result)
+        logger.info(
+            f"execbook: [{done}/{len(stale)}] {result.job.docname} ({result.job.tab}) {result.status} "
+            f"in {result.duration:.1f} s on {result.worker}"
+        )
+
+    pool = LocalPool(workers, layout.tree, layout.logs)
+    try:
+        pool.run(stale, on_done, started)
+    finally:
+        layout.cache.record_durations(finished)
+        report.wall = time.monotonic() - started
+
+
+def store_result(cache: Cache, result: JobResult) -> None:
+    if result.notebook is None:
+        return
+    result.notebook.metadata["execbook"] = {
+        **result.notebook.metadata.get("execbook", {}),
+        "status": result.status,
+        "message": result.message,
+        "worker": result.worker,
+        "duration": round(result.duration, 3),
+    }
+    # outputs of a timeout or dead kernel are shown, but the job runs again next build
+    cache.store(result.job.key, result.notebook, partial=result.status not in ("ok", "error"))
+
+
+def sync_tree(src: Path, dst: Path, skip: set[Path]) -> None:
+    """Mirror the book into ``dst`` (copying changed files only), so code that
+    reads ``../data/x.csv`` finds it and code that writes leaves the book clean."""
+    skip = {path.resolve() for path in skip}
+    for root, dirs, files in os.walk(src):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS and (here / d).resolve() not in skip]
+        target = dst / here.relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            source, copy = here / name, target / name
+            stat = source.stat()
+            try:
+                existing = copy.stat()
+                if existing.st_size == stat.st_size and existing.st_mtime_ns == stat.st_mtime_ns:
+                    continue
+            except FileNotFoundError:
+                pass
+            shutil.copy2(source, copy)
+
+
+def outputs_for(app: Sphinx, docname: str, text: str) -> dict[str, Any]:
+    """Per tab, the executed job notebook of this page (from the cache)."""
+    if cfg.get(app.config).execute == "off":
+        return {}
+    cache = Layout.for_app(app).cache
+    notebooks = {}
+    for job in page_jobs(app, docname, text):
+        try:
+            notebook = cache.load(job.key)
+        except DamagedEntry:
+            notebook = None
+        if notebook is not None:
+            notebooks[job.tab] = notebook
+    return notebooks

@@ -1,0 +1,101 @@
+"""The local pool: one thread per worker, each driving one kernel at a time.
+
+Kernels are separate processes, so threads are enough for parallelism; the
+next kernel is started while the current job runs, hiding its start-up.
+Ctrl-C kills every kernel (its whole process group) before it propagates.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+
+from execbook.execute.jobs import Job
+from execbook.execute.kernel import JobResult, new_kernel_manager, run_job, shutdown
+from execbook.execute.workers import WorkerSpec
+
+
+class LocalPool:
+    def __init__(self, workers: list[WorkerSpec], tree: Path, logs: Path):
+        self.workers = workers
+        self.tree = tree
+        self.logs = logs
+        self.lock = threading.Lock()
+        self.live: set[AsyncKernelManager] = set()
+        self.stopping = threading.Event()
+
+    def run(self, jobs: list[Job], on_done: Callable[[JobResult], None], epoch: float | None = None) -> None:
+        """Run ``jobs`` in the given order (longest first is the caller's choice)."""
+        queue = list(jobs)
+        epoch = time.monotonic() if epoch is None else epoch
+        threads = [
+            threading.Thread(target=self._work, args=(spec, queue, on_done, epoch), name=spec.name, daemon=True)
+            for spec in self.workers[: max(1, len(jobs))]
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # short joins keep Ctrl-C responsive
+        except BaseException:
+            self.stop()
+            for thread in threads:
+                thread.join(10)
+            raise
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            managers = list(self.live)
+        for manager in managers:
+            shutdown(manager)
+
+    def _start(self, spec: WorkerSpec, kernel: str, log_name: str) -> AsyncKernelManager:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **spec.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        manager = new_kernel_manager(kernel, self.tree, env, self.logs / f"{log_name}.log")
+        with self.lock:
+            self.live.add(manager)
+        return manager
+
+    def _forget(self, manager: AsyncKernelManager) -> None:
+        with self.lock:
+            self.live.discard(manager)
+
+    def _next(self, queue: list[Job]) -> Job | None:
+        with self.lock:
+            return queue.pop(0) if queue and not self.stopping.is_set() else None
+
+    def _peek_kernel(self, queue: list[Job]) -> str | None:
+        with self.lock:
+            return queue[0].kernel if queue and not self.stopping.is_set() else None
+
+    def _work(self, spec: WorkerSpec, queue: list[Job], on_done: Callable[[JobResult], None], epoch: float) -> None:
+        spare: tuple[str, AsyncKernelManager] | None = None
+        while (job := self._next(queue)) is not None:
+            start = time.monotonic()
+            if spare is not None and spare[0] == job.kernel:
+                manager, spare = spare[1], None
+            else:
+                manager = self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}")
+            upcoming = self._peek_kernel(queue)
+            if upcoming is not None and spare is None:
+                spare = (upcoming, self._start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next"))
+            try:
+                status, notebook, errors, message = run_job(job, manager, self.tree)
+            except Exception as error:  # a broken kernelspec, a full disk: report, go on
+                status, notebook, errors, message = "dead", None, [], f"{type(error).__name__}: {error}"
+            finally:
+                self._forget(manager)
+            if self.stopping.is_set() and status != "ok":
+                status, message = "interrupted", "the build was interrupted"
+            on_done(JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message))
+        if spare is not None:
+            shutdown(spare[1])
+            self._forget(spare[1])

@@ -1,0 +1,111 @@
+"""What the execution phase did: a JSON file, a timeline picture, a page in the site."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sphinx.application import Sphinx
+
+from execbook.execute.cache import atomic_write
+from execbook.execute.jobs import Job
+from execbook.execute.kernel import JobResult
+
+if TYPE_CHECKING:
+    from execbook.execute.phase import Layout
+
+REPORT_PAGE = "execbook-report"
+COLOURS = {"ok": "#4c9a6a", "error": "#d9534f", "timeout": "#e0a030", "dead": "#8e44ad", "interrupted": "#999999"}
+
+
+@dataclass
+class Entry:
+    page: str
+    tab: str
+    status: str
+    cached: bool
+    worker: str = ""
+    start: float = 0.0
+    duration: float = 0.0
+    message: str = ""
+    errors: int = 0
+
+
+class Report:
+    def __init__(self, app: Sphinx):
+        self.entries: list[Entry] = []
+        self.wall = 0.0
+
+    def add(self, result: JobResult) -> None:
+        self.entries.append(
+            Entry(result.job.docname, result.job.tab, result.status, False, result.worker,
+                  round(result.start, 3), round(result.duration, 3), result.message, len(result.errors))
+        )
+
+    def add_cached(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self.entries.append(Entry(job.docname, job.tab, "cached", True))
+
+    @property
+    def ran(self) -> list[Entry]:
+        return [entry for entry in self.entries if not entry.cached]
+
+    def as_dict(self) -> dict[str, Any]:
+        ran = self.ran
+        return {
+            "jobs": len(self.entries),
+            "ran": len(ran),
+            "cached": len(self.entries) - len(ran),
+            "failed": sum(entry.status not in ("ok", "cached") for entry in self.entries),
+            "wall": round(self.wall, 3),
+            "workers": sorted({entry.worker for entry in ran}),
+            "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
+        }
+
+    def write(self, layout: Layout) -> None:
+        folder = layout.tree.parent
+        atomic_write(folder / "report.json", json.dumps(self.as_dict(), indent=1))
+        atomic_write(folder / "timeline.svg", self.timeline_svg())
+
+    def timeline_svg(self, width: int = 900) -> str:
+        """One row per worker, one bar per job run in this build."""
+        ran = self.ran
+        workers = sorted({entry.worker for entry in ran})
+        end = max((entry.start + entry.duration for entry in ran), default=1.0) or 1.0
+        row, left = 26, 90
+        height = row * max(1, len(workers)) + 40
+        scale = (width - left - 10) / end
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+            f"<title>Jobs on workers ({len(ran)} jobs, {end:.1f} s)</title>",
+        ]
+        for i, worker in enumerate(workers):
+            y = 10 + i * row
+            parts.append(f'<text x="4" y="{y + 15}">{html.escape(worker)}</text>')
+            for entry in (e for e in ran if e.worker == worker):
+                x, w = left + entry.start * scale, max(1.0, entry.duration * scale)
+                label = f"{entry.page} ({entry.tab}) {entry.status} {entry.duration:.1f} s"
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" '
+                    f'fill="{COLOURS.get(entry.status, "#777")}" stroke="#fff"><title>{html.escape(label)}</title></rect>'
+                )
+        axis_y = 10 + len(workers) * row + 14
+        for step in range(0, 6):
+            seconds = end * step / 5
+            x = left + seconds * scale
+            parts.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle">{seconds:.1f} s</text>')
+        parts.append("</svg>")
+        return "\n".join(parts)
+
+
+def collect_report_page(app: Sphinx) -> Any:
+    """``html-collect-pages``: the execution report as a page of the site."""
+    report: Report | None = getattr(app, "execbook_report", None)
+    if report is None or not report.entries:
+        return []
+    data = report.as_dict()
+    context = {"title": "Execution report", "execbook_report": data, "execbook_timeline": report.timeline_svg()}
+    yield REPORT_PAGE, context, "execbook-report.html"
