@@ -87,9 +87,9 @@ def shown_tabs(page: object) -> list[str]:
 
 def test_choosing_a_framework_switches_every_group_and_is_kept(page: object, site: str) -> None:
     page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
-    assert shown_tabs(page) == ["pytorch", "pytorch"]
+    assert set(shown_tabs(page)) == {"pytorch"} and len(shown_tabs(page)) >= 2
     page.click(".execbook-tabs >> nth=0 >> .execbook-tab[data-tab=numpy]")  # type: ignore[attr-defined]
-    assert shown_tabs(page) == ["numpy", "numpy"]
+    assert set(shown_tabs(page)) == {"numpy"}
     assert page.input_value("select.execbook-switcher") == "numpy"  # type: ignore[attr-defined]
     assert page.get_attribute(".execbook-tabs >> nth=1 >> .execbook-tab[data-tab=numpy]", "aria-selected") == "true"  # type: ignore[attr-defined]
 
@@ -109,12 +109,12 @@ def test_choosing_a_framework_switches_every_group_and_is_kept(page: object, sit
 
 def test_header_switcher_and_url_choose_the_framework(page: object, site: str) -> None:
     page.goto(f"{site}/chapters/models/linear-regression.html?tab=numpy")  # type: ignore[attr-defined]
-    assert shown_tabs(page) == ["numpy", "numpy"]
+    assert set(shown_tabs(page)) == {"numpy"}
     page.select_option("select.execbook-switcher", "pytorch")  # type: ignore[attr-defined]
-    assert shown_tabs(page) == ["pytorch", "pytorch"]
+    assert set(shown_tabs(page)) == {"pytorch"}
     assert page.url.endswith("?tab=pytorch")  # type: ignore[attr-defined]
     page.goto(f"{site}/chapters/models/training.html")  # type: ignore[attr-defined]
-    assert shown_tabs(page) == ["pytorch", "pytorch"]
+    assert set(shown_tabs(page)) == {"pytorch"}
 
 
 def test_keyboard_moves_between_tabs(page: object, site: str) -> None:
