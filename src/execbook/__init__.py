@@ -44,12 +44,15 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", mathjax.configure_mathjax, priority=100)
     app.connect("env-get-outdated", phase.on_env_get_outdated)
     app.connect("source-read", reader.on_source_read)
+    app.connect("env-purge-doc", phase.purge_failures)
+    app.connect("env-merge-info", phase.merge_failures)
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", extension.keep_source_tree_clean, priority=900)
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", extension.html_context)
     app.connect("html-collect-pages", report.collect_report_page)
     app.connect("build-finished", mathjax.copy_mathjax)
+    app.connect("build-finished", phase.fail_on_error)
     tabs.setup_tabs(app)
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -14,7 +14,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from execbook import config as cfg
-from execbook.execute.phase import outputs_for
+from execbook.execute.phase import outputs_for, record_failures
 from execbook.notebooks import page_notebook
 from execbook.syntax import parse
 
@@ -37,14 +37,15 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     doc = parse(source[0], options.tabs, page_exists)
     for message in doc.messages:
         logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
-    executed = outputs_for(app, docname, source[0])
-    for tab, notebook in executed.items():
-        report_failures(docname, tab, notebook)
+    executed = outputs_for(app, docname, doc)
+    failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
+    record_failures(app.env, docname, failures)
     source[0] = nbformat.writes(page_notebook(doc, executed))
 
 
-def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> None:
-    """A failing cell is reported at its line in the page, with its framework."""
+def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:
+    """A failing cell is reported at its line in the page, with its framework; returns how many."""
+    count = 0
     meta = notebook.metadata.get("execbook", {})
     worker = f" (worker {meta['worker']})" if meta.get("worker") else ""
     for cell in notebook.cells:
@@ -57,11 +58,14 @@ def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> 
                     f"[{tab}] {what}{worker}",
                     location=(docname, line), type="execbook", subtype="cell",
                 )
+                count += 1
     if meta.get("status") == "interrupted":
         logger.warning(
             f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
             location=(docname, meta.get("failed_line") or 1), type="execbook", subtype="kernel",
         )
+        count += 1
+    return count
 
 
 def read_notebook(text: str) -> nbformat.NotebookNode:

@@ -53,16 +53,19 @@ class Job:
 
     @property
     def key(self) -> str:
-        return job_key(self.kernel, [cell.source for cell in self.cells], self.options)
+        return job_key(self.kernel, [cell.source for cell in self.cells], self.options, self.workdir)
 
 
-def job_key(kernel: str, sources: list[str], options: ExecOptions, extra: str = "") -> str:
+def job_key(kernel: str, sources: list[str], options: ExecOptions, workdir: str, extra: str = "") -> str:
     """The hash of exactly what a job's outputs depend on.
 
     Not the page's prose, not other frameworks' code, not line numbers: moving
-    a cell or editing text around it keeps the key.
+    a cell or editing text around it keeps the key. The working folder is in
+    it because code reads files relative to it.
     """
-    payload = {"v": KEY_VERSION, "kernel": kernel, "options": options.as_dict(), "cells": sources, "extra": extra}
+    payload = {
+        "v": KEY_VERSION, "kernel": kernel, "options": options.as_dict(), "cells": sources, "workdir": workdir, "extra": extra,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -26,7 +26,7 @@ from execbook.execute.kernel import JobResult
 from execbook.execute.pool import LocalPool
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
-from execbook.syntax import parse
+from execbook.syntax import Document, parse
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,11 @@ class Layout:
         return cls(Cache(cache_root), state / "tree", state / "logs")
 
 
-def page_jobs(app: Sphinx, docname: str, text: str | None = None) -> list[Job]:
+def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Job]:
     options = cfg.get(app.config)
     path = app.env.doc2path(docname)
-    if text is None:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    doc = parse(text, options.tabs)
+    if doc is None:
+        doc = parse(Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs)
     relative = os.path.relpath(path, app.srcdir)
     return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout))
 
@@ -77,12 +76,16 @@ def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], cha
     layout = Layout.for_app(app)
     to_read = set(added) | set(changed) | {name for name in pages if previous.get(name, {}) != current.get(name, {})}
     stale = [job for job in jobs if options.execute == "force" or not layout.cache.has(job.key)]
-    stale += [job for job in jobs if job.docname in to_read and job not in stale and damaged(layout.cache, job)]
+    stale_ids = {job.id for job in stale}
+    stale += [job for job in jobs if job.docname in to_read and job.id not in stale_ids and damaged(layout.cache, job)]
+    stale = list({job.key: job for job in reversed(stale)}.values())[::-1]  # one run per key
+    stale_ids = {job.id for job in stale}
     report = Report(app)
     if stale:
         run_jobs(app, layout, stale, report)
-        to_read |= {job.docname for job in stale}
-    report.add_cached([job for job in jobs if job not in stale])
+        stale_keys = {job.key for job in stale}
+        to_read |= {job.docname for job in jobs if job.key in stale_keys}
+    report.add_cached([job for job in jobs if job.id not in stale_ids])
     report.write(layout)
     env.execbook_keys = current  # type: ignore[attr-defined]
     app.execbook_report = report  # type: ignore[attr-defined]
@@ -165,13 +168,13 @@ def sync_tree(src: Path, dst: Path, skip: set[Path]) -> None:
             shutil.copy2(source, copy)
 
 
-def outputs_for(app: Sphinx, docname: str, text: str) -> dict[str, Any]:
+def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
     """Per tab, the executed job notebook of this page (from the cache)."""
     if cfg.get(app.config).execute == "off":
         return {}
     cache = Layout.for_app(app).cache
     notebooks = {}
-    for job in page_jobs(app, docname, text):
+    for job in page_jobs(app, docname, doc):
         try:
             notebook = cache.load(job.key)
         except DamagedEntry:
@@ -179,3 +182,32 @@ def outputs_for(app: Sphinx, docname: str, text: str) -> dict[str, Any]:
         if notebook is not None:
             notebooks[job.tab] = notebook
     return notebooks
+
+
+# -- failures, kept in the environment so unchanged pages still count ------------
+
+
+def record_failures(env: BuildEnvironment, docname: str, count: int) -> None:
+    failures: dict[str, int] = env.__dict__.setdefault("execbook_failures", {})
+    if count:
+        failures[docname] = count
+    else:
+        failures.pop(docname, None)
+
+
+def purge_failures(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    env.__dict__.get("execbook_failures", {}).pop(docname, None)
+
+
+def merge_failures(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
+    """Parallel reading: failures found in a worker process join the main env."""
+    theirs = other.__dict__.get("execbook_failures", {})
+    env.__dict__.setdefault("execbook_failures", {}).update({name: theirs[name] for name in docnames if name in theirs})
+
+
+def fail_on_error(app: Sphinx, exception: Exception | None) -> None:
+    failures = app.env.__dict__.get("execbook_failures", {}) if app.env else {}
+    if exception is None and failures and cfg.get(app.config).fail_on_error:
+        pages = ", ".join(sorted(failures))
+        logger.error(f"execbook: {sum(failures.values())} failing cell(s) in {pages} (execbook_fail_on_error = True)")
+        app.statuscode = 1

@@ -32,6 +32,7 @@ class Entry:
     duration: float = 0.0
     message: str = ""
     errors: int = 0
+    key: str = ""
 
 
 class Report:
@@ -42,12 +43,21 @@ class Report:
     def add(self, result: JobResult) -> None:
         self.entries.append(
             Entry(result.job.docname, result.job.tab, result.status, False, result.worker,
-                  round(result.start, 3), round(result.duration, 3), result.message, len(result.errors))
+                  round(result.start, 3), round(result.duration, 3), result.message, len(result.errors), result.job.key)
         )
 
     def add_cached(self, jobs: list[Job]) -> None:
+        """Jobs not run: from the cache, or sharing the run of a job with the same key."""
+        runs = {entry.key: entry for entry in self.entries if not entry.cached}
         for job in jobs:
-            self.entries.append(Entry(job.docname, job.tab, "cached", True))
+            twin = runs.get(job.key)
+            if twin is None:
+                self.entries.append(Entry(job.docname, job.tab, "cached", True, key=job.key))
+            else:
+                self.entries.append(
+                    Entry(job.docname, job.tab, twin.status, True, twin.worker, key=job.key,
+                          message=f"same code as {twin.page} ({twin.tab}): one run served both")
+                )
 
     @property
     def ran(self) -> list[Entry]:
@@ -59,7 +69,7 @@ class Report:
             "jobs": len(self.entries),
             "ran": len(ran),
             "cached": len(self.entries) - len(ran),
-            "failed": sum(entry.status not in ("ok", "cached") for entry in self.entries),
+            "failed": sum(entry.status not in ("ok", "cached") for entry in ran),
             "wall": round(self.wall, 3),
             "workers": sorted({entry.worker for entry in ran}),
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
