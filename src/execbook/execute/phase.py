@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.kernel import JobResult
 from execbook.execute.pool import LocalPool
+from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
 from execbook.syntax import Document, parse
@@ -108,29 +110,25 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
     workers = plan_workers(options.workers)
     sync_tree(Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root})
-    logger.info(f"execbook: running {len(stale)} job(s) on {len(workers)} worker(s)")
     finished: dict[str, float] = {}
     started = time.monotonic()
-    done = 0
 
-    def on_done(result: JobResult) -> None:
-        nonlocal done
-        done += 1
-        store_result(layout.cache, result)
-        if result.status in ("ok", "error"):
-            finished[result.job.id] = result.duration
-        report.add(result)
-        logger.info(
-            f"execbook: [{done}/{len(stale)}] {result.job.docname} ({result.job.tab}) {result.status} "
-            f"in {result.duration:.1f} s on {result.worker}"
-        )
+    live = sys.stderr.isatty() and not getattr(app, "quiet", False)
+    with Progress(len(stale), min(len(workers), len(stale)), live) as progress:
 
-    pool = LocalPool(workers, layout.tree, layout.logs)
-    try:
-        pool.run(stale, on_done, started)
-    finally:
-        layout.cache.record_durations(finished)
-        report.wall = time.monotonic() - started
+        def on_done(result: JobResult) -> None:
+            store_result(layout.cache, result)
+            if result.status in ("ok", "error"):
+                finished[result.job.id] = result.duration
+            report.add(result)
+            progress.finished(result)
+
+        pool = LocalPool(workers, layout.tree, layout.logs)
+        try:
+            pool.run(stale, on_done, progress.started, started)
+        finally:
+            layout.cache.record_durations(finished)
+            report.wall = time.monotonic() - started
 
 
 def store_result(cache: Cache, result: JobResult) -> None:

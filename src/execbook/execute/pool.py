@@ -29,12 +29,18 @@ class LocalPool:
         self.live: set[AsyncKernelManager] = set()
         self.stopping = threading.Event()
 
-    def run(self, jobs: list[Job], on_done: Callable[[JobResult], None], epoch: float | None = None) -> None:
+    def run(
+        self,
+        jobs: list[Job],
+        on_done: Callable[[JobResult], None],
+        on_start: Callable[[Job, str], None] = lambda job, worker: None,
+        epoch: float | None = None,
+    ) -> None:
         """Run ``jobs`` in the given order (longest first is the caller's choice)."""
         queue = list(jobs)
         epoch = time.monotonic() if epoch is None else epoch
         threads = [
-            threading.Thread(target=self._work, args=(spec, queue, on_done, epoch), name=spec.name, daemon=True)
+            threading.Thread(target=self._work, args=(spec, queue, on_done, on_start, epoch), name=spec.name, daemon=True)
             for spec in self.workers[: max(1, len(jobs))]
         ]
         for thread in threads:
@@ -76,10 +82,18 @@ class LocalPool:
         with self.lock:
             return queue[0].kernel if queue and not self.stopping.is_set() else None
 
-    def _work(self, spec: WorkerSpec, queue: list[Job], on_done: Callable[[JobResult], None], epoch: float) -> None:
+    def _work(
+        self,
+        spec: WorkerSpec,
+        queue: list[Job],
+        on_done: Callable[[JobResult], None],
+        on_start: Callable[[Job, str], None],
+        epoch: float,
+    ) -> None:
         spare: tuple[str, AsyncKernelManager] | None = None
         while (job := self._next(queue)) is not None:
             start = time.monotonic()
+            on_start(job, spec.name)
             if spare is not None and spare[0] == job.kernel:
                 manager, spare = spare[1], None
             else:
