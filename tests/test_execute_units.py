@@ -66,6 +66,14 @@ def test_shared_cell_edit_changes_both_keys_and_options_count() -> None:
     assert short.key != jobs_for("p", "p.md", doc, {}, ExecOptions())[0].key
 
 
+def test_front_matter_sets_the_pages_timeout() -> None:
+    page = "---\nexecbook:\n  timeout: 7\n---\n" + PAGE
+    jobs = jobs_for("p", "p.md", parse(page, ["pytorch", "numpy"]), {}, ExecOptions(timeout=1200))
+    assert {job.options.timeout for job in jobs} == {7}
+    bad = jobs_for("p", "p.md", parse(page.replace("7", "soon"), ["pytorch"]), {}, ExecOptions(timeout=1200))
+    assert bad[0].options.timeout == 1200
+
+
 def test_outputs_merge_back_per_framework() -> None:
     doc = parse(PAGE, ["pytorch", "numpy"])
     executed = {}

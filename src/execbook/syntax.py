@@ -69,6 +69,12 @@ class Document:
     cells: list[Cell] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     tabs: tuple[str, ...] = ()
+    front_matter: dict = field(default_factory=dict)  # YAML between --- lines at the top
+
+    def page_option(self, name: str, default: object = None) -> object:
+        """A per-page execbook setting from front matter (``execbook: {timeout: 60}``)."""
+        options = self.front_matter.get("execbook")
+        return options.get(name, default) if isinstance(options, dict) else default
 
     def code_cells(self, tab: str) -> list[CodeCell]:
         return [cell for cell in self.cells if isinstance(cell, CodeCell) and tab in cell.tabs]
@@ -286,8 +292,33 @@ class _Parser:
 
     # -- driver --------------------------------------------------------------
 
+    def read_front_matter(self) -> int:
+        """YAML front matter: parsed into the Document, blanked from the text."""
+        if not self.lines or self.lines[0].strip() != "---":
+            return 0
+        for end in range(1, len(self.lines)):
+            if self.lines[end].strip() in ("---", "..."):
+                break
+        else:
+            return 0
+        import yaml  # a dependency of myst-parser
+
+        try:
+            data = yaml.safe_load("\n".join(self.lines[1:end])) or {}
+        except yaml.YAMLError as error:
+            self.warn(1, f"front matter is not valid YAML ({str(error).splitlines()[0]}); it was ignored", "front-matter")
+            data = {}
+        if not isinstance(data, dict):
+            self.warn(1, "front matter must be a YAML mapping (key: value lines); it was ignored", "front-matter")
+            data = {}
+        timeout = data.get("execbook", {}).get("timeout") if isinstance(data.get("execbook"), dict) else None
+        if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1):
+            self.warn(1, f"execbook: timeout must be a positive number of seconds, got {timeout!r}", "front-matter")
+        self.doc.front_matter = data
+        return end + 1
+
     def run(self) -> Document:
-        i = 0
+        i = self.read_front_matter()
         while i < len(self.lines):
             line = self.lines[i]
             fence = FENCE_OPEN_RE.match(line)

@@ -72,7 +72,13 @@ def job_key(kernel: str, sources: list[str], options: ExecOptions, workdir: str,
 def jobs_for(
     docname: str, path: str, doc: Document, kernels: dict[str, str], options: ExecOptions
 ) -> list[Job]:
-    """One job per framework that has code on the page."""
+    """One job per framework that has code on the page.
+
+    Front matter can give the page its own timeout (``execbook: {timeout: 60}``).
+    """
+    timeout = doc.page_option("timeout")
+    if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0:
+        options = ExecOptions(timeout=timeout, allow_errors=options.allow_errors)
     jobs = []
     for tab in doc.tabs:
         cells = tuple(
