@@ -1,0 +1,125 @@
+"""Execution benchmark: a generated book of 40 jobs with known cell durations.
+
+Prints, for 1, 2 and 4 workers, the execution phase's wall time against its
+lower bound max(total / workers, longest job), the kernel start-up cost per
+job, and a no-op rebuild against a build with execution off. Every figure is
+measured in this process's run; nothing is compared with numbers from
+elsewhere.
+
+    python benchmarks/execution.py [--pages 20] [--workers 1 2 4] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TABS = ("pytorch", "numpy")
+
+
+def generate(root: Path, pages: int, seed: int = 0) -> dict[str, float]:
+    """Write a book; return each job's (page|tab) total sleep time."""
+    rng = random.Random(seed)
+    durations: dict[str, float] = {}
+    names = [f"page{n:02d}" for n in range(pages)]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "conf.py").write_text(f'project = "bench"\nextensions = ["execbook"]\nexecbook_tabs = {list(TABS)!r}\n')
+    (root / "index.md").write_text("# Bench\n\n```toc\n" + "\n".join(names) + "\n```\n")
+    for name in names:
+        parts = [f"# {name}\n\nSome prose with math $x^2$.\n"]
+        for tab in TABS:
+            cells = [round(rng.uniform(0.05, 0.6), 2) for _ in range(rng.randint(1, 4))]
+            durations[f"{name}|{tab}"] = sum(cells)
+            for seconds in cells:
+                parts.append(f"```{{.python .input}}\n#@tab {tab}\nimport time\ntime.sleep({seconds})\n'{tab} {seconds}'\n```\n")
+        (root / f"{name}.md").write_text("\n".join(parts))
+    return durations
+
+
+def build(root: Path, outdir: Path, *settings: str) -> tuple[float, dict]:
+    conf = root / "conf.py"
+    base = conf.read_text().split("# bench settings")[0]
+    conf.write_text(base + "# bench settings\n" + "\n".join(settings) + "\n")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(outdir)],
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"build failed:\n{proc.stdout}\n{proc.stderr}")
+    report_path = outdir / ".doctrees" / "execbook" / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    return elapsed, report
+
+
+def kernel_startup(samples: int = 5) -> float:
+    """Seconds from asking for a kernel to it running a first cell."""
+    from jupyter_core.utils import run_sync
+
+    from execbook.execute.kernel import new_kernel_manager, shutdown
+
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(samples):
+            start = time.perf_counter()
+            manager = new_kernel_manager("python3", Path(tmp), {}, Path(tmp) / "kernel.log")
+            client = manager.client()
+            client.start_channels()
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)("pass")
+            times.append(time.perf_counter() - start)
+            client.stop_channels()
+            shutdown(manager)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=20, help="pages (two jobs each)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    results: dict = {"jobs": 2 * args.pages, "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "book"
+        durations = generate(root, args.pages)
+        total, longest = sum(durations.values()), max(durations.values())
+        startup = kernel_startup()
+        results.update(total_cell_seconds=round(total, 2), longest_job=round(longest, 2), kernel_startup=round(startup, 3))
+        print(f"book: {args.pages} pages, {len(durations)} jobs, {total:.1f} s of cells, longest job {longest:.2f} s")
+        print(f"kernel start-up (median of 5, ask -> first cell done): {startup:.2f} s per job")
+        print()
+        print(f"{'workers':>7} {'exec wall':>10} {'bound':>8} {'ratio':>6} {'no-overlap est.':>16} {'build':>7}")
+        for workers in args.workers:
+            cache = Path(tmp) / f"cache-{workers}"
+            elapsed, report = build(root, Path(tmp) / f"out-{workers}",
+                                    f"execbook_workers = {workers}", f"execbook_cache_dir = {str(cache)!r}")
+            bound = max(total / workers, longest)
+            wall = report.get("wall", float("nan"))
+            serial_startup = bound + startup * len(durations) / workers
+            ran = report.get("ran")
+            print(f"{workers:>7} {wall:>9.2f}s {bound:>7.2f}s {wall / bound:>6.2f} {serial_startup:>15.2f}s {elapsed:>6.1f}s"
+                  + ("" if ran == len(durations) else f"  (ran {ran} jobs!)"))
+            results["runs"].append({"workers": workers, "exec_wall": wall, "lower_bound": round(bound, 2),
+                                    "ratio": round(wall / bound, 3), "build": round(elapsed, 2), "ran": ran})
+        # the last worker count's output folder is warm: a no-op rebuild
+        last = args.workers[-1]
+        cache = Path(tmp) / f"cache-{last}"
+        noop, report = build(root, Path(tmp) / f"out-{last}", f"execbook_workers = {last}", f"execbook_cache_dir = {str(cache)!r}")
+        off, _ = build(root, Path(tmp) / "out-off", 'execbook_execute = "off"')
+        print()
+        print(f"no-op rebuild: {noop:.2f} s ({report.get('ran')} jobs ran); "
+              f"cold build with execution off: {off:.2f} s; ratio {noop / off:.2f}")
+        results.update(noop_rebuild=round(noop, 2), noop_jobs=report.get("ran"), cold_execution_off=round(off, 2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
