@@ -166,6 +166,20 @@ def test_site_serves_mathjax_copy_button_and_switcher(demo_book: BuiltBook) -> N
     assert (demo_book.outdir / "_images" / "linreg.svg").is_file()
 
 
+def test_demo_book_shows_real_outputs_for_both_frameworks(demo_book: BuiltBook) -> None:
+    training = demo_book.main("chapters/models/training")
+    for tab in ("pytorch", "numpy"):
+        loop = [g for g in training.select(".execbook-tabs") if "for epoch in range" in g.get_text()][0]
+        assert "epoch 3, loss" in loop.select_one(f'.execbook-pane[data-tab="{tab}"] .cell_output').get_text()
+    figures = training.select(".cell_output img")
+    assert len(figures) == 2  # the loss curve, once per framework
+    tables = training.select(".cell_output table")
+    assert len(tables) == 2 and "estimated" in tables[0].get_text()
+    tensors = demo_book.main("chapters/basics/tensors")
+    assert "tensor([[ 0.,  1.,  2.,  3.]" in tensors.get_text()
+    assert "array([[ 0.,  1.,  2.,  3.]" in tensors.get_text()
+
+
 def test_eval_rst_and_listings_pass_through(demo_book: BuiltBook) -> None:
     notation = demo_book.main("chapters/notation")
     assert "passed to Sphinx as written" in notation.select_one(".admonition.note").get_text()

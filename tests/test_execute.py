@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -59,6 +60,11 @@ OUTPUTS_PAGE = """
     from IPython.display import SVG, Math
     display(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'))
     Math(r'\\alpha^2')
+    ```
+
+    ```{.python .input}
+    #@tab all
+    print('\x1b[31mred words\x1b[0m')
     ```
 
     ```{.python .input}
@@ -152,6 +158,9 @@ def test_rich_outputs_render(outputs_book: BuiltBook) -> None:
     display = plain_cell(outputs_book, "ch/outputs", "SVG(")
     assert display.select_one(".cell_output svg, .cell_output img") is not None
     assert "\\alpha^2" in display.select_one(".cell_output").get_text()
+    coloured = plain_cell(outputs_book, "ch/outputs", "red words").select_one(".cell_output")
+    assert "\x1b[" not in str(coloured) and "red words" in coloured.get_text()
+    assert coloured.select_one("span[class*=Red]") is not None
     progress = plain_cell(outputs_book, "ch/outputs", "progress").select_one(".cell_output").get_text()
     assert "progress 100%" in progress and "progress 50%" not in progress
 
@@ -385,3 +394,12 @@ def test_execute_off_and_force(tmp_path: Path) -> None:
     second = run_sphinx(root)
     assert ran(first) == ran(second) == [("index", "pytorch")]
     assert "other page ran" in second.main("index").select_one(".cell_output").get_text()
+
+
+def test_a_missing_kernel_is_reported_and_the_other_framework_runs(tmp_path: Path) -> None:
+    page = textwrap.dedent(OTHER_PAGE) + "\n```{.python .input}\n#@tab numpy\nprint('numpy code')\n```\n"
+    root = write_book(tmp_path / "book", {"index.md": page}, conf='execbook_kernels = {"numpy": "no-such-kernel"}\n')
+    result = run_sphinx(root)
+    assert result.returncode == 0
+    assert any("[numpy] no Jupyter kernel named 'no-such-kernel' (execbook_kernels)" in w for w in result.warnings)
+    assert "other page ran" in pane(result, "index", "print('other page ran')", "pytorch")

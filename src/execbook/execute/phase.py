@@ -133,6 +133,9 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
 
 def store_result(cache: Cache, result: JobResult) -> None:
     if result.notebook is None:
+        logger.warning(
+            f"[{result.job.tab}] {result.message}", location=(result.job.docname, 1), type="execbook", subtype="kernel"
+        )
         return
     result.notebook.metadata["execbook"] = {
         **result.notebook.metadata.get("execbook", {}),

@@ -20,6 +20,17 @@ from execbook.execute.kernel import JobResult, new_kernel_manager, run_job, shut
 from execbook.execute.workers import WorkerSpec
 
 
+def kernel_problem(kernel: str, error: Exception) -> str:
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    if isinstance(error, NoSuchKernel):
+        return (
+            f"no Jupyter kernel named {kernel!r} (execbook_kernels): install it "
+            "(python -m ipykernel install --user --name ...) or fix the name; `jupyter kernelspec list` shows them"
+        )
+    return f"the kernel {kernel!r} could not start: {type(error).__name__}: {error}"
+
+
 class LocalPool:
     def __init__(self, workers: list[WorkerSpec], tree: Path, logs: Path):
         self.workers = workers
@@ -73,6 +84,13 @@ class LocalPool:
             self.live.add(manager)
         return manager
 
+    def _try_start(self, spec: WorkerSpec, kernel: str, log_name: str) -> tuple[str, AsyncKernelManager] | None:
+        """A spare kernel for the next job; a failure shows up when that job starts it."""
+        try:
+            return kernel, self._start(spec, kernel, log_name)
+        except Exception:
+            return None
+
     def _forget(self, manager: AsyncKernelManager) -> None:
         with self.lock:
             self.live.discard(manager)
@@ -108,19 +126,21 @@ class LocalPool:
         while (job := self._next(queue)) is not None:
             start = time.monotonic()
             on_start(job, spec.name)
-            if spare is not None and spare[0] == job.kernel:
-                manager, spare = spare[1], None
-            else:
-                manager = self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}")
-            upcoming = self._peek_kernel(queue)
-            if upcoming is not None and spare is None:
-                spare = (upcoming, self._start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next"))
+            manager = None
             try:
+                if spare is not None and spare[0] == job.kernel:
+                    manager, spare = spare[1], None
+                else:
+                    manager = self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}")
+                upcoming = self._peek_kernel(queue)
+                if upcoming is not None and spare is None:
+                    spare = self._try_start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next")
                 status, notebook, errors, message = run_job(job, manager, self.tree)
-            except Exception as error:  # a broken kernelspec, a full disk: report, go on
-                status, notebook, errors, message = "dead", None, [], f"{type(error).__name__}: {error}"
+            except Exception as error:  # no such kernel, a broken kernelspec, a full disk: report, go on
+                status, notebook, errors, message = "dead", None, [], kernel_problem(job.kernel, error)
             finally:
-                self._retire(manager)
+                if manager is not None:
+                    self._retire(manager)
             if self.stopping.is_set() and status != "ok":
                 status, message = "interrupted", "the build was interrupted"
             on_done(JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message))
