@@ -63,6 +63,16 @@ def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Jo
     return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout))
 
 
+def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> list[Job]:
+    """A page's jobs, parsed again only when its file changed (a no-op build parses nothing)."""
+    known: dict[str, tuple[tuple[int, int], list[Job]]] = env.__dict__.setdefault("execbook_page_jobs", {})
+    stat = Path(env.doc2path(docname)).stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    if docname not in known or known[docname][0] != stamp:
+        known[docname] = (stamp, page_jobs(app, docname))
+    return known[docname][1]
+
+
 def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
     options = cfg.get(app.config)
     previous: dict[str, dict[str, str]] = getattr(env, "execbook_keys", {})
@@ -71,7 +81,7 @@ def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], cha
         current: dict[str, dict[str, str]] = {}
         jobs: list[Job] = []
     else:
-        jobs = [job for name in pages for job in page_jobs(app, name)]
+        jobs = [job for name in pages for job in unchanged_page_jobs(app, env, name)]
         current = {}
         for job in jobs:
             current.setdefault(job.docname, {})[job.tab] = job.key
