@@ -9,6 +9,9 @@ extensions = ["execbook"]
 # The book's frameworks; the first is the default tab of unmarked code cells.
 execbook_tabs = ["pytorch", "numpy"]
 
+# The book's library, gathered from its #@save code: `from dlb import torch as dlb`.
+execbook_library = {"name": "dlb", "modules": {"pytorch": "dlb/torch.py", "numpy": "dlb/numpy.py"}}
+
 # The repository root is both this book and the tool's source tree.
 exclude_patterns = ["src", "tests", "benchmarks"]
 

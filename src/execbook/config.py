@@ -62,6 +62,10 @@ class ExecbookConfig:
     timeout: int = _option(1200, "Seconds a cell may run before it is interrupted and reported.")
     cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: .execbook-cache beside the output folder.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
+    library: dict = _option(
+        {},
+        "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...'}.",
+    )
 
     def label(self, tab: str) -> str:
         return self.tab_labels.get(tab) or KNOWN_TAB_LABELS.get(tab, tab)
@@ -125,12 +129,35 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
         for tab in mapping:
             if tab not in cfg.tabs:
                 raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
+    _check_library(cfg)
     if isinstance(cfg.workers, str) and cfg.workers != "auto":
         raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
     if isinstance(cfg.workers, int) and cfg.workers < 1:
         raise ConfigError(f"execbook_workers must be at least 1, got {cfg.workers}")
     if cfg.timeout < 1:
         raise ConfigError(f"execbook_timeout must be a positive number of seconds, got {cfg.timeout}")
+
+
+LIBRARY_KEYS = {"name", "modules", "header"}
+
+
+def _check_library(cfg: ExecbookConfig) -> None:
+    if not cfg.library:
+        return
+    unknown = set(cfg.library) - LIBRARY_KEYS
+    if unknown:
+        raise ConfigError(f"execbook_library has unknown key(s) {sorted(unknown)}; use {sorted(LIBRARY_KEYS)}")
+    name = cfg.library.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")
+    modules = cfg.library.get("modules", {})
+    if not isinstance(modules, dict) or not all(isinstance(v, str) for v in modules.values()):
+        raise ConfigError("execbook_library['modules'] must map tabs to module files, e.g. {'pytorch': 'd2l/torch.py'}")
+    for tab in modules:
+        if tab not in cfg.tabs:
+            raise ConfigError(f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
+    if not isinstance(cfg.library.get("header", ""), str):
+        raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

@@ -45,6 +45,7 @@ class CodeCell:
     line: int
     tabs: tuple[str, ...]
     source: str  # tab marker removed; #@save marks and tab.selected blocks kept
+    first_line: int = 0  # the page line of the source's first line
 
     def code_for(self, tab: str, keep_save_marks: bool = False) -> str:
         """The code that runs (and that readers see) for ``tab``."""
@@ -70,6 +71,7 @@ class Document:
     messages: list[Message] = field(default_factory=list)
     tabs: tuple[str, ...] = ()
     front_matter: dict = field(default_factory=dict)  # YAML between --- lines at the top
+    toc: list[str] = field(default_factory=list)  # toc entries in order, as written, without .md
 
     def page_option(self, name: str, default: object = None) -> object:
         """A per-page execbook setting from front matter (``execbook: {timeout: 60}``)."""
@@ -255,6 +257,7 @@ class _Parser:
             )
         elif info == "toc":
             toc = convert_toc(body, line_no + 1, self.page_exists, self.doc.messages)
+            self.doc.toc += [entry.strip() for entry in toc if entry.strip() and not entry.startswith(":")]
             self.add_verbatim(line_no, [match.group("fence") + "{toctree}"] + toc + [match.group("fence")])
         elif info == "eval_rst":
             self.add_verbatim(line_no, [match.group("fence") + "{eval-rst}"] + body + [match.group("fence")])
@@ -265,16 +268,19 @@ class _Parser:
     def code_cell(self, fence_line: int, body: list[str]) -> None:
         self.flush_cells()
         lines = list(body)
+        first_line = fence_line + 1
         while lines and not lines[0].strip():
             lines.pop(0)
+            first_line += 1
         source = "\n".join(lines)
         if any(mark in source for mark in INTERACT_MARKS):
             return
         tabs: tuple[str, ...] = (self.tabs[0],)
         mark = TAB_MARK_RE.match(lines[0]) if lines else None
         if mark:
-            tabs = self.resolve_tabs(mark.group("names"), fence_line + 1, "the tab marker")
+            tabs = self.resolve_tabs(mark.group("names"), first_line, "the tab marker")
             lines = lines[1:]
+            first_line += 1
             if not tabs:
                 self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
                 return
@@ -286,9 +292,12 @@ class _Parser:
                         f"unknown tab '{name}' in tab.selected(); the book's tabs are {', '.join(self.tabs)}",
                         "tab",
                     )
+        while lines and not lines[0].strip():
+            lines.pop(0)
+            first_line += 1
         source = "\n".join(lines).strip("\n")
         if source.strip():
-            self.doc.cells.append(CodeCell(fence_line, tabs, source))
+            self.doc.cells.append(CodeCell(fence_line, tabs, source, first_line))
 
     # -- driver --------------------------------------------------------------
 

@@ -133,17 +133,24 @@ def log_tail(manager: AsyncKernelManager, lines: int = 5) -> str:
     return " | ".join(useful[-lines:])
 
 
-def setup_code(workdir: Path) -> str:
-    return f"import os as __execbook_os\n__execbook_os.chdir({str(workdir)!r})\ndel __execbook_os"
+def setup_code(workdir: Path, libdir: Path | None = None) -> str:
+    """The hidden first cell: the page's folder, and the book's library on the path."""
+    lines = ["import os as __execbook_os, sys as __execbook_sys", f"__execbook_os.chdir({str(workdir)!r})"]
+    if libdir is not None:
+        lines.append(f"__execbook_sys.path.insert(0, {str(libdir)!r})")
+    lines.append("del __execbook_os, __execbook_sys")
+    return "\n".join(lines)
 
 
-def run_job(job: Job, manager: AsyncKernelManager, tree: Path) -> tuple[str, NotebookNode, list[CellError], str]:
+def run_job(
+    job: Job, manager: AsyncKernelManager, tree: Path, libdir: Path | None = None
+) -> tuple[str, NotebookNode, list[CellError], str]:
     """Execute ``job`` in an already started kernel; (status, notebook, errors, message).
 
     The status is ``ok``, ``error`` (a cell raised), ``timeout`` (a cell was
     interrupted after ``timeout`` seconds) or ``dead`` (the kernel died).
     """
-    notebook = job_notebook(job, setup_code(tree / job.workdir))
+    notebook = job_notebook(job, setup_code(tree / job.workdir, libdir))
     client = Client(
         notebook,
         km=manager,

@@ -32,9 +32,10 @@ def kernel_problem(kernel: str, error: Exception) -> str:
 
 
 class LocalPool:
-    def __init__(self, workers: list[WorkerSpec], tree: Path, logs: Path):
+    def __init__(self, workers: list[WorkerSpec], tree: Path, logs: Path, libdir: Path | None = None):
         self.workers = workers
         self.tree = tree
+        self.libdir = libdir
         self.logs = logs
         self.lock = threading.Lock()
         self.live: set[AsyncKernelManager] = set()
@@ -135,7 +136,7 @@ class LocalPool:
                 upcoming = self._peek_kernel(queue)
                 if upcoming is not None and spare is None:
                     spare = self._try_start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next")
-                status, notebook, errors, message = run_job(job, manager, self.tree)
+                status, notebook, errors, message = run_job(job, manager, self.tree, self.libdir)
             except Exception as error:  # no such kernel, a broken kernelspec, a full disk: report, go on
                 status, notebook, errors, message = "dead", None, [], kernel_problem(job.kernel, error)
             finally:
