@@ -258,6 +258,8 @@ def extract(pages: list[tuple[str, Document]], tab: str) -> Library:
                 nodes = [node for node in tree.body if first <= statement_start(node) <= last]
                 for node in nodes:
                     piece = clean(lines[statement_start(node) - 1 : (node.end_lineno or node.lineno)])
+                    if not piece:  # an IPython magic line
+                        continue
                     item = Saved(
                         piece, docname, cell.first_line + statement_start(node) - 1, labels[index],
                         defined_names(node), owner=add_to_class_owner(node),
@@ -327,14 +329,15 @@ def job_library_names(sources: list[str], package: str, module: str) -> set[str]
     imports = False
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module in (package, full):
-            imports = True
             for alias in node.names:
                 if alias.name == "*":
                     return None
                 if node.module == package and alias.name == module:
                     aliases.add(alias.asname or alias.name)
+                    imports = True
                 elif node.module == full:
                     direct.add(alias.name)
+                    imports = True
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name in (package, full):

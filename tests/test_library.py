@@ -1,0 +1,186 @@
+"""Library extraction from fixture files, the symbol graph, and the generated modules.
+
+Each case in ``fixtures/library/*.txt`` (same layout as the parser fixtures)
+holds pages separated by ``=== docname`` lines, the first being the root;
+the expected part is the PyTorch module followed by any messages.
+``python tests/regen_fixtures.py`` rewrites expectations.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from execbook.library import (
+    LibrarySpec, book_order, extract, job_library_names, kept_header, module_text,
+)
+from execbook.syntax import parse
+from test_syntax import read_cases
+
+FIXTURES = Path(__file__).parent / "fixtures" / "library"
+TABS = ["pytorch", "numpy"]
+
+
+def split_pages(text: str) -> dict[str, str]:
+    pages: dict[str, list[str]] = {}
+    current = None
+    for line in text.split("\n"):
+        if line.startswith("=== "):
+            current = line[4:].strip()
+            pages[current] = []
+        elif current is not None:
+            pages[current].append(line)
+    return {name: "\n".join(lines) for name, lines in pages.items()}
+
+
+def library_for(text: str, tab: str = "pytorch"):
+    pages = split_pages(text)
+    docs = {name: parse(source, TABS) for name, source in pages.items()}
+    order = book_order(next(iter(pages)), {name: doc.toc for name, doc in docs.items()})
+    return extract([(name, docs[name]) for name in order], tab)
+
+
+def run_case(source: str) -> str:
+    library = library_for(source)
+    lines = [module_text(library).rstrip("\n")]
+    lines += [f"[warning {doc}:{m.line}] {m.text}" for doc, m in library.messages]
+    return "\n".join(lines)
+
+
+FILES = sorted(FIXTURES.glob("*.txt"))
+CASES = [(path, case) for path in FILES for case in read_cases(path)]
+
+
+@pytest.mark.parametrize(("path", "case"), CASES, ids=[f"{p.stem}:{c[0]}" for p, c in CASES])
+def test_fixture(path: Path, case: tuple[str, str, str, int]) -> None:
+    _, source, expected, _ = case
+    assert run_case(source) == expected
+
+
+GRAPH = """=== index
+# Book
+
+```toc
+a
+b
+```
+=== a
+# A
+
+```{.python .input}
+#@tab all
+#@save
+import sys
+d2l = sys.modules[__name__]
+```
+
+```{.python .input}
+#@tab all
+def add_to_class(Class):  #@save
+    def wrapper(obj):
+        setattr(Class, obj.__name__, obj)
+    return wrapper
+
+def helper(x):  #@save
+    return x + 1
+
+def uses_helper(x):  #@save
+    return d2l.helper(x) * 2
+
+class Module:  #@save
+    pass
+
+def unused():  #@save
+    return 0
+```
+=== b
+# B
+
+```{.python .input}
+#@tab all
+@d2l.add_to_class(Module)  #@save
+def fit(self):
+    return d2l.helper(1)
+
+class Child(Module):  #@save
+    pass
+```
+"""
+
+
+def names(items) -> list[str]:
+    return [item.owner + "." + item.names[0] if item.owner else item.names[0] for item in items]
+
+
+def test_closure_follows_calls_classes_and_added_methods() -> None:
+    library = library_for(GRAPH)
+    assert library.aliases == {"d2l"}
+    assert set(names(library.closure({"uses_helper"}))) == {"d2l", "helper", "uses_helper"}
+    assert set(names(library.closure({"Child"}))) == {"Module", "Module.fit", "helper", "Child", "add_to_class", "d2l"}
+    assert names(library.closure({"unused"})) == ["unused"]
+
+
+def test_digest_changes_only_with_the_code_used() -> None:
+    library = library_for(GRAPH)
+    edited = library_for(GRAPH.replace("return 0", "return 1"))  # `unused` changes
+    assert library.digest({"uses_helper"}) == edited.digest({"uses_helper"})
+    assert library.digest({"unused"}) != edited.digest({"unused"})
+    deeper = library_for(GRAPH.replace("return x + 1", "return x + 2"))  # `helper` changes
+    assert library.digest({"uses_helper"}) != deeper.digest({"uses_helper"})
+    assert library.digest({"Child"}) != deeper.digest({"Child"})  # through Module.fit
+    assert library.digest(None) != edited.digest(None)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (["x = 1"], set()),
+        (["from d2l import torch as d2l", "d2l.helper(1)"], {"helper", "d2l"}),
+        (["from d2l.torch import helper, Module", "helper(1)"], {"helper", "Module"}),
+        (["import d2l.torch as lib", "lib.Module()"], {"Module", "lib"}),
+        (["from d2l import torch as d2l", "getattr(d2l, 'helper')"], None),
+        (["from d2l.torch import *"], None),
+        (["from d2l import numpy as d2l", "d2l.helper(1)"], set()),  # another framework's module
+    ],
+)
+def test_names_a_job_uses(code: list[str], expected: set[str] | None) -> None:
+    found = job_library_names(code, "d2l", "torch")
+    if expected is None or not expected:
+        assert found == expected
+    else:
+        assert expected <= found
+
+
+def test_kept_header_and_banner() -> None:
+    existing = "# My header\nimport extra\n" + module_text(library_for(GRAPH))
+    assert kept_header(existing) == "# My header\nimport extra"
+    text = module_text(library_for(GRAPH), kept_header(existing))
+    assert text.startswith("# My header\nimport extra\n#################   WARNING")
+
+
+def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    from execbook.execute.phase import write_library
+
+    demo = Path(__file__).resolve().parent.parent
+    docs = {}
+    for page in demo.glob("**/*.md"):
+        relative = page.relative_to(demo)
+        if relative.parts[0] in ("chapters",) or relative.name == "index.md" and len(relative.parts) == 1:
+            docs[str(relative.with_suffix(""))] = parse(page.read_text(encoding="utf-8"), TABS)
+    order = book_order("index", {name: doc.toc for name, doc in docs.items()})
+    libraries = {tab: extract([(name, docs[name]) for name in order], tab) for tab in TABS}
+    spec = LibrarySpec("dlb", {"pytorch": "torch", "numpy": "numpy"})
+    paths = write_library(tmp_path, spec, libraries)
+    assert [p.name for p in paths] == ["torch.py", "numpy.py"]
+    for module in ("torch", "numpy"):
+        check = (
+            f"from dlb import {module} as lib; "
+            "assert {'Timer', 'plot', 'add_to_class', 'synthetic_data', 'data_iter', 'LinearRegression'} <= set(dir(lib)); "
+            "assert hasattr(lib.LinearRegression, 'loss')"
+        )
+        result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        subprocess.run([sys.executable, "-m", "py_compile", str(tmp_path / "dlb" / f"{module}.py")], check=True)
