@@ -391,3 +391,16 @@ def test_figure_captions_hold_math_and_citations(demo_book: BuiltBook) -> None:
     assert caption.select_one(".math") is not None
     assert "(Legendre, 1805)" in prose(caption)
     assert caption.select_one('a[href*="references.html#"]') is not None
+
+
+def test_library_reference_lists_saved_names_with_links(demo_book: BuiltBook) -> None:
+    page = demo_book.html("execbook-library")
+    modules = page.select("section.execbook-library-module")
+    assert [m["data-tab"] for m in modules] == ["pytorch", "numpy"]
+    torch = {dt.get_text(strip=True): dt.find_next_sibling("dd") for dt in modules[0].select("dt")}
+    assert "class Timer" in torch and "@add_to_class(LinearRegression) loss(self, y_hat, y)" in torch
+    assert "Record running times." in torch["class Timer"].get_text()
+    link = torch["class Timer"].select_one("a")
+    assert link.get_text(strip=True) == "Timing"
+    _, target = target_of(demo_book, "execbook-library", link["href"])
+    assert "Timing" in target.get_text()

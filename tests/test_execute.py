@@ -403,3 +403,57 @@ def test_a_missing_kernel_is_reported_and_the_other_framework_runs(tmp_path: Pat
     assert result.returncode == 0
     assert any("[numpy] no Jupyter kernel named 'no-such-kernel' (execbook_kernels)" in w for w in result.warnings)
     assert "other page ran" in pane(result, "index", "print('other page ran')", "pytorch")
+
+
+LIB_PAGES = {
+    "index.md": "# Book\n\n```toc\ndefs\ndirect\ntransitive\nnone\n```\n",
+    "defs.md": """
+        # Definitions
+
+        Prose about the helpers.
+
+        ```{.python .input}
+        #@save
+        import sys
+        lib = sys.modules[__name__]
+        ```
+
+        ```{.python .input}
+        def helper(x):  #@save
+            return x + 1
+
+        def uses_helper(x):  #@save
+            return lib.helper(x) * 10
+
+        def unused():  #@save
+            return 'unused'
+        ```
+        """,
+    "direct.md": "# Direct\n\n```{.python .input}\nfrom lib import python as lib\nprint('direct', lib.helper(1))\n```\n",
+    "transitive.md": "# Transitive\n\n```{.python .input}\nfrom lib import python as lib\nprint('transitive', lib.uses_helper(1))\n```\n",
+    "none.md": "# None\n\n```{.python .input}\nprint('no library here')\n```\n",
+}
+
+
+def test_library_edits_rerun_exactly_the_pages_that_use_the_code(tmp_path: Path) -> None:
+    root = write_book(tmp_path / "book", LIB_PAGES, conf='execbook_library = {"name": "lib"}\n', tabs=("python",))
+    first = run_sphinx(root)
+    assert first.returncode == 0, first.output
+    assert sorted(page for page, _ in ran(first)) == ["defs", "direct", "none", "transitive"]
+    assert "direct 2" in first.main("direct").get_text()
+    assert "transitive 20" in first.main("transitive").get_text()
+
+    defs = root / "defs.md"
+    defs.write_text(defs.read_text().replace("Prose about the helpers.", "Other prose."))
+    assert ran(run_sphinx(root)) == []
+
+    defs.write_text(defs.read_text().replace("return 'unused'", "return 'still unused'"))
+    assert [page for page, _ in ran(run_sphinx(root))] == ["defs"]  # only the page that defines it
+
+    defs.write_text(defs.read_text().replace("return x + 1", "return x + 2"))
+    edited = run_sphinx(root)
+    assert sorted(page for page, _ in ran(edited)) == ["defs", "direct", "transitive"]
+    assert "direct 3" in edited.main("direct").get_text()
+    assert "transitive 30" in edited.main("transitive").get_text()
+    module = (edited.outdir / ".doctrees" / "execbook" / "lib" / "lib" / "python.py").read_text()
+    assert "return x + 2" in module and "# Defined in defs.md" in module

@@ -51,6 +51,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", extension.html_context)
     app.connect("html-collect-pages", report.collect_report_page)
+    app.connect("html-collect-pages", report.collect_library_page)
     app.connect("build-finished", mathjax.copy_mathjax)
     app.connect("build-finished", phase.fail_on_error)
     tabs.setup_tabs(app)
