@@ -9,11 +9,12 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html test unit clean
+.PHONY: help html lib test unit clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make clean  remove $(BUILDDIR)"
 
@@ -29,6 +30,9 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 
 html: $(BIN)/.book-stamp
 	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
+
+lib: $(BIN)/.book-stamp
+	$(BIN)/execbook build lib
 
 test: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -184,3 +184,43 @@ def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None
         result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         subprocess.run([sys.executable, "-m", "py_compile", str(tmp_path / "dlb" / f"{module}.py")], check=True)
+
+
+def run_cli(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "execbook.cli", *args, "--book", str(book)], capture_output=True, text=True)
+
+
+def test_build_lib_writes_the_package_and_keeps_a_hand_written_header(tmp_path: Path) -> None:
+    from conftest import write_book
+
+    pages = {
+        "index.md": "# Book\n\n```toc\nch\n```\n",
+        "ch.md": "# Ch\n\n```{.python .input}\n#@tab all\ndef f():  #@save\n    return 1\n```\n\n"
+                 "```{.python .input}\n#@tab numpy\nimport numpy as np  #@save\n```\n",
+    }
+    book = write_book(tmp_path / "book", pages, conf='execbook_library = {"name": "mylib", "modules": {"numpy": "mylib/np.py"}}\n')
+    (book / "mylib").mkdir()
+    (book / "mylib" / "torch.py").write_text("# Copyright the authors\n" + BANNER_LINE + "\nold = 1\n")
+    result = run_cli(book, "build", "lib")
+    assert result.returncode == 0, result.stderr
+    assert "wrote mylib/torch.py" in result.stdout and "wrote mylib/np.py" in result.stdout
+    torch_module = (book / "mylib" / "torch.py").read_text()
+    assert torch_module.startswith("# Copyright the authors\n#################   WARNING")
+    assert "old = 1" not in torch_module and "def f():" in torch_module
+    assert "import numpy as np" in (book / "mylib" / "np.py").read_text()
+    check = subprocess.run([sys.executable, "-c", "from mylib import np; assert np.f() == 1"], cwd=book, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+BANNER_LINE = "#################   WARNING   #################"
+
+
+def test_build_lib_explains_what_is_missing(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "build", "lib")
+    assert result.returncode != 0 and "no conf.py" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "conf.py").write_text('extensions = ["execbook"]\n')
+    result = run_cli(tmp_path, "build", "lib")
+    assert "no execbook_library in conf.py" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "conf.py").write_text('execbook_library = {"nam": "x"}\n')
+    result = run_cli(tmp_path, "build", "lib")
+    assert "execbook_library has unknown key(s) ['nam']" in result.stderr

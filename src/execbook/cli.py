@@ -1,0 +1,98 @@
+"""The execbook command: ``execbook build html|lib``.
+
+``build html`` is ``sphinx-build -M html . _build`` for people who think in
+books, not in Sphinx; ``build lib`` writes the book's library into the book's
+own folder for packaging, without building the site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from sphinx.errors import ConfigError
+from sphinx.util.matching import Matcher
+
+from execbook import config as cfg
+from execbook.extension import EXCLUDE
+from execbook.library import book_order, extract
+from execbook.syntax import parse
+
+
+def read_conf(book: Path) -> SimpleNamespace:
+    conf = book / "conf.py"
+    if not conf.is_file():
+        raise SystemExit(f"execbook: no conf.py in {book}; run this in a book's folder (see README, 'Your own book')")
+    namespace = runpy.run_path(str(conf))
+    values = {name: namespace.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_")))
+              for name in cfg.option_names()}
+    values.update(root_doc=namespace.get("root_doc", "index"), exclude_patterns=namespace.get("exclude_patterns", []))
+    return SimpleNamespace(**values)
+
+
+def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
+    """The book's pages as Sphinx finds them: excluded folders are not entered."""
+    matcher = Matcher([*exclude, *EXCLUDE])
+    pages = {}
+    for root, dirs, files in os.walk(book):
+        here = Path(root).relative_to(book)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not matcher((here / d).as_posix()))
+        for name in sorted(files):
+            relative = (here / name).as_posix()
+            if name.endswith(".md") and not matcher(relative):
+                pages[relative[:-3]] = Path(root) / name
+    return pages
+
+
+def build_lib(book: Path) -> list[Path]:
+    from execbook.execute.phase import write_library
+    from execbook.library import LibrarySpec, module_name
+
+    conf = read_conf(book)
+    try:
+        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
+    except ConfigError as error:
+        raise SystemExit(f"execbook: {book / 'conf.py'}: {error}") from None
+    if not options.library:
+        raise SystemExit("execbook: this book has no execbook_library in conf.py, so there is no library to write")
+    header = options.library.get("header", "")
+    if header and "\n" not in header and (book / header).is_file():
+        header = (book / header).read_text(encoding="utf-8")
+    spec = LibrarySpec(
+        options.library["name"], {tab: module_name(p) for tab, p in options.library.get("modules", {}).items()}, header
+    )
+    pages = book_pages(book, conf.exclude_patterns)
+    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
+    order = book_order(conf.root_doc, {name: doc.toc for name, doc in docs.items()})
+    libraries = {tab: extract([(name, docs[name]) for name in order], tab) for tab in options.tabs}
+    for library in libraries.values():
+        for docname, message in library.messages:
+            print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
+    return write_library(book, spec, libraries, keep_headers=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="execbook", description="Build executable books written in d2l Markdown.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build the book")
+    build.add_argument("what", choices=["html", "lib"], help="html: the website; lib: the library into the book folder")
+    build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
+    args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
+    book = args.book.resolve()
+    if args.what == "html":
+        command = [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build"), *extra]
+        return subprocess.call(command)
+    if extra:
+        parser.error(f"unknown arguments for build lib: {' '.join(extra)}")
+    for path in build_lib(book):
+        print(f"wrote {path.relative_to(book)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
