@@ -29,12 +29,13 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    from execbook import config, extension, mathjax, reader, references, tabs
+    from execbook import config, extension, latex, mathjax, reader, references, tabs
     from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")
+    app.setup_extension("sphinxcontrib.rsvgconverter")  # SVG figures -> PDF for LaTeX
     config.register(app)
     references.register_citation_style()
 
@@ -55,6 +56,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", mathjax.copy_mathjax)
     app.connect("build-finished", phase.fail_on_error)
     tabs.setup_tabs(app)
+    latex.setup_latex(app)
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 

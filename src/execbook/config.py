@@ -60,8 +60,13 @@ class ExecbookConfig:
     )
     kernels: dict = _option({}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str)
     timeout: int = _option(1200, "Seconds a cell may run before it is interrupted and reported.")
-    cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: .execbook-cache beside the output folder.")
+    cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
+    pdf: dict = _option(
+        {},
+        "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
+    )
+    pdf_tab: str = _option("", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild="")
     library: dict = _option(
         {},
         "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...'}.",
@@ -83,7 +88,8 @@ def register(app: Sphinx) -> None:
     """Declare every option to Sphinx (each one rebuilds the env when changed)."""
     defaults = ExecbookConfig()
     for field in dc.fields(ExecbookConfig):
-        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), "env", types=())
+        rebuild = field.metadata.get("rebuild", "env")
+        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=())
 
 
 def _type_name(kind: type) -> str:
@@ -130,12 +136,33 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
             if tab not in cfg.tabs:
                 raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
     _check_library(cfg)
+    _check_pdf(cfg)
     if isinstance(cfg.workers, str) and cfg.workers != "auto":
         raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
     if isinstance(cfg.workers, int) and cfg.workers < 1:
         raise ConfigError(f"execbook_workers must be at least 1, got {cfg.workers}")
     if cfg.timeout < 1:
         raise ConfigError(f"execbook_timeout must be a positive number of seconds, got {cfg.timeout}")
+
+
+PDF_KEYS = {"name", "paper", "fonts", "preamble"}
+PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
+
+
+def _check_pdf(cfg: ExecbookConfig) -> None:
+    if cfg.pdf_tab and cfg.pdf_tab not in cfg.tabs:
+        raise ConfigError(f"execbook_pdf_tab names unknown tab {cfg.pdf_tab!r}; the book's tabs are {cfg.tabs}")
+    unknown = set(cfg.pdf) - PDF_KEYS
+    if unknown:
+        raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown)}; use {sorted(PDF_KEYS)}")
+    if "paper" in cfg.pdf and cfg.pdf["paper"] not in PAPERS:
+        raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {cfg.pdf['paper']!r}")
+    fonts = cfg.pdf.get("fonts", {})
+    if not isinstance(fonts, dict) or set(fonts) - {"main", "sans", "mono"} or not all(isinstance(v, str) for v in fonts.values()):
+        raise ConfigError("execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}")
+    for key in ("name", "preamble"):
+        if not isinstance(cfg.pdf.get(key, ""), str):
+            raise ConfigError(f"execbook_pdf[{key!r}] must be text")
 
 
 LIBRARY_KEYS = {"name", "modules", "header"}

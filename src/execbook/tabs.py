@@ -134,7 +134,8 @@ class KeepOneTab(SphinxPostTransform):
         return self.app.builder.format != "html"
 
     def run(self, **kwargs: Any) -> None:
-        chosen = cfg.get(self.config).default_tab
+        options = cfg.get(self.config)
+        chosen = options.pdf_tab or options.default_tab
         for group in list(self.document.findall(tab_group)):
             panes = [pane for pane in group.children if pane["tab"] == chosen]
             group.replace_self(panes[0].children if panes else [])

@@ -52,8 +52,8 @@ class Layout:
         options = cfg.get(app.config)
         if options.cache_dir:
             cache_root = Path(app.confdir) / options.cache_dir
-        else:
-            cache_root = Path(app.outdir).parent / ".execbook-cache"
+        else:  # one place per book, shared by its HTML and LaTeX builds
+            cache_root = Path(app.confdir) / "_build" / ".execbook-cache"
         state = Path(app.doctreedir) / "execbook"
         return cls(Cache(cache_root), state / "tree", state / "logs", state / "lib")
 
