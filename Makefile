@@ -9,11 +9,12 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html lib test unit clean
+.PHONY: help html pdf lib test unit clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make clean  remove $(BUILDDIR)"
@@ -31,6 +32,9 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 html: $(BIN)/.book-stamp
 	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
 
+pdf: $(BIN)/.book-stamp
+	$(BIN)/execbook build pdf
+
 lib: $(BIN)/.book-stamp
 	$(BIN)/execbook build lib
 
@@ -38,7 +42,7 @@ test: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(BIN)/.test-stamp
-	$(BIN)/python -m pytest -m "not sphinx and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(BUILDDIR)

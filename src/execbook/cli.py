@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,11 @@ def read_conf(book: Path) -> SimpleNamespace:
     namespace = runpy.run_path(str(conf))
     values = {name: namespace.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_")))
               for name in cfg.option_names()}
-    values.update(root_doc=namespace.get("root_doc", "index"), exclude_patterns=namespace.get("exclude_patterns", []))
+    values.update(
+        root_doc=namespace.get("root_doc", "index"),
+        exclude_patterns=namespace.get("exclude_patterns", []),
+        project=namespace.get("project", "book"),
+    )
     return SimpleNamespace(**values)
 
 
@@ -76,17 +81,65 @@ def build_lib(book: Path) -> list[Path]:
     return write_library(book, spec, libraries, keep_headers=True)
 
 
+def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
+    """One PDF per framework into _build/pdf: <name>.pdf, <name>-<tab>.pdf."""
+    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools, slug
+
+    missing = missing_tools()
+    if missing:
+        print(f"execbook: making PDFs needs TeX Live ({', '.join(missing)} not found); install it with\n"
+              f"    sudo apt-get install {TEX_PACKAGES}", file=sys.stderr)
+        return 2
+    conf = read_conf(book)
+    try:
+        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
+    except ConfigError as error:
+        print(f"execbook: {book / 'conf.py'}: {error}", file=sys.stderr)
+        return 2
+    if only is not None and only not in options.tabs:
+        print(f"execbook: --tab {only}: the book's tabs are {', '.join(options.tabs)}", file=sys.stderr)
+        return 2
+    name = options.pdf.get("name") or slug(conf.project)
+    pdfs = book / "_build" / "pdf"
+    pdfs.mkdir(parents=True, exist_ok=True)
+    for tab in [only] if only else options.tabs:
+        outdir = book / "_build" / "latex" / tab
+        command = [sys.executable, "-m", "sphinx", "-b", "latex", str(book), str(outdir),
+                   "-d", str(book / "_build" / "doctrees"), "-D", f"execbook_pdf_tab={tab}", "-q", *sphinx_args]
+        status = subprocess.call(command)
+        if status:
+            return status
+        for tex in sorted(outdir.glob("*.tex")):
+            print(f"execbook: typesetting {tex.name} ({tab}) with xelatex")
+            env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error"}
+            done = subprocess.run(["latexmk", "-pdf", "-dvi-", "-ps-", tex.name], cwd=outdir, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if done.returncode != 0:
+                print(f"execbook: {explain_failure(tex).format()}", file=sys.stderr)
+                return 1
+            target = pdfs / (f"{tex.stem}.pdf" if tab == options.tabs[0] else f"{tex.stem}-{tab}.pdf")
+            shutil.copy2(tex.with_suffix(".pdf"), target)
+            print(f"wrote {target.relative_to(book)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="execbook", description="Build executable books written in d2l Markdown.")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build the book")
-    build.add_argument("what", choices=["html", "lib"], help="html: the website; lib: the library into the book folder")
+    build.add_argument(
+        "what", choices=["html", "pdf", "lib"],
+        help="html: the website; pdf: one PDF per framework; lib: the library into the book folder",
+    )
+    build.add_argument("--tab", help="pdf: only this framework")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
     book = args.book.resolve()
     if args.what == "html":
         command = [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build"), *extra]
         return subprocess.call(command)
+    if args.what == "pdf":
+        return build_pdf(book, args.tab, extra)
     if extra:
         parser.error(f"unknown arguments for build lib: {' '.join(extra)}")
     for path in build_lib(book):
