@@ -56,21 +56,16 @@ def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
 
 def build_lib(book: Path) -> list[Path]:
     from execbook.execute.phase import write_library
-    from execbook.library import LibrarySpec, module_name
+    from execbook.library import LibrarySpec
 
     conf = read_conf(book)
     try:
         options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
     except ConfigError as error:
         raise SystemExit(f"execbook: {book / 'conf.py'}: {error}") from None
-    if not options.library:
+    spec = LibrarySpec.from_option(options.library, book)
+    if spec is None:
         raise SystemExit("execbook: this book has no execbook_library in conf.py, so there is no library to write")
-    header = options.library.get("header", "")
-    if header and "\n" not in header and (book / header).is_file():
-        header = (book / header).read_text(encoding="utf-8")
-    spec = LibrarySpec(
-        options.library["name"], {tab: module_name(p) for tab, p in options.library.get("modules", {}).items()}, header
-    )
     pages = book_pages(book, conf.exclude_patterns)
     docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
     order = book_order(conf.root_doc, {name: doc.toc for name, doc in docs.items()})

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from execbook.messages import Message
 from execbook.syntax import CodeCell, Document, MarkdownCell
@@ -365,6 +366,17 @@ class LibrarySpec:
 
     def module(self, tab: str) -> str:
         return self.modules.get(tab) or DEFAULT_MODULES.get(tab, tab)
+
+    @classmethod
+    def from_option(cls, value: dict, confdir: Path) -> LibrarySpec | None:
+        """``execbook_library`` (already validated); a one-line header naming a file is that file's text."""
+        if not value:
+            return None
+        header = value.get("header", "")
+        if header and "\n" not in header and (confdir / header).is_file():
+            header = (confdir / header).read_text(encoding="utf-8")
+        modules = {tab: module_name(path) for tab, path in value.get("modules", {}).items()}
+        return cls(value["name"], modules, header)
 
 
 def module_name(value: str) -> str:

@@ -29,7 +29,7 @@ from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
 from execbook.library import (
-    Library, LibrarySpec, book_order, extract, job_library_names, kept_header, module_name, module_text,
+    Library, LibrarySpec, book_order, extract, job_library_names, kept_header, module_text,
 )
 from execbook.syntax import Document, parse
 
@@ -78,14 +78,7 @@ def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> lis
 
 
 def library_spec(app: Sphinx) -> LibrarySpec | None:
-    value = cfg.get(app.config).library
-    if not value:
-        return None
-    header = value.get("header", "")
-    if header and "\n" not in header and (Path(app.confdir) / header).is_file():
-        header = (Path(app.confdir) / header).read_text(encoding="utf-8")
-    modules = {tab: module_name(path) for tab, path in value.get("modules", {}).items()}
-    return LibrarySpec(value["name"], modules, header)
+    return LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))
 
 
 def book_libraries(app: Sphinx, env: BuildEnvironment, pages: list[str]) -> dict[str, Library]:
