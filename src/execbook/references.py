@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 import re
 from typing import Any
@@ -121,26 +122,28 @@ def bibliography_files(srcdir: Path, exclude: set[Path]) -> list[str]:
     """The .bib files that pages name in ``:bibliography:``, relative to srcdir.
 
     sphinxcontrib-bibtex needs them in ``bibtex_bibfiles`` before reading
-    starts; d2l books name them in the page instead.
+    starts; d2l books name them in the page instead. Hidden and ``_`` folders
+    (build output, virtualenvs) are not entered.
     """
     found: list[str] = []
-    for page in sorted(srcdir.rglob("*.md")):
-        if any(part.startswith((".", "_")) for part in page.relative_to(srcdir).parts[:-1]):
-            continue
-        if page.parent in exclude:
-            continue
-        text = page.read_text(encoding="utf-8", errors="replace")
-        if ":bibliography:" not in text:
-            continue
-        for target in BIBLIOGRAPHY_RE.findall(text):
-            for name in target.split(","):
-                path = (page.parent / name.strip()).resolve()
-                try:
-                    relative = path.relative_to(srcdir.resolve()).as_posix()
-                except ValueError:
-                    relative = str(path)
-                if path.is_file() and relative not in found:
-                    found.append(relative)
+    for root, dirs, files in os.walk(srcdir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")) and Path(root, d) not in exclude)
+        for name in sorted(files):
+            if not name.endswith(".md"):
+                continue
+            page = Path(root) / name
+            text = page.read_text(encoding="utf-8", errors="replace")
+            if ":bibliography:" not in text:
+                continue
+            for target in BIBLIOGRAPHY_RE.findall(text):
+                for bib in target.split(","):
+                    path = (page.parent / bib.strip()).resolve()
+                    try:
+                        relative = path.relative_to(srcdir.resolve()).as_posix()
+                    except ValueError:
+                        relative = str(path)
+                    if path.is_file() and relative not in found:
+                        found.append(relative)
     if not found and (srcdir / "references.bib").is_file():
         found.append("references.bib")
     return found

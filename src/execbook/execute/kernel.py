@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
+import nbformat
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
-from jupyter_core.utils import run_sync
-from jupyter_core.utils import ensure_async
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
-from nbclient.util import run_hook
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-import nbformat
+from nbclient.util import run_hook
 from nbformat import NotebookNode
 
 from execbook.execute.jobs import Job, job_notebook
-
-
-@dataclass
-class CellError:
-    line: int  # fence line of the cell in the page
-    ename: str
-    evalue: str
-
-
-@dataclass
-class JobResult:
-    job: Job
-    status: str  # ok | error | timeout | dead | cached | interrupted
-    notebook: NotebookNode | None
-    worker: str = ""
-    start: float = 0.0  # seconds since the execution phase began
-    duration: float = 0.0
-    errors: list[CellError] = field(default_factory=list)
-    message: str = ""
+from execbook.execute.results import CellError
 
 
 class Client(NotebookClient):

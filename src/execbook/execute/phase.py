@@ -23,8 +23,7 @@ from sphinx.util import logging
 from execbook import config as cfg
 from execbook.execute.cache import Cache, DamagedEntry, atomic_write
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
-from execbook.execute.kernel import JobResult
-from execbook.execute.pool import LocalPool
+from execbook.execute.results import JobResult
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
@@ -181,6 +180,8 @@ def damaged(cache: Cache, job: Job) -> bool:
 
 
 def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
+    from execbook.execute.pool import LocalPool  # Jupyter's client stack is imported only when code runs
+
     options = cfg.get(app.config)
     durations = layout.cache.durations()
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first

@@ -16,7 +16,8 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import JobResult, new_kernel_manager, run_job, shutdown
+from execbook.execute.kernel import new_kernel_manager, run_job, shutdown
+from execbook.execute.results import JobResult
 from execbook.execute.workers import WorkerSpec
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sphinx.util import logging
 
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import JobResult
+from execbook.execute.results import JobResult
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from sphinx.application import Sphinx
 
 from execbook.execute.cache import atomic_write
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import JobResult
+from execbook.execute.results import JobResult
 
 if TYPE_CHECKING:
     from execbook.execute.phase import Layout
