@@ -1,4 +1,4 @@
-"""The execbook command: ``execbook build html|lib``.
+"""The execbook command: ``execbook build html|pdf|lib``, ``execbook new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's
@@ -118,6 +118,37 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     return 0
 
 
+NEW_BOOK = Path(__file__).parent / "templates" / "newbook"
+RENAMES = {"gitignore": ".gitignore", "github": ".github"}  # dotfiles do not travel well in package data
+
+
+def new_book(target: Path, title: str, author: str) -> list[Path]:
+    """Write a working book in the standard layout."""
+    import datetime
+    import re as regex
+
+    from execbook import __version__
+
+    if target.exists() and any(target.iterdir()):
+        raise SystemExit(f"execbook: {target} exists and is not empty; choose a new folder")
+    package = regex.sub(r"\W+", "_", title.lower()).strip("_") or "book"
+    package = package if package[0].isalpha() else f"book_{package}"
+    values = {
+        "title": title, "underline": "=" * len(title), "author": author, "year": datetime.date.today().year,
+        "package": package[:20], "version": __version__,
+    }
+    written = []
+    for source in sorted(NEW_BOOK.rglob("*")):
+        if source.is_dir():
+            continue
+        parts = [RENAMES.get(part, part) for part in source.relative_to(NEW_BOOK).parts]
+        destination = target.joinpath(*parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(source.read_text(encoding="utf-8").format(**values), encoding="utf-8")
+        written.append(destination)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="execbook", description="Build executable books written in d2l Markdown.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     build.add_argument("--tab", help="pdf: only this framework")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
+    new = commands.add_parser("new", help="write a new book, ready for `make html`")
+    new.add_argument("folder", type=Path)
+    new.add_argument("--title", default="My Book")
+    new.add_argument("--author", default="The authors")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
+    if args.command == "new":
+        files = new_book(args.folder.resolve(), args.title, args.author)
+        print(f"wrote {len(files)} files into {args.folder}; now: cd {args.folder} && make html")
+        return 0
     book = args.book.resolve()
     if args.what == "html":
         command = [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build"), *extra]
