@@ -1,4 +1,4 @@
-"""The execbook command: ``execbook build html|pdf|lib``, ``execbook new``.
+"""The execbook command: ``execbook build html|pdf|lib``, ``deploy``, ``new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's
@@ -159,11 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     build.add_argument("--tab", help="pdf: only this framework")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
+    publish = commands.add_parser("deploy", help="publish the built site (and PDFs) to GitHub Pages")
+    publish.add_argument("--book", type=Path, default=Path("."))
+    publish.add_argument("--remote", default="origin")
+    publish.add_argument("--branch", default="gh-pages")
     new = commands.add_parser("new", help="write a new book, ready for `make html`")
     new.add_argument("folder", type=Path)
     new.add_argument("--title", default="My Book")
     new.add_argument("--author", default="The authors")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
+    if args.command == "deploy":
+        from execbook.deploy import deploy
+
+        return deploy(args.book.resolve(), args.remote, args.branch)
     if args.command == "new":
         files = new_book(args.folder.resolve(), args.title, args.author)
         print(f"wrote {len(files)} files into {args.folder}; now: cd {args.folder} && make html")

@@ -1,0 +1,77 @@
+"""execbook deploy: publish to a real (local, bare) git remote."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from execbook.deploy import mask
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def deploy(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "execbook.cli", "deploy", "--book", str(book), *args],
+                          capture_output=True, text=True)
+
+
+def make_book(tmp_path: Path) -> tuple[Path, Path]:
+    remote = tmp_path / "remote.git"
+    git("init", "--bare", "-q", str(remote), cwd=tmp_path)
+    book = tmp_path / "book"
+    (book / "_build" / "html" / "chapters").mkdir(parents=True)
+    (book / "_build" / "pdf").mkdir()
+    (book / "index.md").write_text("# Book\n")
+    git("init", "-q", cwd=book)
+    git("commit", "-q", "--allow-empty", "-m", "start", cwd=book)
+    git("remote", "add", "origin", str(remote), cwd=book)
+    return book, remote
+
+
+IDENTITY = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b"}
+
+
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in IDENTITY.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_deploy_publishes_and_updates_the_pages_branch(tmp_path: Path) -> None:
+    book, remote = make_book(tmp_path)
+    site = book / "_build" / "html"
+    (site / "index.html").write_text("<h1>first</h1>")
+    (site / "chapters" / "one.html").write_text("one")
+    (site / ".doctrees").mkdir()
+    (book / "_build" / "pdf" / "book.pdf").write_bytes(b"%PDF-1.5 test")
+    first = deploy(book)
+    assert first.returncode == 0, first.stderr
+    files = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=remote).split()
+    assert sorted(files) == [".nojekyll", "chapters/one.html", "index.html", "pdf/book.pdf"]
+    assert git("show", "gh-pages:index.html", cwd=remote) == "<h1>first</h1>"
+
+    (site / "index.html").write_text("<h1>second</h1>")
+    second = deploy(book)
+    assert second.returncode == 0, second.stderr
+    assert git("show", "gh-pages:index.html", cwd=remote) == "<h1>second</h1>"
+    assert len(git("log", "--oneline", "gh-pages", cwd=remote).splitlines()) == 2
+
+
+def test_deploy_explains_what_is_missing_and_hides_credentials(tmp_path: Path) -> None:
+    book, _ = make_book(tmp_path)
+    missing_site = deploy(book)
+    assert missing_site.returncode != 0 and "run `make html` first" in missing_site.stderr
+    (book / "_build" / "html" / "index.html").write_text("x")
+    no_remote = deploy(book, "--remote", "upstream")
+    assert no_remote.returncode == 2 and "no git remote named 'upstream'" in no_remote.stderr
+    git("remote", "add", "secret", "https://someone:s3cr3t-token@127.0.0.1:9/none.git", cwd=book)
+    failed = deploy(book, "--remote", "secret")
+    assert failed.returncode == 1
+    assert "s3cr3t-token" not in failed.stderr + failed.stdout and "https://***@127.0.0.1:9" in failed.stderr
+    assert "fatal:" in failed.stderr and "Traceback" not in failed.stderr
+    assert mask("push to https://u:p@host/x failed") == "push to https://***@host/x failed"
