@@ -9,11 +9,12 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html pdf lib test unit clean
+.PHONY: help html serve pdf lib test unit clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
@@ -30,6 +31,9 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 
 html: $(BIN)/.book-stamp
 	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
+
+serve: $(BIN)/.book-stamp
+	$(BIN)/execbook serve
 
 pdf: $(BIN)/.book-stamp
 	$(BIN)/execbook build pdf

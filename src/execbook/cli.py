@@ -118,6 +118,24 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     return 0
 
 
+# what a build writes into the book folder must not trigger another build
+SERVE_IGNORE = r"(^|/)(_build|\.venv|venv|\.git|__pycache__|\.ipynb_checkpoints)(/|$)"
+
+
+def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
+    """Live preview with sphinx-autobuild: an incremental build per save (prose
+    edits run no code; a code edit runs just its jobs) and a browser reload."""
+    command = [
+        sys.executable, "-m", "sphinx_autobuild", str(book), str(book / "_build" / "html"),
+        "-d", str(book / "_build" / "doctrees"), "--host", host, "--port", str(port),
+        "--re-ignore", SERVE_IGNORE, *sphinx_args,
+    ]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
 NEW_BOOK = Path(__file__).parent / "templates" / "newbook"
 RENAMES = {"gitignore": ".gitignore", "github": ".github"}  # dotfiles do not travel well in package data
 
@@ -163,11 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--book", type=Path, default=Path("."))
     publish.add_argument("--remote", default="origin")
     publish.add_argument("--branch", default="gh-pages")
+    serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
+    serve.add_argument("--book", type=Path, default=Path("."))
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
     new = commands.add_parser("new", help="write a new book, ready for `make html`")
     new.add_argument("folder", type=Path)
     new.add_argument("--title", default="My Book")
     new.add_argument("--author", default="The authors")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
+    if args.command == "serve":
+        return serve_book(args.book.resolve(), args.host, args.port, extra)
     if args.command == "deploy":
         from execbook.deploy import deploy
 
