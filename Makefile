@@ -9,13 +9,14 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html serve pdf lib test unit clean
+.PHONY: help html serve pdf notebooks lib test unit clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
 	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
+	@echo "make notebooks  .ipynb per page and framework, and zips, into $(BUILDDIR)/notebooks"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make clean  remove $(BUILDDIR)"
@@ -37,6 +38,9 @@ serve: $(BIN)/.book-stamp
 
 pdf: $(BIN)/.book-stamp
 	$(BIN)/execbook build pdf
+
+notebooks: $(BIN)/.book-stamp
+	$(BIN)/execbook build notebooks
 
 lib: $(BIN)/.book-stamp
 	$(BIN)/execbook build lib

@@ -1,0 +1,274 @@
+"""Downloadable notebooks: one per page and framework, plus a zip per framework.
+
+A Sphinx builder (``-b notebooks``), so every reference is resolved from the
+same environment the website uses: ``Section 2.3`` becomes a link to the
+site's page and anchor, citations become author-year text, figures and
+labelled equations carry their numbers. Code cells come with their outputs
+from the execution cache. No d2l or MyST syntax is left in the notebooks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from docutils import nodes
+from sphinx.builders import Builder
+from sphinx.util import logging
+
+from execbook import config as cfg
+from execbook.execute.jobs import outputs_by_cell
+from execbook.execute.phase import outputs_for
+from execbook.latex import slug
+from execbook.prose import resolve_slide_marks
+from execbook.syntax import CodeCell, Document, MarkdownCell, parse
+
+logger = logging.getLogger(__name__)
+
+ROLE_RE = re.compile(r"\{(numref|ref|eq|cite:p|cite:t)\}`([^`]*)`")
+LABEL_LINE_RE = re.compile(r"^\([^)\s]+\)=\s*$", re.MULTILINE)
+FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
+                      re.MULTILINE | re.DOTALL)
+OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
+
+
+class References:
+    """Resolves labels, numbers and citations against the built environment."""
+
+    def __init__(self, builder: NotebooksBuilder):
+        self.env = builder.env
+        self.builder = builder
+        self.std = self.env.domaindata.get("std", {})
+        self.sections: dict[str, dict[str, str]] = {}
+
+    def site_link(self, here: str, docname: str, anchor: str = "") -> str:
+        base = self.builder.config.html_baseurl
+        page = f"{docname}.html" + (f"#{anchor}" if anchor else "")
+        if base:
+            return f"{base.rstrip('/')}/{page}"
+        # from _build/notebooks/<tab>/<here>.ipynb to _build/html/<page>
+        depth = here.count("/") + 2
+        return "../" * depth + "html/" + page
+
+    def section_anchor(self, docname: str, labelid: str) -> str:
+        """The key of toc_secnumbers for the section carrying ``labelid``."""
+        anchors = self.sections.get(docname)
+        if anchors is None:
+            anchors = {}
+            doctree = self.env.get_doctree(docname)
+            sections = list(doctree.findall(nodes.section))
+            for index, section in enumerate(sections):
+                key = "" if index == 0 else "#" + section["ids"][0]
+                for node_id in section["ids"]:
+                    anchors[node_id] = key
+            for target in doctree.findall(nodes.target):
+                section = target.next_node(nodes.section, siblings=True, descend=False)
+                if section is not None and section["ids"]:
+                    for node_id in target.get("ids", []) + target.get("refid", "").split():
+                        anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+            self.sections[docname] = anchors
+        return anchors.get(labelid, "#" + labelid)
+
+    def number(self, kind: str, docname: str, key: str) -> str | None:
+        if kind == "section":
+            found = self.env.toc_secnumbers.get(docname, {}).get(key)
+        else:
+            found = self.env.toc_fignumbers.get(docname, {}).get(kind, {}).get(key)
+        return ".".join(map(str, found)) if found else None
+
+    def numref(self, here: str, label: str) -> str:
+        if label not in self.std.get("labels", {}):
+            return label
+        docname, labelid, title = self.std["labels"][label]
+        link = self.site_link(here, docname, labelid)
+        formats = self.builder.config.numfig_format
+        for kind in ("figure", "table", "code-block"):
+            number = self.number(kind, docname, labelid)
+            if number:
+                return f"[{formats.get(kind, '%s') % number}]({link})"
+        number = self.number("section", docname, self.section_anchor(docname, labelid))
+        text = formats.get("section", "Section %s") % number if number else title
+        return f"[{text}]({link})"
+
+    def ref(self, here: str, label: str) -> str:
+        if label not in self.std.get("labels", {}):
+            return label
+        docname, labelid, title = self.std["labels"][label]
+        return f"[{title}]({self.site_link(here, docname, labelid)})"
+
+    def equation(self, here: str, label: str) -> str:
+        found = self.env.domaindata.get("math", {}).get("objects", {}).get(label)
+        if not found:
+            return f"({label})"
+        docname = found[0]
+        anchor = "equation-" + nodes.make_id(label)
+        number = self.number("displaymath", docname, anchor) or str(found[1])
+        return f"[({number})]({self.site_link(here, docname, anchor)})"
+
+    def equation_number(self, docname: str, label: str) -> str | None:
+        return self.number("displaymath", docname, "equation-" + nodes.make_id(label))
+
+    def figure_number(self, docname: str, label: str, kind: str) -> str | None:
+        return self.number(kind, docname, nodes.make_id(label))
+
+    def citation(self, keys: str, textual: bool) -> str:
+        entries = self.env.domaindata.get("cite", {}).get("bibdata")
+        parts = []
+        for key in (k.strip() for k in keys.split(",") if k.strip()):
+            entry = entries.data.entries.get(key) if entries is not None else None
+            if entry is None:
+                parts.append((key, ""))
+                continue
+            people = [p.last_names[0] if p.last_names else str(p) for p in entry.persons.get("author", [])]
+            who = people[0] if len(people) == 1 else " and ".join(people) if len(people) == 2 else f"{people[0]} et al."
+            parts.append((who.replace("{", "").replace("}", ""), entry.fields.get("year", "")))
+        if textual:
+            return ", ".join(f"{who} ({year})" for who, year in parts)
+        return "(" + "; ".join(f"{who}, {year}" for who, year in parts) + ")"
+
+
+def plain_markdown(text: str, here: str, refs: References) -> str:
+    """MyST produced by our reader -> Markdown that Jupyter renders."""
+
+    def directive(match: re.Match[str]) -> str:
+        name, arg, body = match.group("name"), match.group("arg").strip(), match.group("body")
+        lines = body.split("\n")
+        options = {}
+        while lines and OPTION_RE.match(lines[0]):
+            key, value = OPTION_RE.match(lines[0]).groups()
+            options[key] = value
+            lines.pop(0)
+        content = "\n".join(lines).strip()
+        if name == "toctree":
+            entries = [line.strip() for line in content.split("\n") if line.strip()]
+            items = []
+            for entry in entries:
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(here), entry))
+                title = refs.env.titles.get(target)
+                relative = posixpath.relpath(target, posixpath.dirname(here) or ".")
+                items.append(f"* [{title.astext() if title else entry}]({relative}.ipynb)")
+            return "\n".join(items)
+        if name in ("figure", "image"):
+            label = options.get("name")
+            number = refs.figure_number(here, label, "figure") if label else None
+            caption = content if name == "figure" else ""
+            prefix = f"Fig. {number}: " if number else ""
+            return f"![{prefix}{caption}]({arg})" + (f"\n\n*{prefix}{caption}*" if caption else "")
+        if name == "table":
+            label = options.get("name")
+            number = refs.figure_number(here, label, "table") if label else None
+            return (f"**Table {number}**: {arg}\n\n" if number else (f"**{arg}**\n\n" if arg else "")) + content
+        if name == "math":
+            label = options.get("label")
+            number = refs.equation_number(here, label) if label else None
+            tag = f" \\tag{{{number}}}" if number else ""
+            return f"$$\n{content}{tag}\n$$"
+        if name == "bibliography":
+            return "The bibliography is on the book's website."
+        return ""  # eval-rst and other Sphinx-only directives
+
+    text = FENCE_RE.sub(directive, text)
+    text = LABEL_LINE_RE.sub("", text)
+
+    def role(match: re.Match[str]) -> str:
+        name, body = match.groups()
+        if name == "numref":
+            return refs.numref(here, body)
+        if name == "ref":
+            return refs.ref(here, body)
+        if name == "eq":
+            return refs.equation(here, body)
+        return refs.citation(body, textual=name == "cite:t")
+
+    return ROLE_RE.sub(role, resolve_slide_marks(text)).strip("\n")
+
+
+def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References) -> dict[str, nbformat.NotebookNode]:
+    """Per tab, the reader's notebook of a page."""
+    result = {}
+    for tab in doc.tabs:
+        outputs = outputs_by_cell(executed[tab]) if tab in executed else {}
+        cells = []
+        for index, cell in enumerate(doc.cells):
+            if isinstance(cell, MarkdownCell):
+                if cell.tabs is not None and tab not in cell.tabs:
+                    continue
+                text = plain_markdown(cell.text, docname, refs)
+                if text.strip():
+                    cells.append(nbformat.v4.new_markdown_cell(text))
+            elif isinstance(cell, CodeCell) and tab in cell.tabs:
+                source = cell.code_for(tab)
+                if source.strip():
+                    code = nbformat.v4.new_code_cell(source, outputs=outputs.get(index, []))
+                    cells.append(code)
+        if cells:
+            notebook = nbformat.v4.new_notebook(cells=cells)
+            notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            notebook.metadata["language_info"] = {"name": "python"}
+            result[tab] = notebook
+    return result
+
+
+class NotebooksBuilder(Builder):
+    """``sphinx-build -b notebooks``: .ipynb per page and framework, and zips."""
+
+    name = "notebooks"
+    format = "notebooks"
+    epilog = "The notebooks are in %(outdir)s."
+
+    def get_outdated_docs(self) -> list[str]:
+        return list(self.env.found_docs)
+
+    def get_target_uri(self, docname: str, typ: str | None = None) -> str:
+        return f"{docname}.ipynb"
+
+    def prepare_writing(self, docnames: set[str]) -> None:
+        pass
+
+    def write_doc(self, docname: str, doctree: nodes.document) -> None:
+        pass
+
+    def write(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing per document: the notebooks come from the pages, in ``finish``."""
+
+    def finish(self) -> None:
+        options = cfg.get(self.config)
+        refs = References(self)
+        outdir = Path(self.outdir)
+        name = options.pdf.get("name") or slug(self.config.project)
+        written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
+        for docname in sorted(self.env.found_docs):
+            source = Path(self.env.doc2path(docname))
+            if source.suffix != ".md":
+                continue
+            doc = parse(source.read_text(encoding="utf-8"), options.tabs)
+            executed = outputs_for(self.app, docname, doc)
+            for tab, notebook in page_notebooks(doc, docname, executed, refs).items():
+                target = outdir / tab / f"{docname}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(notebook, str(target))
+                written[tab].append(target)
+                for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", "".join(c.source for c in notebook.cells)):
+                    if "://" in image:
+                        continue
+                    image_source = (source.parent / image).resolve()
+                    if image_source.is_file():
+                        copy = (target.parent / image).resolve()
+                        copy.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(image_source, copy)
+                        written[tab].append(copy)
+        for tab, files in written.items():
+            archive = outdir / f"{name}-{tab}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+                for path in sorted(set(files)):
+                    bundle.write(path, path.relative_to(outdir / tab).as_posix())
+            logger.info(f"execbook: wrote {len(files)} files for {tab} into {archive.name}")
+
+
+def setup_export(app: Any) -> None:
+    app.add_builder(NotebooksBuilder)
