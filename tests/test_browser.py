@@ -36,6 +36,12 @@ class QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(demo_book: BuiltBook) -> Iterator[str]:
     assert demo_book.returncode == 0, demo_book.output
+    # the page buttons link to the notebooks, which `build notebooks` puts into the site
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "execbook.cli", "build", "notebooks", "--book", str(demo_book.srcdir)],
+                   check=True, capture_output=True, timeout=600)
     handler = functools.partial(QuietHandler, directory=str(demo_book.outdir))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -139,3 +145,19 @@ def test_code_has_a_copy_button(page: object, site: str) -> None:
     page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
     page.wait_for_selector("button.copybtn", state="attached")  # type: ignore[attr-defined]
     assert page.locator("button.copybtn").count() >= 4  # type: ignore[attr-defined]
+
+
+def test_download_button_follows_the_framework(page: object, site: str) -> None:
+    import nbformat
+
+    page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
+    button = page.locator(".execbook-page-button:visible")  # type: ignore[attr-defined]
+    assert button.count() == 1 and button.get_attribute("href").endswith("notebooks/pytorch/chapters/basics/tensors.ipynb")
+    page.select_option("select.execbook-switcher", "numpy")  # type: ignore[attr-defined]
+    button = page.locator(".execbook-page-button:visible")  # type: ignore[attr-defined]
+    assert button.get_attribute("href").endswith("notebooks/numpy/chapters/basics/tensors.ipynb")
+    with page.expect_download() as info:  # type: ignore[attr-defined]
+        button.click()
+    notebook = nbformat.read(info.value.path(), as_version=4)
+    nbformat.validate(notebook)
+    assert "np.arange" in "".join(cell.source for cell in notebook.cells)

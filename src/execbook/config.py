@@ -62,6 +62,7 @@ class ExecbookConfig:
     timeout: int = _option(1200, "Seconds a cell may run before it is interrupted and reported.")
     cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
+    colab: dict = _option({}, "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.", item=str)
     pdf: dict = _option(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
@@ -131,7 +132,7 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
             raise ConfigError(f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')")
     if len(set(cfg.tabs)) != len(cfg.tabs):
         raise ConfigError(f"execbook_tabs names a tab twice: {cfg.tabs}")
-    for option, mapping in (("execbook_tab_labels", cfg.tab_labels), ("execbook_kernels", cfg.kernels)):
+    for option, mapping in (("execbook_tab_labels", cfg.tab_labels), ("execbook_kernels", cfg.kernels), ("execbook_colab", cfg.colab)):
         for tab in mapping:
             if tab not in cfg.tabs:
                 raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")

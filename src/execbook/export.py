@@ -262,6 +262,11 @@ class NotebooksBuilder(Builder):
                         copy.parent.mkdir(parents=True, exist_ok=True)
                         shutil.copy2(image_source, copy)
                         written[tab].append(copy)
+        site = outdir.parent / "html"
+        if site.is_dir():  # the page buttons link to <site>/notebooks/<tab>/<page>.ipynb
+            for tab in written:
+                if (outdir / tab).is_dir():
+                    shutil.copytree(outdir / tab, site / "notebooks" / tab, dirs_exist_ok=True)
         for tab, files in written.items():
             archive = outdir / f"{name}-{tab}.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:

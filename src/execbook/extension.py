@@ -63,6 +63,12 @@ def configure(app: Sphinx, config: Config) -> None:
     if config.html_theme == "pydata_sphinx_theme":
         # without it the theme's script logs "invalid theme mode" on a first visit
         config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+    if config.html_theme == "pydata_sphinx_theme":
+        theme_options = dict(config.html_theme_options or {})
+        items = list(theme_options.get("secondary_sidebar_items", ["page-toc", "sourcelink"]))
+        if "execbook-page-buttons" not in items:
+            theme_options["secondary_sidebar_items"] = ["execbook-page-buttons", *items]
+        config.html_theme_options = theme_options
     if config.html_theme == "pydata_sphinx_theme" and options.header_switcher and len(options.tabs) > 1:
         theme_options = dict(config.html_theme_options or {})
         navbar_end = list(theme_options.get("navbar_end", ["theme-switcher", "navbar-icon-links"]))
@@ -102,3 +108,21 @@ def report_config_error(app: Sphinx, message: str) -> None:
 def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     options = cfg.get(app.config)
     context["execbook_tabs"] = [(tab, options.label(tab)) for tab in options.tabs]
+    context["execbook_page_buttons"] = page_buttons(app, pagename, context) if doctree is not None else []
+
+
+def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, Any]]:
+    """Download and Colab links for each framework that has a notebook of this page."""
+    options = cfg.get(app.config)
+    if not str(app.env.doc2path(pagename)).endswith(".md"):
+        return []
+    buttons = []
+    for tab in options.tabs:
+        label = options.label(tab)
+        notebook = f"notebooks/{tab}/{pagename}.ipynb"
+        buttons.append({"tab": tab, "href": context["pathto"](notebook, 1), "download": True,
+                        "text": f"Download the {label} notebook"})
+        if tab in options.colab:
+            colab = f"https://colab.research.google.com/github/{options.colab[tab]}/blob/master/{pagename}.ipynb"
+            buttons.append({"tab": tab, "href": colab, "download": False, "text": "Open in Colab"})
+    return buttons

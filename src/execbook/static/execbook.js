@@ -66,6 +66,9 @@
     document.querySelectorAll("select.execbook-switcher").forEach((select) => {
       select.value = tab;
     });
+    document.querySelectorAll(".execbook-page-button").forEach((button) => {
+      button.hidden = button.dataset.tab !== tab;
+    });
   }
 
   function choose(tab, anchor) {

@@ -1,0 +1,115 @@
+"""execbook build notebooks: downloadable notebooks with no d2l syntax left."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import BuiltBook
+
+pytestmark = pytest.mark.sphinx
+
+ROLES = re.compile(
+    r":(?:numref|ref|eqref|eqlabel|label|cite|citet|begin_tab|end_tab|bibliography):`"
+    r"|\{(?:numref|ref|eq|cite:p|cite:t)\}`|^\([^)]+\)=|\{\.python|:::|```\{",
+    re.MULTILINE,
+)
+MARKS = re.compile(r"#@tab|%%tab|#@save|\[\*\*|\*\*\]|\[~~|~~\]|\(~~|~~\)|\(\*\*|\*\*\)")
+
+
+def leftovers(source: str) -> list[str]:
+    """d2l or MyST syntax left in a markdown cell; listings, inline code and
+    real links (which may show such text on purpose) are not counted."""
+    text = re.sub(r"^```[^{\n]*\n.*?^```", "", source, flags=re.MULTILINE | re.DOTALL)
+    found = ROLES.findall(text)
+    text = re.sub(r"`[^`\n]+`", "", text)
+    text = re.sub(r"\[\*\*[^\]]*\*\*\]\(", "[(", text)
+    return found + MARKS.findall(text)
+
+
+@pytest.fixture(scope="module")
+def notebooks(demo_book: BuiltBook) -> Path:
+    result = subprocess.run([sys.executable, "-m", "execbook.cli", "build", "notebooks", "--book", str(demo_book.srcdir)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+    return demo_book.srcdir / "_build" / "notebooks"
+
+
+def all_notebooks(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*/**/*.ipynb"))
+
+
+def test_notebooks_are_valid_and_hold_no_book_syntax(notebooks: Path) -> None:
+    paths = all_notebooks(notebooks)
+    assert len(list((notebooks / "pytorch").rglob("*.ipynb"))) >= 9
+    for path in paths:
+        notebook = nbformat.read(str(path), as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                assert leftovers(cell.source) == [], (path, cell.source[:200])
+            else:
+                assert re.findall(r"#@tab|%%tab|#@save", cell.source) == [], (path, cell.source[:200])
+
+
+def markdown_links(notebook: nbformat.NotebookNode) -> list[str]:
+    return [link for cell in notebook.cells if cell.cell_type == "markdown"
+            for link in re.findall(r"\]\(([^)\s]+)\)", cell.source)]
+
+
+def test_references_link_to_real_pages_and_anchors(notebooks: Path, demo_book: BuiltBook) -> None:
+    path = notebooks / "pytorch" / "chapters" / "models" / "linear-regression.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells)
+    assert "[Fig. 2.1.1](" in text and "[Table 2.1.1](" in text and "[Section 2.2](" in text
+    assert "[(2.1.2)](" in text and "\\tag{2.1.1}" in text
+    assert "(Legendre, 1805)" in text
+    checked = 0
+    for link in markdown_links(notebook):
+        if link.endswith((".svg", ".png")):
+            assert (path.parent / link).resolve().is_file(), link
+            continue
+        target, _, anchor = link.partition("#")
+        page = (path.parent / target).resolve()
+        assert page.is_file(), link
+        if anchor:
+            assert f'id="{anchor}"' in page.read_text(encoding="utf-8"), link
+        checked += 1
+    assert checked >= 5
+
+
+def test_each_framework_gets_its_code_text_and_outputs(notebooks: Path) -> None:
+    def text_of(tab: str, page: str) -> str:
+        notebook = nbformat.read(str(notebooks / tab / f"{page}.ipynb"), as_version=4)
+        parts = [cell.source for cell in notebook.cells]
+        parts += [str(output.get("text", output.get("data", {}).get("text/plain", "")))
+                  for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+        return "\n".join(parts)
+
+    torch, numpy = text_of("pytorch", "chapters/basics/autograd"), text_of("numpy", "chapters/basics/autograd")
+    assert "x.grad" in torch and "x.grad" not in numpy
+    assert "accumulates gradients" in torch and "accumulates gradients" not in numpy
+    assert "tensor([ 0.,  4.,  8., 12.])" in torch
+    toc = text_of("pytorch", "index")
+    assert "(chapters/basics/index.ipynb)" in toc
+
+
+def test_zips_hold_notebooks_and_images(notebooks: Path) -> None:
+    with zipfile.ZipFile(notebooks / "deep-learning-briefly-numpy.zip") as bundle:
+        names = bundle.namelist()
+    assert "chapters/models/linear-regression.ipynb" in names and "chapters/img/linreg.svg" in names
+
+
+def test_a_notebook_runs_top_to_bottom(notebooks: Path) -> None:
+    path = notebooks / "numpy" / "chapters" / "basics" / "tensors.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
