@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html serve pdf notebooks lib test unit clean
+.PHONY: help html serve pdf notebooks slides lib test unit clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
@@ -17,6 +17,7 @@ help:
 	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
 	@echo "make notebooks  .ipynb per page and framework, and zips, into $(BUILDDIR)/notebooks"
+	@echo "make slides reveal.js decks from slide marks, into $(BUILDDIR)/slides"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make clean  remove $(BUILDDIR)"
@@ -41,6 +42,9 @@ pdf: $(BIN)/.book-stamp
 
 notebooks: $(BIN)/.book-stamp
 	$(BIN)/execbook build notebooks
+
+slides: $(BIN)/.book-stamp
+	$(BIN)/execbook build slides
 
 lib: $(BIN)/.book-stamp
 	$(BIN)/execbook build lib

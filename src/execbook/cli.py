@@ -1,4 +1,4 @@
-"""The execbook command: ``execbook build html|pdf|notebooks|lib``, ``serve``, ``deploy``, ``new``.
+"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib``, ``serve``, ``deploy``, ``new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's
@@ -172,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build the book")
     build.add_argument(
-        "what", choices=["html", "pdf", "notebooks", "lib"],
+        "what", choices=["html", "pdf", "notebooks", "slides", "lib"],
         help="html: the website; pdf: one PDF per framework; notebooks: .ipynb and a zip per framework; "
-        "lib: the library into the book folder",
+        "slides: reveal.js decks from slide marks; lib: the library into the book folder",
     )
     build.add_argument("--tab", help="pdf: only this framework")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
@@ -207,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(command)
     if args.what == "pdf":
         return build_pdf(book, args.tab, extra)
-    if args.what == "notebooks":
-        command = [sys.executable, "-m", "sphinx", "-b", "notebooks", str(book), str(book / "_build" / "notebooks"),
+    if args.what in ("notebooks", "slides"):
+        command = [sys.executable, "-m", "sphinx", "-b", args.what, str(book), str(book / "_build" / args.what),
                    "-d", str(book / "_build" / "doctrees"), "-q", *extra]
         return subprocess.call(command)
     if extra:
