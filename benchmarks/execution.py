@@ -2,7 +2,9 @@
 
 Prints, for 1, 2 and 4 workers, the execution phase's wall time against its
 lower bound max(total / workers, longest job), the kernel start-up cost per
-job, and a no-op rebuild against a build with execution off. Every figure is
+job, the same book on a Dask cluster of 2 workers on loopback (overhead per
+job against the local pool), and a no-op rebuild against a build with
+execution off. Every figure is
 measured in this process's run; nothing is compared with numbers from
 elsewhere.
 
@@ -78,6 +80,37 @@ def kernel_startup(samples: int = 5) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def dask_run(root: Path, tmp: Path, workers: int) -> dict | None:
+    """The same book on a Dask cluster of ``workers`` workers on loopback."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        from distributed import Client
+
+        time.sleep(1)
+        procs += [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                    "--no-nanny", "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  for _ in range(workers)]
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(workers, timeout=60)
+        _, report = build(root, tmp / "out-dask", f"execbook_dask_scheduler = {address!r}",
+                          f"execbook_cache_dir = {str(tmp / 'cache-dask')!r}")
+        return {"workers": workers, "exec_wall": report.get("wall", float("nan")), "ran": report.get("ran")}
+    except Exception as error:  # noqa: BLE001 - the benchmark reports and goes on
+        print(f"dask run skipped: {error}")
+        return None
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20, help="pages (two jobs each)")
@@ -108,6 +141,13 @@ def main() -> None:
                   + ("" if ran == len(durations) else f"  (ran {ran} jobs!)"))
             results["runs"].append({"workers": workers, "exec_wall": wall, "lower_bound": round(bound, 2),
                                     "ratio": round(wall / bound, 3), "build": round(elapsed, 2), "ran": ran})
+        dask = dask_run(root, Path(tmp), workers=2)
+        if dask is not None:
+            local = next(run for run in results["runs"] if run["workers"] == 2)
+            per_job = (dask["exec_wall"] - local["exec_wall"]) / len(durations) * 2  # two jobs run at a time
+            print(f"dask, 2 workers: {dask['exec_wall']:.2f} s vs local pool {local['exec_wall']:.2f} s "
+                  f"-> overhead {per_job * 1000:.0f} ms per job")
+            results["dask"] = {**dask, "overhead_per_job": round(per_job, 3)}
         # the last worker count's output folder is warm: a no-op rebuild
         last = args.workers[-1]
         cache = Path(tmp) / f"cache-{last}"

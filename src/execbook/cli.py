@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "slides: reveal.js decks from slide marks; lib: the library into the book folder",
     )
     build.add_argument("--tab", help="pdf: only this framework")
+    build.add_argument("--dask", metavar="ADDRESS", help="run the code on this Dask scheduler (tcp://host:8786)")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
     publish = commands.add_parser("deploy", help="publish the built site (and PDFs) to GitHub Pages")
     publish.add_argument("--book", type=Path, default=Path("."))
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("--title", default="My Book")
     new.add_argument("--author", default="The authors")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
+    if getattr(args, "dask", None):
+        os.environ["EXECBOOK_DASK_SCHEDULER"] = args.dask  # read by the build, in the sphinx-build child too
     if args.command == "serve":
         return serve_book(args.book.resolve(), args.host, args.port, extra)
     if args.command == "deploy":

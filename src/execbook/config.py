@@ -68,6 +68,11 @@ class ExecbookConfig:
         "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
     )
     pdf_tab: str = _option("", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild="")
+    executor: str = _option("local", "Where jobs run: 'local' (a pool on this machine) or 'dask' (a cluster).", choices=("local", "dask"))
+    dask_scheduler: str = _option("", "The Dask scheduler, e.g. 'tcp://host:8786' (or EXECBOOK_DASK_SCHEDULER); sets execbook_executor to 'dask'.")
+    dask_shared_fs: bool = _option(False, "The Dask workers see the book's folder at the same path: send paths, not files.")
+    dask_max_payload_mb: int = _option(200, "Largest book (files + library, zipped) sent to Dask workers, in MB.")
+    gpus_per_job: int = _option(0, "GPUs each job asks the Dask cluster for (resource 'GPU'); 0 for CPU-only books.")
     library: dict = _option(
         {},
         "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...'}.",

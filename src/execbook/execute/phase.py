@@ -180,18 +180,16 @@ def damaged(cache: Cache, job: Job) -> bool:
 
 
 def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
-    from execbook.execute.pool import LocalPool  # Jupyter's client stack is imported only when code runs
-
     options = cfg.get(app.config)
     durations = layout.cache.durations()
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
-    workers = plan_workers(options.workers)
+    workers = plan_workers(options.workers) if not (options.executor == "dask" or dask_address(app)) else []
     sync_tree(Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root})
     finished: dict[str, float] = {}
     started = time.monotonic()
 
     live = sys.stderr.isatty() and not getattr(app, "quiet", False)
-    with Progress(len(stale), min(len(workers), len(stale)), live) as progress:
+    with Progress(len(stale), min(len(workers), len(stale)) or 1, live) as progress:
 
         def on_done(result: JobResult) -> None:
             store_result(layout.cache, result)
@@ -200,12 +198,41 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
             report.add(result)
             progress.finished(result)
 
-        pool = LocalPool(workers, layout.tree, layout.logs, layout.lib)
+        pool = make_pool(app, workers, layout)
         try:
             pool.run(stale, on_done, progress.started, started)
+        except Exception as error:
+            if type(error).__name__ != "DaskError":
+                raise
+            raise_config_problem(str(error))
         finally:
             layout.cache.record_durations(finished)
             report.wall = time.monotonic() - started
+
+
+def dask_address(app: Sphinx) -> str:
+    """The scheduler: EXECBOOK_DASK_SCHEDULER, else execbook_dask_scheduler."""
+    return os.environ.get("EXECBOOK_DASK_SCHEDULER") or cfg.get(app.config).dask_scheduler
+
+
+def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
+    from execbook.execute.pool import LocalPool  # Jupyter's client stack is imported only when code runs
+
+    options = cfg.get(app.config)
+    address = dask_address(app)
+    if options.executor == "dask" or address:
+        from execbook.execute.cluster import DaskPool
+
+        if not address:
+            raise_config_problem("execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)")
+        return DaskPool(address, layout.tree, layout.lib, shared_fs=options.dask_shared_fs,
+                        gpus_per_job=options.gpus_per_job, limit_mb=options.dask_max_payload_mb)
+    return LocalPool(workers, layout.tree, layout.logs, layout.lib)
+
+
+def raise_config_problem(message: str) -> None:
+    logger.error(f"execbook: {message}", type="execbook", subtype="config")
+    raise SystemExit(2)
 
 
 def store_result(cache: Cache, result: JobResult) -> None:

@@ -1,0 +1,142 @@
+"""The Dask backend: the same jobs, run by the workers of a dask.distributed cluster.
+
+A job carries what it needs: by default the book's files and the generated
+library travel as one zip, sent to the workers once per build; with
+``execbook_dask_shared_fs`` only paths travel. A job asks for ``GPU=n``
+when ``execbook_gpus_per_job`` says so. Dask reschedules the job of a worker
+that dies (up to ``distributed.scheduler.allowed-failures`` times).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from execbook.execute.jobs import Job
+from execbook.execute.results import CellError, JobResult
+
+CONNECT_TIMEOUT = 5  # seconds before an unreachable scheduler is an error
+
+
+class DaskError(Exception):
+    """A problem the author can fix: the message says what to do."""
+
+
+def zip_folders(folders: dict[str, Path], limit_mb: int) -> bytes:
+    """``{"tree": path, "lib": path}`` -> one zip, refusing what is over the limit."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for prefix, folder in folders.items():
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    size = buffer.tell()
+    if size > limit_mb * 1024 * 1024:
+        raise DaskError(
+            f"the book's files come to {size / 1e6:.0f} MB, over execbook_dask_max_payload_mb = {limit_mb}; "
+            "raise the limit, or put the book on a file system the workers share and set execbook_dask_shared_fs = True"
+        )
+    return buffer.getvalue()
+
+
+def run_remote(job: Job, payload: bytes | None, tree: str, lib: str) -> dict[str, Any]:
+    """Runs on a Dask worker: unpack (unless the file system is shared), run, report."""
+    from distributed import get_worker
+
+    from execbook.execute.kernel import new_kernel_manager, run_job, shutdown
+
+    address = get_worker().address
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="execbook-") as scratch:
+        if payload is not None:
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                archive.extractall(scratch)
+            tree, lib = os.path.join(scratch, "tree"), os.path.join(scratch, "lib")
+        Path(tree, job.workdir).mkdir(parents=True, exist_ok=True)
+        manager = new_kernel_manager(job.kernel, Path(tree), dict(os.environ), Path(scratch) / "kernel.log")
+        try:
+            status, notebook, errors, message = run_job(job, manager, Path(tree), Path(lib))
+        finally:
+            shutdown(manager)
+    return {
+        "status": status,
+        "notebook": nbformat.writes(notebook),
+        "errors": [(e.line, e.ename, e.evalue) for e in errors],
+        "message": message,
+        "worker": address,
+        "duration": time.monotonic() - start,
+    }
+
+
+class DaskPool:
+    """Same interface as ``LocalPool``; the workers are the cluster's."""
+
+    def __init__(self, address: str, tree: Path, libdir: Path, *, shared_fs: bool, gpus_per_job: int, limit_mb: int):
+        self.address = address
+        self.tree, self.libdir = tree, libdir
+        self.shared_fs, self.gpus_per_job, self.limit_mb = shared_fs, gpus_per_job, limit_mb
+
+    def connect(self) -> Any:
+        from distributed import Client
+
+        try:
+            return Client(self.address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as error:
+            raise DaskError(
+                f"cannot reach the Dask scheduler at {self.address} within {CONNECT_TIMEOUT} s ({type(error).__name__}); "
+                "start it (`dask scheduler`) or fix execbook_dask_scheduler / EXECBOOK_DASK_SCHEDULER"
+            ) from None
+
+    def run(
+        self,
+        jobs: list[Job],
+        on_done: Callable[[JobResult], None],
+        on_start: Callable[[Job, str], None] = lambda job, worker: None,
+        epoch: float | None = None,
+    ) -> None:
+        from distributed import as_completed
+
+        epoch = time.monotonic() if epoch is None else epoch
+        client = self.connect()
+        try:
+            payload = None
+            if not self.shared_fs:
+                payload = client.scatter(zip_folders({"tree": self.tree, "lib": self.libdir}, self.limit_mb), broadcast=True)
+            resources = {"GPU": self.gpus_per_job} if self.gpus_per_job else None
+            futures = {}
+            for job in jobs:
+                future = client.submit(run_remote, job, payload, str(self.tree), str(self.libdir),
+                                       resources=resources, pure=False, key=f"execbook-{job.tab}-{job.key[:16]}")
+                futures[future] = (job, time.monotonic())
+                on_start(job, self.address)
+            for future in as_completed(futures):
+                job, _ = futures[future]
+                on_done(self.result(job, future, time.monotonic() - epoch))
+        except BaseException:
+            client.cancel(list(locals().get("futures", {})))
+            raise
+        finally:
+            client.close()
+
+    @staticmethod
+    def result(job: Job, future: Any, finished: float) -> JobResult:
+        """``finished``: seconds since the phase began; the bar starts a duration earlier."""
+        try:
+            data = future.result()
+        except Exception as error:  # KilledWorker after too many deaths, or the task raised
+            return JobResult(job, "dead", None, "dask", finished, 0.0, [], f"{type(error).__name__}: {error}")
+        notebook = nbformat.reads(data["notebook"], as_version=4)
+        errors = [CellError(*error) for error in data["errors"]]
+        start = max(0.0, finished - data["duration"])
+        message = data["message"] + (f" (on {data['worker']})" if data["status"] != "ok" else "")
+        return JobResult(job, data["status"], notebook, data["worker"], start, data["duration"], errors, message.strip())
