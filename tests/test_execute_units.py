@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -169,3 +170,20 @@ def test_durations_are_remembered(tmp_path: Path) -> None:
     assert cache.durations() == {"a|pytorch": 2.5, "b|numpy": 1.0}
     cache.durations_path.write_text("not json", encoding="utf-8")
     assert cache.durations() == {}
+
+
+def test_dask_payload_holds_the_book_and_refuses_what_is_too_big(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from execbook.execute.cluster import DaskError, zip_folders
+
+    (tmp_path / "tree" / "data").mkdir(parents=True)
+    (tmp_path / "tree" / "data" / "x.csv").write_text("a,b\n")
+    (tmp_path / "lib" / "pkg").mkdir(parents=True)
+    (tmp_path / "lib" / "pkg" / "torch.py").write_text("x = 1\n")
+    payload = zip_folders({"tree": tmp_path / "tree", "lib": tmp_path / "lib"}, limit_mb=1)
+    assert sorted(zipfile.ZipFile(io.BytesIO(payload)).namelist()) == ["lib/pkg/torch.py", "tree/data/x.csv"]
+    (tmp_path / "tree" / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    with pytest.raises(DaskError, match="over execbook_dask_max_payload_mb = 1"):
+        zip_folders({"tree": tmp_path / "tree"}, limit_mb=1)
