@@ -214,18 +214,17 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
     return result
 
 
-class NotebooksBuilder(Builder):
-    """``sphinx-build -b notebooks``: .ipynb per page and framework, and zips."""
+class WholeBookBuilder(Builder):
+    """A builder that reads like any other and writes everything in ``finish``,
+    from the pages and the resolved environment (no per-document doctrees)."""
 
-    name = "notebooks"
-    format = "notebooks"
-    epilog = "The notebooks are in %(outdir)s."
+    suffix = ""
 
     def get_outdated_docs(self) -> list[str]:
         return list(self.env.found_docs)
 
     def get_target_uri(self, docname: str, typ: str | None = None) -> str:
-        return f"{docname}.ipynb"
+        return f"{docname}{self.suffix}"
 
     def prepare_writing(self, docnames: set[str]) -> None:
         pass
@@ -234,7 +233,21 @@ class NotebooksBuilder(Builder):
         pass
 
     def write(self, *args: Any, **kwargs: Any) -> None:
-        """Nothing per document: the notebooks come from the pages, in ``finish``."""
+        """Nothing per document."""
+
+    def pages(self) -> list[tuple[str, Path]]:
+        """The book's d2l pages, by name."""
+        found = ((name, Path(self.env.doc2path(name))) for name in sorted(self.env.found_docs))
+        return [(name, path) for name, path in found if path.suffix == ".md"]
+
+
+class NotebooksBuilder(WholeBookBuilder):
+    """``sphinx-build -b notebooks``: .ipynb per page and framework, and zips."""
+
+    name = "notebooks"
+    format = "notebooks"
+    suffix = ".ipynb"
+    epilog = "The notebooks are in %(outdir)s."
 
     def finish(self) -> None:
         options = cfg.get(self.config)
@@ -242,10 +255,7 @@ class NotebooksBuilder(Builder):
         outdir = Path(self.outdir)
         name = options.pdf.get("name") or slug(self.config.project)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
-        for docname in sorted(self.env.found_docs):
-            source = Path(self.env.doc2path(docname))
-            if source.suffix != ".md":
-                continue
+        for docname, source in self.pages():
             doc = parse(source.read_text(encoding="utf-8"), options.tabs)
             executed = outputs_for(self.app, docname, doc)
             for tab, notebook in page_notebooks(doc, docname, executed, refs).items():

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from docutils import nodes
-from sphinx.builders import Builder
 from sphinx.util import logging
 
 from execbook import config as cfg
 from execbook.execute.jobs import outputs_by_cell
 from execbook.execute.phase import outputs_for
+from execbook.export import WholeBookBuilder
 from execbook.syntax import CodeCell, Document, parse
 
 logger = logging.getLogger(__name__)
@@ -82,27 +81,13 @@ def slide_notebook(text: str, doc: Document, tab: str, outputs: dict[int, list[A
     return notebook
 
 
-class SlidesBuilder(Builder):
+class SlidesBuilder(WholeBookBuilder):
     """``sphinx-build -b slides``: <tab>/<page>.slides.html for pages with slide marks."""
 
     name = "slides"
     format = "slides"
+    suffix = ".slides.html"
     epilog = "The slides are in %(outdir)s."
-
-    def get_outdated_docs(self) -> list[str]:
-        return list(self.env.found_docs)
-
-    def get_target_uri(self, docname: str, typ: str | None = None) -> str:
-        return f"{docname}.slides.html"
-
-    def prepare_writing(self, docnames: set[str]) -> None:
-        pass
-
-    def write_doc(self, docname: str, doctree: nodes.document) -> None:
-        pass
-
-    def write(self, *args: Any, **kwargs: Any) -> None:
-        """Nothing per document: the decks come from the pages, in ``finish``."""
 
     def finish(self) -> None:
         from nbconvert import SlidesExporter
@@ -110,10 +95,7 @@ class SlidesBuilder(Builder):
         options = cfg.get(self.config)
         exporter = SlidesExporter()
         count = 0
-        for docname in sorted(self.env.found_docs):
-            source = Path(self.env.doc2path(docname))
-            if source.suffix != ".md":
-                continue
+        for docname, source in self.pages():
             text = source.read_text(encoding="utf-8")
             if not MARK_RE.search(text):
                 continue
