@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html serve pdf notebooks slides lib test unit clean
+.PHONY: help html serve pdf notebooks slides lib test unit bench clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
@@ -20,6 +20,7 @@ help:
 	@echo "make slides reveal.js decks from slide marks, into $(BUILDDIR)/slides"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
+	@echo "make bench  execbook against MyST-NB and plain Sphinx on a generated book"
 	@echo "make clean  remove $(BUILDDIR)"
 
 $(BIN)/.book-stamp: requirements.txt pyproject.toml
@@ -54,6 +55,9 @@ test: $(BIN)/.test-stamp
 
 unit: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf" $(PYTEST_ARGS)
+
+bench: $(BIN)/.test-stamp
+	$(BIN)/python benchmarks/bench.py --json $(BUILDDIR)/bench.json
 
 clean:
 	rm -rf $(BUILDDIR)

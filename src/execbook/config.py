@@ -108,6 +108,8 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in dc.fields(ExecbookConfig):
         name = f"execbook_{field.name}"
         value = getattr(config, name)
+        if field.name == "workers" and isinstance(value, str) and value.isdigit():
+            value = int(value)  # from the command line: -D execbook_workers=2
         kinds = field.metadata.get("types", (field.type,))
         if list in kinds and isinstance(value, tuple):
             value = list(value)
