@@ -29,6 +29,13 @@ class Book:
     helper_users: dict[str, list[str]] = field(default_factory=dict)  # saved helper -> pages using it
 
 
+def write_assets(root: Path) -> None:
+    """The figure and the bibliography both versions of the book use."""
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    (root / "img" / "box.svg").write_text(SVG)
+    (root / "refs.bib").write_text(BIB + "\n")
+
+
 def cell(tab: str, code: str) -> str:
     return f"```{{.python .input}}\n#@tab {tab}\n{code}\n```\n"
 
@@ -36,10 +43,7 @@ def cell(tab: str, code: str) -> str:
 def generate(root: Path, pages: int = 100, seed: int = 0) -> Book:
     rng = random.Random(seed)
     book = Book()
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "img").mkdir(exist_ok=True)
-    (root / "img" / "box.svg").write_text(SVG)
-    (root / "refs.bib").write_text(BIB + "\n")
+    write_assets(root)
     (root / "conf.py").write_text(
         'project = "Bench"\nextensions = ["execbook"]\n'
         f"execbook_tabs = {list(TABS)!r}\n"
@@ -101,10 +105,7 @@ def to_myst_notebooks(src: Path, dst: Path, tab: str = "pytorch") -> None:
 
     from execbook.syntax import CodeCell, MarkdownCell, parse
 
-    dst.mkdir(parents=True, exist_ok=True)
-    (dst / "img").mkdir(exist_ok=True)
-    (dst / "img" / "box.svg").write_text(SVG)
-    (dst / "refs.bib").write_text(BIB + "\n")
+    write_assets(dst)
     (dst / "conf.py").write_text(
         'project = "Bench"\nextensions = ["myst_nb", "sphinxcontrib.bibtex"]\nbibtex_bibfiles = ["refs.bib"]\n'
         'nb_execution_mode = "cache"\nnumfig = True\nmath_numfig = True\n'

@@ -162,7 +162,7 @@ def test_kept_header_and_banner() -> None:
 
 
 def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None:
-    from execbook.execute.phase import write_library
+    from execbook.library import write_library
 
     demo = Path(__file__).resolve().parent.parent
     docs = {}

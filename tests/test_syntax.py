@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from execbook.notebooks import code_variants
 from execbook.syntax import CodeCell, Document, MarkdownCell, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,12 +24,12 @@ TABS_RE = re.compile(r"\[tabs:\s*([^\]]+)\]\s*$")
 
 def dump(doc: Document) -> str:
     out: list[str] = []
-    for cell in doc.cells:
+    for index, cell in enumerate(doc.cells):
         if isinstance(cell, MarkdownCell):
             tabs = f" tabs={','.join(cell.tabs)}" if cell.tabs is not None else ""
             out += [f"[md {cell.line}{tabs}]", cell.text]
         elif isinstance(cell, CodeCell):
-            for tabs, source in cell.variants():
+            for tabs, source, _ in code_variants(index, cell, {}):
                 out += [f"[code {cell.line} tabs={','.join(tabs)}]", source]
     for message in doc.messages:
         out.append(f"[warning {message.line} {message.subtype}] {message.text}")

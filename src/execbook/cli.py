@@ -21,7 +21,6 @@ from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
 from execbook.extension import EXCLUDE
-from execbook.library import book_order, extract
 from execbook.syntax import parse
 
 
@@ -35,7 +34,6 @@ def read_conf(book: Path) -> SimpleNamespace:
     values.update(
         root_doc=namespace.get("root_doc", "index"),
         exclude_patterns=namespace.get("exclude_patterns", []),
-        project=namespace.get("project", "book"),
     )
     return SimpleNamespace(**values)
 
@@ -54,22 +52,26 @@ def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
     return pages
 
 
-def build_lib(book: Path) -> list[Path]:
-    from execbook.execute.phase import write_library
-    from execbook.library import LibrarySpec
-
+def book_options(book: Path) -> tuple[SimpleNamespace, cfg.ExecbookConfig]:
+    """conf.py's values and the validated execbook options; a bad value exits 2 naming it."""
     conf = read_conf(book)
     try:
-        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
+        return conf, cfg.from_sphinx(conf)  # type: ignore[arg-type]
     except ConfigError as error:
-        raise SystemExit(f"execbook: {book / 'conf.py'}: {error}") from None
+        print(f"execbook: {book / 'conf.py'}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def build_lib(book: Path) -> list[Path]:
+    from execbook.library import LibrarySpec, extract_book, write_library
+
+    conf, options = book_options(book)
     spec = LibrarySpec.from_option(options.library, book)
     if spec is None:
         raise SystemExit("execbook: this book has no execbook_library in conf.py, so there is no library to write")
     pages = book_pages(book, conf.exclude_patterns)
     docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
-    order = book_order(conf.root_doc, {name: doc.toc for name, doc in docs.items()})
-    libraries = {tab: extract([(name, docs[name]) for name in order], tab) for tab in options.tabs}
+    libraries = extract_book(docs, conf.root_doc, options.tabs)
     for library in libraries.values():
         for docname, message in library.messages:
             print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
@@ -78,23 +80,17 @@ def build_lib(book: Path) -> list[Path]:
 
 def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     """One PDF per framework into _build/pdf: <name>.pdf, <name>-<tab>.pdf."""
-    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools, slug
+    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools
 
     missing = missing_tools()
     if missing:
         print(f"execbook: making PDFs needs TeX Live ({', '.join(missing)} not found); install it with\n"
               f"    sudo apt-get install {TEX_PACKAGES}", file=sys.stderr)
         return 2
-    conf = read_conf(book)
-    try:
-        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
-    except ConfigError as error:
-        print(f"execbook: {book / 'conf.py'}: {error}", file=sys.stderr)
-        return 2
+    conf, options = book_options(book)
     if only is not None and only not in options.tabs:
         print(f"execbook: --tab {only}: the book's tabs are {', '.join(options.tabs)}", file=sys.stderr)
         return 2
-    name = options.pdf.get("name") or slug(conf.project)
     pdfs = book / "_build" / "pdf"
     pdfs.mkdir(parents=True, exist_ok=True)
     for tab in [only] if only else options.tabs:

@@ -13,6 +13,7 @@ import posixpath
 import re
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from sphinx.util import logging
 from execbook import config as cfg
 from execbook.execute.jobs import outputs_by_cell
 from execbook.execute.phase import outputs_for
-from execbook.latex import slug
+from execbook.latex import pdf_name
+from execbook.notebooks import reader_notebook
 from execbook.prose import resolve_slide_marks
 from execbook.syntax import CodeCell, Document, MarkdownCell, parse
 
@@ -207,10 +209,7 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
                     code = nbformat.v4.new_code_cell(source, outputs=outputs.get(index, []))
                     cells.append(code)
         if cells:
-            notebook = nbformat.v4.new_notebook(cells=cells)
-            notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-            notebook.metadata["language_info"] = {"name": "python"}
-            result[tab] = notebook
+            result[tab] = reader_notebook(cells)
     return result
 
 
@@ -235,10 +234,15 @@ class WholeBookBuilder(Builder):
     def write(self, *args: Any, **kwargs: Any) -> None:
         """Nothing per document."""
 
-    def pages(self) -> list[tuple[str, Path]]:
-        """The book's d2l pages, by name."""
-        found = ((name, Path(self.env.doc2path(name))) for name in sorted(self.env.found_docs))
-        return [(name, path) for name, path in found if path.suffix == ".md"]
+    def pages(self) -> Iterator[tuple[str, Path, str, Document, dict[str, Any]]]:
+        """Each d2l page: name, file, text, Document, and its executed notebooks per tab."""
+        tabs = cfg.get(self.config).tabs
+        for name in sorted(self.env.found_docs):
+            path = Path(self.env.doc2path(name))
+            if path.suffix == ".md":
+                text = path.read_text(encoding="utf-8")
+                doc = parse(text, tabs)
+                yield name, path, text, doc, outputs_for(self.app, name, doc)
 
 
 class NotebooksBuilder(WholeBookBuilder):
@@ -253,11 +257,9 @@ class NotebooksBuilder(WholeBookBuilder):
         options = cfg.get(self.config)
         refs = References(self)
         outdir = Path(self.outdir)
-        name = options.pdf.get("name") or slug(self.config.project)
+        name = pdf_name(self.config)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
-        for docname, source in self.pages():
-            doc = parse(source.read_text(encoding="utf-8"), options.tabs)
-            executed = outputs_for(self.app, docname, doc)
+        for docname, source, _, doc, executed in self.pages():
             for tab, notebook in page_notebooks(doc, docname, executed, refs).items():
                 target = outdir / tab / f"{docname}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)

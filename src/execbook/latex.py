@@ -25,7 +25,6 @@ from execbook.extension import setdefault
 
 TEX_PACKAGES = "latexmk texlive-xetex texlive-fonts-recommended texlive-latex-extra fonts-freefont-otf xindy"
 DEFAULT_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
-PAPERS = {"a4paper", "letterpaper", "b5paper", "a5paper"}
 
 
 def slug(text: str) -> str:

@@ -22,6 +22,13 @@ LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
+def reader_notebook(cells: list[NotebookNode]) -> NotebookNode:
+    """A notebook for readers (downloads, slides): Python 3 kernel metadata."""
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata.update(kernelspec=dict(KERNELSPEC), language_info={"name": "python"})
+    return notebook
+
+
 def tab_block_source(cell: MarkdownCell) -> str:
     """A :begin_tab: block as MyST: a directive around its text, one line each side."""
     assert cell.tabs is not None

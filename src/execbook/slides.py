@@ -18,9 +18,9 @@ from sphinx.util import logging
 
 from execbook import config as cfg
 from execbook.execute.jobs import outputs_by_cell
-from execbook.execute.phase import outputs_for
 from execbook.export import WholeBookBuilder
-from execbook.syntax import CodeCell, Document, parse
+from execbook.notebooks import reader_notebook
+from execbook.syntax import CodeCell, Document
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ def slide_notebook(text: str, doc: Document, tab: str, outputs: dict[int, list[A
             index, cell = item
             cells.append(nbformat.v4.new_code_cell(cell.code_for(tab), outputs=outputs.get(index, []),
                                                    metadata={"slideshow": {"slide_type": "-"}}))
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook.metadata["language_info"] = {"name": "python"}
-    return notebook
+    return reader_notebook(cells)
 
 
 class SlidesBuilder(WholeBookBuilder):
@@ -95,12 +92,9 @@ class SlidesBuilder(WholeBookBuilder):
         options = cfg.get(self.config)
         exporter = SlidesExporter()
         count = 0
-        for docname, source in self.pages():
-            text = source.read_text(encoding="utf-8")
+        for docname, _, text, doc, executed in self.pages():
             if not MARK_RE.search(text):
                 continue
-            doc = parse(text, options.tabs)
-            executed = outputs_for(self.app, docname, doc)
             for tab in options.tabs:
                 outputs = outputs_by_cell(executed[tab]) if tab in executed else {}
                 notebook = slide_notebook(text, doc, tab, outputs)

@@ -54,13 +54,6 @@ class CodeCell:
             lines = strip_save_marks(lines)
         return "\n".join(lines).strip("\n")
 
-    def variants(self) -> list[tuple[tuple[str, ...], str]]:
-        """Per distinct pruned source, the tabs that share it, in tab order."""
-        by_source: dict[str, list[str]] = {}
-        for tab in self.tabs:
-            by_source.setdefault(self.code_for(tab), []).append(tab)
-        return [(tuple(tabs), source) for source, tabs in by_source.items() if source.strip()]
-
 
 Cell = MarkdownCell | CodeCell
 
@@ -77,9 +70,6 @@ class Document:
         """A per-page execbook setting from front matter (``execbook: {timeout: 60}``)."""
         options = self.front_matter.get("execbook")
         return options.get(name, default) if isinstance(options, dict) else default
-
-    def code_cells(self, tab: str) -> list[CodeCell]:
-        return [cell for cell in self.cells if isinstance(cell, CodeCell) and tab in cell.tabs]
 
 
 # -- code cells ---------------------------------------------------------------

@@ -186,6 +186,3 @@ def cell_errors(notebook: NotebookNode) -> list[CellError]:
                 errors.append(CellError(line, output.get("ename", "Error"), output.get("evalue", "")))
     return errors
 
-
-def now() -> float:
-    return time.monotonic()

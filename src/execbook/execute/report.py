@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sphinx.application import Sphinx
@@ -36,7 +35,7 @@ class Entry:
 
 
 class Report:
-    def __init__(self, app: Sphinx):
+    def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.wall = 0.0
 
