@@ -29,7 +29,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    from execbook import config, export, extension, latex, mathjax, reader, references, slides, tabs
+    from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, slides, tabs
     from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
@@ -59,6 +59,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     latex.setup_latex(app)
     export.setup_export(app)
     slides.setup_slides(app)
+    d2lbook.setup_d2lbook(app)
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 

@@ -1,8 +1,9 @@
-"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib``, ``serve``, ``deploy``, ``new``.
+"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib|eval``, ``check``, ``serve``, ``deploy``, ``new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's
-own folder for packaging, without building the site.
+own folder for packaging, without building the site. A d2l-book project
+(``config.ini``, no ``conf.py``) builds with the same commands.
 """
 
 from __future__ import annotations
@@ -14,68 +15,107 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import NoReturn
 
 from sphinx.errors import ConfigError
 from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
-from execbook.extension import EXCLUDE
+from execbook import d2lbook
+from execbook.extension import book_pages
 from execbook.syntax import parse
 
 
-def read_conf(book: Path) -> SimpleNamespace:
-    conf = book / "conf.py"
-    if not conf.is_file():
-        raise SystemExit(f"execbook: no conf.py in {book}; run this in a book's folder (see README, 'Your own book')")
-    namespace = runpy.run_path(str(conf))
-    values = {name: namespace.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_")))
-              for name in cfg.option_names()}
-    values.update(
-        root_doc=namespace.get("root_doc", "index"),
-        exclude_patterns=namespace.get("exclude_patterns", []),
+@dataclass
+class Book:
+    """A book folder: its settings, validated, and the flags every sphinx-build of it takes."""
+
+    folder: Path
+    conf: SimpleNamespace
+    options: cfg.ExecbookConfig
+    flags: list[str] = field(default_factory=list)
+    ini: d2lbook.Mapping | None = None  # for a d2l-book project (config.ini, no conf.py)
+
+    def sphinx(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "sphinx", *args, *self.flags]
+
+
+def conf_namespace(values: dict) -> SimpleNamespace:
+    names = {name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_"))) for name in cfg.option_names()}
+    return SimpleNamespace(
+        **names, root_doc=values.get("root_doc", "index"), exclude_patterns=values.get("exclude_patterns", []),
+        include_patterns=values.get("include_patterns", ["**"]), release=values.get("release", ""),
     )
-    return SimpleNamespace(**values)
 
 
-def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
-    """The book's pages as Sphinx finds them: excluded folders are not entered."""
-    matcher = Matcher([*exclude, *EXCLUDE])
-    pages = {}
-    for root, dirs, files in os.walk(book):
-        here = Path(root).relative_to(book)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not matcher((here / d).as_posix()))
-        for name in sorted(files):
-            relative = (here / name).as_posix()
-            if name.endswith(".md") and not matcher(relative):
-                pages[relative[:-3]] = Path(root) / name
-    return pages
+def fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        print(line, file=sys.stderr)
+    raise SystemExit(2)
 
 
-def book_options(book: Path) -> tuple[SimpleNamespace, cfg.ExecbookConfig]:
-    """conf.py's values and the validated execbook options; a bad value exits 2 naming it."""
-    conf = read_conf(book)
+def load_book(folder: Path) -> Book:
+    """The book in ``folder``: conf.py, or d2l-book's config.ini; a bad setting exits 2 naming its line."""
+    conf_py, ini_path = folder / "conf.py", folder / d2lbook.INI_NAME
+    if conf_py.is_file():
+        conf = conf_namespace(runpy.run_path(str(conf_py)))
+        try:
+            return Book(folder, conf, cfg.from_sphinx(conf))  # type: ignore[arg-type]
+        except ConfigError as error:
+            fail([f"execbook: {conf_py}: {error}"])
+    if not ini_path.is_file():
+        fail([f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"])
+    mapping = d2lbook.map_ini(folder)
+    problem = d2lbook.check_sphinx_configs(folder, mapping)
+    errors = mapping.errors + ([problem] if problem else [])
+    if errors:
+        fail([note.format(ini_path) for note in errors])
+    conf = conf_namespace(d2lbook.conf_values(str(folder)))
     try:
-        return conf, cfg.from_sphinx(conf)  # type: ignore[arg-type]
+        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
     except ConfigError as error:
-        print(f"execbook: {book / 'conf.py'}: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        option = str(error).split(" ", 1)[0].rstrip(":").split("[", 1)[0]
+        fail([f"{ini_path}:{mapping.lines.get(option, 1)}: ERROR: {error}"])
+    flags = ["-c", str(d2lbook.write_conf(folder))] + (["-W", "--keep-going"] if mapping.warning_is_error else [])
+    return Book(folder, conf, options, flags, mapping)
 
 
-def build_lib(book: Path) -> list[Path]:
+def build_lib(folder: Path) -> list[Path]:
+    """The library into the book's folder (hand-written headers kept), from
+    every page of the book; and, for d2l-book projects, ``__version__``."""
     from execbook.library import LibrarySpec, extract_book, write_library
 
-    conf, options = book_options(book)
-    spec = LibrarySpec.from_option(options.library, book)
+    book = load_book(folder)
+    spec = LibrarySpec.from_option(book.options.library, folder)
     if spec is None:
-        raise SystemExit("execbook: this book has no execbook_library in conf.py, so there is no library to write")
-    pages = book_pages(book, conf.exclude_patterns)
-    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
-    libraries = extract_book(docs, conf.root_doc, options.tabs)
+        where = "[library-<tab>] lib_file in config.ini" if book.ini else "execbook_library in conf.py"
+        raise SystemExit(f"execbook: this book has no {where}, so there is no library to write")
+    pages = book_pages(folder, book.conf.exclude_patterns)
+    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs) for name, path in pages.items()}
+    libraries = extract_book(docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini])
     for library in libraries.values():
         for docname, message in library.messages:
             print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
-    return write_library(book, spec, libraries, keep_headers=True)
+    written = write_library(folder, spec, libraries, headers_from=folder)
+    version = d2lbook.write_version(folder, book.options.library.get("version_file", ""), book.conf.release)
+    return written + ([version] if version else [])
+
+
+def check_book(folder: Path) -> int:
+    """d2l-book's outputcheck and tabcheck, and every other mistake the parser finds: file:line, exit 1."""
+    book = load_book(folder)
+    include = Matcher(list(book.conf.include_patterns))
+    pages = {name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")}
+    problems = 0
+    for path in pages.values():
+        doc = parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, lambda entry: True)
+        for message in doc.messages:
+            print(f"{path.relative_to(folder)}:{message.line}: {message.text} [execbook.{message.subtype}]")
+            problems += 1
+    print(f"execbook check: {len(pages)} pages, {problems} problem{'s' * (problems != 1)}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
@@ -87,7 +127,8 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
         print(f"execbook: making PDFs needs TeX Live ({', '.join(missing)} not found); install it with\n"
               f"    sudo apt-get install {TEX_PACKAGES}", file=sys.stderr)
         return 2
-    conf, options = book_options(book)
+    loaded = load_book(book)
+    options = loaded.options
     if only is not None and only not in options.tabs:
         print(f"execbook: --tab {only}: the book's tabs are {', '.join(options.tabs)}", file=sys.stderr)
         return 2
@@ -95,12 +136,17 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     pdfs.mkdir(parents=True, exist_ok=True)
     for tab in [only] if only else options.tabs:
         outdir = book / "_build" / "latex" / tab
-        command = [sys.executable, "-m", "sphinx", "-b", "latex", str(book), str(outdir),
-                   "-d", str(book / "_build" / "doctrees"), "-D", f"execbook_pdf_tab={tab}", "-q", *sphinx_args]
+        command = loaded.sphinx("-b", "latex", str(book), str(outdir), "-d", str(book / "_build" / "doctrees"),
+                                "-D", f"execbook_pdf_tab={tab}", "-q", *sphinx_args)
         status = subprocess.call(command)
         if status:
             return status
         for tex in sorted(outdir.glob("*.tex")):
+            if options.pdf.get("post_latex"):  # d2l-book's hook: `python script book.tex`, from the book's folder
+                script = options.pdf["post_latex"]
+                if subprocess.call([sys.executable, script, str(tex)], cwd=book) != 0:
+                    print(f"execbook: the post_latex script {script} failed on {tex}", file=sys.stderr)
+                    return 1
             print(f"execbook: typesetting {tex.name} ({tab}) with xelatex")
             env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error"}
             done = subprocess.run(["latexmk", "-pdf", "-dvi-", "-ps-", tex.name], cwd=outdir, env=env,
@@ -168,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build the book")
     build.add_argument(
-        "what", choices=["html", "pdf", "notebooks", "slides", "lib"],
+        "what", choices=["html", "pdf", "notebooks", "slides", "lib", "eval"],
         help="html: the website; pdf: one PDF per framework; notebooks: .ipynb and a zip per framework; "
-        "slides: reveal.js decks from slide marks; lib: the library into the book folder",
+        "slides: reveal.js decks from slide marks; lib: the library into the book folder; eval: run the code only",
     )
     build.add_argument("--tab", help="pdf: only this framework")
     build.add_argument("--dask", metavar="ADDRESS", help="run the code on this Dask scheduler (tcp://host:8786)")
@@ -179,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--book", type=Path, default=Path("."))
     publish.add_argument("--remote", default="origin")
     publish.add_argument("--branch", default="gh-pages")
+    check = commands.add_parser("check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)")
+    check.add_argument("--book", type=Path, default=Path("."))
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
     serve.add_argument("--book", type=Path, default=Path("."))
     serve.add_argument("--port", type=int, default=8000)
@@ -193,23 +241,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_book(args.book.resolve(), args.host, args.port, extra)
     if args.command == "deploy":
-        from execbook.deploy import deploy
+        from execbook.deploy import deploy, github_remote
 
-        return deploy(args.book.resolve(), args.remote, args.branch)
+        folder = args.book.resolve()
+        remote, branch = args.remote, args.branch
+        if not (folder / "conf.py").is_file() and (folder / d2lbook.INI_NAME).is_file():
+            repo = load_book(folder).ini.deploy_repo  # type: ignore[union-attr]
+            if repo and remote == "origin":  # d2l-book pushes the site to [deploy] github_repo's master
+                remote, branch = github_remote(repo), "master" if branch == "gh-pages" else branch
+        return deploy(folder, remote, branch)
+    if args.command == "check":
+        return check_book(args.book.resolve())
     if args.command == "new":
         files = new_book(args.folder.resolve(), args.title, args.author)
         print(f"wrote {len(files)} files into {args.folder}; now: cd {args.folder} && make html")
         return 0
     book = args.book.resolve()
-    if args.what == "html":
-        command = [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build"), *extra]
-        return subprocess.call(command)
     if args.what == "pdf":
         return build_pdf(book, args.tab, extra)
-    if args.what in ("notebooks", "slides"):
-        command = [sys.executable, "-m", "sphinx", "-b", args.what, str(book), str(book / "_build" / args.what),
-                   "-d", str(book / "_build" / "doctrees"), "-q", *extra]
-        return subprocess.call(command)
+    if args.what != "lib":
+        loaded = load_book(book)
+    if args.what == "html":
+        return subprocess.call(loaded.sphinx("-M", "html", str(book), str(book / "_build"), *extra))
+    if args.what in ("notebooks", "slides", "eval"):
+        # eval: Sphinx's dummy builder reads every page (as the website does: -t html), which
+        # runs the stale code, and writes nothing
+        builder = ["-b", "dummy", "-t", "html"] if args.what == "eval" else ["-b", args.what]
+        return subprocess.call(loaded.sphinx(*builder, str(book), str(book / "_build" / args.what),
+                                             "-d", str(book / "_build" / "doctrees"), "-q", *extra))
     if extra:
         parser.error(f"unknown arguments for build lib: {' '.join(extra)}")
     for path in build_lib(book):

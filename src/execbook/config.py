@@ -15,6 +15,8 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
 
+from execbook.aliases import AliasError, Aliases
+
 TAB_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 KNOWN_TAB_LABELS = {
@@ -63,6 +65,14 @@ class ExecbookConfig:
     cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
     colab: dict = _option({}, "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.", item=str)
+    install: dict = _option(
+        {},
+        "Install cell of downloaded notebooks, per tab: {'pytorch': {'d2l': 'd2l==1.0.0'}} adds `!pip install d2l==1.0.0` "
+        "to notebooks that import d2l.",
+    )
+    install_header: str = _option("", "Text of a markdown cell above the install cell.")
+    colab_exclude: list = _option([], "Pages (globs, e.g. '**/index') that get no 'Open in Colab' button.", item=str)
+    colab_gpu: str = _option("", "Notebooks whose code contains this text ask Colab for a GPU (e.g. 'gpu').")
     pdf: dict = _option(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
@@ -75,7 +85,8 @@ class ExecbookConfig:
     gpus_per_job: int = _option(0, "GPUs each job asks the Dask cluster for (resource 'GPU'); 0 for CPU-only books.")
     library: dict = _option(
         {},
-        "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...'}.",
+        "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...', "
+        "'aliases': {'pytorch': {'lib_name': 'torch', 'simple': 'concat -> cat', 'fluent': 'reshape', ...}}, 'version_file': 'd2l/__init__.py'}.",
     )
 
     def label(self, tab: str) -> str:
@@ -145,6 +156,7 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
                 raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
     _check_library(cfg)
     _check_pdf(cfg)
+    _check_install(cfg)
     if isinstance(cfg.workers, str) and cfg.workers != "auto":
         raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
     if isinstance(cfg.workers, int) and cfg.workers < 1:
@@ -153,7 +165,7 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
         raise ConfigError(f"execbook_timeout must be a positive number of seconds, got {cfg.timeout}")
 
 
-PDF_KEYS = {"name", "paper", "fonts", "preamble"}
+PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex"}
 PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
 
 
@@ -168,12 +180,20 @@ def _check_pdf(cfg: ExecbookConfig) -> None:
     fonts = cfg.pdf.get("fonts", {})
     if not isinstance(fonts, dict) or set(fonts) - {"main", "sans", "mono"} or not all(isinstance(v, str) for v in fonts.values()):
         raise ConfigError("execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}")
-    for key in ("name", "preamble"):
+    for key in ("name", "preamble", "post_latex"):
         if not isinstance(cfg.pdf.get(key, ""), str):
             raise ConfigError(f"execbook_pdf[{key!r}] must be text")
 
 
-LIBRARY_KEYS = {"name", "modules", "header"}
+def _check_install(cfg: ExecbookConfig) -> None:
+    for tab, modules in cfg.install.items():
+        if tab not in cfg.tabs:
+            raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
+        if not isinstance(modules, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in modules.items()):
+            raise ConfigError(f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}")
+
+
+LIBRARY_KEYS = {"name", "modules", "header", "aliases", "version_file"}
 
 
 def _check_library(cfg: ExecbookConfig) -> None:
@@ -193,6 +213,18 @@ def _check_library(cfg: ExecbookConfig) -> None:
             raise ConfigError(f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
     if not isinstance(cfg.library.get("header", ""), str):
         raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
+    if not isinstance(cfg.library.get("version_file", ""), str):
+        raise ConfigError("execbook_library['version_file'] must be the path of the file holding __version__")
+    aliases = cfg.library.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
+        raise ConfigError("execbook_library['aliases'] must map tabs to alias maps, e.g. {'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}")
+    for tab, maps in aliases.items():
+        if tab not in cfg.tabs:
+            raise ConfigError(f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
+        try:
+            Aliases.from_option(maps)
+        except AliasError as error:
+            raise ConfigError(f"execbook_library['aliases'][{tab!r}]: {error}") from None
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

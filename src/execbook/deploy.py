@@ -44,6 +44,17 @@ def stage(book: Path) -> Path:
     return staging
 
 
+def github_remote(repo: str) -> str:
+    """d2l-book's ``[deploy] github_repo``: ``owner/name`` is GitHub over ssh; a URL or a path is used as it is."""
+    if "://" in repo or repo.startswith(("git@", "/", ".", "~")) or Path(repo).expanduser().exists():
+        return repo
+    return f"git@github.com:{repo}.git"
+
+
+def is_url(remote: str) -> bool:
+    return "://" in remote or remote.startswith(("git@", "/", ".", "~"))
+
+
 def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book") -> int:
     if shutil.which("git") is None:
         print("execbook: deploy needs git", file=sys.stderr)
@@ -53,7 +64,7 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
         print(f"execbook: {book} is not in a git repository; `git init` and add a remote first", file=sys.stderr)
         return 2
     remotes = subprocess.run(["git", "remote"], cwd=book, capture_output=True, text=True).stdout.split()
-    if remote not in remotes:
+    if remote not in remotes and not is_url(remote):
         print(f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
               f"`git remote add {remote} URL` or pass --remote", file=sys.stderr)
         return 2

@@ -24,9 +24,9 @@ from sphinx.util import logging
 
 from execbook import config as cfg
 from execbook.execute.jobs import outputs_by_cell
-from execbook.execute.phase import outputs_for
+from execbook.execute.phase import outputs_for, shown_code
 from execbook.latex import pdf_name
-from execbook.notebooks import reader_notebook
+from execbook.notebooks import Show, as_written, reader_notebook
 from execbook.prose import resolve_slide_marks
 from execbook.syntax import CodeCell, Document, MarkdownCell, parse
 
@@ -190,10 +190,11 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
     return ROLE_RE.sub(role, resolve_slide_marks(text)).strip("\n")
 
 
-def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References) -> dict[str, nbformat.NotebookNode]:
+def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
+                   show: Show = as_written) -> dict[str, nbformat.NotebookNode]:
     """Per tab, the reader's notebook of a page."""
     result = {}
-    for tab in doc.tabs:
+    for tab in doc.notebook_tabs:
         outputs = outputs_by_cell(executed[tab]) if tab in executed else {}
         cells = []
         for index, cell in enumerate(doc.cells):
@@ -204,13 +205,32 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
                 if text.strip():
                     cells.append(nbformat.v4.new_markdown_cell(text))
             elif isinstance(cell, CodeCell) and tab in cell.tabs:
-                source = cell.code_for(tab)
+                source = show(tab, cell.code_for(tab))
                 if source.strip():
                     code = nbformat.v4.new_code_cell(source, outputs=outputs.get(index, []))
                     cells.append(code)
         if cells:
             result[tab] = reader_notebook(cells)
     return result
+
+
+IMPORT_RE = re.compile(r"^\s*(?:from\s+(\w+)[\w.]*\s+import|import\s+(\w+))", re.MULTILINE)
+
+
+def for_colab(notebook: nbformat.NotebookNode, requirements: dict[str, str], header: str, gpu_pattern: str) -> nbformat.NotebookNode:
+    """An install cell for the modules the notebook imports (``!pip install``),
+    with ``header`` above it, and a GPU for notebooks whose code has ``gpu_pattern``."""
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    imported = {a or b for a, b in IMPORT_RE.findall(code)}
+    installs = [f"!pip install {requirement}" for module, requirement in requirements.items() if module in imported]
+    if installs:
+        cells = [nbformat.v4.new_code_cell("\n".join(installs))]
+        if header:
+            cells.insert(0, nbformat.v4.new_markdown_cell(header))
+        notebook.cells = cells + notebook.cells
+    if gpu_pattern and gpu_pattern in code:
+        notebook.metadata["accelerator"] = "GPU"
+    return notebook
 
 
 class WholeBookBuilder(Builder):
@@ -260,7 +280,8 @@ class NotebooksBuilder(WholeBookBuilder):
         name = pdf_name(self.config)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
         for docname, source, _, doc, executed in self.pages():
-            for tab, notebook in page_notebooks(doc, docname, executed, refs).items():
+            for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(self.app)).items():
+                notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
                 target = outdir / tab / f"{docname}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(notebook, str(target))

@@ -6,6 +6,7 @@ that a d2l book needs only ``extensions = ["execbook"]``.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
 from sphinx.util import logging
+from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
 from execbook.references import CITATION_STYLE
@@ -93,7 +95,7 @@ def report_config_error(app: Sphinx, message: str) -> None:
     Sphinx prints a full traceback for any exception raised here, which reads
     like a crash in execbook; a wrong option is the author's to fix.
     """
-    conf = Path(app.confdir) / "conf.py"
+    conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
     where = str(conf)
     option = message.split(" ", 1)[0].rstrip(":")
     if conf.is_file():
@@ -117,12 +119,28 @@ def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, An
     if not str(app.env.doc2path(pagename)).endswith(".md"):
         return []
     buttons = []
-    for tab in options.tabs:
+    show_colab = not Matcher(options.colab_exclude)(pagename)
+    notebook_tabs = app.env.metadata.get(pagename, {}).get("execbook_notebook_tabs", options.tabs)
+    for tab in notebook_tabs:
         label = options.label(tab)
         notebook = f"notebooks/{tab}/{pagename}.ipynb"
         buttons.append({"tab": tab, "href": context["pathto"](notebook, 1), "download": True,
                         "text": f"Download the {label} notebook"})
-        if tab in options.colab:
+        if tab in options.colab and show_colab:
             colab = f"https://colab.research.google.com/github/{options.colab[tab]}/blob/master/{pagename}.ipynb"
             buttons.append({"tab": tab, "href": colab, "download": False, "text": "Open in Colab"})
     return buttons
+
+
+def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
+    """The book's pages as Sphinx finds them: excluded folders are not entered."""
+    matcher = Matcher([*exclude, *EXCLUDE])
+    pages = {}
+    for root, dirs, files in os.walk(book):
+        here = Path(root).relative_to(book)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not matcher((here / d).as_posix()))
+        for name in sorted(files):
+            relative = (here / name).as_posix()
+            if name.endswith(".md") and not matcher(relative):
+                pages[relative[:-3]] = Path(root) / name
+    return pages

@@ -8,6 +8,7 @@ that warnings point at the author's lines.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import nbformat
 from nbformat import NotebookNode
@@ -35,13 +36,20 @@ def tab_block_source(cell: MarkdownCell) -> str:
     return f"{TAB_FENCE}{{{TAB_DIRECTIVE}}} {' '.join(cell.tabs)}\n{cell.text}\n{TAB_FENCE}"
 
 
+Show = Callable[[str, str], str]  # (tab, executed code) -> the code readers see
+
+
+def as_written(tab: str, source: str) -> str:
+    return source
+
+
 def code_variants(
-    index: int, cell: CodeCell, outputs: dict[str, dict[int, list[NotebookNode]]]
+    index: int, cell: CodeCell, outputs: dict[str, dict[int, list[NotebookNode]]], show: Show = as_written
 ) -> list[tuple[tuple[str, ...], str, list[NotebookNode]]]:
     """Tabs that show the same code *and* the same outputs share one cell."""
     groups: dict[str, tuple[list[str], str, list[NotebookNode]]] = {}
     for tab in cell.tabs:
-        source = cell.code_for(tab)
+        source = show(tab, cell.code_for(tab))
         if not source.strip():
             continue
         tab_outputs = outputs.get(tab, {}).get(index, [])
@@ -50,13 +58,13 @@ def code_variants(
     return [(tuple(tabs), source, tab_outputs) for tabs, source, tab_outputs in groups.values()]
 
 
-def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None) -> NotebookNode:
+def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written) -> NotebookNode:
     """The notebook Sphinx renders for one page, every tab's code included.
 
     ``source_map`` holds, per cell, the source line of its first line minus
     two: MyST-NB adds one to make lines 1-based and MyST adds another.
     ``executed`` maps tabs to their executed job notebooks, whose outputs are
-    merged into the cells they came from.
+    merged into the cells they came from; ``show`` gives the code readers see.
     """
     outputs = {tab: outputs_by_cell(notebook) for tab, notebook in (executed or {}).items()}
     cells: list[NotebookNode] = []
@@ -70,7 +78,7 @@ def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None
                 cells.append(nbformat.v4.new_markdown_cell(tab_block_source(cell)))
                 source_map.append(cell.line - 3)
         elif isinstance(cell, CodeCell):
-            for tabs, source, tab_outputs in code_variants(index, cell, outputs):
+            for tabs, source, tab_outputs in code_variants(index, cell, outputs, show):
                 code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}}, outputs=tab_outputs)
                 cells.append(code)
                 source_map.append(cell.line - 2)

@@ -14,7 +14,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from execbook import config as cfg
-from execbook.execute.phase import outputs_for, record_failures
+from execbook.execute.phase import outputs_for, record_failures, shown_code
 from execbook.notebooks import page_notebook
 from execbook.syntax import parse
 
@@ -40,7 +40,8 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     executed = outputs_for(app, docname, doc)
     failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
     record_failures(app.env, docname, failures)
-    source[0] = nbformat.writes(page_notebook(doc, executed))
+    app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
+    source[0] = nbformat.writes(page_notebook(doc, executed, shown_code(app)))
 
 
 def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:

@@ -19,7 +19,8 @@ from sphinx.util import logging
 from execbook import config as cfg
 from execbook.execute.jobs import outputs_by_cell
 from execbook.export import WholeBookBuilder
-from execbook.notebooks import reader_notebook
+from execbook.execute.phase import shown_code
+from execbook.notebooks import Show, as_written, reader_notebook
 from execbook.syntax import CodeCell, Document
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ def fence_end(lines: list[str], start: int) -> int:
     return next((i for i in range(start + 1, len(lines)) if closing.match(lines[i])), len(lines) - 1)
 
 
-def slide_notebook(text: str, doc: Document, tab: str, outputs: dict[int, list[Any]]) -> nbformat.NotebookNode:
+def slide_notebook(text: str, doc: Document, tab: str, outputs: dict[int, list[Any]],
+                   show: Show = as_written) -> nbformat.NotebookNode:
     lines = text.replace("\r\n", "\n").split("\n")
     hidden: set[int] = set()  # lines that are code cells, or text blocks of other frameworks
     events: list[tuple[int, str, Any]] = []
@@ -73,7 +75,7 @@ def slide_notebook(text: str, doc: Document, tab: str, outputs: dict[int, list[A
             open_slide = True
         elif open_slide:
             index, cell = item
-            cells.append(nbformat.v4.new_code_cell(cell.code_for(tab), outputs=outputs.get(index, []),
+            cells.append(nbformat.v4.new_code_cell(show(tab, cell.code_for(tab)), outputs=outputs.get(index, []),
                                                    metadata={"slideshow": {"slide_type": "-"}}))
     return reader_notebook(cells)
 
@@ -97,7 +99,7 @@ class SlidesBuilder(WholeBookBuilder):
                 continue
             for tab in options.tabs:
                 outputs = outputs_by_cell(executed[tab]) if tab in executed else {}
-                notebook = slide_notebook(text, doc, tab, outputs)
+                notebook = slide_notebook(text, doc, tab, outputs, shown_code(self.app))
                 body, _ = exporter.from_notebook_node(notebook)
                 target = Path(self.outdir) / tab / f"{docname}.slides.html"
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,13 @@ class Document:
     front_matter: dict = field(default_factory=dict)  # YAML between --- lines at the top
     toc: list[str] = field(default_factory=list)  # toc entries in order, as written, without .md
 
+    @property
+    def notebook_tabs(self) -> tuple[str, ...]:
+        """The frameworks this page has a notebook for: those with code here, or
+        every one for a page of prose only (as d2l-book builds them)."""
+        coded = {tab for cell in self.cells if isinstance(cell, CodeCell) for tab in cell.tabs if cell.code_for(tab).strip()}
+        return tuple(tab for tab in self.tabs if tab in coded) if coded else self.tabs
+
     def page_option(self, name: str, default: object = None) -> object:
         """A per-page execbook setting from front matter (``execbook: {timeout: 60}``)."""
         options = self.front_matter.get("execbook")
@@ -150,7 +157,7 @@ class _Parser:
         for name in unknown:
             self.warn(
                 line,
-                f"unknown tab '{name}' in {what}; the book's tabs are {', '.join(self.tabs)} (execbook_tabs in conf.py)",
+                f"unknown tab '{name}' in {what}; the book's tabs are {', '.join(self.tabs)} (execbook_tabs in conf.py, or [build] tabs in config.ini)",
                 "tab",
             )
         return tuple(tab for tab in self.tabs if tab in names)

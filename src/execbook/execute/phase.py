@@ -8,6 +8,7 @@ page (``outputs_for``) then only loads notebooks from the cache.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -28,6 +29,8 @@ from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
 from execbook.library import Library, LibrarySpec, extract_book, job_library_names, write_library
+from execbook.extension import book_pages
+from execbook.notebooks import Show, as_written
 from execbook.syntax import Document, parse
 
 logger = logging.getLogger(__name__)
@@ -78,18 +81,25 @@ def library_spec(app: Sphinx) -> LibrarySpec | None:
     return LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))
 
 
-def book_libraries(app: Sphinx, env: BuildEnvironment, pages: list[str]) -> dict[str, Library]:
-    """Every framework's library, from the whole book in toc order; re-extracted
-    (and its problems reported) only when a page or the settings changed."""
+def shown_code(app: Sphinx) -> Show:
+    """The code readers see (library aliases rewritten to each framework's API)."""
+    spec = library_spec(app)
+    return spec.shown if spec is not None and spec.aliases else as_written
+
+
+def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
+    """Every framework's library, from the whole book in toc order (every page
+    on disk, also those this build leaves out); re-extracted (and its problems
+    reported) only when a page or the settings changed."""
     spec = library_spec(app)
     if spec is None:
         return {}
-    stamps = (repr(spec), tuple((name, Path(env.doc2path(name)).stat().st_mtime_ns) for name in pages))
+    pages = book_pages(Path(app.srcdir), list(app.config.exclude_patterns))
+    stamps = (repr(spec), tuple((name, path.stat().st_mtime_ns) for name, path in pages.items()))
     cached = env.__dict__.get("execbook_libraries")
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
-        docs = {name: parse(Path(env.doc2path(name)).read_text(encoding="utf-8", errors="replace"), options.tabs)
-                for name in pages}
+        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
         for library in libraries.values():
             for docname, message in library.messages:
@@ -97,11 +107,20 @@ def book_libraries(app: Sphinx, env: BuildEnvironment, pages: list[str]) -> dict
         cached = (stamps, libraries)
         env.execbook_libraries = cached  # type: ignore[attr-defined]
     libraries = cached[1]
-    write_library(Layout.for_app(app).lib, spec, libraries)
+    init = Path(app.srcdir) / spec.package / "__init__.py"  # the book's own, with its __version__
+    write_library(Layout.for_app(app).lib, spec, libraries, headers_from=Path(app.srcdir),
+                  init=init.read_text(encoding="utf-8") if init.is_file() else None)
     return libraries
 
 
-def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | None) -> Job:
+def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
+    """Per tab, the module text outside the symbol graph: hand-written header and aliases."""
+    if spec is None:
+        return {}
+    return {tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs}
+
+
+def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | None, extras: dict[str, str]) -> Job:
     """The job, its key now covering exactly the library code it uses."""
     library = libraries.get(job.tab)
     if spec is None or library is None:
@@ -109,7 +128,11 @@ def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | No
     names = job_library_names([cell.source for cell in job.cells], spec.package, spec.module(job.tab))
     if names == set():
         return job
-    return replace(job, library=library.digest(names))
+    digest = library.digest(names)
+    extra = extras.get(job.tab, "")
+    if extra:  # any use of the library depends on them
+        digest = hashlib.sha256(f"{digest}\n{extra}".encode()).hexdigest()
+    return replace(job, library=digest)
 
 
 def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
@@ -121,9 +144,11 @@ def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], cha
         jobs: list[Job] = []
     else:
         jobs = [job for name in pages for job in unchanged_page_jobs(app, env, name)]
-        libraries = book_libraries(app, env, pages)
+        libraries = book_libraries(app, env)
         if libraries:
-            jobs = [with_library(job, libraries, library_spec(app)) for job in jobs]
+            spec = library_spec(app)
+            extras = library_extras(app, spec)
+            jobs = [with_library(job, libraries, spec, extras) for job in jobs]
         current = {}
         for job in jobs:
             current.setdefault(job.docname, {})[job.tab] = job.key
@@ -258,8 +283,9 @@ def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
     notebooks = {}
     libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
     spec = library_spec(app)
+    extras = library_extras(app, spec)
     for job in page_jobs(app, docname, doc):
-        job = with_library(job, libraries, spec)
+        job = with_library(job, libraries, spec, extras)
         try:
             notebook = cache.load(job.key)
         except DamagedEntry:

@@ -1,0 +1,260 @@
+"""Library aliases: book-wide names that stand for each framework's own API.
+
+A d2l book writes ``d2l.reshape(X, shape)`` or ``d2l.concat(parts)`` once, in
+code shared by every framework; each framework's library defines those names
+(``concat = torch.cat``), and readers are shown their framework's own call
+(``X.reshape(shape)``, ``torch.cat(parts)``). The executed code stays as
+written. These are d2l-book's ``[library-<tab>]`` maps:
+
+- ``simple``: ``ones`` or ``concat -> cat``; ``d2l.concat`` is shown as
+  ``torch.cat``. A trailing ``(`` (``exp(``) rewrites calls only.
+- ``fluent``: ``numpy -> detach().numpy``; ``d2l.numpy(x, *a)`` is shown as
+  ``x.detach().numpy(*a)``.
+- ``args``: ``ones(shape) -> torch.ones(*shape)``; ``d2l.ones(s)`` is shown
+  as ``torch.ones(*s)``, and the library gets ``def ones(shape): return ...``.
+- ``alias``: raw lines appended to the library.
+- ``reverse``: ``regex -> replacement`` applied to shown code first.
+
+Pure functions: text in, text out.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ALIAS_BANNER = "# Alias defined in config.ini"
+ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
+ARGS_RE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*\((?P<params>[^()]*)\)$")
+# receivers written as they are: anything else is parenthesized before ".method("
+ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set,
+         ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
+
+
+class AliasError(ValueError):
+    """A map entry that cannot be used; ``entry`` is the text at fault."""
+
+    def __init__(self, entry: str, problem: str):
+        super().__init__(f"{entry!r}: {problem}")
+        self.entry = entry
+
+
+def parse_mapping(value: str | Iterable[str], split_commas: bool = True) -> list[tuple[str, str]]:
+    """``"numpy -> asnumpy, reshape"`` -> ``[("numpy", "asnumpy"), ("reshape", "reshape")]``.
+
+    Terms are separated by commas and line breaks (line breaks only when
+    ``split_commas`` is false: regexes and signatures hold commas).
+    """
+    lines = value.splitlines() if isinstance(value, str) else list(value)
+    terms = [term for line in lines for term in (line.split(",") if split_commas else [line])]
+    mapping = []
+    for term in terms:
+        term = term.strip()
+        if not term:
+            continue
+        if "->" in term:
+            left, right = term.rsplit("->", 1) if not split_commas else term.split("->", 1)
+            if not left.strip() or not right.strip():
+                raise AliasError(term, "write 'name -> target'")
+            mapping.append((left.strip(), right.strip()))
+        else:
+            mapping.append((term, term))
+    return mapping
+
+
+@dataclass(frozen=True)
+class ArgsAlias:
+    name: str
+    params: tuple[str, ...]
+    expression: str
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """One framework's alias maps."""
+
+    lib_name: str = ""
+    simple: tuple[tuple[str, str], ...] = ()
+    fluent: tuple[tuple[str, str], ...] = ()
+    args: tuple[ArgsAlias, ...] = ()
+    raw: str = ""
+    reverse: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_option(cls, value: dict) -> Aliases:
+        """From ``{"lib_name": "torch", "simple": "ones, concat -> cat", ...}``
+        (strings as in config.ini, or lists of entries); AliasError names a bad entry."""
+        unknown = set(value) - set(ALIAS_KEYS)
+        if unknown:
+            raise AliasError(", ".join(sorted(unknown)), f"unknown key; use {', '.join(ALIAS_KEYS)}")
+        lib_name = str(value.get("lib_name", "")).strip()
+        simple = parse_mapping(value.get("simple", ""))
+        fluent = parse_mapping(value.get("fluent", ""))
+        if (simple or fluent) and not lib_name:
+            raise AliasError("lib_name", "simple and fluent aliases need lib_name, the framework's module (e.g. torch)")
+        for left, right in [*simple, *fluent]:
+            if not left.removesuffix("(").isidentifier():
+                raise AliasError(left, "an alias must be a Python name")
+        args = tuple(args_alias(left, right) for left, right in parse_mapping(value.get("args", ""), split_commas=False))
+        reverse = parse_mapping(value.get("reverse", ""), split_commas=False)
+        for pattern, _ in reverse:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise AliasError(pattern, f"not a regular expression ({error})") from None
+        raw = value.get("alias", "")
+        raw = "\n".join(line.strip() for line in (raw.splitlines() if isinstance(raw, str) else raw)).strip()
+        if raw:
+            try:
+                ast.parse(raw)
+            except SyntaxError as error:
+                raise AliasError(raw.splitlines()[(error.lineno or 1) - 1], f"not Python ({error.msg})") from None
+        return cls(lib_name, tuple(simple), tuple(fluent), args, raw, tuple(reverse))
+
+    def __bool__(self) -> bool:
+        return bool(self.simple or self.fluent or self.args or self.raw or self.reverse)
+
+    def library_text(self) -> str:
+        """The block appended to the framework's library module, as d2l-book writes it."""
+        lines = [self.raw] if self.raw else []
+        for alias, target in self.simple:
+            lines.append(f"{alias.removesuffix('(')} = {self.lib_name}.{target.removesuffix('(')}")
+        for alias, method in self.fluent:
+            lines.append(f"{alias} = lambda x, *args, **kwargs: x.{method}(*args, **kwargs)")
+        for entry in self.args:
+            lines.append(f"def {entry.name}({', '.join(entry.params)}):\n    return {entry.expression}")
+        return f"{ALIAS_BANNER}\n" + "\n".join(lines) + "\n" if lines else ""
+
+    def shown(self, source: str, prefix: str) -> str:
+        """The code as readers see it: ``prefix.alias`` calls in the framework's own API."""
+        if f"{prefix}." not in source and not self.reverse:
+            return source
+        for pattern, replacement in self.reverse:
+            source = re.sub(pattern, replacement, source)
+        for alias, target in self.simple:
+            call = alias.endswith("(")
+            pattern = r"(?<![\w.])" + re.escape(f"{prefix}.{alias}") + ("" if call else r"(?!\w)")
+            new = f"{self.lib_name}.{target.removesuffix('(')}" + ("(" if call else "")
+            source = re.sub(pattern, lambda _: new, source)
+        if self.fluent or self.args:
+            source = rewrite_calls(source, prefix, dict(self.fluent), {entry.name: entry for entry in self.args})
+        return source
+
+
+def args_alias(signature: str, expression: str) -> ArgsAlias:
+    match = ARGS_RE.match(signature)
+    if not match:
+        raise AliasError(signature, "an argument alias is 'name(a, b) -> expression using a and b'")
+    params = tuple(p.strip() for p in match["params"].split(",") if p.strip())
+    if not all(p.isidentifier() for p in params):
+        raise AliasError(signature, "parameters must be plain names")
+    try:
+        ast.parse(expression, mode="eval")
+    except SyntaxError as error:
+        raise AliasError(expression, f"not a Python expression ({error.msg})") from None
+    return ArgsAlias(match["name"], params, expression)
+
+
+# -- rewriting calls with ast --------------------------------------------------------
+
+
+def _masked(source: str) -> str:
+    """IPython lines become same-length Python so offsets stay put."""
+    out = []
+    for line in source.split("\n"):
+        stripped = line.lstrip()
+        out.append(line[: len(line) - len(stripped)] + "#" + stripped[1:] if stripped.startswith(("%", "!")) else line)
+    return "\n".join(out)
+
+
+class _Text:
+    """Source as UTF-8 bytes, addressed by ast's (line, byte column) positions."""
+
+    def __init__(self, source: str):
+        self.data = source.encode("utf-8")
+        self.starts = [0]
+        for index, byte in enumerate(self.data):
+            if byte == 0x0A:
+                self.starts.append(index + 1)
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        end = self.starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+        return start, end
+
+    def of(self, node: ast.AST) -> str:
+        start, end = self.span(node)
+        return self.data[start:end].decode("utf-8")
+
+
+def _receiver(text: _Text, node: ast.expr) -> str:
+    """``node``'s code, parenthesized unless ``code.method()`` reads right."""
+    code = text.of(node)
+    if isinstance(node, ATOMS) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return code
+    return f"({code})"
+
+
+def _argument(text: _Text, node: ast.expr) -> str:
+    """``node``'s code, parenthesized unless it is one term."""
+    code = text.of(node)
+    if isinstance(node, (*ATOMS, ast.Constant)) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
+        return code
+    return f"({code})"
+
+
+def _alias_call(node: ast.AST, prefix: str, names: dict) -> str | None:
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == prefix and node.func.attr in names):
+        return node.func.attr
+    return None
+
+
+def _replacement(text: _Text, node: ast.Call, name: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> str | None:
+    if name in fluent:
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return None
+        rest = [text.of(arg) for arg in node.args[1:]] + [text.of(keyword) for keyword in node.keywords]
+        return f"{_receiver(text, node.args[0])}.{fluent[name]}({', '.join(rest)})"
+    entry = args[name]
+    given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
+    given.update({k.arg: k.value for k in node.keywords if k.arg})
+    if (len(node.args) > len(entry.params) or any(isinstance(a, ast.Starred) for a in node.args)
+            or any(k.arg is None for k in node.keywords) or set(given) != set(entry.params)):
+        return None  # a call the signature does not fit: shown as written
+    expression = _Text(entry.expression)
+    pieces = sorted(
+        (expression.span(n), _argument(text, given[n.id]))
+        for n in ast.walk(ast.parse(entry.expression, mode="eval"))
+        if isinstance(n, ast.Name) and n.id in given
+    )
+    out, at = [], 0
+    for (start, end), code in pieces:
+        out += [expression.data[at:start].decode("utf-8"), code]
+        at = end
+    return "".join(out) + expression.data[at:].decode("utf-8")
+
+
+def rewrite_calls(source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> str:
+    """Rewrite ``prefix.name(...)`` calls, outermost first, until none is left;
+    code that does not parse is shown as written."""
+    names = {**fluent, **args}
+    for _ in range(1000):
+        text = _Text(source)
+        try:
+            tree = ast.parse(_masked(source))
+        except SyntaxError:
+            return source
+        for node in ast.walk(tree):
+            name = _alias_call(node, prefix, names)
+            new = None if name is None else _replacement(text, node, name, fluent, args)  # type: ignore[arg-type]
+            if new is None:
+                continue
+            start, end = text.span(node)
+            source = (text.data[:start] + new.encode("utf-8") + text.data[end:]).decode("utf-8")
+            break
+        else:
+            return source
+    return source

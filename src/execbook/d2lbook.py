@@ -1,0 +1,480 @@
+"""d2l-book projects: a ``config.ini`` and no ``conf.py``.
+
+``map_ini`` reads d2l-book's ``config.ini`` (with d2l-book's defaults) into
+Sphinx and execbook settings; the CLI writes a two-line ``conf.py`` under
+``_build/.execbook-conf`` that loads them, so the author's folder stays as
+it is. Every key has a line, so every problem is reported as
+``config.ini:LINE``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from execbook.aliases import AliasError, Aliases
+
+INI_NAME = "config.ini"
+CONF_DIR = Path("_build") / ".execbook-conf"
+
+# d2l-book's defaults (its config_default.ini), for the keys execbook maps
+DEFAULTS = {
+    "project": {"name": "d2lbook", "title": "", "author": "The contributors", "release": "0.0.1", "copyright": ""},
+    "build": {
+        "index": "index", "notebooks": "**/*.md", "rsts": "", "non-notebooks": "", "exclusions": "",
+        "resources": "", "eval_notebook": "True", "warning_is_error": "False", "sphinx_extensions": "",
+        "sphinx_configs": "", "tabs": "",
+    },
+    "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
+    "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": ""},
+    "library": {"version_file": ""},
+    "deploy": {"github_repo": ""},
+    "colab": {
+        "github_repo": "", "exclusions": "*.html **/index.html", "libs": "", "gpu_pattern": "gpu",
+        "libs_header": "The following additional libraries are needed to run this notebook. "
+        "Note that running on Colab is experimental, please report a Github issue if you have any problem.",
+    },
+}
+LIBRARY_TAB_KEYS = {
+    "lib_file": None, "lib_name": "lib_name", "simple_alias": "simple", "fluent_alias": "fluent",
+    "args_alias": "args", "alias": "alias", "reverse_alias": "reverse",
+}
+# d2l-book keys execbook has no use for, and why
+IGNORED = {
+    ("project", "lang"): "the site's language is Sphinx's `language`; set it in sphinx_configs",
+    ("build", "dependencies"): "execbook re-runs exactly the code whose inputs changed",
+    ("build", "source_dir"): "execbook builds the folder config.ini is in",
+    ("build", "output_dir"): "execbook writes into _build",
+    ("build", "origin_repo"): "translations are not supported",
+    ("pdf", "latex_url"): "execbook does not download LaTeX styles",
+    ("library", "save_filename"): "use [library-<tab>] lib_file",
+    ("library", "save_mark"): "use #@save",
+    ("library", "save_patterns"): "use [library-<tab>] lib_file",
+    ("library", "version"): "the version is [project] release",
+    ("library", "root_dir"): "not supported",
+    ("deploy", "google_analytics_tracking_id"): "add an analytics script with [html] include_js",
+    ("deploy", "s3_bucket"): "execbook deploys to GitHub Pages",
+    ("deploy", "other_file_s3urls"): "execbook deploys to GitHub Pages",
+    ("colab", "replace_svg_url"): "notebooks carry their images beside them",
+}
+IGNORED_SECTIONS = {"translation", "sagemaker", "slides"}
+TRUE = {"true", "yes", "on", "1"}
+
+
+@dataclass
+class Note:
+    """A problem or remark about config.ini, at a line."""
+
+    line: int
+    text: str
+    error: bool = False
+
+    def format(self, path: Path) -> str:
+        return f"{path}:{self.line}: {'ERROR' if self.error else 'WARNING'}: {self.text}"
+
+
+@dataclass
+class Ini:
+    path: Path
+    values: dict[str, dict[str, str]]
+    lines: dict[tuple[str, str], int]  # (section, key) -> line; (section, "") -> the header's line
+
+    def get(self, section: str, key: str) -> str:
+        value = self.values.get(section, {}).get(key)
+        return DEFAULTS.get(section, {}).get(key, "") if value is None else value
+
+    def line(self, section: str, key: str = "") -> int:
+        return self.lines.get((section, key)) or self.lines.get((section, ""), 1)
+
+    def has(self, section: str, key: str) -> bool:
+        return key in self.values.get(section, {})
+
+
+SECTION_RE = re.compile(r"^\[(?P<name>[^\]]+)\]")
+KEY_RE = re.compile(r"^(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]")
+
+
+def read_ini(path: Path) -> tuple[Ini, list[Note]]:
+    """The file as d2l-book's ConfigParser reads it (``%%`` for ``%``), with each key's line."""
+    text = path.read_text(encoding="utf-8")
+    lines: dict[tuple[str, str], int] = {}
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if match := SECTION_RE.match(line):
+            section = match["name"].strip()
+            lines.setdefault((section, ""), number)
+        elif section and (match := KEY_RE.match(line)):
+            lines.setdefault((section, match["key"].strip().lower()), number)
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as error:
+        line = getattr(error, "lineno", None) or 1
+        return Ini(path, {}, lines), [Note(line, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
+    values: dict[str, dict[str, str]] = {}
+    notes = []
+    for name in parser.sections():
+        values[name] = {}
+        for key in parser[name]:
+            try:
+                values[name][key] = parser[name][key].strip()
+            except configparser.InterpolationError:
+                values[name][key] = parser.get(name, key, raw=True).strip()
+                notes.append(Note(lines.get((name, key), 1), f"[{name}] {key}: a literal % is written %% (as for d2l-book)", True))
+    return Ini(path, values, lines), notes
+
+
+def split_globs(value: str) -> list[str]:
+    return value.split()
+
+
+def sphinx_globs(patterns: list[str]) -> list[str]:
+    """d2l-book's globs (Python's glob, recursive) as Sphinx patterns: a folder
+    means everything in it, and ``**/x`` also matches ``x`` at the top."""
+    out = []
+    for pattern in patterns:
+        pattern = pattern.removeprefix("./")
+        if pattern.endswith("/"):
+            pattern += "**"
+        out.append(pattern)
+        if pattern.startswith("**/"):
+            out.append(pattern[3:])
+    return out
+
+
+def split_rows(value: str, width: int) -> list[list[str]]:
+    """d2l-book's ``split_config_str``: one row per line, items separated by commas."""
+    return [[item.strip() for item in line.split(",") if item.strip()] for line in value.splitlines() if line.strip()]
+
+
+def first_heading(index: Path) -> str:
+    """d2l-book's title of last resort: the first non-empty line of the index, without its '#'."""
+    if index.is_file():
+        for line in index.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                return line.strip().lstrip("#").strip()
+    return ""
+
+
+@dataclass
+class Mapping:
+    """config.ini as Sphinx conf values, plus what the CLI does itself."""
+
+    values: dict[str, Any]
+    notes: list[Note]
+    lines: dict[str, int] = field(default_factory=dict)  # conf value -> config.ini line
+    sphinx_configs: tuple[str, int] = ("", 0)
+    warning_is_error: bool = False
+    deploy_repo: str = ""
+    version_file: str = ""
+
+    @property
+    def errors(self) -> list[Note]:
+        return [note for note in self.notes if note.error]
+
+
+def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
+    """Unknown sections and keys (with a did-you-mean), and d2l-book keys execbook does not use."""
+    notes = []
+    known_sections = [*DEFAULTS, *(f"library-{tab}" for tab in tabs)]
+    for section, keys in ini.values.items():
+        if section in IGNORED_SECTIONS:
+            notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored"))
+            continue
+        if section.startswith("library-") and section not in known_sections:
+            notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not in [build] tabs ({', '.join(tabs)}); the section is ignored"))
+            continue
+        if section not in known_sections:
+            hint = difflib.get_close_matches(section, known_sections, 1)
+            notes.append(Note(ini.line(section), f"unknown section [{section}]" + (f"; did you mean [{hint[0]}]?" if hint else "") + "; it is ignored"))
+            continue
+        allowed = LIBRARY_TAB_KEYS if section.startswith("library-") else DEFAULTS[section]
+        for key in keys:
+            if key in allowed:
+                continue
+            if (section, key) in IGNORED:
+                notes.append(Note(ini.line(section, key), f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})"))
+                continue
+            hint = difflib.get_close_matches(key, list(allowed), 1)
+            notes.append(Note(ini.line(section, key), f"unknown key '{key}' in [{section}]" + (f"; did you mean '{hint[0]}'?" if hint else "") + "; it is ignored"))
+    return notes
+
+
+def map_ini(book: Path) -> Mapping:
+    """Read ``book/config.ini`` into Sphinx and execbook settings."""
+    ini, notes = read_ini(book / INI_NAME)
+    m = Mapping({}, notes)
+    get, line = ini.get, ini.line
+    tabs = [tab.strip().lower() for tab in get("build", "tabs").split(",") if tab.strip()]
+    m.notes += check_keys(ini, tabs)
+    v = m.values
+
+    def put(name: str, value: Any, section: str, key: str) -> None:
+        v[name] = value
+        m.lines[name] = line(section, key)
+
+    # [project]
+    index = get("build", "index").removesuffix(".md") or "index"
+    if not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
+        m.notes.append(Note(line("build", "index"), f"the index page {index}.md does not exist; create it or set [build] index", True))
+    put("project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, "project", "title")
+    put("author", get("project", "author"), "project", "author")
+    put("copyright", get("project", "copyright"), "project", "copyright")
+    put("release", get("project", "release"), "project", "release")
+    v["version"] = v["release"]
+    put("root_doc", index, "build", "index")
+
+    # [build]
+    if tabs:
+        put("execbook_tabs", tabs, "build", "tabs")
+    notebooks = split_globs(get("build", "notebooks"))
+    for pattern in notebooks:
+        if not pattern.endswith("md"):
+            m.notes.append(Note(line("build", "notebooks"), f"[build] notebooks: {pattern!r} must name Markdown files (end in .md)", True))
+    include = sphinx_globs(notebooks + split_globs(get("build", "rsts"))) + [f"{index}.md", f"{index}.rst"]
+    put("include_patterns", include, "build", "notebooks")
+    exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
+    put("exclude_patterns", exclude, "build", "exclusions")
+    for resource in split_globs(get("build", "resources")):
+        if not any(book.glob(resource.rstrip("/"))):
+            m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
+    if get("build", "eval_notebook").lower() not in TRUE:
+        put("execbook_execute", "off", "build", "eval_notebook")
+    m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
+    v["extensions"] = ["execbook", *split_globs(get("build", "sphinx_extensions"))]
+    m.sphinx_configs = (get("build", "sphinx_configs"), line("build", "sphinx_configs"))
+
+    map_html(book, ini, m)
+    map_pdf(book, ini, m, tabs)
+    map_library(book, ini, m, tabs)
+    map_colab(ini, m, tabs)
+    m.deploy_repo = get("deploy", "github_repo")
+    v["execbook_cache_dir"] = str(book / "_build" / ".execbook-cache")
+    return m
+
+
+def book_file(book: Path, value: str) -> Path:
+    return (book / value).resolve()
+
+
+def map_html(book: Path, ini: Ini, m: Mapping) -> None:
+    links = []
+    for row in split_rows(ini.get("html", "header_links"), 3):
+        if len(row) != 3:
+            m.notes.append(Note(ini.line("html", "header_links"), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line)", True))
+            continue
+        name, url, icon = row
+        links.append({"name": name, "url": url, "icon": icon, "type": "fontawesome"})
+    if links:
+        m.values["html_theme_options"] = {"icon_links": links}
+        m.lines["html_theme_options"] = ini.line("html", "header_links")
+    for key, option in (("favicon", "html_favicon"), ("html_logo", "html_logo")):
+        if ini.get("html", key):
+            path = book_file(book, ini.get("html", key))
+            if not path.is_file():
+                m.notes.append(Note(ini.line("html", key), f"[html] {key}: {ini.get('html', key)} does not exist", True))
+            m.values[option] = str(path)
+            m.lines[option] = ini.line("html", key)
+    for key, option in (("include_css", "html_css_files"), ("include_js", "html_js_files")):
+        files = []
+        for pattern in split_globs(ini.get("html", key)):
+            found = sorted(p for p in book.glob(pattern) if p.is_file())
+            if not found:
+                m.notes.append(Note(ini.line("html", key), f"[html] {key}: {pattern!r} matches no file"))
+            files += found
+        if files:
+            m.values.setdefault("execbook_ini_static", []).extend(str(p) for p in files)
+            m.values[option] = [f"execbook-ini/{p.name}" for p in files]
+
+
+def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
+    pdf: dict[str, Any] = {"name": ini.get("project", "name")}
+    fonts = {role: ini.get("pdf", f"{role}_font") for role in ("main", "sans", "mono") if ini.get("pdf", f"{role}_font")}
+    if fonts:
+        pdf["fonts"] = fonts
+    if ini.get("pdf", "post_latex"):
+        script = book_file(book, ini.get("pdf", "post_latex"))
+        if not script.is_file():
+            m.notes.append(Note(ini.line("pdf", "post_latex"), f"[pdf] post_latex: {ini.get('pdf', 'post_latex')} does not exist", True))
+        pdf["post_latex"] = str(script)
+    m.values["execbook_pdf"] = pdf
+    m.lines["execbook_pdf"] = ini.line("pdf")
+    if ini.get("pdf", "latex_logo"):
+        logo = book_file(book, ini.get("pdf", "latex_logo"))
+        if not logo.is_file():
+            m.notes.append(Note(ini.line("pdf", "latex_logo"), f"[pdf] latex_logo: {ini.get('pdf', 'latex_logo')} does not exist", True))
+        m.values["latex_logo"] = str(logo)
+    if ini.get("pdf", "bibfile"):
+        bib = book_file(book, ini.get("pdf", "bibfile"))
+        if not bib.is_file():
+            m.notes.append(Note(ini.line("pdf", "bibfile"), f"[pdf] bibfile: {ini.get('pdf', 'bibfile')} does not exist", True))
+        m.values["bibtex_bibfiles"] = [str(bib)]
+    if ini.get("pdf", "style"):
+        m.notes.append(Note(ini.line("pdf", "style"), f"[pdf] style = {ini.get('pdf', 'style')}: execbook typesets with its own layout "
+                                                      "(fonts, logo and post_latex apply); the style is not used"))
+
+
+def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
+    modules: dict[str, str] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    packages: dict[str, str] = {}
+    for tab in tabs:
+        section = f"library-{tab}"
+        if section not in ini.values:
+            continue
+        lib_file = ini.get(section, "lib_file")
+        if not lib_file:
+            m.notes.append(Note(ini.line(section), f"[{section}] needs lib_file, the module its #@save code goes to (e.g. d2l/torch.py)", True))
+            continue
+        parts = Path(lib_file).with_suffix("").parts
+        if len(parts) < 2:
+            m.notes.append(Note(ini.line(section, "lib_file"), f"[{section}] lib_file {lib_file!r} must be inside a package folder, e.g. d2l/{lib_file}", True))
+            continue
+        packages[tab] = "/".join(parts[:-1])
+        modules[tab] = lib_file
+        maps = {target: ini.get(section, key) for key, target in LIBRARY_TAB_KEYS.items() if target and ini.get(section, key)}
+        try:
+            Aliases.from_option(maps)
+        except AliasError as error:
+            key = next((k for k, t in LIBRARY_TAB_KEYS.items() if t and error.entry in ini.get(section, k)), "")
+            m.notes.append(Note(ini.line(section, key), f"[{section}] {key or 'aliases'}: {error}", True))
+            continue
+        if maps:
+            aliases[tab] = maps
+    if len(set(packages.values())) > 1:
+        m.notes.append(Note(ini.line(f"library-{tabs[0]}"), "every [library-<tab>] lib_file must be in the same package folder, "
+                                                            f"got {sorted(set(packages.values()))}", True))
+        return
+    if not modules:
+        return
+    package = next(iter(packages.values()))
+    library: dict[str, Any] = {"name": package.replace("/", "."), "modules": modules}
+    if aliases:
+        library["aliases"] = aliases
+    m.version_file = ini.get("library", "version_file")
+    if m.version_file:
+        library["version_file"] = m.version_file
+    m.values["execbook_library"] = library
+    m.lines["execbook_library"] = ini.line(f"library-{next(iter(modules))}")
+
+
+def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
+    default_tab = tabs[0] if tabs else "python"
+    rows = split_rows(ini.get("colab", "github_repo"), 2)
+    repos: dict[str, str] = {}
+    if len(rows) == 1 and len(rows[0]) == 1:
+        repos[default_tab] = rows[0][0]
+    else:
+        for row in rows:
+            if len(row) != 2 or row[0] not in (tabs or [default_tab]):
+                m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' with a tab of [build] tabs", True))
+                continue
+            repos[row[0]] = row[1]
+    if repos:
+        m.values["execbook_colab"] = repos
+        m.lines["execbook_colab"] = ini.line("colab", "github_repo")
+    install: dict[str, dict[str, str]] = {}
+    release = ini.get("project", "release")
+    for row in split_rows(ini.get("colab", "libs"), 3):
+        row = row if len(row) == 3 else [default_tab, *row] if len(row) == 2 and not tabs else row
+        if len(row) != 3:
+            m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'", True))
+            continue
+        tab, module, requirement = row
+        install.setdefault(tab, {})[module] = requirement.replace("==RELEASE", f"=={release}")
+    if install:
+        m.values["execbook_install"] = install
+        m.lines["execbook_install"] = ini.line("colab", "libs")
+        m.values["execbook_install_header"] = " ".join(ini.get("colab", "libs_header").split())
+    m.values["execbook_colab_exclude"] = [p.removesuffix(".html") for p in split_globs(ini.get("colab", "exclusions"))]
+    m.values["execbook_colab_gpu"] = ini.get("colab", "gpu_pattern")
+
+
+# -- the generated conf.py ---------------------------------------------------------------
+
+CONF_TEXT = '''# Written by execbook for the d2l-book project in {book}: edit config.ini, not this file.
+from execbook.d2lbook import conf_values
+
+globals().update(conf_values({book!r}))
+'''
+
+
+def conf_values(book: str) -> dict[str, Any]:
+    """What the generated conf.py defines: the mapping, then [build] sphinx_configs
+    run over it (as d2l-book pastes them at the end of its conf.py)."""
+    folder = Path(book)
+    m = map_ini(folder)
+    namespace: dict[str, Any] = dict(m.values)
+    static = folder / CONF_DIR / "_static" / "execbook-ini"
+    if m.values.get("execbook_ini_static"):
+        static.mkdir(parents=True, exist_ok=True)
+        for name in namespace.pop("execbook_ini_static"):
+            if not (static / Path(name).name).is_file() or (static / Path(name).name).read_bytes() != Path(name).read_bytes():
+                shutil.copy2(name, static / Path(name).name)
+        namespace["html_static_path"] = [str(static.parent)]
+    code, _ = m.sphinx_configs
+    if code.strip():
+        exec(compile(code, str(folder / INI_NAME), "exec"), namespace)  # noqa: S102 - the author's own settings
+    namespace.pop("__builtins__", None)
+    namespace["execbook_ini_notes"] = [(note.line, note.text) for note in m.notes if not note.error]
+    namespace["execbook_ini_file"] = str(folder / INI_NAME)
+    return namespace
+
+
+def write_conf(book: Path) -> Path:
+    """The conf.py folder for ``sphinx-build -c``; rewritten only when it changes."""
+    folder = book / CONF_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "conf.py"
+    text = CONF_TEXT.format(book=str(book))
+    if not conf.is_file() or conf.read_text(encoding="utf-8") != text:
+        conf.write_text(text, encoding="utf-8")
+    return folder
+
+
+def check_sphinx_configs(book: Path, m: Mapping) -> Note | None:
+    """[build] sphinx_configs must run: report its error at its line, not as a traceback."""
+    code, line = m.sphinx_configs
+    if not code.strip():
+        return None
+    try:
+        exec(compile(code, "sphinx_configs", "exec"), dict(m.values))  # noqa: S102
+    except Exception as error:  # the author's code: any error is theirs to fix
+        where = getattr(error, "lineno", None) or 1
+        return Note(line + where, f"[build] sphinx_configs does not run: {type(error).__name__}: {error}", True)
+    return None
+
+
+def write_version(book: Path, version_file: str, release: str) -> Path | None:
+    """d2l-book's ``[library] version_file``: each line naming ``__version__`` becomes the release."""
+    path = book / version_file
+    if not version_file or not release or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    new = "\n".join(f'__version__ = "{release}"' if "__version__" in line else line for line in text.split("\n"))
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return path
+
+
+# -- in the Sphinx build -------------------------------------------------------------------
+
+
+def report_notes(app: Any, config: Any) -> None:
+    """On config-inited: config.ini's warnings, at their lines (so -W counts them)."""
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    for line, text in config.execbook_ini_notes:
+        logger.warning(text, location=f"{config.execbook_ini_file}:{line}", type="execbook", subtype="config")
+
+
+def setup_d2lbook(app: Any) -> None:
+    app.add_config_value("execbook_ini_notes", [], "", types=())
+    app.add_config_value("execbook_ini_file", "", "", types=())
+    app.connect("config-inited", report_notes)

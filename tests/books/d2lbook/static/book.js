@@ -1,0 +1,2 @@
+// the Mini Book's own script
+document.documentElement.dataset.minibook = "loaded";
