@@ -158,7 +158,7 @@ def test_kept_header_and_banner() -> None:
     existing = "# My header\nimport extra\n" + module_text(library_for(GRAPH))
     assert kept_header(existing) == "# My header\nimport extra"
     text = module_text(library_for(GRAPH), kept_header(existing))
-    assert text.startswith("# My header\nimport extra\n#################   WARNING")
+    assert text.startswith("# My header\nimport extra\n\n#################   WARNING")
 
 
 def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None:
@@ -205,7 +205,7 @@ def test_build_lib_writes_the_package_and_keeps_a_hand_written_header(tmp_path: 
     assert result.returncode == 0, result.stderr
     assert "wrote mylib/torch.py" in result.stdout and "wrote mylib/np.py" in result.stdout
     torch_module = (book / "mylib" / "torch.py").read_text()
-    assert torch_module.startswith("# Copyright the authors\n#################   WARNING")
+    assert torch_module.startswith("# Copyright the authors\n\n#################   WARNING")
     assert "old = 1" not in torch_module and "def f():" in torch_module
     assert "import numpy as np" in (book / "mylib" / "np.py").read_text()
     check = subprocess.run([sys.executable, "-c", "from mylib import np; assert np.f() == 1"], cwd=book, capture_output=True, text=True)
