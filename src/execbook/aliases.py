@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 ALIAS_BANNER = "# Alias defined in config.ini"
 ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
-ARGS_RE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*\((?P<params>[^()]*)\)$")
 # receivers written as they are: anything else is parenthesized before ".method("
 ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set,
          ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
@@ -68,7 +67,12 @@ def parse_mapping(value: str | Iterable[str], split_commas: bool = True) -> list
 class ArgsAlias:
     name: str
     params: tuple[str, ...]
+    defaults: dict[str, str]  # parameter -> its default, as written
     expression: str
+
+    @property
+    def signature(self) -> str:
+        return ", ".join(f"{p}={self.defaults[p]}" if p in self.defaults else p for p in self.params)
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class Aliases:
         for alias, method in self.fluent:
             lines.append(f"{alias} = lambda x, *args, **kwargs: x.{method}(*args, **kwargs)")
         for entry in self.args:
-            lines.append(f"def {entry.name}({', '.join(entry.params)}):\n    return {entry.expression}")
+            lines.append(f"def {entry.name}({entry.signature}):\n    return {entry.expression}")
         return f"{ALIAS_BANNER}\n" + "\n".join(lines) + "\n" if lines else ""
 
     def shown(self, source: str, prefix: str) -> str:
@@ -144,17 +148,19 @@ class Aliases:
 
 
 def args_alias(signature: str, expression: str) -> ArgsAlias:
-    match = ARGS_RE.match(signature)
-    if not match:
-        raise AliasError(signature, "an argument alias is 'name(a, b) -> expression using a and b'")
-    params = tuple(p.strip() for p in match["params"].split(",") if p.strip())
-    if not all(p.isidentifier() for p in params):
-        raise AliasError(signature, "parameters must be plain names")
+    """``full(a_shape, a_value, dtype=None) -> torch.full(a_shape, a_value, dtype=dtype)``."""
     try:
+        call = ast.parse(signature, mode="eval").body
         ast.parse(expression, mode="eval")
     except SyntaxError as error:
-        raise AliasError(expression, f"not a Python expression ({error.msg})") from None
-    return ArgsAlias(match["name"], params, expression)
+        bad = signature if error.text and error.text.strip() == signature.strip() else expression
+        raise AliasError(bad, f"not a Python expression ({error.msg})") from None
+    if (not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name)
+            or not all(isinstance(a, ast.Name) for a in call.args) or any(k.arg is None for k in call.keywords)):
+        raise AliasError(signature, "an argument alias is 'name(a_x, key=default) -> expression using a_x and key'")
+    params = tuple(a.id for a in call.args) + tuple(k.arg for k in call.keywords if k.arg)  # type: ignore[union-attr]
+    defaults = {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg}
+    return ArgsAlias(call.func.id, params, defaults, expression)
 
 
 # -- rewriting calls with ast --------------------------------------------------------
@@ -222,19 +228,23 @@ def _replacement(text: _Text, node: ast.Call, name: str, fluent: dict[str, str],
     given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
     given.update({k.arg: k.value for k in node.keywords if k.arg})
     if (len(node.args) > len(entry.params) or any(isinstance(a, ast.Starred) for a in node.args)
-            or any(k.arg is None for k in node.keywords) or set(given) != set(entry.params)):
+            or any(k.arg is None for k in node.keywords) or not set(given) <= set(entry.params)
+            or set(entry.params) - set(given) - set(entry.defaults)):
         return None  # a call the signature does not fit: shown as written
-    expression = _Text(entry.expression)
-    pieces = sorted(
-        (expression.span(n), _argument(text, given[n.id]))
-        for n in ast.walk(ast.parse(entry.expression, mode="eval"))
-        if isinstance(n, ast.Name) and n.id in given
-    )
-    out, at = [], 0
-    for (start, end), code in pieces:
-        out += [expression.data[at:start].decode("utf-8"), code]
-        at = end
-    return "".join(out) + expression.data[at:].decode("utf-8")
+    left_out = set(entry.defaults) - set(given)
+    tree = ast.parse(entry.expression, mode="eval")
+    placeholders: dict[str, str] = {}
+    for sub in ast.walk(tree):
+        if isinstance(sub, ast.Call):  # `dtype=dtype` where the caller gave no dtype: dropped, as d2l-book does
+            sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in left_out)]
+        if isinstance(sub, ast.Name) and sub.id in entry.params:
+            placeholder = f"__execbook_arg{len(placeholders)}__"
+            placeholders[placeholder] = _argument(text, given[sub.id]) if sub.id in given else entry.defaults[sub.id]
+            sub.id = placeholder
+    shown = ast.unparse(tree)
+    for placeholder, code in placeholders.items():
+        shown = shown.replace(placeholder, code)
+    return shown
 
 
 def rewrite_calls(source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> str:

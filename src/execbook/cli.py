@@ -24,7 +24,7 @@ from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
 from execbook import d2lbook
-from execbook.extension import book_pages
+from execbook.pages import book_pages
 from execbook.syntax import parse
 
 

@@ -91,6 +91,18 @@ class Ini:
     def line(self, section: str, key: str = "") -> int:
         return self.lines.get((section, key)) or self.lines.get((section, ""), 1)
 
+    def entry_line(self, section: str, key: str, entry: str) -> int:
+        """The line of ``entry`` inside a value that spans several lines."""
+        start = self.line(section, key)
+        first = entry.strip().splitlines()[0] if entry.strip() else ""
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        for number in range(start, len(lines) + 1):
+            if first and first in lines[number - 1]:
+                return number
+            if number > start and lines[number - 1] and not lines[number - 1][0].isspace():
+                break  # past the value's continuation lines
+        return start
+
     def has(self, section: str, key: str) -> bool:
         return key in self.values.get(section, {})
 
@@ -342,7 +354,7 @@ def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
             Aliases.from_option(maps)
         except AliasError as error:
             key = next((k for k, t in LIBRARY_TAB_KEYS.items() if t and error.entry in ini.get(section, k)), "")
-            m.notes.append(Note(ini.line(section, key), f"[{section}] {key or 'aliases'}: {error}", True))
+            m.notes.append(Note(ini.entry_line(section, key, error.entry), f"[{section}] {key or 'aliases'}: {error}", True))
             continue
         if maps:
             aliases[tab] = maps

@@ -6,7 +6,6 @@ that a d2l book needs only ``extensions = ["execbook"]``.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
+from execbook.pages import EXCLUDE
 from execbook.references import CITATION_STYLE
 
 logger = logging.getLogger(__name__)
 
 MYST_EXTENSIONS = ["dollarmath", "colon_fence", "amsmath", "html_image", "substitution"]
-EXCLUDE = ["_build", "jupyter_execute", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
 
 
 def user_set(config: Config, name: str) -> bool:
@@ -130,17 +129,3 @@ def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, An
             colab = f"https://colab.research.google.com/github/{options.colab[tab]}/blob/master/{pagename}.ipynb"
             buttons.append({"tab": tab, "href": colab, "download": False, "text": "Open in Colab"})
     return buttons
-
-
-def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
-    """The book's pages as Sphinx finds them: excluded folders are not entered."""
-    matcher = Matcher([*exclude, *EXCLUDE])
-    pages = {}
-    for root, dirs, files in os.walk(book):
-        here = Path(root).relative_to(book)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not matcher((here / d).as_posix()))
-        for name in sorted(files):
-            relative = (here / name).as_posix()
-            if name.endswith(".md") and not matcher(relative):
-                pages[relative[:-3]] = Path(root) / name
-    return pages

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import difflib
-import os
 from pathlib import Path
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
+from sphinx.util.matching import Matcher
+
+from execbook.pages import book_pages
 
 logger = logging.getLogger(__name__)
 
@@ -118,38 +121,31 @@ def register_citation_style() -> None:
 CITATION_STYLE = "author_year_round"
 
 
-def bibliography_files(srcdir: Path, exclude: set[Path]) -> list[str]:
-    """The .bib files that pages name in ``:bibliography:``, relative to srcdir.
+def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
+    """The .bib files that ``pages`` name in ``:bibliography:``, relative to srcdir.
 
     sphinxcontrib-bibtex needs them in ``bibtex_bibfiles`` before reading
-    starts; d2l books name them in the page instead. Hidden and ``_`` folders
-    (build output, virtualenvs) are not entered.
+    starts; d2l books name them in the page instead.
     """
     found: list[str] = []
-    for root, dirs, files in os.walk(srcdir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")) and Path(root, d) not in exclude)
-        for name in sorted(files):
-            if not name.endswith(".md"):
-                continue
-            page = Path(root) / name
-            text = page.read_text(encoding="utf-8", errors="replace")
-            if ":bibliography:" not in text:
-                continue
-            for target in BIBLIOGRAPHY_RE.findall(text):
-                for bib in target.split(","):
-                    path = (page.parent / bib.strip()).resolve()
-                    try:
-                        relative = path.relative_to(srcdir.resolve()).as_posix()
-                    except ValueError:
-                        relative = str(path)
-                    if path.is_file() and relative not in found:
-                        found.append(relative)
-    if not found and (srcdir / "references.bib").is_file():
-        found.append("references.bib")
+    for page in pages:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        if ":bibliography:" not in text:
+            continue
+        for target in BIBLIOGRAPHY_RE.findall(text):
+            for bib in target.split(","):
+                path = (page.parent / bib.strip()).resolve()
+                try:
+                    relative = path.relative_to(srcdir.resolve()).as_posix()
+                except ValueError:
+                    relative = str(path)
+                if path.is_file() and relative not in found:
+                    found.append(relative)
     return found
 
 
 def configure_bibtex(app: Sphinx, config: Config) -> None:
-    if not config.bibtex_bibfiles:
-        skip = {Path(app.srcdir) / name for name in ("_build", ".venv", "venv")}
-        config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), skip)
+    if not config.bibtex_bibfiles:  # the pages of this book only (not those of books in its subfolders)
+        include = Matcher(list(config.include_patterns))
+        pages = [path for name, path in book_pages(Path(app.srcdir), list(config.exclude_patterns)).items() if include(f"{name}.md")]
+        config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), pages)

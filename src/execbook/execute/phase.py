@@ -29,7 +29,7 @@ from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
 from execbook.library import Library, LibrarySpec, extract_book, job_library_names, write_library
-from execbook.extension import book_pages
+from execbook.pages import book_pages
 from execbook.notebooks import Show, as_written
 from execbook.syntax import Document, parse
 
