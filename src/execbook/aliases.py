@@ -195,76 +195,88 @@ class _Text:
         return self.data[start:end].decode("utf-8")
 
 
-def _receiver(text: _Text, node: ast.expr) -> str:
-    """``node``'s code, parenthesized unless ``code.method()`` reads right."""
-    code = text.of(node)
-    if isinstance(node, ATOMS) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
-        return code
-    return f"({code})"
-
-
-def _argument(text: _Text, node: ast.expr) -> str:
-    """``node``'s code, parenthesized unless it is one term."""
-    code = text.of(node)
-    if isinstance(node, (*ATOMS, ast.Constant)) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
-        return code
-    return f"({code})"
-
-
-def _alias_call(node: ast.AST, prefix: str, names: dict) -> str | None:
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == prefix and node.func.attr in names):
-        return node.func.attr
-    return None
-
-
-def _replacement(text: _Text, node: ast.Call, name: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> str | None:
+def _fits(node: ast.Call, name: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> bool:
+    """Whether the call can be shown another way (else it is shown as written)."""
     if name in fluent:
-        if not node.args or isinstance(node.args[0], ast.Starred):
-            return None
-        rest = [text.of(arg) for arg in node.args[1:]] + [text.of(keyword) for keyword in node.keywords]
-        return f"{_receiver(text, node.args[0])}.{fluent[name]}({', '.join(rest)})"
+        return bool(node.args) and not isinstance(node.args[0], ast.Starred)
     entry = args[name]
-    given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
-    given.update({k.arg: k.value for k in node.keywords if k.arg})
-    if (len(node.args) > len(entry.params) or any(isinstance(a, ast.Starred) for a in node.args)
-            or any(k.arg is None for k in node.keywords) or not set(given) <= set(entry.params)
-            or set(entry.params) - set(given) - set(entry.defaults)):
-        return None  # a call the signature does not fit: shown as written
-    left_out = set(entry.defaults) - set(given)
-    tree = ast.parse(entry.expression, mode="eval")
-    placeholders: dict[str, str] = {}
-    for sub in ast.walk(tree):
-        if isinstance(sub, ast.Call):  # `dtype=dtype` where the caller gave no dtype: dropped, as d2l-book does
-            sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in left_out)]
-        if isinstance(sub, ast.Name) and sub.id in entry.params:
-            placeholder = f"__execbook_arg{len(placeholders)}__"
-            placeholders[placeholder] = _argument(text, given[sub.id]) if sub.id in given else entry.defaults[sub.id]
-            sub.id = placeholder
-    shown = ast.unparse(tree)
-    for placeholder, code in placeholders.items():
-        shown = shown.replace(placeholder, code)
-    return shown
+    given = set(entry.params[: len(node.args)]) | {k.arg for k in node.keywords if k.arg}
+    return not (len(node.args) > len(entry.params) or any(isinstance(a, ast.Starred) for a in node.args)
+                or any(k.arg is None for k in node.keywords) or not given <= set(entry.params)
+                or set(entry.params) - given - set(entry.defaults))
+
+
+def _wrapped(code: str, node: ast.expr, bare: tuple[type, ...]) -> str:
+    return code if isinstance(node, bare) else f"({code})"
+
+
+class _Rewriter:
+    """One parse of a cell; alias calls rendered from the inside out, from the source's own text."""
+
+    def __init__(self, source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]):
+        self.text, self.fluent, self.args = _Text(source), fluent, args
+        names = {**fluent, **args}
+        calls = []
+        for node in ast.walk(ast.parse(_masked(source))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == prefix and node.func.attr in names and _fits(node, node.func.attr, fluent, args)):
+                start, end = self.text.span(node)
+                calls.append((start, -end, node))
+        self.calls = [(start, -negative_end, node) for start, negative_end, node in sorted(calls, key=lambda c: c[:2])]
+
+    def render(self, start: int, end: int) -> str:
+        """The source between two offsets, each outermost alias call in it rewritten."""
+        out, at = [], start
+        for call_start, call_end, node in self.calls:
+            if call_start >= at and call_end <= end:
+                out += [self.text.data[at:call_start].decode("utf-8"), self.rewrite(node)]
+                at = call_end
+        return "".join(out) + self.text.data[at:end].decode("utf-8")
+
+    def of(self, node: ast.AST) -> str:
+        return self.render(*self.text.span(node))
+
+    def receiver(self, node: ast.expr) -> str:
+        """Written before ``.method(``: parenthesized unless it reads right bare."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return self.of(node)
+        return _wrapped(self.of(node), node, ATOMS)
+
+    def argument(self, node: ast.expr) -> str:
+        """Put in place of a parameter: parenthesized unless it is one term."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+            return self.of(node)
+        return _wrapped(self.of(node), node, (*ATOMS, ast.Constant))
+
+    def rewrite(self, node: ast.Call) -> str:
+        name = node.func.attr  # type: ignore[attr-defined]
+        if name in self.fluent:
+            rest = [self.of(arg) for arg in node.args[1:]] + [self.of(keyword) for keyword in node.keywords]
+            return f"{self.receiver(node.args[0])}.{self.fluent[name]}({', '.join(rest)})"
+        entry = self.args[name]
+        given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
+        given.update({k.arg: k.value for k in node.keywords if k.arg})
+        left_out = set(entry.defaults) - set(given)
+        tree = ast.parse(entry.expression, mode="eval")
+        placeholders: dict[str, str] = {}
+        for sub in ast.walk(tree):
+            if isinstance(sub, ast.Call):  # `dtype=dtype` where the caller gave no dtype: dropped, as d2l-book does
+                sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in left_out)]
+            if isinstance(sub, ast.Name) and sub.id in entry.params:
+                placeholder = f"__execbook_arg{len(placeholders)}__"
+                placeholders[placeholder] = self.argument(given[sub.id]) if sub.id in given else entry.defaults[sub.id]
+                sub.id = placeholder
+        shown = ast.unparse(tree)
+        for placeholder, code in placeholders.items():
+            shown = shown.replace(placeholder, code)
+        return shown
 
 
 def rewrite_calls(source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]) -> str:
-    """Rewrite ``prefix.name(...)`` calls, outermost first, until none is left;
-    code that does not parse is shown as written."""
-    names = {**fluent, **args}
-    for _ in range(1000):
-        text = _Text(source)
-        try:
-            tree = ast.parse(_masked(source))
-        except SyntaxError:
-            return source
-        for node in ast.walk(tree):
-            name = _alias_call(node, prefix, names)
-            new = None if name is None else _replacement(text, node, name, fluent, args)  # type: ignore[arg-type]
-            if new is None:
-                continue
-            start, end = text.span(node)
-            source = (text.data[:start] + new.encode("utf-8") + text.data[end:]).decode("utf-8")
-            break
-        else:
-            return source
-    return source
+    """Rewrite ``prefix.name(...)`` calls, nested ones included; code that does
+    not parse is shown as written."""
+    try:
+        rewriter = _Rewriter(source, prefix, fluent, args)
+    except SyntaxError:
+        return source
+    return rewriter.render(0, len(rewriter.text.data))

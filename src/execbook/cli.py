@@ -170,7 +170,7 @@ def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
     command = [
         sys.executable, "-m", "sphinx_autobuild", str(book), str(book / "_build" / "html"),
         "-d", str(book / "_build" / "doctrees"), "--host", host, "--port", str(port),
-        "--re-ignore", SERVE_IGNORE, *sphinx_args,
+        "--re-ignore", SERVE_IGNORE, *load_book(book).flags, *sphinx_args,
     ]
     try:
         return subprocess.call(command)
