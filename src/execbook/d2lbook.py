@@ -73,6 +73,7 @@ class Note:
     line: int
     text: str
     error: bool = False
+    info: bool = False  # a d2l-book key execbook has no use for: said, but not a warning (-W stays green)
 
     def format(self, path: Path) -> str:
         return f"{path}:{self.line}: {'ERROR' if self.error else 'WARNING'}: {self.text}"
@@ -196,7 +197,7 @@ def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
     known_sections = [*DEFAULTS, *(f"library-{tab}" for tab in tabs)]
     for section, keys in ini.values.items():
         if section in IGNORED_SECTIONS:
-            notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored"))
+            notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored", info=True))
             continue
         if section.startswith("library-") and section not in known_sections:
             notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not in [build] tabs ({', '.join(tabs)}); the section is ignored"))
@@ -210,7 +211,7 @@ def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
             if key in allowed:
                 continue
             if (section, key) in IGNORED:
-                notes.append(Note(ini.line(section, key), f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})"))
+                notes.append(Note(ini.line(section, key), f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})", info=True))
                 continue
             hint = difflib.get_close_matches(key, list(allowed), 1)
             notes.append(Note(ini.line(section, key), f"unknown key '{key}' in [{section}]" + (f"; did you mean '{hint[0]}'?" if hint else "") + "; it is ignored"))
@@ -328,7 +329,7 @@ def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
         m.values["bibtex_bibfiles"] = [str(bib)]
     if ini.get("pdf", "style"):
         m.notes.append(Note(ini.line("pdf", "style"), f"[pdf] style = {ini.get('pdf', 'style')}: execbook typesets with its own layout "
-                                                      "(fonts, logo and post_latex apply); the style is not used"))
+                                                      "(fonts, logo and post_latex apply); the style is not used", info=True))
 
 
 def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
@@ -433,7 +434,7 @@ def conf_values(book: str) -> dict[str, Any]:
     if code.strip():
         exec(compile(code, str(folder / INI_NAME), "exec"), namespace)  # noqa: S102 - the author's own settings
     namespace.pop("__builtins__", None)
-    namespace["execbook_ini_notes"] = [(note.line, note.text) for note in m.notes if not note.error]
+    namespace["execbook_ini_notes"] = [(note.line, note.text, note.info) for note in m.notes if not note.error]
     namespace["execbook_ini_file"] = str(folder / INI_NAME)
     return namespace
 
@@ -482,8 +483,12 @@ def report_notes(app: Any, config: Any) -> None:
     from sphinx.util import logging
 
     logger = logging.getLogger(__name__)
-    for line, text in config.execbook_ini_notes:
-        logger.warning(text, location=f"{config.execbook_ini_file}:{line}", type="execbook", subtype="config")
+    for line, text, info in config.execbook_ini_notes:
+        where = f"{config.execbook_ini_file}:{line}"
+        if info:
+            logger.info(f"{where}: {text}")
+        else:
+            logger.warning(text, location=where, type="execbook", subtype="config")
 
 
 def setup_d2lbook(app: Any) -> None:
