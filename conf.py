@@ -10,7 +10,15 @@ extensions = ["execbook"]
 execbook_tabs = ["pytorch", "numpy"]
 
 # The book's library, gathered from its #@save code: `from dlb import torch as dlb`.
-execbook_library = {"name": "dlb", "modules": {"pytorch": "dlb/torch.py", "numpy": "dlb/numpy.py"}}
+execbook_library = {
+    "name": "dlb",
+    "modules": {"pytorch": "dlb/torch.py", "numpy": "dlb/numpy.py"},
+    # one cell for both frameworks: dlb.concat runs everywhere, readers see torch.cat or np.concatenate
+    "aliases": {
+        "pytorch": {"lib_name": "torch", "simple": "concat -> cat", "fluent": "reduce_sum -> sum"},
+        "numpy": {"lib_name": "np", "simple": "concat -> concatenate", "fluent": "reduce_sum -> sum"},
+    },
+}
 
 # The repository root is both this book and the tool's source tree.
 exclude_patterns = ["src", "tests", "benchmarks"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from execbook.aliases import AliasError, Aliases, parse_mapping
+from execbook.aliases import ALIAS_BANNER, AliasError, Aliases, parse_mapping
 
 TORCH = Aliases.from_option({
     "lib_name": "torch",
@@ -24,7 +24,7 @@ def test_parse_mapping_splits_commas_and_lines() -> None:
 
 def test_library_text_is_d2l_books_alias_block() -> None:
     assert TORCH.library_text() == "\n".join([
-        "# Alias defined in config.ini",
+        ALIAS_BANNER,
         "nn_Module = nn.Module",
         "transpose = lambda a: a.T",
         "ones_like = torch.ones_like",

@@ -306,7 +306,7 @@ def test_build_lib_keeps_the_header_and_appends_aliases(mini_book: Path) -> None
     assert torch_module.startswith('"""Hand-written header of the Mini Book\'s PyTorch library."""\nimport sys')
     assert "def stale():" not in torch_module  # the old generated part is replaced
     assert "# Defined in chapter_basics/tensors.md, section sec_tensors\ndef total(X):" in torch_module
-    assert torch_module.index("def total") < torch_module.index("# Alias defined in config.ini")
+    assert torch_module.index("def total") < torch_module.index("# Aliases defined in the book's settings")
     assert "concat = torch.cat\n" in torch_module and "reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)" in torch_module
     assert '__version__ = "0.3.0"' in (mini_book / "d2l" / "__init__.py").read_text()
     probe = ("from d2l import torch as d2l, numpy as d2n; import d2l as pkg; "

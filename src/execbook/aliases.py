@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ALIAS_BANNER = "# Alias defined in config.ini"
+ALIAS_BANNER = "# Aliases defined in the book's settings ([library-<tab>] in config.ini, or execbook_library)"
 ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
 # receivers written as they are: anything else is parenthesized before ".method("
 ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set,

@@ -41,6 +41,12 @@ class Book:
     def sphinx(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "sphinx", *args, *self.flags]
 
+    def run_sphinx(self, *args: str) -> int:
+        """sphinx-build in this process: one interpreter start less than a child process."""
+        from sphinx.cmd.build import main as sphinx_main
+
+        return sphinx_main([*args, *self.flags])
+
 
 def conf_namespace(values: dict) -> SimpleNamespace:
     names = {name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_"))) for name in cfg.option_names()}
@@ -262,13 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.what != "lib":
         loaded = load_book(book)
     if args.what == "html":
-        return subprocess.call(loaded.sphinx("-M", "html", str(book), str(book / "_build"), *extra))
+        return loaded.run_sphinx("-M", "html", str(book), str(book / "_build"), *extra)
     if args.what in ("notebooks", "slides", "eval"):
         # eval: Sphinx's dummy builder reads every page (as the website does: -t html), which
         # runs the stale code, and writes nothing
         builder = ["-b", "dummy", "-t", "html"] if args.what == "eval" else ["-b", args.what]
-        return subprocess.call(loaded.sphinx(*builder, str(book), str(book / "_build" / args.what),
-                                             "-d", str(book / "_build" / "doctrees"), "-q", *extra))
+        return loaded.run_sphinx(*builder, str(book), str(book / "_build" / args.what),
+                                 "-d", str(book / "_build" / "doctrees"), "-q", *extra)
     if extra:
         parser.error(f"unknown arguments for build lib: {' '.join(extra)}")
     for path in build_lib(book):
