@@ -404,3 +404,13 @@ def test_library_reference_lists_saved_names_with_links(demo_book: BuiltBook) ->
     assert link.get_text(strip=True) == "Timing"
     _, target = target_of(demo_book, "execbook-library", link["href"])
     assert "Timing" in target.get_text()
+
+
+def test_aliases_show_each_frameworks_own_api(demo_book: BuiltBook) -> None:
+    page = demo_book.main("chapters/models/training")
+    shown = {pane["data-tab"]: pane.get_text() for pane in page.select("[data-tab]") if "first_two" in pane.get_text()}
+    assert "first_two = torch.cat([features[:1], features[1:2]])" in shown["pytorch"]
+    assert "first_two = np.concatenate([features[:1], features[1:2]])" in shown["numpy"]
+    assert "labels[:2].sum()" in shown["pytorch"] and "dlb.concat" not in "".join(shown.values())
+    # the code that ran is the code as written, through the library's aliases
+    assert "torch.Size([2, 2]) tensor([True])" in shown["pytorch"] and "(2, 2) [ True]" in shown["numpy"]

@@ -409,3 +409,29 @@ def test_pdf_of_a_d2l_book_project(mini_book: Path) -> None:
     assert "Mini Book" in text and "Ada Example and Grace Sample" in text and "Release 0.3.0" in text
     assert "torch.cat([X, X], 0)" in text and "d2l.concat" not in text and "np.concatenate" not in text
     assert "stacked torch.Size([4, 3])" in text and "Legendre (1805)" in text
+
+
+@pytest.mark.sphinx
+def test_the_library_holds_the_whole_book_when_a_subset_is_built(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(MINI_BOOK, book)
+    ini = book / "config.ini"
+    ini.write_text(ini.read_text().replace("notebooks = *.md */*.md", "notebooks = index.md chapter_models/*.md"))
+    result = execbook(book, "build", "html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (book / "_build/html/chapter_basics/tensors.html").exists()
+    regression = (book / "_build/html/chapter_models/regression.html").read_text()
+    assert "total tensor(6)" in regression  # d2l.total is saved on the page this build leaves out
+
+
+def test_colab_notebooks_get_installs_and_a_gpu_only_when_they_need_them() -> None:
+    from execbook.export import for_colab
+
+    def notebook(code: str) -> nbformat.NotebookNode:
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+
+    needs = for_colab(notebook("from d2l import torch as d2l\nd2l.try_gpu()"), {"d2l": "d2l==1.0", "flax": "flax"}, "Install:", "gpu")
+    assert [c.source for c in needs.cells[:2]] == ["Install:", "!pip install d2l==1.0"]
+    assert needs.metadata["accelerator"] == "GPU"
+    plain = for_colab(notebook("import numpy as np\n# import d2l is only mentioned"), {"d2l": "d2l==1.0"}, "Install:", "gpu")
+    assert len(plain.cells) == 1 and "accelerator" not in plain.metadata
