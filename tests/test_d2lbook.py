@@ -212,10 +212,15 @@ def test_errors_name_their_line(tmp_path: Path, ini: str, line: int, text: str) 
     assert len(errors) == 1 and errors[0].line == line and text in errors[0].text, errors
 
 
-def test_sphinx_configs_that_do_not_run(tmp_path: Path) -> None:
-    book = write_project(tmp_path, "[build]\nsphinx_configs = a = 1\n    b = undefined_name\n")
+@pytest.mark.parametrize(("ini", "line", "error"), [
+    ("[build]\nsphinx_configs = a = 1\n    b = undefined_name\n", 3, "NameError: name 'undefined_name' is not defined"),
+    ("[build]\nsphinx_configs =\n    a = 1\n    b = (\n    c = 2\n", 4, "SyntaxError: '(' was never closed"),
+    ("[build]\nsphinx_configs =\n    a = 1\n    b = 1 / 0\n", 4, "ZeroDivisionError"),
+])
+def test_sphinx_configs_that_do_not_run(tmp_path: Path, ini: str, line: int, error: str) -> None:
+    book = write_project(tmp_path, ini)
     note = d2lbook.check_sphinx_configs(book, d2lbook.map_ini(book))
-    assert note is not None and note.line == 3 and "NameError" in note.text
+    assert note is not None and note.line == line and error in note.text, note
 
 
 def test_globs_and_version_file(tmp_path: Path) -> None:

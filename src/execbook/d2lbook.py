@@ -13,6 +13,7 @@ import configparser
 import difflib
 import re
 import shutil
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,14 @@ class Ini:
             if number > start and lines[number - 1] and not lines[number - 1][0].isspace():
                 break  # past the value's continuation lines
         return start
+
+    def value_start(self, section: str, key: str) -> int:
+        """The line a value's text starts on: the key's, or the next one for ``key =`` alone."""
+        start = self.line(section, key)
+        if (section, key) not in self.lines:
+            return start
+        key_line = self.path.read_text(encoding="utf-8").splitlines()[start - 1]
+        return start if re.split(r"[=:]", key_line, maxsplit=1)[-1].strip() else start + 1
 
     def has(self, section: str, key: str) -> bool:
         return key in self.values.get(section, {})
@@ -260,7 +269,7 @@ def map_ini(book: Path) -> Mapping:
         put("execbook_execute", "off", "build", "eval_notebook")
     m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
     v["extensions"] = ["execbook", *split_globs(get("build", "sphinx_extensions"))]
-    m.sphinx_configs = (get("build", "sphinx_configs"), line("build", "sphinx_configs"))
+    m.sphinx_configs = (get("build", "sphinx_configs"), ini.value_start("build", "sphinx_configs"))
 
     map_html(book, ini, m)
     map_pdf(book, ini, m, tabs)
@@ -458,8 +467,12 @@ def check_sphinx_configs(book: Path, m: Mapping) -> Note | None:
     try:
         exec(compile(code, "sphinx_configs", "exec"), dict(m.values))  # noqa: S102
     except Exception as error:  # the author's code: any error is theirs to fix
-        where = getattr(error, "lineno", None) or 1
-        return Note(line + where, f"[build] sphinx_configs does not run: {type(error).__name__}: {error}", True)
+        where = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
+        if where is None:  # a run-time error: the innermost frame of the author's code
+            frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "sphinx_configs"]
+            where = frames[-1].lineno if frames else 1
+        message = error.msg if isinstance(error, SyntaxError) else str(error)
+        return Note(line + (where or 1) - 1, f"[build] sphinx_configs does not run: {type(error).__name__}: {message}", True)
     return None
 
 
