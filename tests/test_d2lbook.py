@@ -384,18 +384,25 @@ def test_a_bad_config_ini_stops_with_its_line(tmp_path: Path) -> None:
 @pytest.mark.sphinx
 def test_deploy_pushes_the_site_to_the_configured_repository(mini_book: Path, tmp_path: Path) -> None:
     remote = tmp_path / "site.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "master", str(remote)], check=True)
     book = tmp_path / "book"
     shutil.copytree(mini_book, book, ignore=shutil.ignore_patterns(".execbook-cache"))
     ini = book / "config.ini"
-    ini.write_text(ini.read_text().replace("github_repo = example/minibook.github.io", f"github_repo = {remote}"))
+    ini.write_text(ini.read_text().replace("github_repo = example/minibook.github.io", "github_repo = ../site.git"))
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.org"]
-    subprocess.run(["git", "init", "-q"], cwd=book, check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "book"], cwd=book, check=True)
-    result = execbook(book, "deploy")
-    assert result.returncode == 0, result.stderr
-    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "master"], cwd=remote, capture_output=True, text=True).stdout
-    assert "chapter_basics/tensors.html" in files.split() and ".nojekyll" in files.split()
+    subprocess.run(["git", "init", "-q", "-b", "master"], cwd=book, check=True)
+    subprocess.run([*git, "add", "config.ini", "index.md"], cwd=book, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "book"], cwd=book, check=True)
+    log = lambda repo: subprocess.run(["git", "log", "--format=%s", "master"], cwd=repo, capture_output=True, text=True).stdout.split()  # noqa: E731
+    for extra in ("", "", "new.html"):  # the same site twice: no empty commit; then a changed site
+        if extra:
+            (book / "_build" / "html" / extra).write_text("<p>new</p>")
+        result = execbook(book, "deploy")
+        assert result.returncode == 0, result.stderr
+    assert log(book) == ["book"]  # the book's own branch is left alone
+    assert log(remote) == ["Version", "0.3.0"] * 2  # d2l-book's message; the site's history is kept
+    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "master"], cwd=remote, capture_output=True, text=True).stdout.split()
+    assert "chapter_basics/tensors.html" in files and ".nojekyll" in files and "config.ini" not in files
 
 
 @pytest.mark.pdf

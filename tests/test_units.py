@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pathlib import Path
 from docutils import nodes
 from sphinx.errors import ConfigError
 
@@ -120,3 +121,15 @@ def test_split_runs_groups_neighbours_of_one_kind() -> None:
     ]
     runs = split_runs(items, all_tabs)
     assert [[items.index(node) for node in run] for run in runs] == [[0, 1], [2, 3], [6]]
+
+
+def test_bibliography_files_from_markers_or_references_bib(tmp_path: Path) -> None:
+    from execbook.references import bibliography_files
+
+    (tmp_path / "references.bib").write_text("@book{a, title={A}}\n")
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n")
+    assert bibliography_files(tmp_path, [page]) == ["references.bib"]  # no marker: the conventional file
+    (tmp_path / "other.bib").write_text("@book{b, title={B}}\n")
+    page.write_text("# Page\n\n:bibliography:`other.bib`\n")
+    assert bibliography_files(tmp_path, [page]) == ["other.bib"]

@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
     publish = commands.add_parser("deploy", help="publish the built site (and PDFs) to GitHub Pages")
     publish.add_argument("--book", type=Path, default=Path("."))
-    publish.add_argument("--remote", default="origin")
-    publish.add_argument("--branch", default="gh-pages")
+    publish.add_argument("--remote", help="a git remote of the book's repository (default: origin)")
+    publish.add_argument("--branch", help="default: gh-pages (master for a config.ini [deploy] github_repo)")
     check = commands.add_parser("check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)")
     check.add_argument("--book", type=Path, default=Path("."))
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
@@ -247,15 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_book(args.book.resolve(), args.host, args.port, extra)
     if args.command == "deploy":
-        from execbook.deploy import deploy, github_remote
+        from execbook.deploy import deploy, deploy_to_repository, github_remote
 
         folder = args.book.resolve()
-        remote, branch = args.remote, args.branch
-        if not (folder / "conf.py").is_file() and (folder / d2lbook.INI_NAME).is_file():
-            repo = load_book(folder).ini.deploy_repo  # type: ignore[union-attr]
-            if repo and remote == "origin":  # d2l-book pushes the site to [deploy] github_repo's master
-                remote, branch = github_remote(repo), "master" if branch == "gh-pages" else branch
-        return deploy(folder, remote, branch)
+        if args.remote is None and not (folder / "conf.py").is_file() and (folder / d2lbook.INI_NAME).is_file():
+            book = load_book(folder)
+            if book.ini and book.ini.deploy_repo:  # d2l-book pushes the site to [deploy] github_repo's master
+                message = f"Version {book.conf.release}" if book.conf.release else "Publish the book"
+                return deploy_to_repository(folder, github_remote(book.ini.deploy_repo, folder), args.branch or "master", message)
+        return deploy(folder, args.remote or "origin", args.branch or "gh-pages")
     if args.command == "check":
         return check_book(args.book.resolve())
     if args.command == "new":

@@ -3,6 +3,8 @@
 The site, the PDFs (under ``pdf/``) and the notebook zips (under
 ``notebooks/``), when built, are staged together and committed to the branch
 (``gh-pages`` by default, with ``.nojekyll``) of a git remote, then pushed.
+A d2l-book project's ``[deploy] github_repo`` is a repository of its own:
+the site replaces the files of its ``master`` in a clone, as d2l-book does.
 Messages never show credentials that a remote URL may carry.
 """
 
@@ -44,15 +46,55 @@ def stage(book: Path) -> Path:
     return staging
 
 
-def github_remote(repo: str) -> str:
-    """d2l-book's ``[deploy] github_repo``: ``owner/name`` is GitHub over ssh; a URL or a path is used as it is."""
-    if "://" in repo or repo.startswith(("git@", "/", ".", "~")) or Path(repo).expanduser().exists():
+def github_remote(repo: str, book: Path) -> str:
+    """d2l-book's ``[deploy] github_repo``: ``owner/name`` is GitHub over ssh; a
+    URL is used as it is, a local path (a bare repository) relative to the book."""
+    if "://" in repo or repo.startswith("git@"):
         return repo
-    return f"git@github.com:{repo}.git"
+    local = (book / repo).expanduser()
+    if repo.startswith(("/", ".", "~")) or local.exists():
+        return str(local.resolve())
+    return f"git@github.com:{repo.removesuffix('.git')}.git"
 
 
-def is_url(remote: str) -> bool:
-    return "://" in remote or remote.startswith(("git@", "/", ".", "~"))
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def deploy_to_repository(book: Path, url: str, branch: str, message: str) -> int:
+    """d2l-book's deploy: the site replaces the files of ``branch`` in its own
+    repository (a clone under _build, whose history is kept), then is pushed.
+    The book's own repository and branches are not touched."""
+    if shutil.which("git") is None:
+        print("execbook: deploy needs git", file=sys.stderr)
+        return 2
+    staging = stage(book)
+    clone = book / "_build" / "deploy-repository"
+    shutil.rmtree(clone, ignore_errors=True)
+    cloned = git("clone", "--quiet", "--depth", "1", "--branch", branch, "--single-branch", url, str(clone), cwd=book)
+    if cloned.returncode != 0:  # a new repository, or one without that branch yet
+        shutil.rmtree(clone, ignore_errors=True)
+        clone.mkdir(parents=True)
+        git("init", "--quiet", "-b", branch, cwd=clone)
+        git("remote", "add", "origin", url, cwd=clone)
+    for path in clone.iterdir():
+        if path.name not in (".git", "README.md"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(staging, clone, dirs_exist_ok=True)
+    (clone / ".nojekyll").touch()
+    identity = [] if git("config", "user.email", cwd=clone).stdout.strip() else ["-c", "user.name=execbook", "-c", "user.email=execbook@localhost"]
+    git("add", "-A", cwd=clone)
+    committed = git(*identity, "commit", "--quiet", "-m", message, cwd=clone)
+    if committed.returncode != 0 and "nothing to commit" not in committed.stdout + committed.stderr:
+        print(f"execbook: committing the site failed:\n{git_says(committed)}", file=sys.stderr)
+        return 1
+    pushed = git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=clone)
+    if pushed.returncode != 0:
+        print(f"execbook: publishing to branch {branch} of {mask(url)} failed:\n{git_says(pushed)}", file=sys.stderr)
+        return 1
+    files = sum(1 for path in staging.rglob("*") if path.is_file())
+    print(f"published {files} files to branch {branch} of {mask(url)}")
+    return 0
 
 
 def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book") -> int:
@@ -64,7 +106,7 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
         print(f"execbook: {book} is not in a git repository; `git init` and add a remote first", file=sys.stderr)
         return 2
     remotes = subprocess.run(["git", "remote"], cwd=book, capture_output=True, text=True).stdout.split()
-    if remote not in remotes and not is_url(remote):
+    if remote not in remotes:
         print(f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
               f"`git remote add {remote} URL` or pass --remote", file=sys.stderr)
         return 2

@@ -141,6 +141,8 @@ def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
                     relative = str(path)
                 if path.is_file() and relative not in found:
                     found.append(relative)
+    if not found and (srcdir / "references.bib").is_file():
+        found.append("references.bib")
     return found
 
 
