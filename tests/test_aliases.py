@@ -65,7 +65,7 @@ CASES = [
     ("fluent without arguments stays", "d2l.numpy()", "d2l.numpy()"),
     ("fluent on several lines", "d2l.reshape(\n    X,\n    (2, 3))", "X.reshape((2, 3))"),
     ("args, a keyword left out", "d2l.full((2,), 7)", "torch.full((2,), 7)"),
-    ("args by keyword", "d2l.full((2,), a_value=X + 1, dtype=torch.int32)", "torch.full((2,), (X + 1), dtype=torch.int32)"),
+    ("args by keyword", "d2l.full((2,), a_value=X + 1, dtype=torch.int32)", "torch.full((2,), X + 1, dtype=torch.int32)"),
     ("args that do not fit stay", "d2l.full(*shape_and_value)", "d2l.full(*shape_and_value)"),
     ("reverse regex with a group", "Y = d2l.transpose(X)", "Y = X.T"),
     ("reverse plain", "class Net(d2l.nn_Module):\n    pass", "class Net(nn.Module):\n    pass"),
@@ -79,6 +79,41 @@ CASES = [
 @pytest.mark.parametrize(("title", "source", "shown"), CASES, ids=[case[0] for case in CASES])
 def test_shown_code(title: str, source: str, shown: str) -> None:
     assert TORCH.shown(source, "d2l") == shown
+
+
+MATH = Aliases.from_option({
+    "lib_name": "torch",
+    "fluent": "reshape, numel",
+    "args": "\n".join([
+        "square(x) -> x ** 2", "mul(a, b) -> a * b", "recip(x) -> 1 / x", "neg(x) -> -x", "count(x) -> x.numel()",
+        "zeros(shape, dtype=torch.int32) -> torch.zeros(shape, dtype=dtype)", "pair(a, b) -> a, b",
+    ]),
+})
+
+PRECEDENCE = [
+    ("a negative number raised", "d2l.square(-1)", "(-1) ** 2"),
+    ("a product divided into", "y = 1 / d2l.mul(a, b)", "y = 1 / (a * b)"),
+    ("a product as a whole value", "y = d2l.mul(a, b)", "y = a * b"),
+    ("a product as an argument", "f(d2l.mul(a, b))", "f(a * b)"),
+    ("nested results", "d2l.recip(d2l.mul(a, b))", "1 / (a * b)"),
+    ("a negation as a receiver", "d2l.reshape(d2l.neg(x), 2)", "(-x).reshape(2)"),
+    ("a number as a method's receiver", "d2l.count(3)", "(3).numel()"),
+    ("a negative number as a receiver", "d2l.count(-1)", "(-1).numel()"),
+    ("a string receiver stays bare", "d2l.count('ab')", "'ab'.numel()"),
+    ("a tuple result as an argument", "f(d2l.pair(a, b))", "f((a, b))"),
+    ("a default that is not None is kept", "d2l.zeros((2,))", "torch.zeros((2,), dtype=torch.int32)"),
+    ("a sum as an operand of a fluent call", "d2l.numel(a + b) * 2", "(a + b).numel() * 2"),
+]
+
+
+@pytest.mark.parametrize(("title", "source", "shown"), PRECEDENCE, ids=[case[0] for case in PRECEDENCE])
+def test_shown_code_keeps_its_meaning(title: str, source: str, shown: str) -> None:
+    assert MATH.shown(source, "d2l") == shown
+
+
+def test_raw_aliases_keep_their_indentation() -> None:
+    aliases = Aliases.from_option({"alias": "\n    def size(a):\n        return a.numel()\n"})
+    assert aliases.library_text().splitlines()[1:] == ["def size(a):", "    return a.numel()"]
 
 
 def test_args_alias_drops_nothing_it_cannot_fill() -> None:
@@ -95,6 +130,9 @@ def test_args_alias_drops_nothing_it_cannot_fill() -> None:
     ({"args": "full(a) -> torch.full(a"}, "torch.full(a"),
     ({"alias": "size = lambda a:"}, "size = lambda a:"),
     ({"colour": "x"}, "colour"),
+    ({"lib_name": "torch two", "simple": "ones"}, "torch two"),
+    ({"lib_name": "torch", "simple": "concat -> cat dim"}, "cat dim"),
+    ({"lib_name": "torch", "fluent": "numpy -> detach().numpy()"}, "detach().numpy()"),
 ])
 def test_bad_entries_are_named(maps: dict, entry: str) -> None:
     with pytest.raises(AliasError) as error:

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 ALIAS_BANNER = "# Aliases defined in the book's settings ([library-<tab>] in config.ini, or execbook_library)"
 ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
+DOTTED_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+FLUENT_RE = re.compile(r"^[\w.()]*[A-Za-z_]\w*$")
 # receivers written as they are: anything else is parenthesized before ".method("
 ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set,
          ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
@@ -98,9 +101,17 @@ class Aliases:
         fluent = parse_mapping(value.get("fluent", ""))
         if (simple or fluent) and not lib_name:
             raise AliasError("lib_name", "simple and fluent aliases need lib_name, the framework's module (e.g. torch)")
+        if lib_name and not DOTTED_RE.match(lib_name):
+            raise AliasError(lib_name, "lib_name must be a module name such as torch or np")
         for left, right in [*simple, *fluent]:
             if not left.removesuffix("(").isidentifier():
                 raise AliasError(left, "an alias must be a Python name")
+        for _, target in simple:
+            if not DOTTED_RE.match(target.removesuffix("(")):
+                raise AliasError(target, "a simple alias names a function of lib_name, e.g. cat or random.normal")
+        for _, method in fluent:
+            if not FLUENT_RE.match(method) or not _parses(f"x.{method}(1)"):
+                raise AliasError(method, "a fluent alias names a method, e.g. sum or detach().numpy (without the last ())")
         args = tuple(args_alias(left, right) for left, right in parse_mapping(value.get("args", ""), split_commas=False))
         reverse = parse_mapping(value.get("reverse", ""), split_commas=False)
         for pattern, _ in reverse:
@@ -109,7 +120,7 @@ class Aliases:
             except re.error as error:
                 raise AliasError(pattern, f"not a regular expression ({error})") from None
         raw = value.get("alias", "")
-        raw = "\n".join(line.strip() for line in (raw.splitlines() if isinstance(raw, str) else raw)).strip()
+        raw = textwrap.dedent("\n".join(raw.splitlines() if isinstance(raw, str) else raw)).strip("\n")
         if raw:
             try:
                 ast.parse(raw)
@@ -145,6 +156,14 @@ class Aliases:
         if self.fluent or self.args:
             source = rewrite_calls(source, prefix, dict(self.fluent), {entry.name: entry for entry in self.args})
         return source
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code, mode="eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def args_alias(signature: str, expression: str) -> ArgsAlias:
@@ -206,8 +225,45 @@ def _fits(node: ast.Call, name: str, fluent: dict[str, str], args: dict[str, Arg
                 or set(entry.params) - given - set(entry.defaults))
 
 
-def _wrapped(code: str, node: ast.expr, bare: tuple[type, ...]) -> str:
-    return code if isinstance(node, bare) else f"({code})"
+LOOSE_PARENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.keyword, ast.List, ast.Set,
+                 ast.Dict, ast.Tuple, ast.FormattedValue, ast.comprehension, ast.ListComp, ast.SetComp, ast.DictComp)
+
+
+def _loose(node: ast.AST, parent: ast.AST | None) -> bool:
+    """Whether any expression but a bare tuple reads right in ``node``'s place:
+    a statement's value, a call argument, an element, a subscript."""
+    if parent is None or isinstance(parent, LOOSE_PARENTS):
+        return True
+    if isinstance(parent, ast.Call):
+        return node is not parent.func
+    if isinstance(parent, ast.Subscript):
+        return node is parent.slice
+    return False
+
+
+def _bare(code: str, where: str) -> bool:
+    """Whether ``code`` needs no parentheses: ``where`` is "loose" (an argument,
+    a value), "tight" (an operand) or "receiver" (before ``.method``)."""
+    try:
+        node = ast.parse(code.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    enclosed = code.strip()[:1] in "([{" and code.strip()[-1:] in ")]}"
+    if isinstance(node, (ast.Tuple, ast.GeneratorExp)):
+        return enclosed
+    if where == "loose":
+        return not isinstance(node, (ast.NamedExpr, ast.Yield, ast.YieldFrom))
+    if isinstance(node, ast.Constant):
+        return where == "tight" or isinstance(node.value, str)
+    return isinstance(node, ATOMS)
+
+
+def _wrap(code: str, where: str) -> str:
+    return code if _bare(code, where) else f"({code})"
+
+
+def _parents(tree: ast.AST) -> dict[int, ast.AST]:
+    return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
 class _Rewriter:
@@ -216,8 +272,10 @@ class _Rewriter:
     def __init__(self, source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]):
         self.text, self.fluent, self.args = _Text(source), fluent, args
         names = {**fluent, **args}
+        tree = ast.parse(_masked(source))
+        self.parents = _parents(tree)
         calls = []
-        for node in ast.walk(ast.parse(_masked(source))):
+        for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
                     and node.func.value.id == prefix and node.func.attr in names and _fits(node, node.func.attr, fluent, args)):
                 start, end = self.text.span(node)
@@ -229,42 +287,36 @@ class _Rewriter:
         out, at = [], start
         for call_start, call_end, node in self.calls:
             if call_start >= at and call_end <= end:
-                out += [self.text.data[at:call_start].decode("utf-8"), self.rewrite(node)]
+                where = "loose" if _loose(node, self.parents.get(id(node))) else "tight"
+                out += [self.text.data[at:call_start].decode("utf-8"), _wrap(self.rewrite(node), where)]
                 at = call_end
         return "".join(out) + self.text.data[at:end].decode("utf-8")
 
     def of(self, node: ast.AST) -> str:
         return self.render(*self.text.span(node))
 
-    def receiver(self, node: ast.expr) -> str:
-        """Written before ``.method(``: parenthesized unless it reads right bare."""
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return self.of(node)
-        return _wrapped(self.of(node), node, ATOMS)
-
-    def argument(self, node: ast.expr) -> str:
-        """Put in place of a parameter: parenthesized unless it is one term."""
-        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
-            return self.of(node)
-        return _wrapped(self.of(node), node, (*ATOMS, ast.Constant))
-
     def rewrite(self, node: ast.Call) -> str:
         name = node.func.attr  # type: ignore[attr-defined]
         if name in self.fluent:
             rest = [self.of(arg) for arg in node.args[1:]] + [self.of(keyword) for keyword in node.keywords]
-            return f"{self.receiver(node.args[0])}.{self.fluent[name]}({', '.join(rest)})"
+            return f"{_wrap(self.of(node.args[0]), 'receiver')}.{self.fluent[name]}({', '.join(rest)})"
         entry = self.args[name]
         given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
         given.update({k.arg: k.value for k in node.keywords if k.arg})
-        left_out = set(entry.defaults) - set(given)
+        # `dtype=dtype` where the caller gave no dtype and the default is None: dropped, as d2l-book does
+        dropped = {p for p in set(entry.defaults) - set(given) if entry.defaults[p] == "None"}
         tree = ast.parse(entry.expression, mode="eval")
+        parents = _parents(tree)
         placeholders: dict[str, str] = {}
         for sub in ast.walk(tree):
-            if isinstance(sub, ast.Call):  # `dtype=dtype` where the caller gave no dtype: dropped, as d2l-book does
-                sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in left_out)]
+            if isinstance(sub, ast.Call):
+                sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in dropped)]
             if isinstance(sub, ast.Name) and sub.id in entry.params:
+                code = self.of(given[sub.id]) if sub.id in given else entry.defaults[sub.id]
+                parent = parents.get(id(sub))
+                where = "receiver" if isinstance(parent, ast.Attribute) else "loose" if _loose(sub, parent) else "tight"
                 placeholder = f"__execbook_arg{len(placeholders)}__"
-                placeholders[placeholder] = self.argument(given[sub.id]) if sub.id in given else entry.defaults[sub.id]
+                placeholders[placeholder] = _wrap(code, where)
                 sub.id = placeholder
         shown = ast.unparse(tree)
         for placeholder, code in placeholders.items():
