@@ -118,7 +118,8 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
         {"name": "PDF", "url": "https://example.org/book.pdf", "icon": "fas fa-file-pdf", "type": "fontawesome"},
     ]
     assert v["html_favicon"] == str(book / "static/favicon.png") and v["html_logo"] == str(book / "static/logo.png")
-    assert v["html_css_files"] == ["execbook-ini/a.css", "execbook-ini/b.css"] and v["html_js_files"] == ["execbook-ini/a.js"]
+    assert v["html_css_files"] == ["execbook-ini/static/a.css", "execbook-ini/static/b.css"]
+    assert v["html_js_files"] == ["execbook-ini/static/a.js"]
     assert v["execbook_pdf"] == {
         "name": "mybook", "fonts": {"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "Inconsolata"},
         "post_latex": str(book / "static/post.py"),
@@ -152,7 +153,7 @@ def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None
     assert values["html_title"] == "Mine" and values["latex_elements"] == {"papersize": "a4paper"}
     assert values["extensions"] == ["execbook"]
     static = book / d2lbook.CONF_DIR / "_static" / "execbook-ini"
-    assert sorted(p.name for p in static.iterdir()) == ["a.css", "a.js", "b.css"]
+    assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == ["static/a.css", "static/a.js", "static/b.css"]
     assert values["html_static_path"] == [str(static.parent)]
 
 
@@ -192,14 +193,15 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
         (4, "unknown section [biuld]; did you mean [build]?; it is ignored", False, False),
         (8, "[deploy] s3_bucket is not used by execbook (execbook deploys to GitHub Pages)", False, True),
         (10, "[sagemaker] is a d2l-book feature execbook does not have; the section is ignored", False, True),
-        (13, "[library-tensorflow]: 'tensorflow' is not in [build] tabs (); the section is ignored", False, False),
+        (13, "[library-tensorflow]: 'tensorflow' is not one of the book's tabs (python; set them in [build] tabs); "
+             "the section is ignored", False, False),
     ]
 
 
 @pytest.mark.parametrize(("ini", "line", "text"), [
     ("[html]\nheader_links = GitHub, https://github.com/x\n", 2, "must be 'name, URL, icon'"),
     ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = torch\nreverse_alias = d2l.x( -> y\n", 6, "not a regular expression"),
-    ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = torch.py\n", 4, "must be inside a package folder"),
+    ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = torch.py\n", 4, "must be a module in a package folder"),
     ("[build]\ntabs = a, b\n[library-a]\nlib_file = p/a.py\n[library-b]\nlib_file = q/b.py\n", 3, "the same package folder"),
     ("[build]\nindex = home\n", 2, "the index page home.md does not exist"),
     ("[build]\nsphinx_configs = latex = '100%'\n", 2, "a literal % is written %%"),
@@ -210,6 +212,35 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
 def test_errors_name_their_line(tmp_path: Path, ini: str, line: int, text: str) -> None:
     errors = d2lbook.map_ini(write_project(tmp_path, ini)).errors
     assert len(errors) == 1 and errors[0].line == line and text in errors[0].text, errors
+
+
+def test_one_framework_books_and_tab_case(tmp_path: Path) -> None:
+    no_tabs = d2lbook.map_ini(write_project(tmp_path / "a", "[library-python]\nlib_file = mylib/python.py\n"))
+    assert no_tabs.notes == [] and no_tabs.values["execbook_library"]["modules"] == {"python": "mylib/python.py"}
+    old_form = d2lbook.map_ini(write_project(tmp_path / "b", "[library]\nsave_filename = mylib/book.py\n"))
+    assert old_form.notes == [] and old_form.values["execbook_library"]["modules"] == {"python": "mylib/book.py"}
+    cased = d2lbook.map_ini(write_project(tmp_path / "c", "[build]\ntabs = PyTorch\n[library-PyTorch]\nlib_file = d2l/torch.py\n"))
+    assert cased.notes == [] and cased.values["execbook_library"]["modules"] == {"pytorch": "d2l/torch.py"}
+
+
+@pytest.mark.parametrize(("ini", "line", "text"), [
+    ("[build]\nresources = ./ /\n[html]\ninclude_css = /nonexistent/x.css\n", 4, "'/nonexistent/x.css' matches no file"),
+    ("[build]\ntabs = a\nthis line is not a key\n", 3, "cannot read 'this line is not a key'"),
+])
+def test_odd_values_are_reported_not_raised(tmp_path: Path, ini: str, line: int, text: str) -> None:
+    notes = d2lbook.map_ini(write_project(tmp_path, ini)).notes
+    assert any(n.line == line and text in n.text for n in notes), notes
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    book = write_project(tmp_path, "")
+    (book / "config.ini").write_bytes(b"[project]\ntitle = Caf\xe9\n")
+    assert [(n.line, n.error) for n in d2lbook.map_ini(book).notes] == [(2, True)]
+
+
+def test_static_files_keep_their_folders(tmp_path: Path) -> None:
+    book = write_project(tmp_path, "[html]\ninclude_css = a/book.css b/book.css\n", ("a/book.css", "b/book.css"))
+    assert d2lbook.map_ini(book).values["html_css_files"] == ["execbook-ini/a/book.css", "execbook-ini/b/book.css"]
 
 
 @pytest.mark.parametrize(("ini", "line", "error"), [
@@ -277,8 +308,8 @@ def test_html_of_a_d2l_book_project(mini_book: Path) -> None:
     links = {a["href"]: a for a in tensors.select("a[href]")}
     assert "https://github.com/example/minibook" in links and "https://example.org/minibook.pdf" in links
     assert tensors.select_one("i.fab.fa-github") is not None
-    assert tensors.select_one('link[href*="execbook-ini/book.css"]') is not None
-    assert tensors.select_one('script[src*="execbook-ini/book.js"]') is not None
+    assert tensors.select_one('link[href*="execbook-ini/static/book.css"]') is not None
+    assert tensors.select_one('script[src*="execbook-ini/static/book.js"]') is not None
     assert tensors.select_one('link[rel="icon"][href*="logo.svg"]') is not None
     # the code readers see: each framework's own API; the outputs: the code as written, run
     torch_code, numpy_code = code_of(tensors, "pytorch"), code_of(tensors, "numpy")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import glob
+import os
 import re
 import shutil
 import traceback
@@ -21,6 +23,7 @@ from typing import Any
 from execbook.aliases import AliasError, Aliases
 
 INI_NAME = "config.ini"
+DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
 CONF_DIR = Path("_build") / ".execbook-conf"
 
 # d2l-book's defaults (its config_default.ini), for the keys execbook maps
@@ -33,7 +36,7 @@ DEFAULTS = {
     },
     "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
     "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": ""},
-    "library": {"version_file": ""},
+    "library": {"version_file": "", "save_filename": ""},
     "deploy": {"github_repo": ""},
     "colab": {
         "github_repo": "", "exclusions": "*.html **/index.html", "libs": "", "gpu_pattern": "gpu",
@@ -53,7 +56,6 @@ IGNORED = {
     ("build", "output_dir"): "execbook writes into _build",
     ("build", "origin_repo"): "translations are not supported",
     ("pdf", "latex_url"): "execbook does not download LaTeX styles",
-    ("library", "save_filename"): "use [library-<tab>] lib_file",
     ("library", "save_mark"): "use #@save",
     ("library", "save_patterns"): "use [library-<tab>] lib_file",
     ("library", "version"): "the version is [project] release",
@@ -96,13 +98,18 @@ class Ini:
     def entry_line(self, section: str, key: str, entry: str) -> int:
         """The line of ``entry`` inside a value that spans several lines."""
         start = self.line(section, key)
-        first = entry.strip().splitlines()[0] if entry.strip() else ""
+        first = entry.strip().splitlines()[0].strip() if entry.strip() else ""
         lines = self.path.read_text(encoding="utf-8").splitlines()
-        for number in range(start, len(lines) + 1):
-            if first and first in lines[number - 1]:
-                return number
-            if number > start and lines[number - 1] and not lines[number - 1][0].isspace():
-                break  # past the value's continuation lines
+        end = start
+        while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+            end += 1  # the value's continuation lines
+        value_lines = [(number, lines[number - 1].split("=", 1)[-1] if number == start else lines[number - 1])
+                       for number in range(start, end + 1)]
+        for match in (lambda text: first in [t.strip() for t in text.split(",")] or text.strip() == first,
+                      lambda text: first in text):
+            for number, text in value_lines:
+                if first and match(text):
+                    return number
         return start
 
     def value_start(self, section: str, key: str) -> int:
@@ -121,38 +128,65 @@ SECTION_RE = re.compile(r"^\[(?P<name>[^\]]+)\]")
 KEY_RE = re.compile(r"^(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]")
 
 
+def section_name(name: str) -> str:
+    """``[library-PyTorch]`` is the section of tab ``pytorch``: d2l-book lowercases tab names."""
+    return name.lower() if name.lower().startswith("library-") else name
+
+
 def read_ini(path: Path) -> tuple[Ini, list[Note]]:
     """The file as d2l-book's ConfigParser reads it (``%%`` for ``%``), with each key's line."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        return Ini(path, {}, {}), [Note(line, "config.ini is not UTF-8 text; save it as UTF-8", True)]
     lines: dict[tuple[str, str], int] = {}
     section = ""
     for number, line in enumerate(text.splitlines(), 1):
         if match := SECTION_RE.match(line):
-            section = match["name"].strip()
+            section = section_name(match["name"].strip())
             lines.setdefault((section, ""), number)
         elif section and (match := KEY_RE.match(line)):
             lines.setdefault((section, match["key"].strip().lower()), number)
     parser = configparser.ConfigParser()
     try:
         parser.read_string(text, source=str(path))
+    except configparser.ParsingError as error:  # lines that are neither a section, a key nor a continuation
+        source_lines = text.splitlines()
+        return Ini(path, {}, lines), [Note(line, f"cannot read {source_lines[line - 1].strip()!r}: write 'key = value' under a [section]", True)
+                                      for line, _ in error.errors]
     except configparser.Error as error:
         line = getattr(error, "lineno", None) or 1
         return Ini(path, {}, lines), [Note(line, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
     values: dict[str, dict[str, str]] = {}
     notes = []
     for name in parser.sections():
-        values[name] = {}
+        section = values.setdefault(section_name(name), {})
         for key in parser[name]:
             try:
-                values[name][key] = parser[name][key].strip()
+                section[key] = parser[name][key].strip()
             except configparser.InterpolationError:
-                values[name][key] = parser.get(name, key, raw=True).strip()
-                notes.append(Note(lines.get((name, key), 1), f"[{name}] {key}: a literal % is written %% (as for d2l-book)", True))
+                section[key] = parser.get(name, key, raw=True).strip()
+                notes.append(Note(lines.get((section_name(name), key), 1), f"[{name}] {key}: a literal % is written %% (as for d2l-book)", True))
     return Ini(path, values, lines), notes
 
 
 def split_globs(value: str) -> list[str]:
     return value.split()
+
+
+def exists(book: Path, pattern: str) -> bool:
+    """Whether a glob (relative to the book, or absolute) names anything; stops at the first match."""
+    full = pattern if os.path.isabs(pattern) else os.path.join(book, pattern)
+    return next(glob.iglob(full, recursive=True), None) is not None
+
+
+def matching_files(book: Path, pattern: str) -> list[Path]:
+    """d2l-book's ``find_files``: a glob (``**`` recursive) relative to the book, or absolute; a folder is everything in it."""
+    full = pattern if os.path.isabs(pattern) else os.path.join(book, pattern)
+    if os.path.isdir(full):
+        full = os.path.join(full, "**")
+    return sorted(Path(p) for p in glob.glob(full, recursive=True) if os.path.isfile(p))
 
 
 def sphinx_globs(patterns: list[str]) -> list[str]:
@@ -209,7 +243,8 @@ def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
             notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored", info=True))
             continue
         if section.startswith("library-") and section not in known_sections:
-            notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not in [build] tabs ({', '.join(tabs)}); the section is ignored"))
+            notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not one of the book's tabs ({', '.join(tabs)}; "
+                                                 "set them in [build] tabs); the section is ignored"))
             continue
         if section not in known_sections:
             hint = difflib.get_close_matches(section, known_sections, 1)
@@ -233,7 +268,7 @@ def map_ini(book: Path) -> Mapping:
     m = Mapping({}, notes)
     get, line = ini.get, ini.line
     tabs = [tab.strip().lower() for tab in get("build", "tabs").split(",") if tab.strip()]
-    m.notes += check_keys(ini, tabs)
+    m.notes += check_keys(ini, tabs or [DEFAULT_TAB])
     v = m.values
 
     def put(name: str, value: Any, section: str, key: str) -> None:
@@ -263,7 +298,7 @@ def map_ini(book: Path) -> Mapping:
     exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
     put("exclude_patterns", exclude, "build", "exclusions")
     for resource in split_globs(get("build", "resources")):
-        if not any(book.glob(resource.rstrip("/"))):
+        if not exists(book, resource):
             m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
     if get("build", "eval_notebook").lower() not in TRUE:
         put("execbook_execute", "off", "build", "eval_notebook")
@@ -273,7 +308,7 @@ def map_ini(book: Path) -> Mapping:
 
     map_html(book, ini, m)
     map_pdf(book, ini, m, tabs)
-    map_library(book, ini, m, tabs)
+    map_library(book, ini, m, tabs or [DEFAULT_TAB])
     map_colab(ini, m, tabs)
     m.deploy_repo = get("deploy", "github_repo")
     v["execbook_cache_dir"] = str(book / "_build" / ".execbook-cache")
@@ -305,13 +340,14 @@ def map_html(book: Path, ini: Ini, m: Mapping) -> None:
     for key, option in (("include_css", "html_css_files"), ("include_js", "html_js_files")):
         files = []
         for pattern in split_globs(ini.get("html", key)):
-            found = sorted(p for p in book.glob(pattern) if p.is_file())
+            found = matching_files(book, pattern)
             if not found:
                 m.notes.append(Note(ini.line("html", key), f"[html] {key}: {pattern!r} matches no file"))
             files += found
-        if files:
-            m.values.setdefault("execbook_ini_static", []).extend(str(p) for p in files)
-            m.values[option] = [f"execbook-ini/{p.name}" for p in files]
+        if files:  # under their path in the book, so a.css and b/a.css stay two files
+            targets = [p.relative_to(book).as_posix() if p.is_relative_to(book) else p.name for p in files]
+            m.values.setdefault("execbook_ini_static", []).extend([str(p), t] for p, t in zip(files, targets))
+            m.values[option] = [f"execbook-ini/{t}" for t in targets]
 
 
 def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
@@ -348,14 +384,20 @@ def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     for tab in tabs:
         section = f"library-{tab}"
         if section not in ini.values:
-            continue
-        lib_file = ini.get(section, "lib_file")
+            if tab == tabs[0] and ini.get("library", "save_filename"):  # d2l-book's older, one-framework form
+                section = "library"
+                lib_file = ini.get("library", "save_filename")
+            else:
+                continue
+        else:
+            lib_file = ini.get(section, "lib_file")
         if not lib_file:
             m.notes.append(Note(ini.line(section), f"[{section}] needs lib_file, the module its #@save code goes to (e.g. d2l/torch.py)", True))
             continue
         parts = Path(lib_file).with_suffix("").parts
-        if len(parts) < 2:
-            m.notes.append(Note(ini.line(section, "lib_file"), f"[{section}] lib_file {lib_file!r} must be inside a package folder, e.g. d2l/{lib_file}", True))
+        if len(parts) != 2:
+            m.notes.append(Note(ini.line(section, "lib_file"), f"[{section}] lib_file {lib_file!r} must be a module in a package "
+                                                                f"folder beside config.ini, e.g. d2l/{Path(lib_file).name}", True))
             continue
         packages[tab] = "/".join(parts[:-1])
         modules[tab] = lib_file
@@ -435,9 +477,11 @@ def conf_values(book: str) -> dict[str, Any]:
     static = folder / CONF_DIR / "_static" / "execbook-ini"
     if m.values.get("execbook_ini_static"):
         static.mkdir(parents=True, exist_ok=True)
-        for name in namespace.pop("execbook_ini_static"):
-            if not (static / Path(name).name).is_file() or (static / Path(name).name).read_bytes() != Path(name).read_bytes():
-                shutil.copy2(name, static / Path(name).name)
+        for source, target in namespace.pop("execbook_ini_static"):
+            copy = static / target
+            if not copy.is_file() or copy.read_bytes() != Path(source).read_bytes():
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, copy)
         namespace["html_static_path"] = [str(static.parent)]
     code, _ = m.sphinx_configs
     if code.strip():
