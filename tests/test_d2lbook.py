@@ -199,14 +199,23 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("ini", "line", "text"), [
-    ("[html]\nheader_links = GitHub, https://github.com/x\n", 2, "must be 'name, URL, icon'"),
+    ("[html]\nheader_links = GitHub, https://github.com/x\n", 2, "must be 'name, URL, icon' (one link a line); the link is left out"),
+    ("[pdf]\npost_latex = fix.py\n", 2, "post_latex: fix.py does not exist; the setting is left out"),
+    ("[html]\nfavicon = static/icon.png\n", 2, "favicon: static/icon.png does not exist; the setting is left out"),
+    ("[colab]\ngithub_repo = pytorch, me/x\n", 2, "must be 'tab, owner/repo' with a tab of [build] tabs; the line is left out"),
+])
+def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, text: str) -> None:
+    m = d2lbook.map_ini(write_project(tmp_path, ini))
+    assert m.errors == [] and [(n.line, n.info) for n in m.notes] == [(line, False)] and text in m.notes[0].text, m.notes
+    assert "html_favicon" not in m.values and "post_latex" not in m.values["execbook_pdf"]
+
+
+@pytest.mark.parametrize(("ini", "line", "text"), [
     ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = torch\nreverse_alias = d2l.x( -> y\n", 6, "not a regular expression"),
     ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = torch.py\n", 4, "must be a module in a package folder"),
     ("[build]\ntabs = a, b\n[library-a]\nlib_file = p/a.py\n[library-b]\nlib_file = q/b.py\n", 3, "the same package folder"),
     ("[build]\nindex = home\n", 2, "the index page home.md does not exist"),
     ("[build]\nsphinx_configs = latex = '100%'\n", 2, "a literal % is written %%"),
-    ("[pdf]\npost_latex = fix.py\n", 2, "post_latex: fix.py does not exist"),
-    ("[colab]\ngithub_repo = pytorch, me/x\n", 2, "must be 'tab, owner/repo'"),
     ("[build]\nnotebooks = *.ipynb\n", 2, "must name Markdown files"),
 ])
 def test_errors_name_their_line(tmp_path: Path, ini: str, line: int, text: str) -> None:

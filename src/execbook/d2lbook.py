@@ -315,15 +315,24 @@ def map_ini(book: Path) -> Mapping:
     return m
 
 
-def book_file(book: Path, value: str) -> Path:
-    return (book / value).resolve()
+def existing_file(book: Path, ini: Ini, m: Mapping, section: str, key: str) -> Path | None:
+    """The file a key names (relative to the book); a warning, and None, when it is not there."""
+    value = ini.get(section, key)
+    if not value:
+        return None
+    path = (book / value).resolve()
+    if not path.is_file():
+        m.notes.append(Note(ini.line(section, key), f"[{section}] {key}: {value} does not exist; the setting is left out"))
+        return None
+    return path
 
 
 def map_html(book: Path, ini: Ini, m: Mapping) -> None:
     links = []
     for row in split_rows(ini.get("html", "header_links"), 3):
         if len(row) != 3:
-            m.notes.append(Note(ini.line("html", "header_links"), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line)", True))
+            m.notes.append(Note(ini.line("html", "header_links"), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
+                                                                     "the link is left out"))
             continue
         name, url, icon = row
         links.append({"name": name, "url": url, "icon": icon, "type": "fontawesome"})
@@ -331,10 +340,8 @@ def map_html(book: Path, ini: Ini, m: Mapping) -> None:
         m.values["html_theme_options"] = {"icon_links": links}
         m.lines["html_theme_options"] = ini.line("html", "header_links")
     for key, option in (("favicon", "html_favicon"), ("html_logo", "html_logo")):
-        if ini.get("html", key):
-            path = book_file(book, ini.get("html", key))
-            if not path.is_file():
-                m.notes.append(Note(ini.line("html", key), f"[html] {key}: {ini.get('html', key)} does not exist", True))
+        path = existing_file(book, ini, m, "html", key)
+        if path is not None:
             m.values[option] = str(path)
             m.lines[option] = ini.line("html", key)
     for key, option in (("include_css", "html_css_files"), ("include_js", "html_js_files")):
@@ -355,22 +362,16 @@ def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     fonts = {role: ini.get("pdf", f"{role}_font") for role in ("main", "sans", "mono") if ini.get("pdf", f"{role}_font")}
     if fonts:
         pdf["fonts"] = fonts
-    if ini.get("pdf", "post_latex"):
-        script = book_file(book, ini.get("pdf", "post_latex"))
-        if not script.is_file():
-            m.notes.append(Note(ini.line("pdf", "post_latex"), f"[pdf] post_latex: {ini.get('pdf', 'post_latex')} does not exist", True))
+    script = existing_file(book, ini, m, "pdf", "post_latex")
+    if script is not None:
         pdf["post_latex"] = str(script)
     m.values["execbook_pdf"] = pdf
     m.lines["execbook_pdf"] = ini.line("pdf")
-    if ini.get("pdf", "latex_logo"):
-        logo = book_file(book, ini.get("pdf", "latex_logo"))
-        if not logo.is_file():
-            m.notes.append(Note(ini.line("pdf", "latex_logo"), f"[pdf] latex_logo: {ini.get('pdf', 'latex_logo')} does not exist", True))
+    logo = existing_file(book, ini, m, "pdf", "latex_logo")
+    if logo is not None:
         m.values["latex_logo"] = str(logo)
-    if ini.get("pdf", "bibfile"):
-        bib = book_file(book, ini.get("pdf", "bibfile"))
-        if not bib.is_file():
-            m.notes.append(Note(ini.line("pdf", "bibfile"), f"[pdf] bibfile: {ini.get('pdf', 'bibfile')} does not exist", True))
+    bib = existing_file(book, ini, m, "pdf", "bibfile")
+    if bib is not None:
         m.values["bibtex_bibfiles"] = [str(bib)]
     if ini.get("pdf", "style"):
         m.notes.append(Note(ini.line("pdf", "style"), f"[pdf] style = {ini.get('pdf', 'style')}: execbook typesets with its own layout "
@@ -436,7 +437,8 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
     else:
         for row in rows:
             if len(row) != 2 or row[0] not in (tabs or [default_tab]):
-                m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' with a tab of [build] tabs", True))
+                m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' "
+                                                                     "with a tab of [build] tabs; the line is left out"))
                 continue
             repos[row[0]] = row[1]
     if repos:
@@ -447,9 +449,14 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
     for row in split_rows(ini.get("colab", "libs"), 3):
         row = row if len(row) == 3 else [default_tab, *row] if len(row) == 2 and not tabs else row
         if len(row) != 3:
-            m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'", True))
+            m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'; "
+                                                              "the line is left out"))
             continue
         tab, module, requirement = row
+        if tab not in (tabs or [default_tab]):
+            m.notes.append(Note(ini.entry_line("colab", "libs", ", ".join(row)), f"[colab] libs: '{tab}' is not one of the book's "
+                                f"tabs ({', '.join(tabs or [default_tab])}); the line is left out"))
+            continue
         install.setdefault(tab, {})[module] = requirement.replace("==RELEASE", f"=={release}")
     if install:
         m.values["execbook_install"] = install
