@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -78,6 +84,26 @@ def shutdown(manager: AsyncKernelManager) -> None:
         pass
 
 
+_ipc_dir: str | None = None
+_ipc_lock = threading.Lock()
+
+
+def ipc_address() -> str:
+    """A socket path prefix of its own for one kernel, in a short folder (Unix
+    socket paths are limited to about 100 bytes) removed when the build ends.
+
+    With TCP, jupyter_client picks free ports and the kernel binds them a
+    moment later; a kernel of another build on the machine can take one in
+    between, and the kernel then never answers. Unix sockets have no such race.
+    """
+    global _ipc_dir
+    with _ipc_lock:
+        if _ipc_dir is None:
+            _ipc_dir = tempfile.mkdtemp(prefix="execbook-")
+            atexit.register(shutil.rmtree, _ipc_dir, True)
+    return os.path.join(_ipc_dir, uuid.uuid4().hex[:12])
+
+
 def new_kernel_manager(kernel: str, cwd: Path, env: dict[str, str], log: Path | None = None) -> AsyncKernelManager:
     """A started kernel. ``python3`` means the Python running this build.
 
@@ -87,6 +113,8 @@ def new_kernel_manager(kernel: str, cwd: Path, env: dict[str, str], log: Path | 
     # nbclient drives kernels asynchronously: a sync KernelManager here loses
     # its timeouts and never notices a dead kernel
     manager = AsyncKernelManager(kernel_name=kernel)
+    if os.name == "posix":
+        manager.transport, manager.ip = "ipc", ipc_address()
     if kernel == "python3":
         # a user-level "python3" kernelspec may point at another environment
         manager._kernel_spec = KernelSpec(
