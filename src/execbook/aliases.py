@@ -142,17 +142,26 @@ class Aliases:
             lines.append(f"def {entry.name}({entry.signature}):\n    return {entry.expression}")
         return f"{ALIAS_BANNER}\n" + "\n".join(lines) + "\n" if lines else ""
 
+    def _simple_pattern(self, prefix: str) -> tuple[re.Pattern[str], dict[str, str]]:
+        """One regex for every simple alias (longest first): ``prefix.name`` as a
+        whole name, or only before ``(`` for names written ``name(``. Built once."""
+        cache: dict = self.__dict__.setdefault("_patterns", {})  # a frozen dataclass still has its __dict__
+        if prefix not in cache:
+            targets = {alias.removesuffix("("): f"{self.lib_name}.{target.removesuffix('(')}" for alias, target in self.simple}
+            names = sorted(self.simple, key=lambda pair: -len(pair[0]))
+            choices = "|".join(re.escape(a.removesuffix("(")) + (r"(?=\()" if a.endswith("(") else r"(?!\w)") for a, _ in names)
+            cache[prefix] = (re.compile(r"(?<![\w.])" + re.escape(prefix) + r"\.(" + choices + ")"), targets)
+        return cache[prefix]
+
     def shown(self, source: str, prefix: str) -> str:
         """The code as readers see it: ``prefix.alias`` calls in the framework's own API."""
         if f"{prefix}." not in source and not self.reverse:
             return source
         for pattern, replacement in self.reverse:
             source = re.sub(pattern, replacement, source)
-        for alias, target in self.simple:
-            call = alias.endswith("(")
-            pattern = r"(?<![\w.])" + re.escape(f"{prefix}.{alias}") + ("" if call else r"(?!\w)")
-            new = f"{self.lib_name}.{target.removesuffix('(')}" + ("(" if call else "")
-            source = re.sub(pattern, lambda _: new, source)
+        if self.simple:
+            pattern, targets = self._simple_pattern(prefix)
+            source = pattern.sub(lambda match: targets[match.group(1)], source)
         if self.fluent or self.args:
             source = rewrite_calls(source, prefix, dict(self.fluent), {entry.name: entry for entry in self.args})
         return source
@@ -272,15 +281,20 @@ class _Rewriter:
     def __init__(self, source: str, prefix: str, fluent: dict[str, str], args: dict[str, ArgsAlias]):
         self.text, self.fluent, self.args = _Text(source), fluent, args
         names = {**fluent, **args}
-        tree = ast.parse(_masked(source))
-        self.parents = _parents(tree)
+        self.parents: dict[int, ast.AST] = {}  # of the alias calls only
         calls = []
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == prefix and node.func.attr in names and _fits(node, node.func.attr, fluent, args)):
-                start, end = self.text.span(node)
-                calls.append((start, -end, node))
+        stack: list[ast.AST] = [ast.parse(_masked(source))]
+        while stack:
+            parent = stack.pop()
+            for node in ast.iter_child_nodes(parent):
+                stack.append(node)
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == prefix and node.func.attr in names and _fits(node, node.func.attr, fluent, args)):
+                    self.parents[id(node)] = parent
+                    start, end = self.text.span(node)
+                    calls.append((start, -end, node))
         self.calls = [(start, -negative_end, node) for start, negative_end, node in sorted(calls, key=lambda c: c[:2])]
+        self.reshaped = {id(node) for _, _, node in self.calls if node.func.attr in args}  # type: ignore[attr-defined]
 
     def render(self, start: int, end: int) -> str:
         """The source between two offsets, each outermost alias call in it rewritten."""
@@ -295,11 +309,26 @@ class _Rewriter:
     def of(self, node: ast.AST) -> str:
         return self.render(*self.text.span(node))
 
+    def wrapped(self, node: ast.expr, where: str) -> str:
+        """``node``'s code, in parentheses where ``where`` needs them. Only an
+        argument alias changes what kind of expression a node is; the other
+        nodes are judged without parsing their code again."""
+        code = self.of(node)
+        if id(node) in self.reshaped or isinstance(node, (ast.Tuple, ast.GeneratorExp)):
+            return _wrap(code, where)
+        if where == "loose":
+            bare = not isinstance(node, (ast.NamedExpr, ast.Yield, ast.YieldFrom))
+        elif isinstance(node, ast.Constant):
+            bare = where == "tight" or isinstance(node.value, str)
+        else:
+            bare = isinstance(node, ATOMS)
+        return code if bare else f"({code})"
+
     def rewrite(self, node: ast.Call) -> str:
         name = node.func.attr  # type: ignore[attr-defined]
         if name in self.fluent:
             rest = [self.of(arg) for arg in node.args[1:]] + [self.of(keyword) for keyword in node.keywords]
-            return f"{_wrap(self.of(node.args[0]), 'receiver')}.{self.fluent[name]}({', '.join(rest)})"
+            return f"{self.wrapped(node.args[0], 'receiver')}.{self.fluent[name]}({', '.join(rest)})"
         entry = self.args[name]
         given: dict[str, ast.expr] = dict(zip(entry.params, node.args))
         given.update({k.arg: k.value for k in node.keywords if k.arg})
@@ -312,11 +341,11 @@ class _Rewriter:
             if isinstance(sub, ast.Call):
                 sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in dropped)]
             if isinstance(sub, ast.Name) and sub.id in entry.params:
-                code = self.of(given[sub.id]) if sub.id in given else entry.defaults[sub.id]
                 parent = parents.get(id(sub))
                 where = "receiver" if isinstance(parent, ast.Attribute) else "loose" if _loose(sub, parent) else "tight"
                 placeholder = f"__execbook_arg{len(placeholders)}__"
-                placeholders[placeholder] = _wrap(code, where)
+                placeholders[placeholder] = (self.wrapped(given[sub.id], where) if sub.id in given
+                                             else _wrap(entry.defaults[sub.id], where))
                 sub.id = placeholder
         shown = ast.unparse(tree)
         for placeholder, code in placeholders.items():
