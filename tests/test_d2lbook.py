@@ -287,6 +287,16 @@ def execbook(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=900)
 
 
+def mini_book_copy(tmp_path: Path, old: str = "", new: str = "") -> Path:
+    """A fresh copy of the mini book, its config.ini edited (``old`` -> ``new``)."""
+    book = mini_book_copy(tmp_path)
+    if old:
+        ini = book / "config.ini"
+        assert old in ini.read_text()
+        ini.write_text(ini.read_text().replace(old, new))
+    return book
+
+
 @pytest.fixture(scope="module")
 def mini_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     book = tmp_path_factory.mktemp("d2lbook") / "minibook"
@@ -375,8 +385,7 @@ def test_notebooks_show_framework_code_and_install_cells(mini_book: Path) -> Non
 
 @pytest.mark.sphinx
 def test_eval_runs_the_code_only(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(MINI_BOOK, book)
+    book = mini_book_copy(tmp_path)
     result = execbook(book, "build", "eval")
     assert result.returncode == 0, result.stderr
     assert not (book / "_build" / "html").exists()
@@ -387,8 +396,7 @@ def test_eval_runs_the_code_only(tmp_path: Path) -> None:
 
 
 def test_check_reports_stored_outputs_and_unknown_tabs(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(MINI_BOOK, book)
+    book = mini_book_copy(tmp_path)
     assert execbook(book, "check").returncode == 0
     page_path = book / "chapter_models" / "regression.md"
     page_path.write_text(page_path.read_text() + textwrap.dedent("""
@@ -411,10 +419,8 @@ def test_check_reports_stored_outputs_and_unknown_tabs(tmp_path: Path) -> None:
 
 
 def test_a_bad_config_ini_stops_with_its_line(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(MINI_BOOK, book)
+    book = mini_book_copy(tmp_path, "reverse_alias =\n       d2l.size", "reverse_alias =\n       d2l.size((")
     ini = book / "config.ini"
-    ini.write_text(ini.read_text().replace("reverse_alias =\n       d2l.size", "reverse_alias =\n       d2l.size(("))
     result = execbook(book, "build", "html")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     line = ini.read_text().splitlines().index(r"       d2l.size((\(([\w]+)\) -> \1.numel()") + 1
@@ -465,10 +471,7 @@ def test_pdf_of_a_d2l_book_project(mini_book: Path) -> None:
 
 @pytest.mark.sphinx
 def test_the_library_holds_the_whole_book_when_a_subset_is_built(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(MINI_BOOK, book)
-    ini = book / "config.ini"
-    ini.write_text(ini.read_text().replace("notebooks = *.md */*.md", "notebooks = index.md chapter_models/*.md"))
+    book = mini_book_copy(tmp_path, "notebooks = *.md */*.md", "notebooks = index.md chapter_models/*.md")
     result = execbook(book, "build", "html")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (book / "_build/html/chapter_basics/tensors.html").exists()
