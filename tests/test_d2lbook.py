@@ -289,7 +289,8 @@ def execbook(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def mini_book_copy(tmp_path: Path, old: str = "", new: str = "") -> Path:
     """A fresh copy of the mini book, its config.ini edited (``old`` -> ``new``)."""
-    book = mini_book_copy(tmp_path)
+    book = tmp_path / "book"
+    shutil.copytree(MINI_BOOK, book)
     if old:
         ini = book / "config.ini"
         assert old in ini.read_text()
