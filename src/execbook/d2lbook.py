@@ -120,9 +120,6 @@ class Ini:
         key_line = self.path.read_text(encoding="utf-8").splitlines()[start - 1]
         return start if re.split(r"[=:]", key_line, maxsplit=1)[-1].strip() else start + 1
 
-    def has(self, section: str, key: str) -> bool:
-        return key in self.values.get(section, {})
-
 
 SECTION_RE = re.compile(r"^\[(?P<name>[^\]]+)\]")
 KEY_RE = re.compile(r"^(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]")
@@ -203,7 +200,7 @@ def sphinx_globs(patterns: list[str]) -> list[str]:
     return out
 
 
-def split_rows(value: str, width: int) -> list[list[str]]:
+def split_rows(value: str) -> list[list[str]]:
     """d2l-book's ``split_config_str``: one row per line, items separated by commas."""
     return [[item.strip() for item in line.split(",") if item.strip()] for line in value.splitlines() if line.strip()]
 
@@ -227,7 +224,6 @@ class Mapping:
     sphinx_configs: tuple[str, int] = ("", 0)
     warning_is_error: bool = False
     deploy_repo: str = ""
-    version_file: str = ""
 
     @property
     def errors(self) -> list[Note]:
@@ -329,7 +325,7 @@ def existing_file(book: Path, ini: Ini, m: Mapping, section: str, key: str) -> P
 
 def map_html(book: Path, ini: Ini, m: Mapping) -> None:
     links = []
-    for row in split_rows(ini.get("html", "header_links"), 3):
+    for row in split_rows(ini.get("html", "header_links")):
         if len(row) != 3:
             m.notes.append(Note(ini.line("html", "header_links"), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
                                                                      "the link is left out"))
@@ -421,16 +417,15 @@ def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     library: dict[str, Any] = {"name": package.replace("/", "."), "modules": modules}
     if aliases:
         library["aliases"] = aliases
-    m.version_file = ini.get("library", "version_file")
-    if m.version_file:
-        library["version_file"] = m.version_file
+    if ini.get("library", "version_file"):
+        library["version_file"] = ini.get("library", "version_file")
     m.values["execbook_library"] = library
     m.lines["execbook_library"] = ini.line(f"library-{next(iter(modules))}")
 
 
 def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
     default_tab = tabs[0] if tabs else "python"
-    rows = split_rows(ini.get("colab", "github_repo"), 2)
+    rows = split_rows(ini.get("colab", "github_repo"))
     repos: dict[str, str] = {}
     if len(rows) == 1 and len(rows[0]) == 1:
         repos[default_tab] = rows[0][0]
@@ -446,7 +441,7 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
         m.lines["execbook_colab"] = ini.line("colab", "github_repo")
     install: dict[str, dict[str, str]] = {}
     release = ini.get("project", "release")
-    for row in split_rows(ini.get("colab", "libs"), 3):
+    for row in split_rows(ini.get("colab", "libs")):
         row = row if len(row) == 3 else [default_tab, *row] if len(row) == 2 and not tabs else row
         if len(row) != 3:
             m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'; "
