@@ -26,6 +26,8 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from execbook.syntax import mask_magics
+
 ALIAS_BANNER = "# Aliases defined in the book's settings ([library-<tab>] in config.ini, or execbook_library)"
 ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
 DOTTED_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -194,15 +196,6 @@ def args_alias(signature: str, expression: str) -> ArgsAlias:
 # -- rewriting calls with ast --------------------------------------------------------
 
 
-def _masked(source: str) -> str:
-    """IPython lines become same-length Python so offsets stay put."""
-    out = []
-    for line in source.split("\n"):
-        stripped = line.lstrip()
-        out.append(line[: len(line) - len(stripped)] + "#" + stripped[1:] if stripped.startswith(("%", "!")) else line)
-    return "\n".join(out)
-
-
 class _Text:
     """Source as UTF-8 bytes, addressed by ast's (line, byte column) positions."""
 
@@ -283,7 +276,7 @@ class _Rewriter:
         names = {**fluent, **args}
         self.parents: dict[int, ast.AST] = {}  # of the alias calls only
         calls = []
-        stack: list[ast.AST] = [ast.parse(_masked(source))]
+        stack: list[ast.AST] = [ast.parse(mask_magics(source))]
         while stack:
             parent = stack.pop()
             for node in ast.iter_child_nodes(parent):

@@ -78,7 +78,7 @@ def load_book(folder: Path) -> Book:
     errors = mapping.errors + ([problem] if problem else [])
     if errors:
         fail([note.format(ini_path) for note in errors])
-    conf = conf_namespace(d2lbook.conf_values(str(folder)))
+    conf = conf_namespace(d2lbook.conf_values(str(folder), mapping))
     try:
         options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
     except ConfigError as error:

@@ -470,11 +470,11 @@ globals().update(conf_values({book!r}))
 '''
 
 
-def conf_values(book: str) -> dict[str, Any]:
+def conf_values(book: str, mapping: Mapping | None = None) -> dict[str, Any]:
     """What the generated conf.py defines: the mapping, then [build] sphinx_configs
     run over it (as d2l-book pastes them at the end of its conf.py)."""
     folder = Path(book)
-    m = map_ini(folder)
+    m = mapping or map_ini(folder)
     namespace: dict[str, Any] = dict(m.values)
     static = folder / CONF_DIR / "_static" / "execbook-ini"
     if m.values.get("execbook_ini_static"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from execbook.aliases import Aliases
 from execbook.execute.cache import atomic_write
 from execbook.messages import Message
-from execbook.syntax import CodeCell, Document, MarkdownCell
+from execbook.syntax import CodeCell, Document, MarkdownCell, mask_magics
 
 SAVE_ALONE_RE = re.compile(r"^\s*#\s*@save\s*$")
 SAVE_TRAIL_RE = re.compile(r"#\s*@save\s*$")
@@ -97,16 +97,6 @@ class Library:
 
 
 # -- reading saved code ----------------------------------------------------------
-
-
-def mask_magics(source: str) -> str:
-    """IPython lines (%magic, !shell) become `pass` so ast can read the cell;
-    line numbers stay."""
-    out = []
-    for line in source.split("\n"):
-        stripped = line.lstrip()
-        out.append(line[: len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line)
-    return "\n".join(out)
 
 
 def statement_start(node: ast.stmt) -> int:

@@ -82,6 +82,16 @@ class Document:
 # -- code cells ---------------------------------------------------------------
 
 
+def mask_magics(source: str) -> str:
+    """IPython lines (%magic, !shell) become `pass` so ast can read the cell
+    (also inside a block); line numbers, and columns on every other line, stay."""
+    out = []
+    for line in source.split("\n"):
+        stripped = line.lstrip()
+        out.append(line[: len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line)
+    return "\n".join(out)
+
+
 def strip_save_marks(lines: list[str]) -> list[str]:
     return [SAVE_TRAIL_RE.sub("", line) for line in lines if not SAVE_LINE_RE.match(line)]
 

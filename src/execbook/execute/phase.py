@@ -78,7 +78,10 @@ def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> lis
 
 
 def library_spec(app: Sphinx) -> LibrarySpec | None:
-    return LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))
+    """Read once per build: every page read asks for it (and its alias patterns compile once)."""
+    if "execbook_library_spec" not in app.__dict__:
+        app.execbook_library_spec = LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))  # type: ignore[attr-defined]
+    return app.execbook_library_spec  # type: ignore[attr-defined]
 
 
 def shown_code(app: Sphinx) -> Show:
@@ -114,10 +117,15 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
 
 
 def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
-    """Per tab, the module text outside the symbol graph: hand-written header and aliases."""
+    """Per tab, the module text outside the symbol graph: hand-written header
+    and aliases; read from the book's modules once per build, not per page."""
     if spec is None:
         return {}
-    return {tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs}
+    if "execbook_library_extras" not in app.__dict__:
+        app.execbook_library_extras = {  # type: ignore[attr-defined]
+            tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs
+        }
+    return app.execbook_library_extras  # type: ignore[attr-defined]
 
 
 def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | None, extras: dict[str, str]) -> Job:
