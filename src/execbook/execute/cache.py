@@ -4,12 +4,19 @@ One file per key, written to a temporary name and renamed into place, so a
 reader sees a whole entry or none, and two builds sharing the folder can
 only race to write the same content. No database: the folder can be copied,
 cached by CI, or pruned with ``find -atime``.
+
+The cache is an optimisation, never a source of truth: whatever is found in
+it that cannot be read back (bad bytes, bad JSON, a folder where a file
+belongs) is reported as damage and run again, and a write that fails is the
+caller's to report, never a reason to stop a build.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,29 +41,39 @@ class Cache:
 
     def load(self, key: str) -> NotebookNode | None:
         """The finished notebook, else the partial one, else None; DamagedEntry when unreadable."""
-        path = self.path(key)
-        if not path.is_file():
-            path = self.path(key, partial=True)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            notebook = nbformat.reads(text, as_version=4)
-            if notebook.metadata.get("execbook", {}).get("key") != key:
-                raise ValueError("the entry belongs to another key")
-            return notebook
-        except Exception as error:  # nbformat raises many kinds on bad JSON
-            raise DamagedEntry(f"{path}: {error}") from error
+        for path in (self.path(key), self.path(key, partial=True)):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError as error:  # a folder where the entry belongs, no permission to read, ...
+                raise DamagedEntry(f"{path}: {error.strerror or error}") from error
+            return parse_entry(key, path, data)
+        return None
 
-    def store(self, key: str, notebook: NotebookNode, partial: bool = False) -> None:
-        atomic_write(self.path(key, partial), nbformat.writes(notebook))
-        if not partial:
-            self.path(key, partial=True).unlink(missing_ok=True)
+    def store(self, key: str, notebook: NotebookNode, partial: bool = False) -> bool:
+        """Write the entry; True when damage (a folder in its place) had to be cleared first.
+        OSError when the folder cannot be written: the caller reports it and goes on."""
+        path = self.path(key, partial)
+        cleared = path.is_dir() and not path.is_symlink()
+        if cleared:
+            remove(path)
+        atomic_write(path, nbformat.writes(notebook))
+        if not partial:  # a stale partial entry is harmless (the finished one wins), so this may fail
+            try:
+                remove(self.path(key, partial=True))
+            except OSError:
+                pass
+        return cleared
 
     def discard(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
-        self.path(key, partial=True).unlink(missing_ok=True)
+        """Remove both entries, as far as the folder allows: a store that cannot
+        replace them says so itself."""
+        for path in (self.path(key), self.path(key, partial=True)):
+            try:
+                remove(path)
+            except OSError:
+                pass
 
     # -- durations of earlier runs, to start the longest jobs first ---------------
 
@@ -65,15 +82,51 @@ class Cache:
         return self.root / "durations.json"
 
     def durations(self) -> dict[str, float]:
+        return self.read_durations()[0]
+
+    def read_durations(self) -> tuple[dict[str, float], str]:
+        """Seconds per job id from earlier runs, and what was wrong with the file
+        ("" when nothing): only an ordering hint, so what is malformed is left
+        out and what is good is kept."""
         try:
-            data = json.loads(self.durations_path.read_text(encoding="utf-8"))
-            return {str(k): float(v) for k, v in data.items()}
-        except (OSError, ValueError, AttributeError):
-            return {}
+            data = json.loads(self.durations_path.read_bytes())
+        except FileNotFoundError:
+            return {}, ""
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
+            return {}, f"cannot be read ({error})"
+        if not isinstance(data, dict):
+            return {}, f"holds a JSON {type(data).__name__} instead of an object of job durations"
+        good = {key: float(value) for key, value in data.items() if is_duration(value)}
+        bad = len(data) - len(good)
+        return good, (f"{bad} malformed entr{'y' if bad == 1 else 'ies'} ignored" if bad else "")
 
     def record_durations(self, new: dict[str, float]) -> None:
+        """Merge ``new`` into the file (dropping what was malformed); OSError when it cannot be written."""
         if new:
-            atomic_write(self.durations_path, json.dumps({**self.durations(), **new}, indent=0, sort_keys=True))
+            merged = {**self.read_durations()[0], **new}
+            atomic_write(self.durations_path, json.dumps(merged, indent=0, sort_keys=True))
+
+
+def parse_entry(key: str, path: Path, data: bytes) -> NotebookNode:
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        if notebook.metadata.get("execbook", {}).get("key") != key:
+            raise ValueError("the entry belongs to another key")
+        return notebook
+    except Exception as error:  # bad bytes, bad JSON, not a notebook: nbformat raises many kinds
+        raise DamagedEntry(f"{path}: {error}") from error
+
+
+def is_duration(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def remove(path: Path) -> None:
+    """Remove a file, link or folder; nothing when it is not there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, text: str) -> None:

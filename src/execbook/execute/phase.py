@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from nbformat import NotebookNode
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
@@ -189,9 +190,26 @@ def damaged(cache: Cache, job: Job) -> bool:
         return True
 
 
+def remembered_durations(cache: Cache) -> dict[str, float]:
+    """Earlier runs' durations (only an ordering hint): what is malformed is warned about once and left out."""
+    durations, problem = cache.read_durations()
+    if problem:
+        logger.warning(f"{cache.durations_path}: {problem}; it is rewritten after this build",
+                       type="execbook", subtype="cache")
+    return durations
+
+
+def record_durations(cache: Cache, finished: dict[str, float]) -> None:
+    try:
+        cache.record_durations(finished)
+    except OSError as error:  # a read-only cache: the next build only orders its jobs less well
+        logger.warning(f"could not record job durations in {cache.durations_path}: {error}",
+                       type="execbook", subtype="cache")
+
+
 def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
     options = cfg.get(app.config)
-    durations = layout.cache.durations()
+    durations = remembered_durations(layout.cache)
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
     workers = plan_workers(options.workers) if not (options.executor == "dask" or dask_address(app)) else []
     sync_tree(Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root})
@@ -202,7 +220,7 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
     with Progress(len(stale), min(len(workers), len(stale)) or 1, live) as progress:
 
         def on_done(result: JobResult) -> None:
-            store_result(layout.cache, result)
+            store_result(layout.cache, result, unstored(app))
             if result.status in ("ok", "error"):
                 finished[result.job.id] = result.duration
             report.add(result)
@@ -216,7 +234,7 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
                 raise
             raise_config_problem(str(error))
         finally:
-            layout.cache.record_durations(finished)
+            record_durations(layout.cache, finished)
             report.wall = time.monotonic() - started
 
 
@@ -245,7 +263,15 @@ def raise_config_problem(message: str) -> None:
     raise SystemExit(2)
 
 
-def store_result(cache: Cache, result: JobResult) -> None:
+def unstored(app: Sphinx) -> dict[str, NotebookNode]:
+    """Notebooks, by key, that ran in this build but could not be cached: the
+    pages of this build show them from here (forked parallel readers inherit it)."""
+    return app.__dict__.setdefault("execbook_unstored", {})
+
+
+def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode]) -> None:
+    """Cache the job's notebook; a cache that cannot take it costs a re-run next
+    build, never this build's outputs, and never the worker that calls this."""
     if result.notebook is None:
         logger.warning(
             f"[{result.job.tab}] {result.message}", location=(result.job.docname, 1), type="execbook", subtype="kernel"
@@ -258,8 +284,18 @@ def store_result(cache: Cache, result: JobResult) -> None:
         "worker": result.worker,
         "duration": round(result.duration, 3),
     }
-    # outputs of a timeout or dead kernel are shown, but the job runs again next build
-    cache.store(result.job.key, result.notebook, partial=result.status not in ("ok", "error"))
+    job = result.job
+    try:
+        # outputs of a timeout or dead kernel are shown, but the job runs again next build
+        cleared = cache.store(job.key, result.notebook, partial=result.status not in ("ok", "error"))
+    except Exception as error:  # noqa: BLE001 - a read-only folder, a file where a folder belongs, ...
+        held[job.key] = result.notebook
+        logger.warning(f"[{job.tab}] the outputs could not be cached ({error}): they are shown in this build "
+                       "and the code runs again next build", location=job.docname, type="execbook", subtype="cache")
+        return
+    if cleared:
+        logger.warning(f"[{job.tab}] damaged cache entry (a folder) replaced: {cache.path(job.key)}",
+                       location=job.docname, type="execbook", subtype="cache")
 
 
 def sync_tree(src: Path, dst: Path, skip: set[Path]) -> None:
@@ -288,16 +324,19 @@ def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
     if cfg.get(app.config).execute == "off":
         return {}
     cache = Layout.for_app(app).cache
+    held = unstored(app)  # ran in this build, not in the cache
     notebooks = {}
     libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
     spec = library_spec(app)
     extras = library_extras(app, spec)
     for job in page_jobs(app, docname, doc):
         job = with_library(job, libraries, spec, extras)
-        try:
-            notebook = cache.load(job.key)
-        except DamagedEntry:
-            notebook = None
+        notebook = held.get(job.key)
+        if notebook is None:
+            try:
+                notebook = cache.load(job.key)
+            except DamagedEntry:
+                notebook = None
         if notebook is not None:
             notebooks[job.tab] = notebook
     return notebooks
