@@ -7,7 +7,8 @@ off; on with 1 and 2 workers; no-op; a prose edit; an edit of one saved
 function), the same pages as MyST-NB notebooks (cache mode, serial and
 -j 2), a plain Sphinx + MyST build (the render-only floor), and d2l-book
 1.0.3 where it is installed. Prints a table and ratios; exits non-zero only
-when something could not run, never for a slow figure.
+when something could not run (an execbook build, or any of its jobs: a
+broken run prints no ratios), never for a slow figure.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from genbook import generate, to_myst_notebooks  # noqa: E402
+from guard import check_run, read_report  # noqa: E402
 
 
 def tree_rss(pid: int) -> int:
@@ -78,8 +80,12 @@ def sphinx(book: Path, out: str, *options: str) -> list[str]:
             "-d", str(book / "_build" / f"{out}-doctrees"), *options]
 
 
-def report(book: Path, out: str) -> dict:
-    return json.loads((book / "_build" / f"{out}-doctrees" / "execbook" / "report.json").read_text())
+def report(book: Path, out: str, name: str, jobs: int) -> dict:
+    """The build's execution report, once every one of its ``jobs`` is known to be ok
+    (the generated pages never raise); the run stops here, naming the jobs, if not."""
+    data = read_report(book / "_build" / f"{out}-doctrees" / "execbook" / "report.json")
+    data["statuses"] = dict(check_run(name, data, jobs))
+    return data
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -125,20 +131,22 @@ def main() -> int:
             result = measure(f"execbook: cold, execution, {workers} worker(s)",
                              sphinx(book_dir, out, "-D", f"execbook_workers={workers}", "-D", f"execbook_cache_dir=_build/cache-{out}"),
                              book_dir)
-            data = report(book_dir, out)
+            data = report(book_dir, out, f"cold, {workers} worker(s)", jobs)
             bound = max(total / workers, longest)
-            result.update(exec_wall=data["wall"], lower_bound=round(bound, 2), ran=data["ran"])
+            result.update(exec_wall=data["wall"], lower_bound=round(bound, 2), ran=data["ran"],
+                          statuses=data["statuses"])
             print(f"{'':<44} execution {data['wall']:.1f} s vs lower bound {bound:.1f} s: {data['wall'] / bound:.2f}x")
         w2 = ["-D", "execbook_workers=2", "-D", "execbook_cache_dir=_build/cache-w2"]
         noop = measure("execbook: no-op rebuild", sphinx(book_dir, "w2", *w2), book_dir)
-        noop["ran"] = report(book_dir, "w2")["ran"]
+        noop["ran"] = report(book_dir, "w2", "no-op rebuild", jobs)["ran"]
         edit(book_dir / "ch00" / "p005.md", "Prose with inline math", "Edited prose with inline math")
         prose = measure("execbook: one-page prose edit", sphinx(book_dir, "w2", *w2), book_dir)
-        prose["ran"] = report(book_dir, "w2")["ran"]
+        prose["ran"] = report(book_dir, "w2", "prose edit", jobs)["ran"]
         users = sorted(set(book.helper_users["helper1"]))  # defined on ch01/p010, used by the rest of chapter 1
         edit(book_dir / "ch01" / "p010.md", "return x * 2", "return x * 2 + 0")
         library = measure("execbook: edit of one saved function", sphinx(book_dir, "w2", *w2), book_dir)
-        ran = sorted({e["page"] for e in report(book_dir, "w2")["entries"] if not e["cached"]})
+        entries = report(book_dir, "w2", "edit of one saved function", jobs)["entries"]
+        ran = sorted({e["page"] for e in entries if not e["cached"]})
         library.update(ran_pages=len(ran), pages_using_it=len(users), exact=ran == sorted(users + ["ch01/p010"]))
         print(f"{'':<44} re-ran {len(ran)} pages: the {len(users)} that use helper1 "
               f"and the one defining it -> exact: {library['exact']}")

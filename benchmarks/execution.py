@@ -6,7 +6,8 @@ job, the same book on a Dask cluster of 2 workers on loopback (overhead per
 job against the local pool), and a no-op rebuild against a build with
 execution off. Every figure is
 measured in this process's run; nothing is compared with numbers from
-elsewhere.
+elsewhere. A build in which any job is not ok stops the run, naming the
+jobs: a broken run prints no figures.
 
     python benchmarks/execution.py [--pages 20] [--workers 1 2 4] [--json out.json]
 """
@@ -21,6 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from guard import check_run, read_report  # noqa: E402
 
 TABS = ("pytorch", "numpy")
 
@@ -54,9 +59,7 @@ def build(root: Path, outdir: Path, *settings: str) -> tuple[float, dict]:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"build failed:\n{proc.stdout}\n{proc.stderr}")
-    report_path = outdir / ".doctrees" / "execbook" / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    return elapsed, report
+    return elapsed, read_report(outdir / ".doctrees" / "execbook" / "report.json")
 
 
 def kernel_startup(samples: int = 5) -> float:
@@ -80,7 +83,7 @@ def kernel_startup(samples: int = 5) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def dask_run(root: Path, tmp: Path, workers: int) -> dict | None:
+def dask_run(root: Path, tmp: Path, workers: int, jobs: int) -> dict | None:
     """The same book on a Dask cluster of ``workers`` workers on loopback."""
     import socket
 
@@ -101,6 +104,7 @@ def dask_run(root: Path, tmp: Path, workers: int) -> dict | None:
             client.wait_for_workers(workers, timeout=60)
         _, report = build(root, tmp / "out-dask", f"execbook_dask_scheduler = {address!r}",
                           f"execbook_cache_dir = {str(tmp / 'cache-dask')!r}")
+        check_run(f"dask, {workers} workers", report, jobs)  # SystemExit: not skipped like a missing cluster
         return {"workers": workers, "exec_wall": report.get("wall", float("nan")), "ran": report.get("ran")}
     except Exception as error:  # noqa: BLE001 - the benchmark reports and goes on
         print(f"dask run skipped: {error}")
@@ -133,6 +137,7 @@ def main() -> None:
             cache = Path(tmp) / f"cache-{workers}"
             elapsed, report = build(root, Path(tmp) / f"out-{workers}",
                                     f"execbook_workers = {workers}", f"execbook_cache_dir = {str(cache)!r}")
+            check_run(f"{workers} worker(s)", report, len(durations))  # the generated cells never raise
             bound = max(total / workers, longest)
             wall = report.get("wall", float("nan"))
             serial_startup = bound + startup * len(durations) / workers
@@ -141,7 +146,8 @@ def main() -> None:
                   + ("" if ran == len(durations) else f"  (ran {ran} jobs!)"))
             results["runs"].append({"workers": workers, "exec_wall": wall, "lower_bound": round(bound, 2),
                                     "ratio": round(wall / bound, 3), "build": round(elapsed, 2), "ran": ran})
-        dask = dask_run(root, Path(tmp), workers=2)
+        # compared with the local 2-worker run, so only when there is one
+        dask = dask_run(root, Path(tmp), workers=2, jobs=len(durations)) if 2 in args.workers else None
         if dask is not None:
             local = next(run for run in results["runs"] if run["workers"] == 2)
             per_job = (dask["exec_wall"] - local["exec_wall"]) / len(durations) * 2  # two jobs run at a time
@@ -152,6 +158,7 @@ def main() -> None:
         last = args.workers[-1]
         cache = Path(tmp) / f"cache-{last}"
         noop, report = build(root, Path(tmp) / f"out-{last}", f"execbook_workers = {last}", f"execbook_cache_dir = {str(cache)!r}")
+        check_run("no-op rebuild", report, len(durations))
         off, _ = build(root, Path(tmp) / "out-off", 'execbook_execute = "off"')
         print()
         print(f"no-op rebuild: {noop:.2f} s ({report.get('ran')} jobs ran); "
