@@ -61,7 +61,12 @@ class ExecbookConfig:
         types=(int, str, list),
     )
     kernels: dict = _option({}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str)
-    timeout: int = _option(1200, "Seconds a cell may run before it is interrupted and reported.")
+    timeout: int = _option(1200, "Seconds a cell may run before it is interrupted (and, if it does not stop, its kernel killed) and reported.")
+    kernel_start_timeout: int = _option(
+        60, "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 tries in all).",
+        types=(int, float),
+    )
+    output_limit: int = _option(100_000, "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped.")
     cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
     colab: dict = _option({}, "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.", item=str)
@@ -102,11 +107,19 @@ def option_names() -> list[str]:
 
 
 def register(app: Sphinx) -> None:
-    """Declare every option to Sphinx (each one rebuilds the env when changed)."""
+    """Declare every option to Sphinx (each one rebuilds the env when changed).
+
+    Sphinx is told every documented type of an option: left to itself it
+    compares a value with the default's type and warns on documented forms of
+    other types (``execbook_workers = 2`` against the default ``"auto"``),
+    which fails a ``-W`` build. ``from_sphinx`` then checks the values, with a
+    message naming the option.
+    """
     defaults = ExecbookConfig()
     for field in dc.fields(ExecbookConfig):
         rebuild = field.metadata.get("rebuild", "env")
-        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=())
+        kinds = frozenset(field.metadata.get("types", (field.type,)))
+        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=kinds)
 
 
 def _type_name(kind: type) -> str:
@@ -119,7 +132,7 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in dc.fields(ExecbookConfig):
         name = f"execbook_{field.name}"
         value = getattr(config, name)
-        if field.name == "workers" and isinstance(value, str) and value.isdigit():
+        if field.name in NUMBER_OR_TEXT and isinstance(value, str) and value.strip().isdigit():
             value = int(value)  # from the command line: -D execbook_workers=2
         kinds = field.metadata.get("types", (field.type,))
         if list in kinds and isinstance(value, tuple):
@@ -161,8 +174,18 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
         raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
     if isinstance(cfg.workers, int) and cfg.workers < 1:
         raise ConfigError(f"execbook_workers must be at least 1, got {cfg.workers}")
-    if cfg.timeout < 1:
-        raise ConfigError(f"execbook_timeout must be a positive number of seconds, got {cfg.timeout}")
+    if isinstance(cfg.workers, list) and (not cfg.workers or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in cfg.workers)):
+        raise ConfigError(
+            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {cfg.workers!r}, which runs nothing "
+            "(use 'auto' or a number of workers for a machine without GPUs)"
+        )
+    for name in ("timeout", "kernel_start_timeout", "output_limit"):
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"execbook_{name} must be a positive number, got {getattr(cfg, name)}")
+
+
+# options whose -D form (always text) means a number
+NUMBER_OR_TEXT = {"workers"}
 
 
 PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex"}

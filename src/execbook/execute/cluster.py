@@ -49,11 +49,11 @@ def zip_folders(folders: dict[str, Path], limit_mb: int) -> bytes:
     return buffer.getvalue()
 
 
-def run_remote(job: Job, payload: bytes | None, tree: str, lib: str) -> dict[str, Any]:
+def run_remote(job: Job, payload: bytes | None, tree: str, lib: str, settings: Any = None) -> dict[str, Any]:
     """Runs on a Dask worker: unpack (unless the file system is shared), run, report."""
     from distributed import get_worker
 
-    from execbook.execute.kernel import new_kernel_manager, run_job, shutdown
+    from execbook.execute.kernel import KernelSettings, new_kernel_manager, run_in_fresh_kernel, shutdown
 
     address = get_worker().address
     start = time.monotonic()
@@ -63,14 +63,13 @@ def run_remote(job: Job, payload: bytes | None, tree: str, lib: str) -> dict[str
                 archive.extractall(scratch)
             tree, lib = os.path.join(scratch, "tree"), os.path.join(scratch, "lib")
         Path(tree, job.workdir).mkdir(parents=True, exist_ok=True)
-        manager = new_kernel_manager(job.kernel, Path(tree), dict(os.environ), Path(scratch) / "kernel.log")
-        try:
-            status, notebook, errors, message = run_job(job, manager, Path(tree), Path(lib))
-        finally:
-            shutdown(manager)
+        status, notebook, errors, message = run_in_fresh_kernel(
+            job, lambda: new_kernel_manager(job.kernel, Path(tree), dict(os.environ), Path(scratch) / "kernel.log"),
+            shutdown, Path(tree), Path(lib), settings or KernelSettings(),
+        )
     return {
         "status": status,
-        "notebook": nbformat.writes(notebook),
+        "notebook": nbformat.writes(notebook) if notebook is not None else None,
         "errors": [(e.line, e.ename, e.evalue) for e in errors],
         "message": message,
         "worker": address,
@@ -81,8 +80,11 @@ def run_remote(job: Job, payload: bytes | None, tree: str, lib: str) -> dict[str
 class DaskPool:
     """Same interface as ``LocalPool``; the workers are the cluster's."""
 
-    def __init__(self, address: str, tree: Path, libdir: Path, *, shared_fs: bool, gpus_per_job: int, limit_mb: int):
+    def __init__(
+        self, address: str, tree: Path, libdir: Path, *, shared_fs: bool, gpus_per_job: int, limit_mb: int, settings: Any = None
+    ):
         self.address = address
+        self.settings = settings  # KernelSettings: how kernels are started and watched on the workers
         self.tree, self.libdir = tree, libdir
         self.shared_fs, self.gpus_per_job, self.limit_mb = shared_fs, gpus_per_job, limit_mb
 
@@ -115,7 +117,7 @@ class DaskPool:
             resources = {"GPU": self.gpus_per_job} if self.gpus_per_job else None
             futures = {}
             for job in jobs:
-                future = client.submit(run_remote, job, payload, str(self.tree), str(self.libdir),
+                future = client.submit(run_remote, job, payload, str(self.tree), str(self.libdir), self.settings,
                                        resources=resources, pure=False, key=f"execbook-{job.tab}-{job.key[:16]}")
                 futures[future] = (job, time.monotonic())
                 on_start(job, self.address)
@@ -135,7 +137,7 @@ class DaskPool:
             data = future.result()
         except Exception as error:  # KilledWorker after too many deaths, or the task raised
             return JobResult(job, "dead", None, "dask", finished, 0.0, [], f"{type(error).__name__}: {error}")
-        notebook = nbformat.reads(data["notebook"], as_version=4)
+        notebook = nbformat.reads(data["notebook"], as_version=4) if data["notebook"] is not None else None
         errors = [CellError(*error) for error in data["errors"]]
         start = max(0.0, finished - data["duration"])
         message = data["message"] + (f" (on {data['worker']})" if data["status"] != "ok" else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import nbformat
 from nbformat import NotebookNode
@@ -13,6 +13,7 @@ from nbformat import NotebookNode
 from execbook.syntax import CodeCell, Document
 
 KEY_VERSION = 1  # bump when the way outputs are produced changes
+OUTPUT_LIMIT = 100_000  # the default of execbook_output_limit
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,13 @@ class ExecOptions:
 
     timeout: int = 1200
     allow_errors: bool = True
+    output_limit: int = OUTPUT_LIMIT  # characters kept of each stream of a cell
 
     def as_dict(self) -> dict[str, object]:
-        return {"timeout": self.timeout, "allow_errors": self.allow_errors}
+        options: dict[str, object] = {"timeout": self.timeout, "allow_errors": self.allow_errors}
+        if self.output_limit != OUTPUT_LIMIT:  # only when set, so caches from before the option stay valid
+            options["output_limit"] = self.output_limit
+        return options
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def jobs_for(
     """
     timeout = doc.page_option("timeout")
     if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0:
-        options = ExecOptions(timeout=timeout, allow_errors=options.allow_errors)
+        options = replace(options, timeout=timeout)
     jobs = []
     for tab in doc.tabs:
         cells = tuple(

@@ -1,7 +1,8 @@
-"""Run one job in a fresh kernel with nbclient."""
+"""Run one job in a fresh kernel with nbclient: start it, watch it, stop it."""
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
@@ -10,11 +11,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
 import nbformat
+import psutil
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_core.utils import ensure_async, run_sync
@@ -25,63 +29,161 @@ from nbformat import NotebookNode
 
 from execbook.execute.jobs import Job, job_notebook
 from execbook.execute.results import CellError
+from execbook.execute.streams import StreamBuffer, order_streams
+
+
+class KernelStartError(Exception):
+    """The kernel did not become usable: it did not answer, or died before the first cell."""
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """How kernels are watched; none of it changes outputs, so none of it is in the cache key."""
+
+    start_timeout: float = 60.0  # seconds for a kernel to answer (execbook_kernel_start_timeout)
+    start_tries: int = 3  # a kernel that fails to start is replaced this many times, less one
+    grace: float = 5.0  # seconds an interrupted cell has to stop before its kernel is killed
 
 
 class Client(NotebookClient):
-    """nbclient, remembering which cell ran last and which ones timed out."""
+    """nbclient, remembering which cell ran last and which ones timed out,
+    with a start handshake that waits for slow kernels, timeouts that hold and
+    stream outputs gathered in linear time."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = 100_000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.output_limit = output_limit
         self.current: NotebookNode | None = None
         self.timed_out: list[NotebookNode] = []
+        self.streams: dict[tuple[int, str], tuple[NotebookNode, StreamBuffer]] = {}
         self.on_cell_start = self._started
 
     def _started(self, cell: NotebookNode, cell_index: int) -> None:
         self.current = cell
 
-    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> None:
-        if cell is not None:
-            self.timed_out.append(cell)
-        return await super()._async_handle_timeout(timeout, cell)
-
     async def async_start_new_kernel_client(self) -> Any:
-        """As nbclient's, without jupyter_client's fixed 0.2 s IOPub flush per kernel.
-
-        Stale IOPub messages are harmless: nbclient only reads the messages
-        whose parent is the cell it is running. On 40 short jobs the flush
-        alone cost 8 s of a 33 s book.
-        """
+        """As nbclient's, with our own handshake (see ``wait_until_ready``)."""
         assert self.km is not None
         self.kc = self.km.client()
         await ensure_async(self.kc.start_channels())
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            request = self.kc.kernel_info()
-            try:
-                reply = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
-            except Empty:
-                reply = None
-            if reply is not None and reply["parent_header"].get("msg_id") == request:
-                try:  # IOPub is connected once it delivers anything (the kernel_info status)
-                    await ensure_async(self.kc.iopub_channel.get_msg(timeout=1))
-                    break
-                except Empty:
-                    pass
-            if not await ensure_async(self.km.is_alive()):
-                raise DeadKernelError("the kernel died while starting")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the kernel did not answer within {self.startup_timeout} s")
+        await wait_until_ready(self.kc, self.km, self.settings.start_timeout)
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
 
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> None:
+        """Interrupt the cell; if it has not stopped after a grace period (it
+        ignores SIGINT, or it is stuck in C code that never checks for
+        signals), kill the kernel's whole process tree and stop the job."""
+        assert self.km is not None and self.kc is not None
+        if cell is not None:
+            self.timed_out.append(cell)
+        await ensure_async(self.km.interrupt_kernel())
+        deadline = time.monotonic() + self.settings.grace
+        while time.monotonic() < deadline:
+            if await ensure_async(self.kc.shell_channel.msg_ready()):
+                return None  # the cell stopped: nbclient reads its reply and goes on
+            await asyncio.sleep(0.05)
+        kill_tree(self.km)
+        raise CellTimeoutError(
+            f"the cell ran past the {timeout} s timeout (execbook_timeout), ignored the interrupt "
+            f"for {self.settings.grace:g} s and its kernel was killed"
+        )
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> NotebookNode | None:
+        """Stream text goes into one bounded buffer per stream and cell; the rest as nbclient does it."""
+        if msg["msg_type"] != "stream" or self.output_hook_stack[msg["parent_header"].get("msg_id")]:
+            return super().output(outs, msg, display_id, cell_index)
+        if self.clear_before_next_output:
+            outs[:] = []
+            self.clear_display_id_mapping(cell_index)
+            self.clear_before_next_output = False
+        name = msg["content"].get("name", "stdout")
+        known = self.streams.get((cell_index, name))
+        if known is None or not any(output is known[0] for output in outs):  # new, or cleared since
+            known = (nbformat.v4.new_output("stream", name=name, text=""), StreamBuffer(self.output_limit))
+            self.streams[(cell_index, name)] = known
+            outs.append(known[0])
+        known[1].add(msg["content"].get("text", ""))
+        return known[0]
+
+    def finish_streams(self) -> None:
+        """Write each buffer's text into its output, and order stdout before stderr."""
+        for output, buffer in self.streams.values():
+            output["text"] = buffer.text
+        for cell in self.nb.cells:
+            if cell.get("outputs"):
+                cell["outputs"] = order_streams(cell["outputs"])
+
+
+async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float) -> None:
+    """Return once the kernel has answered a ``kernel_info`` request and IOPub delivers messages.
+
+    Requests are repeated (1, 2, 4 then every 5 s) because a request sent
+    before the kernel's sockets exist can be lost, and a reply to *any* of
+    them counts: a kernel that needs longer than the interval to answer is
+    still used as soon as it does. Stale replies are harmless, as nbclient
+    only reads the replies whose parent is the cell it runs. jupyter_client's
+    fixed 0.2 s IOPub flush is not paid: IOPub is known to be connected once
+    it delivers anything (the status of a kernel_info request).
+    """
+    started = time.monotonic()
+    asked: set[str] = set()
+    interval, next_ask = 0.5, started
+    answered = False
+    while True:
+        now = time.monotonic()
+        if now - started > timeout:
+            raise KernelStartError(f"the kernel did not answer within {timeout:g} s (execbook_kernel_start_timeout)")
+        if now >= next_ask:
+            asked.add(kc.kernel_info())
+            interval = 0.25 if answered else min(interval * 2, 5.0)
+            next_ask = now + interval
+        channel = kc.iopub_channel if answered else kc.shell_channel
+        try:
+            message = await ensure_async(channel.get_msg(timeout=max(0.01, min(next_ask - now, 1.0))))
+        except Empty:
+            if not await ensure_async(km.is_alive()):
+                raise KernelStartError("the kernel died while starting") from None
+            continue
+        if answered:
+            return
+        if message.get("parent_header", {}).get("msg_id") in asked:
+            answered = True
+            next_ask = time.monotonic() + 0.25  # IOPub may already hold the status of this request
+
+
+def kill_tree(manager: AsyncKernelManager) -> None:
+    """SIGKILL the kernel and every process under it, also those that left its
+    process group (``start_new_session=True``); the group kill of
+    jupyter_client alone misses them."""
+    pid = getattr(manager.provisioner, "pid", None) if manager.provisioner is not None else None
+    if not pid:
+        return
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(processes, timeout=5)
+
 
 def shutdown(manager: AsyncKernelManager) -> None:
-    """Kill the kernel and its process group; quiet when it is gone already."""
+    """Kill the kernel, its process group and every process under it; quiet
+    when they are gone already."""
     try:
-        run_sync(manager.shutdown_kernel)(now=True)
-    except Exception:
-        pass
+        kill_tree(manager)
+    finally:
+        try:
+            run_sync(manager.shutdown_kernel)(now=True)  # also removes its connection file and sockets
+        except Exception:
+            pass
 
 
 _ipc_dir: str | None = None
@@ -150,13 +252,18 @@ def setup_code(workdir: Path, libdir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+Outcome = tuple[str, "NotebookNode | None", list[CellError], str]  # status, notebook, errors, message
+
+
 def run_job(
-    job: Job, manager: AsyncKernelManager, tree: Path, libdir: Path | None = None
-) -> tuple[str, NotebookNode, list[CellError], str]:
+    job: Job, manager: AsyncKernelManager, tree: Path, libdir: Path | None = None, settings: KernelSettings = KernelSettings()
+) -> Outcome:
     """Execute ``job`` in an already started kernel; (status, notebook, errors, message).
 
     The status is ``ok``, ``error`` (a cell raised), ``timeout`` (a cell was
     interrupted after ``timeout`` seconds) or ``dead`` (the kernel died).
+    KernelStartError when the kernel never became usable: it did not answer,
+    or died before the book's first cell.
     """
     notebook = job_notebook(job, setup_code(tree / job.workdir, libdir))
     client = Client(
@@ -165,26 +272,30 @@ def run_job(
         timeout=job.options.timeout,
         allow_errors=job.options.allow_errors,
         interrupt_on_timeout=True,
-        coalesce_streams=True,
+        coalesce_streams=False,  # done by Client.output in linear time
         record_timing=False,
-        startup_timeout=120,
+        startup_timeout=int(settings.start_timeout),
+        settings=settings,
+        output_limit=job.options.output_limit,
     )
     status, message = "ok", ""
     try:
         client.execute()
     except DeadKernelError:
-        tail = log_tail(manager)
+        if client.current is None or is_setup(client.current):
+            raise KernelStartError("the kernel died before the first cell") from None
         status = "dead"
         message = "the kernel died while running this cell" + (
-            f": {tail}" if tail else " (no message: out of memory, or a crash in native code?)"
+            log_suffix(manager) or " (no message: out of memory, or a crash in native code?)"
         )
     except CellTimeoutError as error:
         status, message = "timeout", str(error).splitlines()[0]
+    client.finish_streams()
     failed = client.current if status == "dead" else (client.timed_out[0] if client.timed_out else None)
     if client.timed_out and status == "ok":
         status = "timeout"
         message = f"the cell ran past the {job.options.timeout} s timeout (execbook_timeout) and was interrupted"
-    notebook.cells = [cell for cell in notebook.cells if not cell.metadata.get("execbook", {}).get("setup")]
+    notebook.cells = [cell for cell in notebook.cells if not is_setup(cell)]
     if failed is not None:
         notebook.metadata.setdefault("execbook", {})["failed_line"] = failed.metadata.get("execbook", {}).get("line", 1)
         mark_failure(failed, "CellTimeout" if status == "timeout" else "DeadKernel", message)
@@ -192,6 +303,57 @@ def run_job(
     if status == "ok" and errors:
         status = "error"
     return status, notebook, errors, message
+
+
+def run_in_fresh_kernel(
+    job: Job,
+    start: Callable[[], AsyncKernelManager],
+    retire: Callable[[AsyncKernelManager], None],
+    tree: Path,
+    libdir: Path | None = None,
+    settings: KernelSettings = KernelSettings(),
+    first: AsyncKernelManager | None = None,
+) -> Outcome:
+    """Run ``job``, replacing a kernel that fails to start (``first``, a
+    spare started ahead, or one from ``start``) up to ``settings.start_tries``
+    times in all. Only then is the job reported dead, with every try's reason
+    and the last kernel's log."""
+    problems: list[str] = []
+    for attempt in range(settings.start_tries):
+        manager = first if attempt == 0 else None
+        try:
+            if manager is None:
+                manager = start()
+            return run_job(job, manager, tree, libdir, settings)
+        except KernelStartError as error:
+            problems.append(f"{error}{log_suffix(manager)}")
+        except Exception as error:  # noqa: BLE001 - a broken kernelspec, a full disk: reported below
+            if type(error).__name__ == "NoSuchKernel":
+                return "dead", None, [], kernel_problem(job.kernel, error)
+            problems.append(kernel_problem(job.kernel, error))
+        finally:
+            if manager is not None:
+                retire(manager)
+    tries = f"{len(problems)} tries" if len(problems) > 1 else "1 try"
+    return "dead", None, [], f"the kernel {job.kernel!r} could not start ({tries}): " + "; ".join(dict.fromkeys(problems))
+
+
+def kernel_problem(kernel: str, error: Exception) -> str:
+    if type(error).__name__ == "NoSuchKernel":
+        return (
+            f"no Jupyter kernel named {kernel!r} (execbook_kernels): install it "
+            "(python -m ipykernel install --user --name ...) or fix the name; `jupyter kernelspec list` shows them"
+        )
+    return f"{type(error).__name__}: {error}"
+
+
+def is_setup(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("execbook", {}).get("setup"))
+
+
+def log_suffix(manager: AsyncKernelManager | None) -> str:
+    tail = log_tail(manager) if manager is not None else ""
+    return f" (its log: {tail})" if tail else ""
 
 
 def mark_failure(cell: NotebookNode, ename: str, message: str) -> None:

@@ -65,7 +65,7 @@ def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Jo
     if doc is None:
         doc = parse(Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs)
     relative = os.path.relpath(path, app.srcdir)
-    return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout))
+    return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout, output_limit=options.output_limit))
 
 
 def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> list[Job]:
@@ -244,9 +244,11 @@ def dask_address(app: Sphinx) -> str:
 
 
 def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
-    from execbook.execute.pool import LocalPool  # Jupyter's client stack is imported only when code runs
+    from execbook.execute.kernel import KernelSettings  # Jupyter's client stack is imported only when code runs
+    from execbook.execute.pool import LocalPool
 
     options = cfg.get(app.config)
+    settings = KernelSettings(start_timeout=options.kernel_start_timeout)
     address = dask_address(app)
     if options.executor == "dask" or address:
         from execbook.execute.cluster import DaskPool
@@ -254,8 +256,8 @@ def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
         if not address:
             raise_config_problem("execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)")
         return DaskPool(address, layout.tree, layout.lib, shared_fs=options.dask_shared_fs,
-                        gpus_per_job=options.gpus_per_job, limit_mb=options.dask_max_payload_mb)
-    return LocalPool(workers, layout.tree, layout.logs, layout.lib)
+                        gpus_per_job=options.gpus_per_job, limit_mb=options.dask_max_payload_mb, settings=settings)
+    return LocalPool(workers, layout.tree, layout.logs, layout.lib, settings)
 
 
 def raise_config_problem(message: str) -> None:

@@ -2,39 +2,55 @@
 
 Kernels are separate processes, so threads are enough for parallelism; the
 next kernel is started while the current job runs, hiding its start-up.
-Ctrl-C kills every kernel (its whole process group) before it propagates.
+Ctrl-C, SIGTERM and SIGHUP kill every kernel (its whole process tree) before
+they propagate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
 
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import new_kernel_manager, run_job, shutdown
+from execbook.execute.kernel import KernelSettings, new_kernel_manager, run_in_fresh_kernel, shutdown
 from execbook.execute.results import JobResult
 from execbook.execute.workers import WorkerSpec
 
 
-def kernel_problem(kernel: str, error: Exception) -> str:
-    from jupyter_client.kernelspec import NoSuchKernel
+@contextlib.contextmanager
+def stop_on_termination() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the build as Ctrl-C does (every kernel killed
+    first); by default they would end the process and leave its kernels running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-    if isinstance(error, NoSuchKernel):
-        return (
-            f"no Jupyter kernel named {kernel!r} (execbook_kernels): install it "
-            "(python -m ipykernel install --user --name ...) or fix the name; `jupyter kernelspec list` shows them"
-        )
-    return f"the kernel {kernel!r} could not start: {type(error).__name__}: {error}"
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, terminate) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class LocalPool:
-    def __init__(self, workers: list[WorkerSpec], tree: Path, logs: Path, libdir: Path | None = None):
+    def __init__(
+        self, workers: list[WorkerSpec], tree: Path, logs: Path, libdir: Path | None = None, settings: KernelSettings = KernelSettings()
+    ):
         self.workers = workers
+        self.settings = settings
         self.tree = tree
         self.libdir = libdir
         self.logs = logs
@@ -60,9 +76,10 @@ class LocalPool:
         for thread in threads:
             thread.start()
         try:
-            for thread in threads + self.reapers:
-                while thread.is_alive():
-                    thread.join(0.2)  # short joins keep Ctrl-C responsive
+            with stop_on_termination():
+                for thread in threads + self.reapers:
+                    while thread.is_alive():
+                        thread.join(0.2)  # short joins keep Ctrl-C and SIGTERM responsive
             for reaper in list(self.reapers):
                 reaper.join(10)
         except BaseException:
@@ -82,9 +99,12 @@ class LocalPool:
         self.logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **spec.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         manager = new_kernel_manager(kernel, self.tree, env, self.logs / f"{log_name}.log")
-        with self.lock:
-            self.live.add(manager)
-        return manager
+        with self.lock:  # stop() may have run while this kernel was starting: it must not escape it
+            if not self.stopping.is_set():
+                self.live.add(manager)
+                return manager
+        shutdown(manager)
+        raise RuntimeError("the build was interrupted")
 
     def _try_start(self, spec: WorkerSpec, kernel: str, log_name: str) -> tuple[str, AsyncKernelManager] | None:
         """A spare kernel for the next job; a failure shows up when that job starts it."""
@@ -127,24 +147,27 @@ class LocalPool:
         spare: tuple[str, AsyncKernelManager] | None = None
         while (job := self._next(queue)) is not None:
             start = time.monotonic()
-            on_start(job, spec.name)
-            manager = None
             try:
+                on_start(job, spec.name)
+                first = None
                 if spare is not None and spare[0] == job.kernel:
-                    manager, spare = spare[1], None
-                else:
-                    manager = self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}")
+                    first, spare = spare[1], None
                 upcoming = self._peek_kernel(queue)
                 if upcoming is not None and spare is None:
                     spare = self._try_start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next")
-                status, notebook, errors, message = run_job(job, manager, self.tree, self.libdir)
-            except Exception as error:  # no such kernel, a broken kernelspec, a full disk: report, go on
-                status, notebook, errors, message = "dead", None, [], kernel_problem(job.kernel, error)
-            finally:
-                if manager is not None:
-                    self._retire(manager)
+                attempts = iter(range(self.settings.start_tries))
+                status, notebook, errors, message = run_in_fresh_kernel(
+                    job, lambda: self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}-{next(attempts)}"),
+                    self._retire, self.tree, self.libdir, self.settings, first,
+                )
+            except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
+                status, notebook, errors, message = "dead", None, [], f"the job could not run: {type(error).__name__}: {error}"
             if self.stopping.is_set() and status != "ok":
                 status, message = "interrupted", "the build was interrupted"
-            on_done(JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message))
+            result = JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message)
+            try:
+                on_done(result)
+            except Exception as error:  # noqa: BLE001 - the job ran; its bookkeeping failing must not stop the worker
+                print(f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}", file=sys.stderr)
         if spare is not None:
             self._retire(spare[1])
