@@ -13,7 +13,8 @@ The life of a build, in the order Sphinx calls us:
 4. read-time transform: tabbed cells and ``:begin_tab:`` blocks are grouped
    (``tabs``).
 5. write: HTML gets a switcher (``static/execbook.js``); other formats keep one
-   tab. MathJax is copied into the site on ``build-finished``.
+   tab. MathJax is copied into the site on ``build-finished``, and so are
+   the notebooks the pages offer for download (``site_notebooks``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, slides, tabs
+    from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs
     from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
@@ -58,6 +59,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     tabs.setup_tabs(app)
     latex.setup_latex(app)
     export.setup_export(app)
+    site_notebooks.setup_site_notebooks(app)
     slides.setup_slides(app)
     d2lbook.setup_d2lbook(app)
 

@@ -5,7 +5,9 @@ The site, the PDFs (under ``pdf/``) and the notebook zips (under
 (``gh-pages`` by default, with ``.nojekyll``) of a git remote, then pushed.
 A d2l-book project's ``[deploy] github_repo`` is a repository of its own:
 the site replaces the files of its ``master`` in a clone, as d2l-book does.
-Messages never show credentials that a remote URL may carry.
+Messages never show credentials that a remote URL may carry. The staged
+site is link-checked first (``linkcheck``): a site with broken internal
+links is not published unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -46,6 +48,27 @@ def stage(book: Path) -> Path:
     return staging
 
 
+BROKEN_SHOWN = 50  # a site broken everywhere would bury the message
+
+
+def links_refuse(staging: Path, force: bool) -> bool:
+    """Check the staged site (pages, PDFs and zips together, as readers get
+    them); True when publishing must stop: a broken link, and no --force."""
+    from execbook.linkcheck import check_site, report
+
+    result = check_site(staging)
+    if not result.broken:
+        print(f"execbook: link check: {result.summary()}")
+        return False
+    listing = "\n".join(f"    {line}" for line in report(result, BROKEN_SHOWN))
+    if force:
+        print(f"execbook: publishing with {len(result.broken)} broken internal links (--force):\n{listing}", file=sys.stderr)
+        return False
+    print(f"execbook: not publishing: {len(result.broken)} broken internal links in the site "
+          f"(`execbook check-links` lists them; --force publishes anyway):\n{listing}", file=sys.stderr)
+    return True
+
+
 def github_remote(repo: str, book: Path) -> str:
     """d2l-book's ``[deploy] github_repo``: ``owner/name`` is GitHub over ssh; a
     URL is used as it is, a local path (a bare repository) relative to the book."""
@@ -61,7 +84,7 @@ def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
-def deploy_to_repository(book: Path, url: str, branch: str, message: str) -> int:
+def deploy_to_repository(book: Path, url: str, branch: str, message: str, force: bool = False) -> int:
     """d2l-book's deploy: the site replaces the files of ``branch`` in its own
     repository (a clone under _build, whose history is kept), then is pushed.
     The book's own repository and branches are not touched."""
@@ -69,6 +92,8 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str) -> int
         print("execbook: deploy needs git", file=sys.stderr)
         return 2
     staging = stage(book)
+    if links_refuse(staging, force):
+        return 1
     clone = book / "_build" / "deploy-repository"
     shutil.rmtree(clone, ignore_errors=True)
     cloned = git("clone", "--quiet", "--depth", "1", "--branch", branch, "--single-branch", url, str(clone), cwd=book)
@@ -97,7 +122,8 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str) -> int
     return 0
 
 
-def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book") -> int:
+def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book",
+           force: bool = False) -> int:
     if shutil.which("git") is None:
         print("execbook: deploy needs git", file=sys.stderr)
         return 2
@@ -111,6 +137,8 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
               f"`git remote add {remote} URL` or pass --remote", file=sys.stderr)
         return 2
     staging = stage(book)
+    if links_refuse(staging, force):
+        return 1
     command = [sys.executable, "-m", "ghp_import", str(staging), "--no-jekyll", "--push",
                "--remote", remote, "--branch", branch, "--message", message]
     result = subprocess.run(command, cwd=book, capture_output=True, text=True)

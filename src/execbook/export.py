@@ -13,7 +13,8 @@ import posixpath
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
+from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +43,25 @@ OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
 class References:
     """Resolves labels, numbers and citations against the built environment."""
 
-    def __init__(self, builder: NotebooksBuilder):
+    def __init__(self, builder: Builder, site: str = "../html/", page_uri: Callable[[str], str] | None = None):
+        """``site``: the website's folder seen from the folder that holds the
+        notebooks' framework folders (``_build/notebooks`` -> ``../html/``;
+        notebooks inside the site: ``../``); ``page_uri``: a page's file in
+        the site (default ``docname.html``)."""
         self.env = builder.env
         self.builder = builder
+        self.site = site
+        self.page_uri = page_uri or (lambda docname: f"{docname}.html")
         self.std = self.env.domaindata.get("std", {})
         self.sections: dict[str, dict[str, str]] = {}
 
     def site_link(self, here: str, docname: str, anchor: str = "") -> str:
         base = self.builder.config.html_baseurl
-        page = f"{docname}.html" + (f"#{anchor}" if anchor else "")
+        page = self.page_uri(docname) + (f"#{anchor}" if anchor else "")
         if base:
             return f"{base.rstrip('/')}/{page}"
-        # from _build/notebooks/<tab>/<here>.ipynb to _build/html/<page>
-        depth = here.count("/") + 2
-        return "../" * depth + "html/" + page
+        # from <notebooks>/<tab>/<here>.ipynb up to <notebooks>, then to the site
+        return "../" * (here.count("/") + 1) + self.site + page
 
     def section_anchor(self, docname: str, labelid: str) -> str:
         """The key of toc_secnumbers for the section carrying ``labelid``."""
@@ -192,7 +198,9 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
 
 def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
                    show: Show = as_written) -> dict[str, nbformat.NotebookNode]:
-    """Per tab, the reader's notebook of a page."""
+    """Per tab, the reader's notebook of a page: one for every framework the
+    page offers (``Document.notebook_tabs``, as its download buttons do), even
+    one with nothing to show, so that no button points at a missing file."""
     result = {}
     for tab in doc.notebook_tabs:
         outputs = outputs_by_cell(executed[tab]) if tab in executed else {}
@@ -209,8 +217,7 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
                 if source.strip():
                     code = nbformat.v4.new_code_cell(source, outputs=outputs.get(index, []))
                     cells.append(code)
-        if cells:
-            result[tab] = reader_notebook(cells)
+        result[tab] = reader_notebook(cells)
     return result
 
 
@@ -265,8 +272,64 @@ class WholeBookBuilder(Builder):
                 yield name, path, text, doc, outputs_for(self.app, name, doc)
 
 
+IMAGE_RE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def copy_if_changed(source: Path, copy: Path) -> None:
+    """Images are copied again only when they changed (a no-op build writes nothing)."""
+    try:
+        there, here = copy.stat(), source.stat()
+        if there.st_size == here.st_size and there.st_mtime_ns == here.st_mtime_ns:
+            return
+    except FileNotFoundError:
+        pass
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, copy)
+
+
+@dataclass
+class PageFiles:
+    """What ``write_page_notebooks`` wrote for one page."""
+
+    notebooks: dict[str, Path] = field(default_factory=dict)  # per tab
+    images: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)  # per tab: (the book's image, its copy)
+
+    def files(self, tab: str) -> list[Path]:
+        return [self.notebooks[tab], *(copy for _, copy in self.images.get(tab, []))]
+
+
+def write_page_notebooks(app: Any, refs: References, docname: str, source: Path, doc: Document,
+                         executed: dict[str, Any], root: Path) -> PageFiles:
+    """A page's notebooks into ``root/<tab>/<docname>.ipynb``, with the local
+    images they show beside them (where the page has them: ``../img/x.svg``).
+    A notebook whose text did not change is left alone."""
+    options = cfg.get(app.config)
+    written = PageFiles()
+    for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(app)).items():
+        notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
+        for number, cell in enumerate(notebook.cells):  # nbformat's ids are random: the same notebook, the same file
+            cell["id"] = f"cell-{number}"
+        target = root / tab / f"{docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = nbformat.writes(notebook) + "\n"
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        written.notebooks[tab] = target
+        images = written.images.setdefault(tab, [])
+        for image in IMAGE_RE.findall("".join(c.source for c in notebook.cells if c.cell_type == "markdown")):
+            original = (source.parent / image).resolve()
+            if "://" not in image and original.is_file():
+                copy = (target.parent / image).resolve()
+                copy_if_changed(original, copy)
+                images.append((original, copy))
+    return written
+
+
 class NotebooksBuilder(WholeBookBuilder):
-    """``sphinx-build -b notebooks``: .ipynb per page and framework, and zips."""
+    """``sphinx-build -b notebooks``: .ipynb per page and framework, and zips.
+
+    Their references link to the site in ``../html`` (or ``html_baseurl``);
+    the website's own copies are written by the HTML build (``site_notebooks``)."""
 
     name = "notebooks"
     format = "notebooks"
@@ -280,26 +343,9 @@ class NotebooksBuilder(WholeBookBuilder):
         name = pdf_name(self.config)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
         for docname, source, _, doc, executed in self.pages():
-            for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(self.app)).items():
-                notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
-                target = outdir / tab / f"{docname}.ipynb"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(notebook, str(target))
-                written[tab].append(target)
-                for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", "".join(c.source for c in notebook.cells)):
-                    if "://" in image:
-                        continue
-                    image_source = (source.parent / image).resolve()
-                    if image_source.is_file():
-                        copy = (target.parent / image).resolve()
-                        copy.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(image_source, copy)
-                        written[tab].append(copy)
-        site = outdir.parent / "html"
-        if site.is_dir():  # the page buttons link to <site>/notebooks/<tab>/<page>.ipynb
-            for tab in written:
-                if (outdir / tab).is_dir():
-                    shutil.copytree(outdir / tab, site / "notebooks" / tab, dirs_exist_ok=True)
+            page = write_page_notebooks(self.app, refs, docname, source, doc, executed, outdir)
+            for tab in page.notebooks:
+                written[tab] += page.files(tab)
         for tab, files in written.items():
             archive = outdir / f"{name}-{tab}.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:

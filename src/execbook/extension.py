@@ -112,17 +112,28 @@ def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
     context["execbook_page_buttons"] = page_buttons(app, pagename, context) if doctree is not None else []
 
 
+SITE_NOTEBOOKS = "notebooks"  # the site's folder of notebooks: written by site_notebooks, linked by the buttons
+
+
+def site_offers_notebooks(builder: Any) -> bool:
+    """Websites get download buttons, and their build writes the notebooks
+    those buttons point at (``site_notebooks``); an e-book (also an HTML
+    format) would carry buttons to files it does not hold."""
+    return builder.format == "html" and not builder.name.startswith("epub")
+
+
 def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, Any]]:
-    """Download and Colab links for each framework that has a notebook of this page."""
+    """Download and Colab links for each framework that has a notebook of this
+    page: the same frameworks ``site_notebooks`` writes notebooks for."""
     options = cfg.get(app.config)
-    if not str(app.env.doc2path(pagename)).endswith(".md"):
+    if not site_offers_notebooks(app.builder) or not str(app.env.doc2path(pagename)).endswith(".md"):
         return []
     buttons = []
     show_colab = not Matcher(options.colab_exclude)(pagename)
-    notebook_tabs = app.env.metadata.get(pagename, {}).get("execbook_notebook_tabs", options.tabs)
+    notebook_tabs = app.env.metadata.get(pagename, {}).get("execbook_notebook_tabs", [])
     for tab in notebook_tabs:
         label = options.label(tab)
-        notebook = f"notebooks/{tab}/{pagename}.ipynb"
+        notebook = f"{SITE_NOTEBOOKS}/{tab}/{pagename}.ipynb"
         buttons.append({"tab": tab, "href": context["pathto"](notebook, 1), "download": True,
                         "text": f"Download the {label} notebook"})
         if tab in options.colab and show_colab:
