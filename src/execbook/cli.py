@@ -1,4 +1,4 @@
-"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib|eval``, ``check``, ``serve``, ``deploy``, ``new``.
+"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib|eval``, ``check``, ``check-links``, ``serve``, ``deploy``, ``new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's
@@ -231,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--book", type=Path, default=Path("."))
     publish.add_argument("--remote", help="a git remote of the book's repository (default: origin)")
     publish.add_argument("--branch", help="default: gh-pages (master for a config.ini [deploy] github_repo)")
+    publish.add_argument("--force", action="store_true", help="publish even when the site has broken internal links")
     check = commands.add_parser("check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)")
     check.add_argument("--book", type=Path, default=Path("."))
+    links = commands.add_parser("check-links", help="every internal link and anchor of a built site resolves (exit 1)")
+    links.add_argument("site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)")
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
     serve.add_argument("--book", type=Path, default=Path("."))
     serve.add_argument("--port", type=int, default=8000)
@@ -254,8 +257,13 @@ def main(argv: list[str] | None = None) -> int:
             book = load_book(folder)
             if book.ini and book.ini.deploy_repo:  # d2l-book pushes the site to [deploy] github_repo's master
                 message = f"Version {book.conf.release}" if book.conf.release else "Publish the book"
-                return deploy_to_repository(folder, github_remote(book.ini.deploy_repo, folder), args.branch or "master", message)
-        return deploy(folder, args.remote or "origin", args.branch or "gh-pages")
+                return deploy_to_repository(folder, github_remote(book.ini.deploy_repo, folder), args.branch or "master",
+                                            message, force=args.force)
+        return deploy(folder, args.remote or "origin", args.branch or "gh-pages", force=args.force)
+    if args.command == "check-links":
+        from execbook.linkcheck import main as check_links
+
+        return check_links(args.site)
     if args.command == "check":
         return check_book(args.book.resolve())
     if args.command == "new":
