@@ -75,3 +75,46 @@ def test_deploy_explains_what_is_missing_and_hides_credentials(tmp_path: Path) -
     assert "s3cr3t-token" not in failed.stderr + failed.stdout and "https://***@127.0.0.1:9" in failed.stderr
     assert "fatal:" in failed.stderr and "Traceback" not in failed.stderr
     assert mask("push to https://u:p@host/x failed") == "push to https://***@host/x failed"
+
+
+def test_deploy_refuses_a_site_with_broken_links_unless_forced(tmp_path: Path) -> None:
+    book, remote = make_book(tmp_path)
+    site = book / "_build" / "html"
+    (site / "index.html").write_text('<a href="chapters/one.html#intro">One</a> <a href="pdf/book.pdf">PDF</a>')
+    (site / "chapters" / "one.html").write_text(
+        '<h1 id="one">One</h1><a download href="../notebooks/pytorch/chapters/one.ipynb">notebook</a>')
+    (book / "_build" / "pdf" / "book.pdf").write_bytes(b"%PDF-1.5 test")  # deploy adds it: its link resolves
+    refused = deploy(book)
+    assert refused.returncode == 1
+    assert "not publishing: 2 broken internal links" in refused.stderr and "--force" in refused.stderr
+    listed = [line.strip() for line in refused.stderr.splitlines() if " -> " in line]
+    assert listed == [
+        "index.html: chapters/one.html#intro -> no id 'intro' in chapters/one.html",
+        "chapters/one.html: ../notebooks/pytorch/chapters/one.ipynb -> no file notebooks/pytorch/chapters/one.ipynb",
+    ]
+    assert git("branch", "--list", cwd=remote) == ""  # nothing was pushed
+
+    forced = deploy(book, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "publishing with 2 broken internal links (--force)" in forced.stderr
+    assert "index.html" in git("ls-tree", "-r", "--name-only", "gh-pages", cwd=remote).split()
+
+    (site / "index.html").write_text('<a href="chapters/one.html#one">One</a> <a href="pdf/book.pdf">PDF</a>')
+    (site / "chapters" / "one.html").write_text('<h1 id="one">One</h1>')
+    fixed = deploy(book)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "link check: 2 internal links in 2 pages, 0 broken" in fixed.stdout
+
+
+def test_deploy_to_a_books_own_repository_checks_links_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from execbook.deploy import deploy_to_repository
+
+    book, _ = make_book(tmp_path)
+    (book / "_build" / "html" / "index.html").write_text('<img src="_images/gone.svg">')
+    target = tmp_path / "site.git"
+    git("init", "--bare", "-q", str(target), cwd=tmp_path)
+    assert deploy_to_repository(book, str(target), "master", "Publish") == 1
+    assert "index.html: _images/gone.svg -> no file _images/gone.svg" in capsys.readouterr().err
+    assert git("branch", "--list", cwd=target) == ""
+    assert deploy_to_repository(book, str(target), "master", "Publish", force=True) == 0
+    assert "index.html" in git("ls-tree", "-r", "--name-only", "master", cwd=target).split()
