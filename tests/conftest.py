@@ -1,4 +1,5 @@
-"""Shared helpers: build small books with the real sphinx-build, parse the HTML."""
+"""Shared helpers: build small books with the real sphinx-build, parse the HTML;
+fail the run if a test leaves a process behind."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from bs4 import BeautifulSoup
 
@@ -74,3 +78,94 @@ def demo_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
     ignore = shutil.ignore_patterns("_build", ".*", "*.egg-info", "__pycache__")
     shutil.copytree(ROOT, src, ignore=ignore)
     return run_sphinx(src, "-W", "--keep-going")
+
+
+def running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
+    """The processes not yet ended: a zombie has ended, whether or not anyone reaps it."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.Error:
+            pass
+    return alive
+
+
+def processes_under(folder: Path) -> list[psutil.Process]:
+    """Running processes whose command line names ``folder`` or whose working
+    directory is in it (a kernel's command line names only its connection file)."""
+    folder_text, found = str(folder), []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            names_it = any(folder_text in part for part in process.cmdline())
+            if names_it or process.cwd().startswith(folder_text):
+                found.append(process)
+        except psutil.Error:  # ended meanwhile, or not ours to read
+            continue
+    return running(found)
+
+
+def wait_until_ended(processes: Iterable[psutil.Process], seconds: float) -> list[psutil.Process]:
+    """Wait up to ``seconds``; return the processes still running then."""
+    deadline = time.monotonic() + seconds
+    alive = running(processes)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = running(alive)
+    return alive
+
+
+def end_processes(processes: Iterable[psutil.Process], grace: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL what is still running ``grace`` seconds later."""
+    for stage in (psutil.Process.terminate, psutil.Process.kill):
+        alive = running(processes)
+        for process in alive:
+            try:
+                stage(process)
+            except psutil.Error:
+                pass
+        processes = wait_until_ended(alive, grace)
+        if not processes:
+            return
+
+
+def leftover_processes(basetemp: Path) -> list[psutil.Process]:
+    """Processes the tests started and left running: this process's descendants, and
+    orphans (their parent gone, re-parented to init) that name a test's tmp folder."""
+    try:
+        descendants = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    unique = {process.pid: process for process in [*descendants, *processes_under(basetemp)]}
+    return running(unique.values())
+
+
+def describe(process: psutil.Process) -> str:
+    try:
+        return f"pid {process.pid}: {' '.join(process.cmdline())[:300]}"
+    except psutil.Error:
+        return f"pid {process.pid} (ended)"
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has stopped its workers
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test left a process running (a kernel, a Dask worker, a
+    server): it would hold ports and memory long after the run. They are ended here."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    # a few seconds for what is shutting down already (a kernel told to stop, a worker being reaped)
+    leaked = wait_until_ended(leftover_processes(factory.getbasetemp()), seconds=5)
+    if not leaked:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = ["tests left these processes running (now ended):", *(f"  {describe(p)}" for p in leaked)]
+    if reporter is not None:
+        reporter.write_sep("=", "leaked processes", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    end_processes(leaked)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,4 +1,6 @@
-"""execbook serve: a live preview that rebuilds on save."""
+"""execbook serve: a live preview that rebuilds on save, and ends everything it
+started when its own process alone is told to stop (as a process manager, an
+editor's task runner or `timeout` would)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import write_book
+from conftest import end_processes, processes_under, write_book
 
 pytestmark = pytest.mark.sphinx
+
+STOP_SECONDS = 10  # "within a few seconds", with room for a loaded machine
 
 
 def free_port() -> int:
@@ -41,25 +46,76 @@ def wait_for(url: str, text: str, seconds: float = 120) -> bool:
     return False
 
 
-def test_serve_rebuilds_on_save_and_stops(tmp_path: Path) -> None:
+def port_is_free(port: int) -> bool:
+    """Whether a new server could listen on ``port``: a fetch cannot tell a free
+    port from one held by a hung server that accepts nothing."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no holder
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator:
+    """Start `execbook serve` on a book; afterwards end whatever a failed stop left."""
+    started: list[subprocess.Popen] = []
+
+    def start(book: Path, port: int) -> subprocess.Popen:
+        log = (tmp_path / "serve.log").open("w")
+        command = [sys.executable, "-m", "execbook.cli", "serve", "--book", str(book), "--port", str(port)]
+        started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    end_processes(processes_under(tmp_path))
+
+
+def stop(server: subprocess.Popen, sig: signal.Signals, tmp_path: Path, port: int) -> None:
+    """Send ``sig`` to the serve process alone; it must end with everything it started."""
+    start = time.monotonic()
+    server.send_signal(sig)
+    server.wait(timeout=30)
+    assert time.monotonic() - start < STOP_SECONDS, f"stopping took {time.monotonic() - start:.1f} s"
+    survivors = [" ".join(process.cmdline()) for process in processes_under(tmp_path)]
+    assert survivors == [], f"still running after {sig.name}:\n" + "\n".join(survivors)
+    assert port_is_free(port), f"port {port} is still held after {sig.name}"
+
+
+def test_serve_rebuilds_on_save_and_stops(tmp_path: Path, serve) -> None:
     page = "# Served\n\nFirst version of the text.\n\n```{.python .input}\nprint('ran once')\n```\n"
     book = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "execbook.cli", "serve", "--book", str(book), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}/index.html"
-        assert wait_for(url, "First version of the text."), "the first build was never served"
-        assert "ran once" in fetch(url)
-        (book / "index.md").write_text(page.replace("First version", "Second version"))
-        assert wait_for(url, "Second version of the text."), "the edit was never served"
-        report = (book / "_build" / "doctrees" / "execbook" / "report.json").read_text()
-        assert '"ran": 0' in report  # saving prose ran no code
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
-    assert fetch(f"http://127.0.0.1:{port}/index.html") is None
+    server = serve(book, port)
+    url = f"http://127.0.0.1:{port}/index.html"
+    assert wait_for(url, "First version of the text."), "the first build was never served"
+    assert "ran once" in fetch(url)
+    (book / "index.md").write_text(page.replace("First version", "Second version"))
+    assert wait_for(url, "Second version of the text."), "the edit was never served"
+    report = (book / "_build" / "doctrees" / "execbook" / "report.json").read_text()
+    assert '"ran": 0' in report  # saving prose ran no code
+    stop(server, signal.SIGINT, tmp_path, port)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda sig: sig.name)
+def test_a_stop_during_a_build_ends_the_build_and_its_kernel(tmp_path: Path, serve, sig: signal.Signals) -> None:
+    running = tmp_path / "cell-running"  # outside the book: writing it must not trigger a rebuild
+    page = "# Slow\n\n```{.python .input}\nprint('quick')\n```\n"
+    book = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
+    port = free_port()
+    server = serve(book, port)
+    assert wait_for(f"http://127.0.0.1:{port}/index.html", "quick"), "the first build was never served"
+    slow = f"import pathlib, time\npathlib.Path({str(running)!r}).touch()\ntime.sleep(300)"
+    (book / "index.md").write_text(page.replace("print('quick')", slow))
+    deadline = time.monotonic() + 120
+    while not running.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running.exists(), "the rebuild never ran the slow cell"
+    stop(server, sig, tmp_path, port)
