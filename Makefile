@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html serve pdf notebooks slides lib test unit bench clean
+.PHONY: help html check-links serve pdf notebooks slides lib test unit bench clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
+	@echo "make check-links  every internal link of the built site resolves (exit 1 if not)"
 	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
 	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
@@ -34,6 +35,9 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 
 html: $(BIN)/.book-stamp
 	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
+
+check-links: $(BIN)/.book-stamp
+	$(BIN)/execbook check-links $(BUILDDIR)/html
 
 serve: $(BIN)/.book-stamp
 	$(BIN)/execbook serve

@@ -355,6 +355,18 @@ def test_html_of_a_d2l_book_project(mini_book: Path) -> None:
 
 
 @pytest.mark.sphinx
+def test_the_site_of_a_d2l_book_project_has_no_broken_link(mini_book: Path) -> None:
+    """`execbook build html` alone: pages, anchors, static files and the notebooks the buttons offer."""
+    from execbook.linkcheck import check_site, report
+
+    site = mini_book / "_build" / "html"
+    result = check_site(site)
+    assert report(result) == [] and result.links >= 300
+    jax = site / "notebooks" / "jax" / "chapter_models" / "regression.ipynb"
+    assert jax.is_file() and not (site / "notebooks" / "jax" / "chapter_basics" / "tensors.ipynb").exists()
+
+
+@pytest.mark.sphinx
 def test_build_lib_keeps_the_header_and_appends_aliases(mini_book: Path) -> None:
     result = execbook(mini_book, "build", "lib")
     assert result.returncode == 0, result.stderr

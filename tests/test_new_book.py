@@ -30,6 +30,11 @@ def test_new_book_builds_with_make_html(tmp_path: Path) -> None:
     assert "Hello, reader!" in outputs and "12.566" in outputs
     assert "(Knuth, 1984)" in " ".join(page.get_text().split())
     assert (book / "_build" / "html" / "execbook-library.html").is_file()
+    # the site `make html` wrote is whole: the download buttons find their notebooks
+    assert (book / "_build" / "html" / "notebooks" / "python" / "chapters" / "intro.ipynb").is_file()
+    links = subprocess.run(["make", "check-links", f"VENV={Path(sys.executable).parent.parent}"],
+                           cwd=book, capture_output=True, text=True, timeout=120)
+    assert links.returncode == 0 and ", 0 broken" in links.stderr, links.stdout + links.stderr
 
     again = subprocess.run([sys.executable, "-m", "execbook.cli", "new", str(book)], capture_output=True, text=True)
     assert again.returncode != 0 and "is not empty" in again.stderr
@@ -41,6 +46,9 @@ def test_new_book_workflow_builds_caches_and_deploys(tmp_path: Path) -> None:
     steps = workflow["jobs"]["build"]["steps"]
     runs = [step.get("run", "") for step in steps]
     assert "make html SPHINXOPTS=-W" in runs and "make pdf" in runs
+    # the site is link-checked as uploaded: after the PDFs are copied in, before the upload
+    assert runs.index("make check-links") > runs.index("mkdir -p _build/html/pdf && cp _build/pdf/*.pdf _build/html/pdf/")
+    assert [step.get("uses", "") for step in steps][runs.index("make check-links") + 1].startswith("actions/upload-pages")
     cache = [step for step in steps if step.get("uses", "").startswith("actions/cache")][0]
     assert cache["with"]["path"] == "_build/.execbook-cache"
     assert workflow["jobs"]["deploy"]["steps"][0]["uses"].startswith("actions/deploy-pages")
