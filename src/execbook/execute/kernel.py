@@ -36,6 +36,14 @@ class KernelStartError(Exception):
     """The kernel did not become usable: it did not answer, or died before the first cell."""
 
 
+class CellKilled(Exception):
+    """A cell ran past its timeout and ignored the interrupt: its kernel was killed.
+
+    Not nbclient's CellTimeoutError: nbclient leaves its IOPub reader task
+    pending for those (a "Task was destroyed but it is pending!" at exit).
+    """
+
+
 @dataclass(frozen=True)
 class KernelSettings:
     """How kernels are watched; none of it changes outputs, so none of it is in the cache key."""
@@ -86,7 +94,7 @@ class Client(NotebookClient):
                 return None  # the cell stopped: nbclient reads its reply and goes on
             await asyncio.sleep(0.05)
         kill_tree(self.km)
-        raise CellTimeoutError(
+        raise CellKilled(
             f"the cell ran past the {timeout} s timeout (execbook_timeout), ignored the interrupt "
             f"for {self.settings.grace:g} s and its kernel was killed"
         )
@@ -288,7 +296,7 @@ def run_job(
         message = "the kernel died while running this cell" + (
             log_suffix(manager) or " (no message: out of memory, or a crash in native code?)"
         )
-    except CellTimeoutError as error:
+    except (CellTimeoutError, CellKilled) as error:
         status, message = "timeout", str(error).splitlines()[0]
     client.finish_streams()
     failed = client.current if status == "dead" else (client.timed_out[0] if client.timed_out else None)
