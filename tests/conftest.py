@@ -96,8 +96,9 @@ def processes_under(folder: Path) -> list[psutil.Process]:
     """Running processes whose command line names ``folder`` or whose working
     directory is in it (a kernel's command line names only its connection file)."""
     folder_text, found = str(folder), []
+    ourselves = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}  # pytest --basetemp=folder
     for process in psutil.process_iter():
-        if process.pid == os.getpid():
+        if process.pid in ourselves:
             continue
         try:
             names_it = any(folder_text in part for part in process.cmdline())
