@@ -53,3 +53,23 @@ def check_run(name: str, report: dict[str, Any], jobs: int | None = None,
         raise SystemExit(f"benchmark: {name}: not every job ran ok ({summary}); no figures from a broken run:\n  "
                          + "\n  ".join(problems))
     return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python benchmarks/guard.py REPORT.json``: exit non-zero, naming the
+    jobs, unless every job of that build ran ok (CI runs it after a fresh clone's
+    first ``make html``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("report", type=Path)
+    args = parser.parse_args(argv)
+    report = read_report(args.report)
+    if not report["entries"]:
+        raise SystemExit(f"benchmark: {args.report}: no execution report, or no jobs in it")
+    counts = check_run(str(args.report), report)
+    print(f"{args.report}: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
