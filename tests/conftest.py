@@ -151,6 +151,14 @@ def describe(process: psutil.Process) -> str:
         return f"pid {process.pid} (ended)"
 
 
+LEAKS_FROM_WORKERS: list[str] = []  # pytest-xdist: what each worker found, for the controller to report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    LEAKS_FROM_WORKERS.extend(getattr(node, "workeroutput", {}).get("leaked_processes", []))
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-xdist has stopped its workers
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if a test left a process running (a kernel, a Dask worker, a
@@ -160,13 +168,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     # a few seconds for what is shutting down already (a kernel told to stop, a worker being reaped)
     leaked = wait_until_ended(leftover_processes(factory.getbasetemp()), seconds=5)
-    if not leaked:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    lines = ["tests left these processes running (now ended):", *(f"  {describe(p)}" for p in leaked)]
-    if reporter is not None:
-        reporter.write_sep("=", "leaked processes", red=True)
-        for line in lines:
-            reporter.write_line(line)
+    lines = [describe(process) for process in leaked] + LEAKS_FROM_WORKERS
     end_processes(leaked)
+    if not lines:
+        return
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports
+        session.config.workeroutput["leaked_processes"] = lines
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")  # the progress line is still open
+        reporter.write_sep("=", "leaked processes", red=True)
+        reporter.write_line("tests left these processes running (now ended):")
+        for line in lines:
+            reporter.write_line(f"  {line}")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
