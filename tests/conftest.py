@@ -4,6 +4,7 @@ fail the run if a test leaves a process behind."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,14 +96,15 @@ def running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
 def processes_under(folder: Path) -> list[psutil.Process]:
     """Running processes whose command line names ``folder`` or whose working
     directory is in it (a kernel's command line names only its connection file)."""
-    folder_text, found = str(folder), []
+    # the folder itself or a path in it: pytest-5 must not match another run's pytest-50
+    names = re.compile(re.escape(str(folder)) + r"(?![\w.-])").search
+    found = []
     ourselves = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}  # pytest --basetemp=folder
     for process in psutil.process_iter():
         if process.pid in ourselves:
             continue
         try:
-            names_it = any(folder_text in part for part in process.cmdline())
-            if names_it or process.cwd().startswith(folder_text):
+            if any(names(part) for part in process.cmdline()) or Path(process.cwd()).is_relative_to(folder):
                 found.append(process)
         except psutil.Error:  # ended meanwhile, or not ours to read
             continue
