@@ -196,6 +196,18 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
     return ROLE_RE.sub(role, resolve_slide_marks(text)).strip("\n")
 
 
+def markdown_cell(text: str) -> nbformat.NotebookNode:
+    """As ``nbformat.v4.new_markdown_cell``, without its per-cell schema check
+    (most of the time a book's notebooks took); ``nbformat.writes`` checks each
+    notebook whole."""
+    return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": text})
+
+
+def code_cell(source: str, outputs: list[Any]) -> nbformat.NotebookNode:
+    return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs,
+                               "source": source})
+
+
 def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
                    show: Show = as_written) -> dict[str, nbformat.NotebookNode]:
     """Per tab, the reader's notebook of a page: one for every framework the
@@ -211,12 +223,11 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
                     continue
                 text = plain_markdown(cell.text, docname, refs)
                 if text.strip():
-                    cells.append(nbformat.v4.new_markdown_cell(text))
+                    cells.append(markdown_cell(text))
             elif isinstance(cell, CodeCell) and tab in cell.tabs:
                 source = show(tab, cell.code_for(tab))
                 if source.strip():
-                    code = nbformat.v4.new_code_cell(source, outputs=outputs.get(index, []))
-                    cells.append(code)
+                    cells.append(code_cell(source, outputs.get(index, [])))
         result[tab] = reader_notebook(cells)
     return result
 
@@ -307,7 +318,7 @@ def write_page_notebooks(app: Any, refs: References, docname: str, source: Path,
     written = PageFiles()
     for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(app)).items():
         notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
-        for number, cell in enumerate(notebook.cells):  # nbformat's ids are random: the same notebook, the same file
+        for number, cell in enumerate(notebook.cells):  # numbered again after the install cell (reader_notebook)
             cell["id"] = f"cell-{number}"
         target = root / tab / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)

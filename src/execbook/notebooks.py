@@ -24,10 +24,15 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 
 def reader_notebook(cells: list[NotebookNode]) -> NotebookNode:
-    """A notebook for readers (downloads, slides): Python 3 kernel metadata."""
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata.update(kernelspec=dict(KERNELSPEC), language_info={"name": "python"})
-    return notebook
+    """A notebook for readers (downloads, slides): Python 3 kernel metadata.
+
+    Cells are numbered (``cell-0``, ...) where nbformat would draw random ids,
+    so the same notebook is the same file; it is not schema-checked here (a
+    book's worth of checks took seconds), ``nbformat.writes`` checks it whole."""
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number}"
+    metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells})
 
 
 def tab_block_source(cell: MarkdownCell) -> str:
