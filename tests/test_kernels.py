@@ -5,9 +5,11 @@ and builds running side by side on a loaded machine."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -293,3 +295,32 @@ def test_four_builds_at_once_lose_no_job(tmp_path: Path) -> None:
             summary = json.loads((book / "_build" / "dummy" / ".doctrees" / "execbook" / "report.json").read_text())
             lost = [(e["page"], e["tab"], e["status"], e["message"]) for e in summary["entries"] if e["status"] != "ok"]
             assert (summary["ran"], lost) == (20, [])
+
+
+def kernels_of(root: Path) -> list[psutil.Process]:
+    """Kernel processes started by builds of ``root`` (their working folder is under it)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        if "ipykernel_launcher" in " ".join(process.info["cmdline"] or []) and (process.info["cwd"] or "").startswith(str(root)):
+            found.append(process)
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_build_leaves_no_kernel(tmp_path: Path, signum: int) -> None:
+    """Even a cell stuck in C code, which no interrupt reaches, dies with its build."""
+    page = "# Stuck\n\n```{.python .input}\nprint('started', flush=True)\nsum(range(10**13))\n```\n"
+    root = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
+    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(p.cpu_percent(0.2) > 50 for p in kernels_of(root)) and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the kernel is busy in the stuck cell
+        assert kernels_of(root), "no kernel ever started"
+        build.send_signal(signum)
+        build.wait(timeout=60)
+    finally:
+        build.kill()
+    psutil.wait_procs(kernels_of(root), timeout=10)
+    assert kernels_of(root) == []

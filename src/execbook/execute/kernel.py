@@ -251,9 +251,20 @@ def log_tail(manager: AsyncKernelManager, lines: int = 5) -> str:
     return " | ".join(useful[-lines:])
 
 
+# Linux's PR_SET_PDEATHSIG: the kernel gets SIGKILL when the build that started
+# it dies, even by SIGKILL, when no cleanup of ours can run. (The kernel's own
+# children are killed with its process tree on every other path.)
+DIE_WITH_BUILD = """if __execbook_sys.platform == "linux":
+    try:
+        __import__("ctypes").CDLL(None).prctl(1, 9)
+    except Exception:
+        pass"""
+
+
 def setup_code(workdir: Path, libdir: Path | None = None) -> str:
-    """The hidden first cell: the page's folder, and the book's library on the path."""
-    lines = ["import os as __execbook_os, sys as __execbook_sys", f"__execbook_os.chdir({str(workdir)!r})"]
+    """The hidden first cell: the page's folder, the book's library on the path,
+    and the kernel tied to the build's life."""
+    lines = ["import os as __execbook_os, sys as __execbook_sys", f"__execbook_os.chdir({str(workdir)!r})", DIE_WITH_BUILD]
     if libdir is not None:
         lines.append(f"__execbook_sys.path.insert(0, {str(libdir)!r})")
     lines.append("del __execbook_os, __execbook_sys")
