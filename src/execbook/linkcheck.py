@@ -95,6 +95,7 @@ class Site:
         self.root = root.resolve()
         self.parsed: dict[str, PageParser] = {}
         self.files: dict[str, bool] = {}
+        self.answers: dict[tuple[str, str], str | None] = {}  # every page links the same styles and scripts
 
     def pages(self) -> list[str]:
         found = []
@@ -119,6 +120,15 @@ class Site:
 
     def check(self, page: str, link: str) -> str | None:
         """Why ``link`` in ``page`` does not resolve, or None when it does."""
+        # the same link means the same target from any page of a folder, unless it
+        # stays on its page (``#id``) or the page sets its own <base>
+        same_folder = bool(link) and not link.startswith(("#", "?")) and self.page(page).base is None
+        key = (posixpath.dirname(page) + "/" if same_folder else page, link)
+        if key not in self.answers:
+            self.answers[key] = self.resolve(page, link)
+        return self.answers[key]
+
+    def resolve(self, page: str, link: str) -> str | None:
         parts = urlsplit(link)
         path, fragment = unquote(parts.path), unquote(parts.fragment)
         parser = self.page(page)
