@@ -57,7 +57,9 @@ class References:
 
     def site_link(self, here: str, docname: str, anchor: str = "") -> str:
         base = self.builder.config.html_baseurl
-        page = self.page_uri(docname) + (f"#{anchor}" if anchor else "")
+        page = self.page_uri(docname)
+        if anchor:  # singlehtml names a page by a fragment of its one file: the anchor replaces it
+            page = f"{page.partition('#')[0]}#{anchor}"
         if base:
             return f"{base.rstrip('/')}/{page}"
         # from <notebooks>/<tab>/<here>.ipynb up to <notebooks>, then to the site
