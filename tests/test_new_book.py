@@ -15,13 +15,15 @@ pytestmark = pytest.mark.sphinx
 
 def test_new_book_builds_with_make_html(tmp_path: Path) -> None:
     book = tmp_path / "my-book"
-    made = subprocess.run([sys.executable, "-m", "execbook.cli", "new", str(book), "--title", "Hello Book"],
-                          capture_output=True, text=True)
+    # the venv running this test already has execbook (editable): a bare name keeps pip off it, where the
+    # default pin, this checkout's file: URL, would reinstall it (test_wheel_book.py builds from a wheel)
+    made = subprocess.run([sys.executable, "-m", "execbook.cli", "new", str(book), "--title", "Hello Book",
+                           "--requirement", "execbook"], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     for name in ("conf.py", "index.md", "chapters/intro.md", "_static", "_templates", "references.bib",
                  "Makefile", "requirements.txt", ".gitignore", ".github/workflows/book.yml"):
         assert (book / name).exists(), name
-    # the venv running this test already has execbook: the Makefile's pip step finds it satisfied
+    # the Makefile's pip step finds `execbook` satisfied
     build = subprocess.run(["make", "html", f"VENV={Path(sys.executable).parent.parent}", "SPHINXOPTS=-W"],
                            cwd=book, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr

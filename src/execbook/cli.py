@@ -28,6 +28,7 @@ from sphinx.util.matching import Matcher
 from execbook import config as cfg
 from execbook import d2lbook
 from execbook.pages import book_pages
+from execbook.pin import Pin, installed_pin, requested_pin, source_comment
 from execbook.syntax import parse
 
 
@@ -172,7 +173,7 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
 # what a build writes into the book folder must not trigger another build
 SERVE_IGNORE = r"(^|/)(_build|\.venv|venv|\.git|__pycache__|\.ipynb_checkpoints)(/|$)"
 # Ctrl-C, `kill` (a process manager, an editor's task runner, `timeout`) and a closed terminal
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class _Stop(Exception):
@@ -224,8 +225,9 @@ def stop_tree(server: subprocess.Popen, grace: float = 3.0, term_grace: float = 
     import psutil
 
     known = _descendants(server)
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (signal.SIGKILL, term_grace)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)  # on Windows both are TerminateProcess
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (kill, term_grace)):
+        with contextlib.suppress(ProcessLookupError, PermissionError, AttributeError):  # no killpg on Windows
             os.killpg(server.pid, sig)
         if sig != signal.SIGINT:  # to a kernel, SIGINT interrupts a cell and ends nothing
             for process in _alive(known):
@@ -274,8 +276,8 @@ NEW_BOOK = Path(__file__).parent / "templates" / "newbook"
 RENAMES = {"gitignore": ".gitignore", "github": ".github"}  # dotfiles do not travel well in package data
 
 
-def new_book(target: Path, title: str, author: str) -> list[Path]:
-    """Write a working book in the standard layout."""
+def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
+    """Write a working book in the standard layout, whose requirements.txt installs execbook as ``pin`` says."""
     import datetime
     import re as regex
 
@@ -287,7 +289,9 @@ def new_book(target: Path, title: str, author: str) -> list[Path]:
     package = package if package[0].isalpha() else f"book_{package}"
     values = {
         "title": title, "underline": "=" * len(title), "author": author, "year": datetime.date.today().year,
-        "package": package[:20], "version": __version__,
+        "package": package[:20], "version": __version__, "requirement": pin.line,
+        "requirement_comment": source_comment(pin, with_line=False),
+        "workflow_comment": source_comment(pin, indent=" " * 6),
     }
     written = []
     for source in sorted(NEW_BOOK.rglob("*")):
@@ -330,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("folder", type=Path)
     new.add_argument("--title", default="My Book")
     new.add_argument("--author", default="The authors")
+    new.add_argument("--requirement", metavar="SPEC",
+                     help="requirements.txt's execbook line (default: the execbook running now, "
+                     "pinned to where it was installed from)")
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
     if getattr(args, "dask", None):
         os.environ["EXECBOOK_DASK_SCHEDULER"] = args.dask  # read by the build, in the sphinx-build child too
@@ -353,8 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return check_book(args.book.resolve())
     if args.command == "new":
-        files = new_book(args.folder.resolve(), args.title, args.author)
-        print(f"wrote {len(files)} files into {args.folder}; now: cd {args.folder} && make html")
+        pin = requested_pin(args.requirement) if args.requirement else installed_pin()
+        files = new_book(args.folder.resolve(), args.title, args.author, pin)
+        print(f"wrote {len(files)} files into {args.folder}; requirements.txt: {pin.line}")
+        if pin.note:
+            print(f"execbook: note: {pin.note}", file=sys.stderr)
+        print(f"now: cd {args.folder} && make html")
         return 0
     book = args.book.resolve()
     if args.what == "pdf":
