@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html check-links serve pdf notebooks slides lib test unit bench clean
+.PHONY: help html check-links serve pdf notebooks slides lib test unit bench dist clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
@@ -22,6 +22,7 @@ help:
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make bench  execbook against MyST-NB and plain Sphinx on a generated book"
+	@echo "make dist   execbook's sdist and wheel into dist/ (pip install dist/execbook-*.whl)"
 	@echo "make clean  remove $(BUILDDIR)"
 
 $(BIN)/.book-stamp: requirements.txt pyproject.toml
@@ -58,10 +59,20 @@ test: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(BIN)/.test-stamp
-	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf and not wheel" $(PYTEST_ARGS)
 
 bench: $(BIN)/.test-stamp
 	$(BIN)/python benchmarks/bench.py --json $(BUILDDIR)/bench.json
+
+# only the build frontend: the wheel is built in an isolated env, without the book's requirements
+$(BIN)/.dist-stamp:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet build
+	touch $@
+
+dist: $(BIN)/.dist-stamp
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 clean:
 	rm -rf $(BUILDDIR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,14 @@ def test_new_with_a_local_execbook_prints_the_note(tmp_path: Path, capsys: pytes
     assert "exists on one machine only" in requirements
     workflow = (tmp_path / "b" / ".github" / "workflows" / "book.yml").read_text()
     assert "exists on one machine only" in workflow
+
+
+def test_new_skips_the_bytecode_pip_compiled_in_the_skeleton(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    skeleton = tmp_path / "newbook"
+    shutil.copytree(cli.NEW_BOOK, skeleton, ignore=shutil.ignore_patterns("__pycache__"))
+    (skeleton / "__pycache__").mkdir()
+    (skeleton / "__pycache__" / "conf.cpython-311.pyc").write_bytes(b"\xa7\r\r\n not text")  # as pip leaves it
+    monkeypatch.setattr(cli, "NEW_BOOK", skeleton)
+    written = cli.new_book(tmp_path / "b", "T", "A", requested_pin("execbook"))
+    assert written and not any("__pycache__" in path.parts for path in written)
+    assert (tmp_path / "b" / "conf.py").is_file()

@@ -295,7 +295,8 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
     }
     written = []
     for source in sorted(NEW_BOOK.rglob("*")):
-        if source.is_dir():
+        # pip compiles the skeleton's conf.py when it installs execbook's wheel: its __pycache__ is no book file
+        if source.is_dir() or "__pycache__" in source.relative_to(NEW_BOOK).parts:
             continue
         parts = [RENAMES.get(part, part) for part in source.relative_to(NEW_BOOK).parts]
         destination = target.joinpath(*parts)
