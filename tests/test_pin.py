@@ -147,15 +147,19 @@ class FakeDistribution:
 ])
 def test_installed_pin_reads_the_distribution(monkeypatch: pytest.MonkeyPatch, direct_url: dict | None,
                                               line: str) -> None:
-    monkeypatch.setattr(pin.metadata, "distribution", lambda name: FakeDistribution("0.3.1", direct_url))
+    monkeypatch.setattr(pin.metadata, "distributions", lambda name: iter([FakeDistribution("0.3.1", direct_url)]))
     assert installed_pin().line == line
 
 
-def test_an_execbook_never_installed_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(name: str) -> None:
-        raise pin.metadata.PackageNotFoundError(name)
+def test_installed_pin_prefers_pips_record_to_a_checkouts_egg_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an editable install puts src/ on sys.path, and a build leaves src/execbook.egg-info there
+    found = [FakeDistribution("0.1.0", None), FakeDistribution("0.1.0", EDITABLE)]
+    monkeypatch.setattr(pin.metadata, "distributions", lambda name: iter(found))
+    assert installed_pin().line == "execbook @ file:///home/me/src/execbook"
 
-    monkeypatch.setattr(pin.metadata, "distribution", missing)
+
+def test_an_execbook_never_installed_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pin.metadata, "distributions", lambda name: iter([]))
     got = installed_pin()
     assert got.line.startswith("execbook==") and "--requirement" in got.note and not got.reachable
 

@@ -56,16 +56,17 @@ def requested_pin(line: str) -> Pin:
 
 def installed_pin() -> Pin:
     """The pin for the execbook running now, from its installed distribution's metadata."""
-    try:
-        dist = metadata.distribution(NAME)
-    except metadata.PackageNotFoundError:  # run from a source tree on sys.path, never installed
+    # more than one when a checkout's src/ (with the execbook.egg-info of a build) is on sys.path:
+    # pip's own record of the install is the one with direct_url.json
+    records = [(dist, dist.read_text("direct_url.json")) for dist in metadata.distributions(name=NAME)]
+    if not records:  # run from a source tree on sys.path, never installed
         from execbook import __version__
 
         pin = pin_requirement(__version__, None)
         note = (f"execbook is not installed as a package here, so requirements.txt asks for {pin.line}, "
                 "which no index may have; name where pip finds execbook with `execbook new --requirement SPEC`.")
         return Pin(pin.line, pin.source, note, reachable=False)
-    text = dist.read_text("direct_url.json")
+    dist, text = next(((dist, text) for dist, text in records if text), records[0])
     return pin_requirement(dist.version, json.loads(text) if text else None)
 
 
