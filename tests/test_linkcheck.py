@@ -193,6 +193,8 @@ def test_every_download_button_gets_a_valid_notebook_that_links_into_the_site(de
     text = "\n".join(cell.source for cell in nbformat.read(str(path), as_version=4).cells)
     links = [link for link in re.findall(r"\]\(([^)\s]+)\)", text) if "://" not in link]
     assert "[Section 2.2](../../../../chapters/models/training.html" in text
+    assert "](../../../../_images/linreg.svg)" in text  # the site's own copy: no second one under notebooks/
+    assert not [p for p in (demo_book.outdir / "notebooks").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
     for link in links:  # in the site, references go to its own pages: no ../html/ detour
         target, _, anchor = link.partition("#")
         file = (path.parent / target).resolve()
@@ -227,3 +229,28 @@ def test_a_rebuild_writes_the_notebooks_again_only_when_they_change(tmp_path: Pa
     assert report(check_site(site)) == []
     one.unlink()  # a notebook deleted by hand comes back
     assert run_sphinx(book, "-W").returncode == 0 and one.is_file()
+
+
+@pytest.mark.sphinx
+def test_notebooks_of_a_site_with_an_address_and_of_pages_with_little_in_them(tmp_path: Path) -> None:
+    from conftest import run_sphinx, write_book
+
+    book = write_book(tmp_path / "b", {
+        "index.md": "# Home\n\n```toc\n:numbered:\nfig\nonly-torch\n```\n",
+        "fig.md": "# Figure\n\n![A box](img/box.svg)\n:label:`fig_box`\n\nSee :numref:`fig_box`.\n",
+        "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n',
+        "only-torch.md": "# Torch\n\n:begin_tab:`pytorch`\nOnly for PyTorch readers.\n:end_tab:\n",
+    }, conf='html_baseurl = "https://example.org/book/"\n')
+    built = run_sphinx(book, "-W")
+    assert built.returncode == 0, built.output
+    site = book / "_build" / "html"
+    assert report(check_site(site)) == []
+    figure = (site / "notebooks" / "numpy" / "fig.ipynb").read_text()
+    # a downloaded notebook finds its figure and its references on the published site
+    assert "](https://example.org/book/_images/box.svg)" in figure
+    assert "[Fig. 1.1](https://example.org/book/fig.html#fig-box)" in figure
+    # a page of prose offers every framework's notebook, even one with nothing for that framework
+    buttons = {a["href"] for a in built.html("only-torch").select("a.execbook-page-button[download]")}
+    assert buttons == {"notebooks/pytorch/only-torch.ipynb", "notebooks/numpy/only-torch.ipynb"}
+    empty = nbformat.read(str(site / "notebooks" / "numpy" / "only-torch.ipynb"), as_version=4)
+    assert "Only for PyTorch" not in str(empty.cells) and "Only for PyTorch" in (site / "notebooks/pytorch/only-torch.ipynb").read_text()

@@ -56,14 +56,19 @@ class References:
         self.sections: dict[str, dict[str, str]] = {}
 
     def site_link(self, here: str, docname: str, anchor: str = "") -> str:
-        base = self.builder.config.html_baseurl
         page = self.page_uri(docname)
         if anchor:  # singlehtml names a page by a fragment of its one file: the anchor replaces it
             page = f"{page.partition('#')[0]}#{anchor}"
+        return self.site_file(here, page)
+
+    def site_file(self, here: str, path: str) -> str:
+        """A file of the site (``chapters/x.html#id``, ``_images/a.svg``), as the
+        notebook of page ``here`` reaches it: at ``html_baseurl``, else relatively."""
+        base = self.builder.config.html_baseurl
         if base:
-            return f"{base.rstrip('/')}/{page}"
+            return f"{base.rstrip('/')}/{path}"
         # from <notebooks>/<tab>/<here>.ipynb up to <notebooks>, then to the site
-        return "../" * (here.count("/") + 1) + self.site + page
+        return "../" * (here.count("/") + 1) + self.site + path
 
     def section_anchor(self, docname: str, labelid: str) -> str:
         """The key of toc_secnumbers for the section carrying ``labelid``."""
@@ -134,7 +139,9 @@ class References:
             if entry is None:
                 parts.append((key, ""))
                 continue
-            people = [p.last_names[0] if p.last_names else str(p) for p in entry.persons.get("author", [])]
+            # as the website's author-year style: the editors of a book without authors, else the key
+            persons = entry.persons.get("author") or entry.persons.get("editor") or []
+            people = [p.last_names[0] if p.last_names else str(p) for p in persons] or [key]
             who = people[0] if len(people) == 1 else " and ".join(people) if len(people) == 2 else f"{people[0]} et al."
             parts.append((who.replace("{", "").replace("}", ""), entry.fields.get("year", "")))
         if textual:
@@ -285,7 +292,7 @@ class WholeBookBuilder(Builder):
                 yield name, path, text, doc, outputs_for(self.app, name, doc)
 
 
-IMAGE_RE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
 
 
 def copy_if_changed(source: Path, copy: Path) -> None:
@@ -311,11 +318,35 @@ class PageFiles:
         return [self.notebooks[tab], *(copy for _, copy in self.images.get(tab, []))]
 
 
+ImageLink = Callable[[Path], "str | None"]  # the book's image file -> where a notebook finds it, or None: copy it
+
+
+def place_images(notebook: nbformat.NotebookNode, source: Path, target: Path, image_link: ImageLink | None,
+                 copies: list[tuple[Path, Path]]) -> None:
+    """Each local image a markdown cell shows: linked where ``image_link``
+    finds it, else copied beside the notebook (``../img/x.svg`` as the page has it)."""
+
+    def place(match: re.Match[str]) -> str:
+        image = match.group(2)
+        original = (source.parent / image).resolve()
+        if "://" in image or not original.is_file():
+            return match.group(0)
+        link = image_link(original) if image_link else None
+        if link is None:
+            copy = (target.parent / image).resolve()
+            copy_if_changed(original, copy)
+            copies.append((original, copy))
+        return match.group(1) + (link or image) + match.group(3)
+
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = IMAGE_RE.sub(place, cell.source)
+
+
 def write_page_notebooks(app: Any, refs: References, docname: str, source: Path, doc: Document,
-                         executed: dict[str, Any], root: Path) -> PageFiles:
-    """A page's notebooks into ``root/<tab>/<docname>.ipynb``, with the local
-    images they show beside them (where the page has them: ``../img/x.svg``).
-    A notebook whose text did not change is left alone."""
+                         executed: dict[str, Any], root: Path, image_link: ImageLink | None = None) -> PageFiles:
+    """A page's notebooks into ``root/<tab>/<docname>.ipynb``, with their
+    images (``place_images``). A notebook whose text did not change is left alone."""
     options = cfg.get(app.config)
     written = PageFiles()
     for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(app)).items():
@@ -324,17 +355,11 @@ def write_page_notebooks(app: Any, refs: References, docname: str, source: Path,
             cell["id"] = f"cell-{number}"
         target = root / tab / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
+        place_images(notebook, source, target, image_link, written.images.setdefault(tab, []))
         text = nbformat.writes(notebook) + "\n"
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.notebooks[tab] = target
-        images = written.images.setdefault(tab, [])
-        for image in IMAGE_RE.findall("".join(c.source for c in notebook.cells if c.cell_type == "markdown")):
-            original = (source.parent / image).resolve()
-            if "://" not in image and original.is_file():
-                copy = (target.parent / image).resolve()
-                copy_if_changed(original, copy)
-                images.append((original, copy))
     return written
 
 

@@ -27,7 +27,7 @@ from sphinx.util import logging
 from execbook import __version__
 from execbook import config as cfg
 from execbook.execute.phase import Layout, outputs_for
-from execbook.export import References, copy_if_changed, write_page_notebooks
+from execbook.export import ImageLink, References, copy_if_changed, write_page_notebooks
 from execbook.extension import SITE_NOTEBOOKS, site_offers_notebooks
 from execbook.syntax import parse
 
@@ -55,6 +55,7 @@ def book_digest(app: Sphinx) -> str:
         "secnumbers": env.toc_secnumbers,
         "fignumbers": env.toc_fignumbers,
         "titles": {name: title.astext() for name, title in env.titles.items()},
+        "images": {path: unique for path, (_, unique) in env.images.items()},
         "bib": {str(path): getattr(info, "mtime", None) for path, info in bibfiles.items()},
     })
 
@@ -103,8 +104,13 @@ def write_site_notebooks(app: Sphinx, exception: Exception | None) -> None:
     written = 0
     for docname in sorted(app.env.found_docs):
         tabs = app.env.metadata.get(docname, {}).get("execbook_notebook_tabs")
-        if tabs is not None:  # a d2l page (others have no buttons)
+        if tabs is None:  # not a d2l page (no buttons either)
+            continue
+        try:
             written += write_page(app, refs, manifest, docname, list(tabs), book, root)
+        except Exception as error:  # the rest of the site stands; the link check will name the buttons
+            logger.warning(f"its notebooks could not be written ({type(error).__name__}: {error}); "
+                           "please report this to execbook", location=docname, type="execbook", subtype="notebooks")
     manifest.save()
     if written:
         logger.info(f"execbook: wrote {written} notebooks into {root}")
@@ -125,10 +131,27 @@ def write_page(app: Sphinx, refs: References, manifest: Manifest, docname: str, 
         manifest.new[docname] = before
         return 0
     doc = parse(text, cfg.get(app.config).tabs)
-    page = write_page_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root)
+    page = write_page_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root,
+                                site_image(app, refs, docname))
     images = {(str(original), str(copy)) for pairs in page.images.values() for original, copy in pairs}
     manifest.new[docname] = {"digest": signature, "images": sorted(images)}
     return len(page.notebooks)
+
+
+def site_image(app: Sphinx, refs: References, docname: str) -> ImageLink:
+    """The site's own copy of a figure (``_images/x.svg``, copied there by
+    Sphinx for the page), so the site holds each image once; at
+    ``html_baseurl``, a downloaded notebook shows its figures too."""
+    srcdir = Path(app.srcdir).resolve()
+    folder = getattr(app.builder, "imagedir", "_images")
+
+    def link(original: Path) -> str | None:
+        if not original.is_relative_to(srcdir):
+            return None
+        found = app.env.images.get(original.relative_to(srcdir).as_posix())
+        return refs.site_file(docname, f"{folder}/{found[1]}") if found else None
+
+    return link
 
 
 def setup_site_notebooks(app: Sphinx) -> None:
