@@ -131,16 +131,13 @@ class Site:
     def resolve(self, page: str, link: str) -> str | None:
         parts = urlsplit(link)
         path, fragment = unquote(parts.path), unquote(parts.fragment)
-        parser = self.page(page)
-        here = posixpath.dirname(page)
-        if parser.base is not None and is_external(parser.base):
-            return None  # every relative link goes to another site
-        if parser.base is not None:
-            here = posixpath.normpath(posixpath.join(here, unquote(urlsplit(parser.base).path)))
+        here, base = posixpath.dirname(page), self.page(page).base
+        if base is not None:
+            if is_external(base) or not path:
+                return None  # relative to another site, or a fragment of the <base> address: not ours to judge
+            here = posixpath.normpath(posixpath.join(here, unquote(urlsplit(base).path)))
         if not path:
-            target = page if parser.base is None else None
-            if target is None:
-                return None  # a bare fragment against an unusual <base>: not ours to judge
+            target = page
         else:
             joined = path.lstrip("/") if path.startswith("/") else posixpath.join(here, path)
             target = posixpath.normpath(joined)

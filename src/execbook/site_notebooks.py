@@ -5,8 +5,9 @@ Every page's *Download the <framework> notebook* button points at
 files when it finishes (``build-finished``), from the environment it has just
 resolved and the execution cache it has just filled: no code runs again, and
 ``make html`` alone gives a site whose buttons all work. References in them
-link to the site's own pages (``../../chapters/x.html#sec``), or to
-``html_baseurl`` when set.
+link to the site's own pages (``../../chapters/x.html#sec``) and figures to
+the site's own copies (``../../_images/x.svg``), or both to ``html_baseurl``
+when set, so that a downloaded notebook finds them on the published site.
 
 A page's notebooks are written again only when something they are made of
 changed: the page's text, its jobs' cache entries, the book's numbers, labels,
@@ -32,6 +33,7 @@ from execbook.extension import SITE_NOTEBOOKS, site_offers_notebooks
 from execbook.syntax import parse
 
 logger = logging.getLogger(__name__)
+
 
 def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
