@@ -5,6 +5,8 @@ same environment the website uses: ``Section 2.3`` becomes a link to the
 site's page and anchor, citations become author-year text, figures and
 labelled equations carry their numbers. Code cells come with their outputs
 from the execution cache. No d2l or MyST syntax is left in the notebooks.
+The HTML build writes the same notebooks into the site, for its download
+buttons (``site_notebooks``).
 """
 
 from __future__ import annotations
