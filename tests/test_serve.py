@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,14 +60,14 @@ def port_is_free(port: int) -> bool:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
-    """Start `execbook serve` on a book; afterwards end whatever a failed stop left."""
+def serve(tmp_path: Path) -> Iterator[Callable[[Path, int], subprocess.Popen]]:
+    """Start `execbook serve` on a book, its output in serve.log; afterwards end whatever a failed stop left."""
     started: list[subprocess.Popen] = []
 
     def start(book: Path, port: int) -> subprocess.Popen:
-        log = (tmp_path / "serve.log").open("w")
         command = [sys.executable, "-m", "execbook.cli", "serve", "--book", str(book), "--port", str(port)]
-        started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True))
+        with (tmp_path / "serve.log").open("w") as log:  # the child keeps its own copy of the file
+            started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
         return started[-1]
 
     yield start
@@ -89,7 +89,7 @@ def stop(server: subprocess.Popen, sig: signal.Signals, tmp_path: Path, port: in
     assert port_is_free(port), f"port {port} is still held after {sig.name}"
 
 
-def test_serve_rebuilds_on_save_and_stops(tmp_path: Path, serve) -> None:
+def test_serve_rebuilds_on_save_and_stops(tmp_path: Path, serve: Callable[[Path, int], subprocess.Popen]) -> None:
     page = "# Served\n\nFirst version of the text.\n\n```{.python .input}\nprint('ran once')\n```\n"
     book = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
     port = free_port()
@@ -105,7 +105,9 @@ def test_serve_rebuilds_on_save_and_stops(tmp_path: Path, serve) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda sig: sig.name)
-def test_a_stop_during_a_build_ends_the_build_and_its_kernel(tmp_path: Path, serve, sig: signal.Signals) -> None:
+def test_a_stop_during_a_build_ends_the_build_and_its_kernel(
+    tmp_path: Path, serve: Callable[[Path, int], subprocess.Popen], sig: signal.Signals
+) -> None:
     running = tmp_path / "cell-running"  # outside the book: writing it must not trigger a rebuild
     page = "# Slow\n\n```{.python .input}\nprint('quick')\n```\n"
     book = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
