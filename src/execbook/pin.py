@@ -65,7 +65,7 @@ def installed_pin() -> Pin:
         pin = pin_requirement(__version__, None)
         note = (f"execbook is not installed as a package here, so requirements.txt asks for {pin.line}, "
                 "which no index may have; name where pip finds execbook with `execbook new --requirement SPEC`.")
-        return Pin(pin.line, pin.source, note, reachable=False)
+        return Pin(pin.line, pin.source, note)
     dist, text = next(((dist, text) for dist, text in records if text), records[0])
     return pin_requirement(dist.version, json.loads(text) if text else None)
 
