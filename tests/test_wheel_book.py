@@ -58,13 +58,13 @@ def run(command: list[str], cwd: Path, timeout: int = 900) -> subprocess.Complet
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """execbook's sdist and wheel, built with `python -m build` from a copy of the tracked files."""
-    pytest.importorskip("build", reason="`build` is in execbook's test extras: make test installs it")
     source = tmp_path_factory.mktemp("execbook-source")
     # a copy: the build writes build/ and *.egg-info, which the checkout of others' work should not get
     for name in tracked("pyproject.toml", "README.md", "LICENSE", "src"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("dist")
+    # `build` is in execbook's test extras, which make test installs
     run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], cwd=source, timeout=600)
     return out
 
