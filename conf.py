@@ -21,7 +21,7 @@ execbook_library = {
 }
 
 # The repository root is both this book and the tool's source tree.
-exclude_patterns = ["src", "tests", "benchmarks"]
+exclude_patterns = ["src", "tests", "benchmarks", "build", "dist"]  # build, dist: make dist
 
 html_title = "Deep Learning, Briefly"
 html_static_path = ["_static"]
