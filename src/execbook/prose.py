@@ -33,7 +33,9 @@ INLINE_RE = re.compile(r"(?P<role>:(?P<name>[A-Za-z_]+):`(?P<body>[^`]*)`)|(?P<c
 ROLE_LINE_RE = re.compile(r"^ {0,3}:(?P<name>label|eqlabel|width|height|bibliography):`(?P<body>[^`]*)`\s*$")
 ATX_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
-TABLE_CAPTION_RE = re.compile(r"^ {0,3}:\s+(?P<caption>\S.*?)\s*$")
+# ": Caption" or ":Caption" (both in d2l books); never a line that starts with a
+# role (":eqref:`x` shows...") or a colon fence (":::").
+TABLE_CAPTION_RE = re.compile(r"^ {0,3}:(?![-\w]+:`)(?!:)\s*(?P<caption>\S.*?)\s*$")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 MATH_OPEN_RE = re.compile(r"^ {0,3}\$\$")
 EQLABEL_RE = re.compile(r"\s*:eqlabel:`(?P<label>[^`]*)`\s*$")
@@ -232,35 +234,36 @@ class ProseConverter:
 
     @staticmethod
     def _table_follows(lines: list[str], i: int) -> bool:
-        while i < len(lines) and not lines[i].strip():
-            i += 1
+        """A table follows a caption line, maybe after blanks and its :label:."""
+        i = _skip_blank(lines, i)
+        if _label_at(lines, i) is not None:
+            i = _skip_blank(lines, i + 1)
         return i < len(lines) and bool(TABLE_ROW_RE.match(lines[i]))
 
     @staticmethod
     def _labelled_table(lines: list[str], i: int) -> bool:
         while i < len(lines) and TABLE_ROW_RE.match(lines[i]):
             i += 1
-        while i < len(lines) and not lines[i].strip():
-            i += 1
-        role = ROLE_LINE_RE.match(lines[i]) if i < len(lines) else None
-        return bool(role and role.group("name") == "label")
+        return _label_at(lines, _skip_blank(lines, i)) is not None
 
     def _table(self, caption: str | None, lines: list[str], start: int, lineno: int) -> tuple[int, list[str]]:
-        """Consume an optional blank gap, the table rows and an optional label."""
-        i = start
-        while i < len(lines) and not lines[i].strip():
-            i += 1
+        """Consume blank gaps, the table rows and a label before or after the rows.
+
+        d2l books put the label right under the caption (``:Caption`` then
+        ``:label:`` then the table) or right under the table; both name it.
+        """
+        i = _skip_blank(lines, start)
+        label = _label_at(lines, i) if caption is not None else None
+        if label is not None:
+            i = _skip_blank(lines, i + 1)
         rows: list[str] = []
         while i < len(lines) and TABLE_ROW_RE.match(lines[i]):
             rows.append(self._inline(lines[i], lineno + i - start + 1))
             i += 1
-        label = None
-        j = i
-        while j < len(lines) and not lines[j].strip():
-            j += 1
-        role = ROLE_LINE_RE.match(lines[j]) if j < len(lines) else None
-        if role and role.group("name") == "label":
-            label, i = role.group("body").strip(), j + 1
+        after = _skip_blank(lines, i)
+        if label is None and _label_at(lines, after) is not None:
+            # a second label (one above, one below) is left for the stray-label warning
+            label, i = _label_at(lines, after), after + 1
         head = "::::{table}" + (" " + self._inline(caption, lineno) if caption else "")
         if label and not caption:
             self.messages.append(
@@ -296,6 +299,18 @@ class ProseConverter:
         content = [row for row in body if row.strip()]
         label = label_match.group("label").strip()
         return consumed, ["```{math}", f":label: {label}", ""] + content + ["```"]
+
+
+def _skip_blank(lines: list[str], i: int) -> int:
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return i
+
+
+def _label_at(lines: list[str], i: int) -> str | None:
+    """The name in a ``:label:`x``` line at ``i``, if that is what stands there."""
+    role = ROLE_LINE_RE.match(lines[i]) if i < len(lines) else None
+    return role.group("body").strip() if role and role.group("name") == "label" else None
 
 
 def parse_image_line(line: str) -> tuple[str, str] | None:
