@@ -66,11 +66,29 @@ def fail(lines: list[str]) -> NoReturn:
     raise SystemExit(2)
 
 
+def run_conf(conf_py: Path) -> dict:
+    """conf.py's names; a conf.py that does not parse or raises exits 2 with ``conf.py:LINE`` and the error."""
+    try:
+        return runpy.run_path(str(conf_py))
+    except SyntaxError as error:
+        fail([f"{conf_py}:{error.lineno or 1}: ERROR: conf.py does not parse: {error.msg}; fix that line"])
+    except Exception as error:  # the author's code: any exception is a mistake in the book, not in execbook
+        fail([f"{conf_py}:{_conf_line(conf_py, error)}: ERROR: conf.py raised {type(error).__name__}: {error}"])
+
+
+def _conf_line(conf_py: Path, error: BaseException) -> int:
+    """The line of conf.py in the traceback nearest to where ``error`` was raised."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename) == conf_py]
+    return frames[-1].lineno or 1 if frames else 1
+
+
 def load_book(folder: Path) -> Book:
     """The book in ``folder``: conf.py, or d2l-book's config.ini; a bad setting exits 2 naming its line."""
     conf_py, ini_path = folder / "conf.py", folder / d2lbook.INI_NAME
     if conf_py.is_file():
-        conf = conf_namespace(runpy.run_path(str(conf_py)))
+        conf = conf_namespace(run_conf(conf_py))
         try:
             return Book(folder, conf, cfg.from_sphinx(conf))  # type: ignore[arg-type]
         except ConfigError as error:
@@ -283,12 +301,17 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
 
     from execbook import __version__
 
+    if target.exists() and not target.is_dir():
+        raise SystemExit(f"execbook: {target} is a file, not a folder; choose a new folder for the book")
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"execbook: {target} exists and is not empty; choose a new folder")
     package = regex.sub(r"\W+", "_", title.lower()).strip("_") or "book"
     package = package if package[0].isalpha() else f"book_{package}"
     values = {
         "title": title, "underline": "=" * len(title), "author": author, "year": datetime.date.today().year,
+        # conf.py gets Python literals: a quote or a backslash in a title must not break its syntax
+        "title_repr": repr(title), "author_repr": repr(author),
+        "copyright_repr": repr(f"{datetime.date.today().year}, {author}"),
         "package": package[:20], "version": __version__, "requirement": pin.line,
         "requirement_comment": source_comment(pin, with_line=False),
         "workflow_comment": source_comment(pin, indent=" " * 6),
@@ -304,6 +327,17 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
         destination.write_text(source.read_text(encoding="utf-8").format(**values), encoding="utf-8")
         written.append(destination)
     return written
+
+
+def port_number(text: str) -> int:
+    """argparse's check of --port: a bad one stops before the book is built, not after."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a port such as 8000") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port; give one from 1 to 65535, such as 8000")
+    return port
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     links.add_argument("site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)")
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
     serve.add_argument("--book", type=Path, default=Path("."))
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
     new = commands.add_parser("new", help="write a new book, ready for `make html`")
     new.add_argument("folder", type=Path)

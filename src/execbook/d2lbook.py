@@ -148,6 +148,9 @@ def read_ini(path: Path) -> tuple[Ini, list[Note]]:
     parser = configparser.ConfigParser()
     try:
         parser.read_string(text, source=str(path))
+    except configparser.MissingSectionHeaderError as error:  # a ParsingError since Python 3.12, without .errors
+        return Ini(path, {}, lines), [Note(error.lineno, f"cannot read {error.line.strip()!r}: config.ini starts with a [section] "
+                                           "header, such as [project], before any 'key = value'", True)]
     except configparser.ParsingError as error:  # lines that are neither a section, a key nor a continuation
         source_lines = text.splitlines()
         return Ini(path, {}, lines), [Note(line, f"cannot read {source_lines[line - 1].strip()!r}: write 'key = value' under a [section]", True)

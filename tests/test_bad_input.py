@@ -1,0 +1,97 @@
+"""Bad input gives ``file:line: what is wrong; what to do``, never a traceback (issue 15).
+
+One table of cases: a book (its files), a command run on it, the exit code and
+the text the user must see. Adding the next bad input is one line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CONF = 'project = "T"\nextensions = ["execbook"]\nexecbook_tabs = ["python"]\n'
+INDEX = "# Home\n\n```toc\nother\n```\n"
+OTHER = "# Other\n\nSome text.\n"
+INI_BOOK = {"index.md": "# Home\n", "other.md": OTHER}
+
+
+@dataclass
+class Case:
+    files: dict[str, str | bytes]  # the book: path -> text (or bytes, for encodings)
+    command: list[str]  # execbook's arguments ("sphinx" first: sphinx-build the book into _build/html)
+    code: int  # the exit code
+    says: list[str]  # what the output must contain (file:line and the explanation)
+    built: list[str] = field(default_factory=list)  # pages that must still be in _build/html
+
+
+def book(conf: str = CONF, **pages: str | bytes) -> dict[str, str | bytes]:
+    return {"conf.py": conf, "index.md": INDEX, "other.md": OTHER, **pages}
+
+
+CASES = {
+    # 4: config.ini without a [section] header
+    "ini-no-section": Case({"config.ini": "name = x\n", **INI_BOOK}, ["check"], 2,
+                           ["config.ini:1: ERROR: cannot read 'name = x'", "[project]"]),
+    # 6: conf.py that raises, or does not parse
+    "conf-raises-check": Case(book(CONF + "x = 1\nraise ValueError('boom')\n"), ["check"], 2,
+                              ["conf.py:5: ERROR: conf.py raised ValueError: boom"]),
+    "conf-raises-build": Case(book(CONF + "def f():\n    return 1 / 0\nf()\n"), ["build", "html"], 2,
+                              ["conf.py:5: ERROR: conf.py raised ZeroDivisionError"]),
+    "conf-syntax-build": Case(book(CONF + 'html_title = ["x"\n'), ["build", "html"], 2,
+                              ["conf.py:4: ERROR: conf.py does not parse: '[' was never closed"]),
+    "conf-syntax-check": Case(book(CONF + "if True\n    x = 1\n"), ["check"], 2, ["conf.py:4: ERROR: conf.py does not parse"]),
+    # 7: execbook new on a file
+    "new-on-a-file": Case({"taken": "a file"}, ["new", "taken"], 1, ["taken is a file, not a folder"]),
+    # 8: a port that is no port stops before any build
+    "serve-bad-port": Case(book(), ["serve", "--port", "99999"], 2, ["--port: 99999 is not a TCP port"]),
+    "serve-port-not-a-number": Case(book(), ["serve", "--port", "http"], 2, ["--port: 'http' is not a number"]),
+}
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def run(root: Path, command: list[str]) -> subprocess.CompletedProcess:
+    if command[0] == "sphinx":
+        argv = [sys.executable, "-m", "sphinx", "-b", "html", "-q", ".", "_build/html", *command[1:]]
+    else:
+        argv = [sys.executable, "-m", "execbook.cli", *command]
+    return subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_is_a_located_message(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    write(tmp_path, case.files)
+    done = run(tmp_path, case.command)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "Sphinx error" not in output and "Exception occurred" not in output, output
+    assert done.returncode == case.code, output
+    for text in case.says:
+        assert text in output, output
+    for page in case.built:
+        assert (tmp_path / "_build" / "html" / f"{page}.html").is_file(), output
+
+
+def test_new_writes_a_title_with_quotes_as_python(tmp_path: Path) -> None:
+    title, author = 'My "Quoted" Book', "O'Brien \\ co"
+    done = run(tmp_path, ["new", "b", "--title", title, "--author", author])
+    assert done.returncode == 0, done.stderr
+    import runpy
+
+    conf = runpy.run_path(str(tmp_path / "b" / "conf.py"))
+    assert (conf["project"], conf["author"], conf["html_title"]) == (title, author, title)
+    assert conf["copyright"].endswith(f", {author}")
