@@ -163,9 +163,9 @@ class ProseConverter:
                 current.lines += [self._inline(line, lineno), lines[i + 1]]
                 i += 2
                 continue
-            image = parse_image_line(line)
+            image, span = image_at(lines, i)
             if image is not None:
-                consumed, figure = self._figure(image, lines, i, lineno)
+                consumed, figure = self._figure(image, lines, i, lineno, span)
                 chunks += [Chunk(lineno, figure, False), Chunk(lineno + consumed)]
                 i += consumed
                 continue
@@ -206,18 +206,22 @@ class ProseConverter:
         }[name]
         self.messages.append(Message(line, f":{name}:`{body}` belongs {where}; it was ignored", "label"))
 
-    def _figure(self, image: tuple[str, str], lines: list[str], i: int, lineno: int) -> tuple[int, list[str]]:
+    def _figure(self, image: tuple[str, str], lines: list[str], i: int, lineno: int, span: int = 1) -> tuple[int, list[str]]:
+        """The image's ``span`` lines, then its option lines, which d2l books
+        sometimes set off from the image by a blank line."""
         caption, target = image
         options: dict[str, str] = {}
-        consumed = 1
+        consumed = span
         while i + consumed < len(lines):
-            role = ROLE_LINE_RE.match(lines[i + consumed])
+            at = _skip_blank(lines, i + consumed)
+            role = ROLE_LINE_RE.match(lines[at]) if at < len(lines) else None
             if not role or role.group("name") not in ("width", "height", "label"):
                 break
             key = "name" if role.group("name") == "label" else role.group("name")
             options[key] = role.group("body").strip()
-            consumed += 1
-        caption = self._inline(caption, lineno).strip()
+            consumed = at - i + 1
+        # a caption written over several lines is one paragraph: one line here
+        caption = " ".join(row.strip() for row in self._inline(caption, lineno).split("\n")).strip()
         if not caption and "name" not in options:
             directive = ["```{image} " + target]
             directive += [f":{key}: {value}" for key, value in options.items()]
@@ -313,6 +317,29 @@ def _label_at(lines: list[str], i: int) -> str | None:
     return role.group("body").strip() if role and role.group("name") == "label" else None
 
 
+#: How many lines an image's caption may run over (a paragraph's worth).
+IMAGE_MAX_LINES = 12
+
+
+def image_at(lines: list[str], i: int) -> tuple[tuple[str, str] | None, int]:
+    """The image standing alone from line ``i`` and the number of lines it spans.
+
+    Long captions run over several lines (``![The ... via\\npooling.](a.svg)``);
+    a blank line ends the paragraph, so it ends the search too.
+    """
+    image = parse_image_line(lines[i])
+    if image is not None or not lines[i].lstrip().startswith("!["):
+        return image, 1
+    for end in range(i + 1, min(len(lines), i + IMAGE_MAX_LINES)):
+        if not lines[end].strip():
+            break
+        if lines[end].rstrip().endswith(")"):
+            image = parse_image_line("\n".join(lines[i : end + 1]))
+            if image is not None:
+                return image, end - i + 1
+    return None, 1
+
+
 def parse_image_line(line: str) -> tuple[str, str] | None:
     """``![caption](target)`` standing alone on a line -> (caption, target).
 
@@ -339,7 +366,7 @@ def parse_image_line(line: str) -> tuple[str, str] | None:
         return None
     caption, target = stripped[2:pos], stripped[pos + 2 : -1].strip()
     target = target.split(" ", 1)[0]  # drop a title: (path "title")
-    if not target or "(" in target or ")" in target:
+    if not target or "(" in target or ")" in target or "\n" in target:
         return None
     return caption, target
 
