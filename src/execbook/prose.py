@@ -294,10 +294,12 @@ class ProseConverter:
             tail = closing[closing.index("$$") + 2 :]
         consumed = end - i + 1
         label_match = EQLABEL_RE.fullmatch(tail) if tail.strip() else None
-        if label_match is None and not tail.strip() and end + 1 < len(lines):
-            label_match = EQLABEL_RE.fullmatch(lines[end + 1])
+        if label_match is None and not tail.strip():
+            # the label's own line, which d2l books sometimes set off by a blank line
+            at = _skip_blank(lines, end + 1)
+            label_match = EQLABEL_RE.fullmatch(lines[at]) if at < len(lines) else None
             if label_match:
-                consumed += 1
+                consumed = at - i + 1
         if label_match is None:
             return consumed, None
         content = [row for row in body if row.strip()]
