@@ -37,6 +37,13 @@ def test_code_for_keeps_save_marks_only_when_asked() -> None:
     assert cell.code_for("pytorch", keep_save_marks=True).startswith("def f():  #@save")
 
 
+def test_inner_tab_marks_are_dropped_but_blanked_for_the_library() -> None:
+    """The library maps each saved line back to the page, so there a mark is a blank line."""
+    cell = CodeCell(1, ("pytorch",), "a = 1  #@save\n#@tab pytorch\nb = 2  #@save")
+    assert cell.code_for("pytorch") == "a = 1\nb = 2"
+    assert cell.code_for("pytorch", keep_save_marks=True).split("\n") == ["a = 1  #@save", "", "b = 2  #@save"]
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [

@@ -44,14 +44,16 @@ class CodeCell:
 
     line: int
     tabs: tuple[str, ...]
-    source: str  # tab marker removed; #@save marks and tab.selected blocks kept
+    source: str  # first-line tab marker removed; #@save marks, later tab marks and tab.selected blocks kept
     first_line: int = 0  # the page line of the source's first line
 
     def code_for(self, tab: str, keep_save_marks: bool = False) -> str:
         """The code that runs (and that readers see) for ``tab``."""
         lines = select_tab(self.source.split("\n"), tab)
-        if not keep_save_marks:
-            lines = strip_save_marks(lines)
+        if keep_save_marks:
+            lines = blank_tab_marks(lines)  # blanked, not dropped: the library maps lines to the page
+        else:
+            lines = strip_save_marks([line for line in lines if not TAB_MARK_RE.match(line)])
         return "\n".join(lines).strip("\n")
 
 
@@ -94,6 +96,11 @@ def mask_magics(source: str) -> str:
 
 def strip_save_marks(lines: list[str]) -> list[str]:
     return [SAVE_TRAIL_RE.sub("", line) for line in lines if not SAVE_LINE_RE.match(line)]
+
+
+def blank_tab_marks(lines: list[str]) -> list[str]:
+    """Tab marks inside a cell (d2l-book deletes every one) become blank lines."""
+    return ["" if TAB_MARK_RE.match(line) else line for line in lines]
 
 
 def _indent(line: str) -> int:
@@ -291,6 +298,10 @@ class _Parser:
             if not tabs:
                 self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
                 return
+        tabs = self.inner_tab_marks(lines, first_line, tabs, marked=mark is not None)
+        if not tabs:
+            self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
+            return
         for offset, row in enumerate(lines):
             for name in tab_selected_names(row):
                 if name not in self.tabs:
@@ -305,6 +316,31 @@ class _Parser:
         source = "\n".join(lines).strip("\n")
         if source.strip():
             self.doc.cells.append(CodeCell(fence_line, tabs, source, first_line))
+
+    def inner_tab_marks(self, lines: list[str], first_line: int, tabs: tuple[str, ...], marked: bool) -> tuple[str, ...]:
+        """The cell's tabs, given the tab marks below its first line.
+
+        As in d2l-book 1.0.3, such a mark never splits the cell and is never
+        shown: a cell without a first-line mark belongs to the tabs of its first
+        inner mark, and a mark naming other tabs than the cell's is reported
+        (d2l-book would quietly give the whole cell one of the two).
+        """
+        for offset, row in enumerate(lines):
+            mark = TAB_MARK_RE.match(row)
+            if mark is None:
+                continue
+            named = self.resolve_tabs(mark.group("names"), first_line + offset, "the tab marker")
+            if not marked:
+                tabs, marked = named, True
+            elif set(named) != set(tabs):
+                self.warn(
+                    first_line + offset,
+                    f"this tab mark names {', '.join(named) or 'no known tab'} inside a cell for {', '.join(tabs)}; "
+                    "a mark does not split a cell, so the whole cell stays with "
+                    f"{', '.join(tabs)}: start a new cell for the other tabs",
+                    "tab",
+                )
+        return tabs
 
     # -- driver --------------------------------------------------------------
 
