@@ -33,10 +33,23 @@ def book(conf: str = CONF, **pages: str | bytes) -> dict[str, str | bytes]:
     return {"conf.py": conf, "index.md": INDEX, "other.md": OTHER, **pages}
 
 
+NOT_UTF8 = b"# Bad\n\nsome \xff text\n"
+INDEX_WITH_BAD = "# Home\n\n```toc\nother\nbad\n```\n"
+
 CASES = {
+    # 1: a byte that is not UTF-8: the page is named at its line, and the rest builds
+    "not-utf8-build": Case(book(**{"bad.md": NOT_UTF8, "index.md": INDEX_WITH_BAD}), ["sphinx"], 0,
+                           ["bad.md:3: WARNING: byte 0xff at offset 12 is not UTF-8", "index.md:5: WARNING: toc entry 'bad'"],
+                           ["index", "other"]),
+    "not-utf8-check": Case(book(**{"bad.md": NOT_UTF8}), ["check"], 1, ["bad.md:3: byte 0xff at offset 12 is not UTF-8"]),
     # 4: config.ini without a [section] header
     "ini-no-section": Case({"config.ini": "name = x\n", **INI_BOOK}, ["check"], 2,
                            ["config.ini:1: ERROR: cannot read 'name = x'", "[project]"]),
+    # 5: exclusions that leave out the index page leave nothing to build
+    "exclusions-all-md": Case({"config.ini": "[build]\nexclusions = *.md */*.md\n", **INI_BOOK}, ["build", "html"], 2,
+                              ["config.ini:2: ERROR: [build] exclusions: '*.md' leaves out the index page index.md"]),
+    "exclusions-everything": Case({"config.ini": "[project]\nname = x\n[build]\nexclusions = **\n", **INI_BOOK}, ["check"], 2,
+                                  ["config.ini:4: ERROR: [build] exclusions: '**' leaves out", "nothing is left to build"]),
     # 6: conf.py that raises, or does not parse
     "conf-raises-check": Case(book(CONF + "x = 1\nraise ValueError('boom')\n"), ["check"], 2,
                               ["conf.py:5: ERROR: conf.py raised ValueError: boom"]),

@@ -44,6 +44,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", add_package_paths, priority=100)
     app.connect("config-inited", references.configure_bibtex, priority=100)
     app.connect("config-inited", mathjax.configure_mathjax, priority=100)
+    app.connect("env-get-outdated", reader.skip_undecodable, priority=100)  # before any code runs for the page
     app.connect("env-get-outdated", phase.on_env_get_outdated)
     app.connect("source-read", reader.on_source_read)
     app.connect("env-purge-doc", phase.purge_failures)

@@ -27,7 +27,7 @@ from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
 from execbook import d2lbook
-from execbook.pages import book_pages
+from execbook.pages import book_pages, decode_page
 from execbook.pin import Pin, installed_pin, requested_pin, source_comment
 from execbook.syntax import parse
 
@@ -138,8 +138,9 @@ def check_book(folder: Path) -> int:
     pages = {name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")}
     problems = 0
     for path in pages.values():
-        doc = parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, lambda entry: True)
-        for message in doc.messages:
+        text, undecodable = decode_page(path.read_bytes())
+        doc = parse(text, book.options.tabs, lambda entry: True)
+        for message in ([undecodable] if undecodable else []) + doc.messages:
             print(f"{path.relative_to(folder)}:{message.line}: {message.text} [execbook.{message.subtype}]")
             problems += 1
     print(f"execbook check: {len(pages)} pages, {problems} problem{'s' * (problems != 1)}", file=sys.stderr)

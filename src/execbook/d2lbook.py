@@ -296,6 +296,7 @@ def map_ini(book: Path) -> Mapping:
     put("include_patterns", include, "build", "notebooks")
     exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
     put("exclude_patterns", exclude, "build", "exclusions")
+    m.notes += excluded_index(ini, index)
     for resource in split_globs(get("build", "resources")):
         if not exists(book, resource):
             m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
@@ -312,6 +313,19 @@ def map_ini(book: Path) -> Mapping:
     m.deploy_repo = get("deploy", "github_repo")
     v["execbook_cache_dir"] = str(book / "_build" / ".execbook-cache")
     return m
+
+
+def excluded_index(ini: Ini, index: str) -> list[Note]:
+    """An exclusion that matches the index page leaves nothing to build: Sphinx would
+    stop with an error about index.rst and conf.py, words the author never wrote."""
+    from sphinx.util.matching import Matcher
+
+    for key in ("exclusions", "non-notebooks"):
+        for pattern in split_globs(ini.get("build", key)):
+            if Matcher(sphinx_globs([pattern]))(f"{index}.md"):
+                return [Note(ini.line("build", key), f"[build] {key}: {pattern!r} leaves out the index page {index}.md, "
+                                                     "so nothing is left to build; exclude only the pages to leave out", True)]
+    return []
 
 
 def existing_file(book: Path, ini: Ini, m: Mapping, section: str, key: str) -> Path | None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sphinx.util.matching import Matcher
 
+from execbook.messages import Message
+
 # never pages: build output, virtualenvs, hidden folders, the repository's README
 EXCLUDE = ["_build", "jupyter_execute", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
 
@@ -23,3 +25,16 @@ def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
             if name.endswith(".md") and not matcher(relative):
                 pages[relative[:-3]] = Path(root) / name
     return pages
+
+
+def decode_page(data: bytes, encoding: str = "utf-8-sig") -> tuple[str, Message | None]:
+    """A page's text, and the problem when a byte is not in ``encoding``: Sphinx stops
+    the whole build on it ("Encoding error!"), so it is found first, at its line."""
+    try:
+        return data.decode(encoding), None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start : error.start + 1].hex()
+        text = (f"byte 0x{byte} at offset {error.start} is not {error.encoding.upper().removesuffix('-SIG')}; "
+                f"save the file as UTF-8 (the page is left out of the build until then)")
+        return data.decode(encoding, errors="replace"), Message(line, text, "encoding")

@@ -11,16 +11,34 @@ import posixpath
 
 import nbformat
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from execbook import config as cfg
 from execbook.execute.phase import outputs_for, record_failures, shown_code
 from execbook.notebooks import page_notebook
+from execbook.pages import decode_page
 from execbook.syntax import parse
 
 logger = logging.getLogger(__name__)
 
 NOTEBOOK_MARK = '{\n "cells"'  # how nbformat.writes() starts
+
+
+def skip_undecodable(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    """Leave out a page Sphinx cannot decode, with a warning at its line: Sphinx
+    would stop the whole build on it, with no file named ("Encoding error!")."""
+    for docname in sorted(added | changed):
+        _, problem = decode_page(env.doc2path(docname).read_bytes(), app.config.source_encoding)
+        if problem is None:
+            continue
+        logger.warning(problem.text, location=(docname, problem.line), type="execbook", subtype=problem.subtype)
+        added.discard(docname)
+        changed.discard(docname)
+        env.project.docnames.discard(docname)  # a page that is not there: links to it warn, none crash
+        if docname in env.all_docs:
+            removed.add(docname)  # its last good build goes
+    return []
 
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
