@@ -42,6 +42,13 @@ CASES = {
                            ["bad.md:3: WARNING: byte 0xff at offset 12 is not UTF-8", "index.md:5: WARNING: toc entry 'bad'"],
                            ["index", "other"]),
     "not-utf8-check": Case(book(**{"bad.md": NOT_UTF8}), ["check"], 1, ["bad.md:3: byte 0xff at offset 12 is not UTF-8"]),
+    # 2: a toc cycle is reported with its pages and lines, and the book builds
+    "toc-cycle": Case(book(**{"index.md": "# Home\n\n```toc\na\n```\n", "a.md": "# A\n\n```toc\nb\n```\n",
+                              "b.md": "# B\n\nText.\n\n```toc\na.md\n```\n"}), ["sphinx"], 0,
+                      ["b.md:6: WARNING: toc cycle: a.md:4 lists b.md; b.md:6 lists a.md"], ["index", "a", "b"]),
+    # 3: a role after an eval_rst fence (here with an include that fails) keeps its line; MyST-NB no longer crashes
+    "eval-after-eval-rst": Case(book(**{"index.md": "# Home\n\n```eval_rst\n.. include:: missing.rst\n```\n\nIt is {eval}`x`.\n"}),
+                                ["sphinx"], 0, ["index.md:4: CRITICAL: Problems with \"include\"", "index.md:7: WARNING: "], ["index"]),
     # 4: config.ini without a [section] header
     "ini-no-section": Case({"config.ini": "name = x\n", **INI_BOOK}, ["check"], 2,
                            ["config.ini:1: ERROR: cannot read 'name = x'", "[project]"]),

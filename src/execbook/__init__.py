@@ -30,10 +30,12 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs
+    from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs, toc_cycles
+    from execbook import upstream
     from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
+    upstream.apply()  # before any page is read
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")
     app.setup_extension("sphinxcontrib.rsvgconverter")  # SVG figures -> PDF for LaTeX
@@ -48,6 +50,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", phase.on_env_get_outdated)
     app.connect("source-read", reader.on_source_read)
     app.connect("env-purge-doc", phase.purge_failures)
+    app.connect("env-updated", toc_cycles.break_toc_cycles, priority=100)  # before bibtex walks the toc tree
     app.connect("env-merge-info", phase.merge_failures)
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", extension.keep_source_tree_clean, priority=900)
