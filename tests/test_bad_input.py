@@ -115,3 +115,43 @@ def test_new_writes_a_title_with_quotes_as_python(tmp_path: Path) -> None:
     conf = runpy.run_path(str(tmp_path / "b" / "conf.py"))
     assert (conf["project"], conf["author"], conf["html_title"]) == (title, author, title)
     assert conf["copyright"].endswith(f", {author}")
+
+
+# 9: a token in a remote URL is never printed, wherever the URL came from
+TOKEN = "SECRET123"
+SITE = {"_build/html/index.html": "<html><body>Home</body></html>"}
+SECRET_CASES = {
+    "deploy-remote-url": ({**book(), **SITE}, ["deploy", "--remote", f"https://user:{TOKEN}@127.0.0.1:9/y.git"]),
+    "ini-github-repo-scp": ({"config.ini": f"[deploy]\ngithub_repo = user:{TOKEN}@127.0.0.1:x.git\n", **INI_BOOK, **SITE}, ["deploy"]),
+    "ini-github-repo-url": ({"config.ini": f"[deploy]\ngithub_repo = https://user:{TOKEN}@127.0.0.1:9/x.git\n", **INI_BOOK, **SITE},
+                            ["deploy"]),
+}
+
+
+@pytest.mark.parametrize("name", SECRET_CASES)
+def test_deploy_never_prints_a_token(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files, command = SECRET_CASES[name]
+    write(tmp_path, files)
+    subprocess.run(["git", "init", "--quiet"], cwd=tmp_path, check=True)
+    monkeypatch.setenv("GIT_SSH_COMMAND", "false")  # no ssh connection is tried: the push fails at once
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    done = run(tmp_path, command)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output, output
+    assert "***@127.0.0.1" in output and TOKEN not in output, output
+
+
+def test_a_cell_inside_an_html_comment_is_hidden_and_not_run(tmp_path: Path) -> None:
+    """Issue 15, item 10: the comment closes, the page after it shows, the cell never runs."""
+    page = ('# Home\n\nBefore.\n\n<!--\n```{.python .input}\nopen("ran.txt", "w").write("x")\nprint("SECRET" + "_RAN")\n```\n-->\n\n'
+            "After the comment.\n")
+    write(tmp_path, {"conf.py": CONF, "index.md": page})
+    done = run(tmp_path, ["sphinx", "-W"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = (tmp_path / "_build" / "html" / "index.html").read_text(encoding="utf-8")
+    import re
+
+    visible = re.sub(r"<!--.*?-->", "", html, flags=re.DOTALL)
+    assert "After the comment." in visible and "<!--" not in visible.split("Before.")[1], visible
+    assert "SECRET" not in visible and "&gt;" not in visible.split("Before.")[1].split("After")[0]
+    assert not list(tmp_path.rglob("ran.txt"))

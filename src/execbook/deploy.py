@@ -18,12 +18,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+# userinfo of a URL (``https://user:token@``), and of git's scp-like form when it
+# carries a password (``user:token@host:path``); a bare ``git@host:`` is no secret
 CREDENTIALS_RE = re.compile(r"(\w+://)[^/@\s]+@")
+SCP_CREDENTIALS_RE = re.compile(r"(^|[\s'\"(=,@])[^\s/@'\"(=,]*:[^\s/@'\"]*@")
 
 
 def mask(text: str) -> str:
-    """``https://user:token@github.com/x`` -> ``https://***@github.com/x``."""
-    return CREDENTIALS_RE.sub(r"\1***@", text)
+    """``https://user:token@github.com/x`` -> ``https://***@github.com/x``;
+    ``user:token@host:x.git`` -> ``***@host:x.git``. Every URL, git command
+    line and git output that deploy prints goes through here."""
+    return SCP_CREDENTIALS_RE.sub(r"\1***@", CREDENTIALS_RE.sub(r"\1***@", text))
 
 
 def git_says(result: subprocess.CompletedProcess[str]) -> str:
@@ -72,7 +77,7 @@ def links_refuse(staging: Path, force: bool) -> bool:
 def github_remote(repo: str, book: Path) -> str:
     """d2l-book's ``[deploy] github_repo``: ``owner/name`` is GitHub over ssh; a
     URL is used as it is, a local path (a bare repository) relative to the book."""
-    if "://" in repo or repo.startswith("git@"):
+    if "://" in repo or "@" in repo:  # a URL, or git's scp-like [user@]host:path
         return repo
     local = (book / repo).expanduser()
     if repo.startswith(("/", ".", "~")) or local.exists():
@@ -133,8 +138,8 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
         return 2
     remotes = subprocess.run(["git", "remote"], cwd=book, capture_output=True, text=True).stdout.split()
     if remote not in remotes:
-        print(f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
-              f"`git remote add {remote} URL` or pass --remote", file=sys.stderr)
+        print(mask(f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
+                   f"`git remote add {remote} URL` or pass --remote"), file=sys.stderr)
         return 2
     staging = stage(book)
     if links_refuse(staging, force):
@@ -144,8 +149,8 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
     result = subprocess.run(command, cwd=book, capture_output=True, text=True)
     if result.returncode != 0:
         url = subprocess.run(["git", "remote", "get-url", remote], cwd=book, capture_output=True, text=True).stdout.strip()
-        print(f"execbook: publishing to branch {branch} of {remote} ({mask(url)}) failed:\n{git_says(result)}", file=sys.stderr)
+        print(mask(f"execbook: publishing to branch {branch} of {remote} ({url}) failed:\n{git_says(result)}"), file=sys.stderr)
         return 1
     files = sum(1 for path in staging.rglob("*") if path.is_file())
-    print(f"published {files} files to branch {branch} of {remote}")
+    print(mask(f"published {files} files to branch {branch} of {remote}"))
     return 0
