@@ -27,6 +27,7 @@ SAVE_TRAIL_RE = re.compile(r"\s*#\s*@save\s*$")
 SELECTED_RE = re.compile(r"^(?P<indent>[ \t]*)if\s+tab\.selected\((?P<args>.*)\)\s*:\s*(#.*)?$")
 TAB_NAME_RE = re.compile(r"['\"]([^'\"]+)['\"]")
 INTERACT_MARKS = ("%load_ext d2lbook.tab", "tab.interact_select")
+COMMENT_OPEN_RE = re.compile(r"^ {0,3}<!--")  # an HTML block (CommonMark type 2) starts here
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,27 @@ class _Parser:
                 )
         return tabs
 
+    # -- HTML comments -------------------------------------------------------
+
+    def comment(self, i: int) -> int:
+        """A comment over several lines stays verbatim, fences included.
+
+        Browsers hide what it holds, so a code cell inside is not run nor shown,
+        and its closing ``-->`` must not meet prose conversion (smart dashes
+        would turn it into an en dash, leaving the comment open to the page end).
+        """
+        after_open = self.lines[i].index("<!--") + 4
+        end = next((j for j in range(i, len(self.lines)) if "-->" in self.lines[j][after_open if j == i else 0 :]), None)
+        if end is None:
+            self.warn(
+                i + 1,
+                "HTML comment <!-- is never closed, so it hides the rest of the page (code cells included); close it with -->",
+                "comment",
+            )
+            end = len(self.lines) - 1
+        self.add_verbatim(i + 1, self.lines[i : end + 1])
+        return end + 1
+
     # -- driver --------------------------------------------------------------
 
     def read_front_matter(self) -> int:
@@ -376,6 +398,9 @@ class _Parser:
             fence = FENCE_OPEN_RE.match(line)
             if fence and not (fence.group("fence")[0] == "`" and "`" in fence.group("info")):
                 i = self.fence(i, fence)
+                continue
+            if COMMENT_OPEN_RE.match(line):
+                i = self.comment(i)
                 continue
             begin = BEGIN_TAB_RE.match(line)
             if begin:
