@@ -70,6 +70,15 @@ CASES = {
     # 8: a port that is no port stops before any build
     "serve-bad-port": Case(book(), ["serve", "--port", "99999"], 2, ["--port: 99999 is not a TCP port"]),
     "serve-port-not-a-number": Case(book(), ["serve", "--port", "http"], 2, ["--port: 'http' is not a number"]),
+    # 12: config errors inside a dict option name the line of its assignment
+    "library-name-line": Case(book(CONF + "x = 1\nexecbook_library = {\n    'name': 'no-pkg'}\n"), ["sphinx"], 2,
+                              ["conf.py:5: execbook_library['name'] must be a Python package name"]),
+    "pdf-paper-line": Case(book(CONF + "execbook_pdf = {'paper': 'a3'}\n"), ["sphinx"], 2, ["conf.py:4: execbook_pdf['paper'] must be one of"]),
+    "install-line": Case(book(CONF + "execbook_install = {'python': {'d2l': 1}}\n"), ["sphinx"], 2,
+                         ["conf.py:4: execbook_install['python'] must map module names"]),
+    # 14: an execbook_colab value is a GitHub 'owner/repo', never HTML
+    "colab-not-a-repo": Case(book(CONF + "execbook_colab = {'python': 'x\" onmouseover=\"alert(1)'}\n"), ["sphinx"], 2,
+                             ["conf.py:4: execbook_colab['python'] must be a GitHub repository as 'owner/repo'"]),
 }
 
 
@@ -155,3 +164,14 @@ def test_a_cell_inside_an_html_comment_is_hidden_and_not_run(tmp_path: Path) -> 
     assert "After the comment." in visible and "<!--" not in visible.split("Before.")[1], visible
     assert "SECRET" not in visible and "&gt;" not in visible.split("Before.")[1].split("After")[0]
     assert not list(tmp_path.rglob("ran.txt"))
+
+
+def test_page_buttons_escape_what_reaches_html(tmp_path: Path) -> None:
+    """14: a page name with '&' (or a quote) stays inside its href."""
+    conf = CONF + "execbook_colab = {'python': 'me/book'}\nexecbook_execute = 'off'\n"
+    write(tmp_path, book(conf, **{"index.md": "# Home\n\n```toc\nq&x\n```\n", "q&x.md": "# Q\n\n```python\n1\n```\n"}))
+    done = run(tmp_path, ["sphinx"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = (tmp_path / "_build" / "html" / "q&x.html").read_text(encoding="utf-8")
+    assert 'href="https://colab.research.google.com/github/me/book/blob/master/q&amp;x.ipynb"' in html
+    assert 'href="notebooks/python/q&amp;x.ipynb"' in html

@@ -203,6 +203,7 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
     ("[pdf]\npost_latex = fix.py\n", 2, "post_latex: fix.py does not exist; the setting is left out"),
     ("[html]\nfavicon = static/icon.png\n", 2, "favicon: static/icon.png does not exist; the setting is left out"),
     ("[colab]\ngithub_repo = pytorch, me/x\n", 2, "must be 'tab, owner/repo' with a tab of [build] tabs; the line is left out"),
+    ("[colab]\ngithub_repo = me/x\"><script>\n", 2, "is not a GitHub repository as 'owner/repo'; the line is left out"),
 ])
 def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, text: str) -> None:
     m = d2lbook.map_ini(write_project(tmp_path, ini))

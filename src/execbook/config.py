@@ -18,6 +18,8 @@ from sphinx.errors import ConfigError
 from execbook.aliases import AliasError, Aliases
 
 TAB_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# a GitHub repository as Colab's URLs take it: owner (letters, digits, '-') / name
+GITHUB_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
 
 KNOWN_TAB_LABELS = {
     "pytorch": "PyTorch",
@@ -81,6 +83,12 @@ class ExecbookConfig:
     pdf: dict = _option(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
+    )
+    allow_outside: list = _option(
+        [],
+        "Folders outside the book (relative to conf.py, e.g. '../shared-img') whose files images, figures, "
+        "include and literalinclude may use; other paths that leave the book are reported and left out.",
+        item=str,
     )
     pdf_tab: str = _option("", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild="")
     executor: str = _option("local", "Where jobs run: 'local' (a pool on this machine) or 'dask' (a cluster).", choices=("local", "dask"))
@@ -167,6 +175,7 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
         for tab in mapping:
             if tab not in cfg.tabs:
                 raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
+    _check_colab(cfg)
     _check_library(cfg)
     _check_pdf(cfg)
     _check_install(cfg)
@@ -206,6 +215,14 @@ def _check_pdf(cfg: ExecbookConfig) -> None:
     for key in ("name", "preamble", "post_latex"):
         if not isinstance(cfg.pdf.get(key, ""), str):
             raise ConfigError(f"execbook_pdf[{key!r}] must be text")
+
+
+def _check_colab(cfg: ExecbookConfig) -> None:
+    """The value goes into a Colab URL on every page: only ``owner/repo`` makes a working link."""
+    for tab, repo in cfg.colab.items():
+        if not GITHUB_REPO_RE.match(repo) or repo.endswith((".", "/.git")) or ".." in repo:
+            raise ConfigError(f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
+                              f"got {repo!r}")
 
 
 def _check_install(cfg: ExecbookConfig) -> None:

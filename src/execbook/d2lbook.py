@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from execbook.aliases import AliasError, Aliases
+from execbook.config import GITHUB_REPO_RE
 
 INI_NAME = "config.ini"
 DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
@@ -453,6 +454,11 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
                                                                      "with a tab of [build] tabs; the line is left out"))
                 continue
             repos[row[0]] = row[1]
+    for tab, repo in list(repos.items()):  # it goes into a URL on every page: only owner/repo makes a link
+        if not GITHUB_REPO_RE.match(repo):
+            m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {repo!r} is not a GitHub repository "
+                                                                 "as 'owner/repo'; the line is left out"))
+            del repos[tab]
     if repos:
         m.values["execbook_colab"] = repos
         m.lines["execbook_colab"] = ini.line("colab", "github_repo")

@@ -96,7 +96,7 @@ def report_config_error(app: Sphinx, message: str) -> None:
     """
     conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
     where = str(conf)
-    option = message.split(" ", 1)[0].rstrip(":")
+    option = re.match(r"\w*", message).group()  # execbook_pdf['paper'] ... is set on the line of execbook_pdf =
     if conf.is_file():
         for number, line in enumerate(conf.read_text(encoding="utf-8").splitlines(), 1):
             if re.match(rf"\s*{re.escape(option)}\s*=", line):
