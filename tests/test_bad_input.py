@@ -79,6 +79,16 @@ CASES = {
     # 14: an execbook_colab value is a GitHub 'owner/repo', never HTML
     "colab-not-a-repo": Case(book(CONF + "execbook_colab = {'python': 'x\" onmouseover=\"alert(1)'}\n"), ["sphinx"], 2,
                              ["conf.py:4: execbook_colab['python'] must be a GitHub repository as 'owner/repo'"]),
+    # 11: a cache folder where notebooks/ and durations.json would land among other files
+    "cache-dir-root": Case(book(CONF + "execbook_cache_dir = '/'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '/' (/) is a filesystem root"]),
+    "cache-dir-parent": Case(book(CONF + "execbook_cache_dir = '..'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '..' (", "holds the book's sources"]),
+    "cache-dir-book": Case(book(CONF + "execbook_cache_dir = '.'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '.' (", "is the book's own folder"]),
+    # 13: a path that leaves the book is reported and left out (tests/test_outside.py checks nothing is copied or shown)
+    "outside-image": Case(book(**{"index.md": INDEX + f"\n![x]({'../' * 8}etc/passwd)\n"}), ["sphinx"], 0,
+                          [f"index.md:7: WARNING: image '{'../' * 8}etc/passwd' is outside the book's folder (/etc/passwd)",
+                           "execbook_allow_outside", "[execbook.outside]"], ["index"]),
+    "outside-literalinclude": Case(book(**{"index.md": INDEX + f"\n```eval_rst\n.. literalinclude:: {'../' * 8}etc/passwd\n```\n"}),
+                                   ["sphinx"], 0, [f"index.md:8: WARNING: literalinclude '{'../' * 8}etc/passwd' is outside"], ["index"]),
 }
 
 
@@ -175,3 +185,19 @@ def test_page_buttons_escape_what_reaches_html(tmp_path: Path) -> None:
     html = (tmp_path / "_build" / "html" / "q&x.html").read_text(encoding="utf-8")
     assert 'href="https://colab.research.google.com/github/me/book/blob/master/q&amp;x.ipynb"' in html
     assert 'href="notebooks/python/q&amp;x.ipynb"' in html
+
+
+def test_cache_folders_execbook_creates_are_tagged_and_accepted(tmp_path: Path) -> None:
+    """11: a tagged folder is execbook's own (https://bford.info/cachedir/), even where an untagged one is refused."""
+    from execbook.execute.cache import Cache, unsafe_root
+
+    cache = Cache(tmp_path / "new" / "cache")
+    cache.record_durations({"job": 1.0})
+    assert (cache.root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.md").write_text("# Home\n")
+    assert unsafe_root(tmp_path, tmp_path / "book") == "holds the book's sources"
+    Cache(tmp_path).claim()  # a folder with files in it is not claimed
+    assert not (tmp_path / "CACHEDIR.TAG").exists()
+    (tmp_path / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
+    assert unsafe_root(tmp_path, tmp_path / "book") == ""

@@ -41,6 +41,7 @@ def configure(app: Sphinx, config: Config) -> None:
     except ConfigError as error:
         report_config_error(app, str(error))
     cfg._validated[id(config)] = (config, options)
+    check_cache_dir(app, options)
 
     config.nb_custom_formats = {**config.nb_custom_formats, ".md": ["execbook.reader.read_notebook", {}, False]}
     setdefault(config, "nb_execution_mode", "off")
@@ -86,6 +87,22 @@ def keep_source_tree_clean(app: Sphinx) -> None:
     if nb_config is not None:
         folder = Path(app.doctreedir) / "jupyter_execute"
         app.env.mystnb_config = nb_config.copy(output_folder=str(folder))
+
+
+def check_cache_dir(app: Sphinx, options: cfg.ExecbookConfig) -> None:
+    """The cache writes notebooks/ and durations.json into its folder: refuse a
+    folder where those would land among other files (``"/"``, ``".."``, ``"."``)."""
+    if not options.cache_dir:
+        return
+    from execbook.execute.cache import TAG_NAME, unsafe_root
+
+    root = Path(app.confdir) / options.cache_dir
+    for book in dict.fromkeys((Path(app.srcdir), Path(app.confdir))):
+        reason = unsafe_root(root, book)
+        if reason:
+            report_config_error(app, f"execbook_cache_dir: {options.cache_dir!r} ({root.resolve()}) {reason}; the cache would "
+                                     f"write notebooks/ and durations.json there. Use a folder of its own, e.g. "
+                                     f"'_build/.execbook-cache' (an empty folder, or one holding execbook's {TAG_NAME}, is accepted)")
 
 
 def report_config_error(app: Sphinx, message: str) -> None:

@@ -24,6 +24,45 @@ import nbformat
 from nbformat import NotebookNode
 
 
+# the cache-directory tag (https://bford.info/cachedir/): backup tools skip the
+# folder, and execbook knows the folder is its own to write into
+TAG_NAME = "CACHEDIR.TAG"
+TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+TAG_TEXT = (f"{TAG_SIGNATURE}\n# This file is a cache directory tag created by execbook.\n"
+            "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
+
+def is_tagged(folder: Path) -> bool:
+    try:
+        return (folder / TAG_NAME).read_bytes().startswith(TAG_SIGNATURE.encode())
+    except OSError:
+        return False
+
+
+def is_empty(folder: Path) -> bool:
+    try:
+        return not any(folder.iterdir())
+    except OSError:  # not there (created on first write), or not a folder: Cache reports what fails
+        return not folder.exists()
+
+
+def unsafe_root(root: Path, book: Path) -> str:
+    """Why ``root`` must not hold the cache ("" when it may): a filesystem root,
+    the book's folder or one of its ancestors would get notebooks/ and
+    durations.json among other files. An empty or execbook-owned (tagged)
+    folder is the cache's own."""
+    root, book = root.resolve(), book.resolve()
+    if is_empty(root) or is_tagged(root):
+        return ""
+    if root == Path(root.anchor):
+        return "is a filesystem root"
+    if root == book:
+        return "is the book's own folder"
+    if root in book.parents:
+        return "holds the book's sources"
+    return ""
+
+
 class DamagedEntry(Exception):
     """A cache file that cannot be read back; it will be re-executed."""
 
@@ -31,6 +70,13 @@ class DamagedEntry(Exception):
 class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
+
+    def claim(self) -> None:
+        """Tag the folder as execbook's when execbook creates it (or finds it empty);
+        a folder that already holds other files is left as it is."""
+        if not self.root.is_dir() or is_empty(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / TAG_NAME).write_text(TAG_TEXT, encoding="utf-8")
 
     def path(self, key: str, partial: bool = False) -> Path:
         return self.root / "notebooks" / key[:2] / f"{key}{'.partial' if partial else ''}.ipynb"
@@ -54,6 +100,7 @@ class Cache:
     def store(self, key: str, notebook: NotebookNode, partial: bool = False) -> bool:
         """Write the entry; True when damage (a folder in its place) had to be cleared first.
         OSError when the folder cannot be written: the caller reports it and goes on."""
+        self.claim()
         path = self.path(key, partial)
         cleared = path.is_dir() and not path.is_symlink()
         if cleared:
@@ -103,6 +150,7 @@ class Cache:
     def record_durations(self, new: dict[str, float]) -> None:
         """Merge ``new`` into the file (dropping what was malformed); OSError when it cannot be written."""
         if new:
+            self.claim()
             merged = {**self.read_durations()[0], **new}
             atomic_write(self.durations_path, json.dumps(merged, indent=0, sort_keys=True))
 
