@@ -83,6 +83,14 @@ CASES = {
     "cache-dir-root": Case(book(CONF + "execbook_cache_dir = '/'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '/' (/) is a filesystem root"]),
     "cache-dir-parent": Case(book(CONF + "execbook_cache_dir = '..'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '..' (", "holds the book's sources"]),
     "cache-dir-book": Case(book(CONF + "execbook_cache_dir = '.'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '.' (", "is the book's own folder"]),
+    # 12: silent mistakes now said at their line
+    "front-matter-not-a-mapping": Case(book(**{"other.md": "---\ntitle: x\nexecbook: 5\n---\n# Other\n"}), ["sphinx"], 0,
+                                       ["other.md:3: WARNING: front matter 'execbook: 5' is not a mapping", "'execbook: {timeout: 60}'"], ["other"]),
+    "bibliography-missing": Case(book(**{"other.md": "# Other\n\nText.\n\n:bibliography:`nope.bib`\n"}), ["sphinx"], 0,
+                                 ["other.md:5: WARNING: :bibliography: file 'nope.bib' does not exist"], ["other"]),
+    "header-link-no-icon": Case({"config.ini": "[html]\nheader_links = GitHub, https://github.com/x, fab fa-github\n"
+                                               "    Docs, https://x.org\n", **INI_BOOK}, ["build", "html"], 0,
+                                ["config.ini:3: WARNING: [html] header_links: 'Docs, https://x.org' must be 'name, URL, icon'"], ["index"]),
     # 13: a path that leaves the book is reported and left out (tests/test_outside.py checks nothing is copied or shown)
     "outside-image": Case(book(**{"index.md": INDEX + f"\n![x]({'../' * 8}etc/passwd)\n"}), ["sphinx"], 0,
                           [f"index.md:7: WARNING: image '{'../' * 8}etc/passwd' is outside the book's folder (/etc/passwd)",
@@ -201,3 +209,13 @@ def test_cache_folders_execbook_creates_are_tagged_and_accepted(tmp_path: Path) 
     assert not (tmp_path / "CACHEDIR.TAG").exists()
     (tmp_path / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
     assert unsafe_root(tmp_path, tmp_path / "book") == ""
+
+
+def test_a_tab_mark_in_another_case_is_a_tab_mark(tmp_path: Path) -> None:
+    """12: ``%%TAB Python`` marks the cell, as ``%%tab python`` does, instead of running as an unknown IPython magic."""
+    write(tmp_path, book(**{"other.md": "# Other\n\n```{.python .input}\n%%TAB Python\nprint('from the cell')\n```\n"}))
+    done = run(tmp_path, ["sphinx"])
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "WARNING" not in output, output
+    html = (tmp_path / "_build" / "html" / "other.html").read_text(encoding="utf-8")
+    assert "from the cell" in html and "UsageError" not in html and "%%TAB" not in html

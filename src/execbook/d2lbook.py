@@ -345,7 +345,7 @@ def map_html(book: Path, ini: Ini, m: Mapping) -> None:
     links = []
     for row in split_rows(ini.get("html", "header_links")):
         if len(row) != 3:
-            m.notes.append(Note(ini.line("html", "header_links"), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
+            m.notes.append(Note(ini.entry_line("html", "header_links", ", ".join(row)), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
                                                                      "the link is left out"))
             continue
         name, url, icon = row

@@ -19,7 +19,9 @@ from execbook.prose import Chunk, ProseConverter, convert_toc
 FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 CODE_INFO_RE = re.compile(r"^\{\s*\.python\s+\.input\b[^}]*\}$")
 OUTPUT_INFO_RE = re.compile(r"^\{[^}]*\.output\b[^}]*\}$")
-TAB_MARK_RE = re.compile(r"^\s*(?:#@tab|%%tab)\b(?P<names>.*)$")
+# marks and tab names are read whatever their case: ``%%TAB Python`` left to
+# IPython would run as an unknown cell magic and put a UsageError on the page
+TAB_MARK_RE = re.compile(r"^\s*(?:#@tab|%%tab)\b(?P<names>.*)$", re.IGNORECASE)
 BEGIN_TAB_RE = re.compile(r"^\s*:begin_tab:`(?P<names>[^`]*)`\s*$")
 END_TAB_RE = re.compile(r"^\s*:end_tab:\s*$")
 SAVE_LINE_RE = re.compile(r"^\s*#\s*@save\s*$")
@@ -165,7 +167,8 @@ class _Parser:
         self.doc.messages.append(Message(line, text, subtype))
 
     def resolve_tabs(self, raw: str, line: int, what: str) -> tuple[str, ...]:
-        names = _split_names(raw)
+        by_case = {tab.casefold(): tab for tab in (*self.tabs, "all")}
+        names = [name if name in self.tabs else by_case.get(name.casefold(), name) for name in _split_names(raw)]
         if not names:
             self.warn(line, f"{what} names no tab; write one or more of: {', '.join(self.tabs)}, or 'all'", "tab")
             return ()
@@ -385,6 +388,10 @@ class _Parser:
         if not isinstance(data, dict):
             self.warn(1, "front matter must be a YAML mapping (key: value lines); it was ignored", "front-matter")
             data = {}
+        if "execbook" in data and not isinstance(data["execbook"], dict):
+            line = next((n for n in range(1, end) if re.match(r"execbook\s*:", self.lines[n])), 0) + 1
+            self.warn(line, f"front matter 'execbook: {data['execbook']!r}' is not a mapping of settings, so it was ignored; "
+                            "write them as 'execbook: {timeout: 60}'", "front-matter")
         timeout = data.get("execbook", {}).get("timeout") if isinstance(data.get("execbook"), dict) else None
         if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1):
             self.warn(1, f"execbook: timeout must be a positive number of seconds, got {timeout!r}", "front-matter")
