@@ -131,7 +131,7 @@ def register(app: Sphinx) -> None:
 
 
 def _type_name(kind: type) -> str:
-    return {list: "a list", dict: "a dict", bool: "True or False", str: "a string", int: "an integer"}[kind]
+    return {list: "a list", dict: "a dict", bool: "True or False", str: "a string", int: "an integer", float: "a number"}[kind]
 
 
 def from_sphinx(config: Config) -> ExecbookConfig:

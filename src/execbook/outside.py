@@ -64,11 +64,15 @@ def drop_outside_images(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     for node in list(doctree.findall(nodes.image)):
         uri = node.get("uri", "")
-        if not uri or uri.startswith("data:") or "://" in uri:
+        if uri.startswith("data:") or "://" in uri:
             continue  # not a file of this machine: nothing is copied
         _rel, path = env.relfn2path(uri, env.current_document.docname)
         if is_outside(env, path):
             warn("image", uri, path, node)
+            node.parent.remove(node)
+        elif not uri or Path(path).is_dir():  # '![]()': Sphinx's image collector would stop the build opening a folder
+            logger.warning(f"image '{uri}' names a folder, not an image file, so it was left out; give the image's path",
+                           location=node, type="execbook", subtype="image")
             node.parent.remove(node)
 
 

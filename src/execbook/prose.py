@@ -99,10 +99,18 @@ def convert_inline(text: str, line: int, messages: list[Message]) -> str:
         pos = match.end()
 
 
+# a key as sphinxcontrib-bibtex parses it: {pre}key{post}, the key without spaces, braces or commas
+CITE_KEY_RE = re.compile(r"\s*([{][^{}]+[}])?\s*[^{}\s,]+\s*([{][^{}]+[}])?\s*")
+
+
 def _convert_role(name: str, body: str, raw: str, line: int, messages: list[Message]) -> str:
     if name in INLINE_ROLES:
         if name in CITE_ROLES:
             body = ",".join(key.strip() for key in body.split(",") if key.strip())
+            bad = [key for key in body.split(",") if key and not CITE_KEY_RE.fullmatch(key)]
+            if bad:  # sphinxcontrib-bibtex would stop the build on it (ValueError: malformed citation target)
+                messages.append(Message(line, f":{name}: key {bad[0]!r} is not a BibTeX key (no spaces or braces); it was left as text", "syntax"))
+                return raw
         if not body.strip():
             messages.append(Message(line, f"empty :{name}: role; put a label or key between the backticks", "syntax"))
             return ""
