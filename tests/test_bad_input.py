@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
+
 CONF = 'project = "T"\nextensions = ["execbook"]\nexecbook_tabs = ["python"]\n'
 INDEX = "# Home\n\n```toc\nother\n```\n"
 OTHER = "# Other\n\nSome text.\n"

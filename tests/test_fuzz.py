@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sphinx.errors import ConfigError
@@ -177,6 +178,7 @@ def crashed(output: str) -> list[str]:
     return [word for word in CRASHES if word in output]
 
 
+@pytest.mark.sphinx  # builds books: not part of `make unit`
 @settings(max_examples=CASES["books"], **BUILD)
 @given(st.lists(page(), min_size=3, max_size=4))
 @example(pages=["# A", "# B\n\n![]()", "# C\n\ntext ![x]() and ![](img)\n\n![](.)"])  # found by this test: Sphinx raised IsADirectoryError
@@ -245,6 +247,7 @@ def test_from_sphinx_raises_only_config_error(options: dict) -> None:
         pass
 
 
+@pytest.mark.sphinx  # builds books: not part of `make unit`
 @settings(max_examples=CASES["conf_builds"], **BUILD)
 @given(option_sets().filter(bool))
 @example(options={"execbook_kernel_start_timeout": "60"})
@@ -314,6 +317,7 @@ def test_map_ini_never_raises(tmp_path_factory, text: str, latin1: bool) -> None
         d2lbook.conf_values(str(root), mapping)
 
 
+@pytest.mark.sphinx  # builds books: not part of `make unit`
 @settings(max_examples=CASES["check_ini"], **BUILD)
 @given(ini_text())
 def test_check_on_generated_ini_books(tmp_path_factory, text: str) -> None:

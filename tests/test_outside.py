@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from test_bad_input import CONF, run, write
+
+pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
 
 SECRET = "the-secret-line-42"
 PAGE = ("# Home\n\n![leak](../outside/secret.png)\n\n![fine](img/ok.svg)\n\n"
