@@ -20,14 +20,14 @@ from typing import Any
 import nbformat
 import psutil
 from jupyter_client import AsyncKernelManager
-from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
 from nbformat import NotebookNode
 
-from execbook.execute.jobs import Job, job_notebook
+from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
 from execbook.execute.results import CellError
 from execbook.execute.streams import StreamBuffer, order_streams
 
@@ -58,7 +58,7 @@ class Client(NotebookClient):
     with a start handshake that waits for slow kernels, timeouts that hold and
     stream outputs gathered in linear time."""
 
-    def __init__(self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = 100_000, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = OUTPUT_LIMIT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.output_limit = output_limit
@@ -347,7 +347,7 @@ def run_in_fresh_kernel(
         except KernelStartError as error:
             problems.append(f"{error}{log_suffix(manager)}")
         except Exception as error:  # noqa: BLE001 - a broken kernelspec, a full disk: reported below
-            if type(error).__name__ == "NoSuchKernel":
+            if isinstance(error, NoSuchKernel):  # no use trying again
                 return "dead", None, [], kernel_problem(job.kernel, error)
             problems.append(kernel_problem(job.kernel, error))
         finally:
@@ -358,7 +358,7 @@ def run_in_fresh_kernel(
 
 
 def kernel_problem(kernel: str, error: Exception) -> str:
-    if type(error).__name__ == "NoSuchKernel":
+    if isinstance(error, NoSuchKernel):
         return (
             f"no Jupyter kernel named {kernel!r} (execbook_kernels): install it "
             "(python -m ipykernel install --user --name ...) or fix the name; `jupyter kernelspec list` shows them"
