@@ -31,7 +31,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs, toc_cycles
-    from execbook import outside, upstream
+    from execbook import bookscan, outside, upstream
     from execbook.execute import phase, report
 
     app.setup_extension("myst_nb")
@@ -66,6 +66,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     site_notebooks.setup_site_notebooks(app)
     slides.setup_slides(app)
     d2lbook.setup_d2lbook(app)
+    bookscan.setup_bookscan(app)
     outside.setup_outside(app)
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import runpy
 import shutil
@@ -30,6 +31,7 @@ from execbook import d2lbook
 from execbook.pages import book_pages, decode_page
 from execbook.pin import Pin, installed_pin, requested_pin, source_comment
 from execbook.syntax import parse
+from execbook.bookscan import book_left_out
 
 
 @dataclass
@@ -121,7 +123,9 @@ def build_lib(folder: Path) -> list[Path]:
         where = "[library-<tab>] lib_file in config.ini" if book.ini else "execbook_library in conf.py"
         raise SystemExit(f"execbook: this book has no {where}, so there is no library to write")
     pages = book_pages(folder, book.conf.exclude_patterns)
-    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs) for name, path in pages.items()}
+    left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
+    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, left_out=left_out)
+            for name, path in pages.items()}
     libraries = extract_book(docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini])
     for library in libraries.values():
         for docname, message in library.messages:
@@ -137,9 +141,10 @@ def check_book(folder: Path) -> int:
     include = Matcher(list(book.conf.include_patterns))
     pages = {name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")}
     problems = 0
+    left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
     for path in pages.values():
         text, undecodable = decode_page(path.read_bytes())
-        doc = parse(text, book.options.tabs, lambda entry: True)
+        doc = parse(text, book.options.tabs, lambda entry: True, left_out)
         for message in ([undecodable] if undecodable else []) + doc.messages:
             print(f"{path.relative_to(folder)}:{message.line}: {message.text} [execbook.{message.subtype}]")
             problems += 1
@@ -147,9 +152,22 @@ def check_book(folder: Path) -> int:
     return 1 if problems else 0
 
 
+def only_tabs_args(requested: str, tabs: list[str]) -> list[str]:
+    """``--tab pytorch,jax`` as the Sphinx override that builds only those tabs."""
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    for name in names:
+        if name not in tabs:
+            close = difflib.get_close_matches(name, tabs, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise SystemExit(f"execbook: --tab {name}: the book's tabs are {', '.join(tabs)}{hint}")
+    if not names:
+        raise SystemExit(f"execbook: --tab names no framework; the book's tabs are {', '.join(tabs)}")
+    return ["-D", f"execbook_only_tabs={','.join(names)}"]
+
+
 def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     """One PDF per framework into _build/pdf: <name>.pdf, <name>-<tab>.pdf."""
-    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools
+    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools, run_post_latex, typeset
 
     missing = missing_tools()
     if missing:
@@ -172,17 +190,16 @@ def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
             return status
         for tex in sorted(outdir.glob("*.tex")):
             if options.pdf.get("post_latex"):  # d2l-book's hook: `python script book.tex`, from the book's folder
-                script = options.pdf["post_latex"]
-                if subprocess.call([sys.executable, script, str(tex)], cwd=book) != 0:
-                    print(f"execbook: the post_latex script {script} failed on {tex}", file=sys.stderr)
+                failure = run_post_latex(options.pdf["post_latex"], tex, book)
+                if failure:
+                    print(f"execbook: {failure}", file=sys.stderr)
                     return 1
             print(f"execbook: typesetting {tex.name} ({tab}) with xelatex")
-            env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error"}
-            done = subprocess.run(["latexmk", "-pdf", "-dvi-", "-ps-", tex.name], cwd=outdir, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if done.returncode != 0:
+            done = typeset(tex)
+            if not done.ok:
                 print(f"execbook: {explain_failure(tex).format()}", file=sys.stderr)
                 return 1
+            print(f"execbook: {done.passes} xelatex pass{'es' if done.passes != 1 else ''} in {done.seconds:.0f} s")
             target = pdfs / (f"{tex.stem}.pdf" if tab == options.tabs[0] else f"{tex.stem}-{tab}.pdf")
             shutil.copy2(tex.with_suffix(".pdf"), target)
             print(f"wrote {target.relative_to(book)}")
@@ -350,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         help="html: the website; pdf: one PDF per framework; notebooks: .ipynb and a zip per framework; "
         "slides: reveal.js decks from slide marks; lib: the library into the book folder; eval: run the code only",
     )
-    build.add_argument("--tab", help="pdf: only this framework")
+    build.add_argument("--tab", help="build only these frameworks (comma-separated, e.g. pytorch); pdf: one framework")
     build.add_argument("--dask", metavar="ADDRESS", help="run the code on this Dask scheduler (tcp://host:8786)")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
     publish = commands.add_parser("deploy", help="publish the built site (and PDFs) to GitHub Pages")
@@ -408,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         return build_pdf(book, args.tab, extra)
     if args.what != "lib":
         loaded = load_book(book)
+        if args.tab:
+            extra = [*only_tabs_args(args.tab, loaded.options.tabs), *extra]
     if args.what == "html":
         return loaded.run_sphinx("-M", "html", str(book), str(book / "_build"), *extra)
     if args.what in ("notebooks", "slides", "eval"):

@@ -8,6 +8,7 @@ names the option.
 
 # no `from __future__ import annotations`: the field types are read at run time
 import dataclasses as dc
+import difflib
 import re
 from typing import Any
 
@@ -68,6 +69,10 @@ class ExecbookConfig:
         60, "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 tries in all).",
         types=(int, float),
     )
+    preload_imports: bool = _option(
+        True, "Fork each job's kernel from a process that imported the page's leading imports once (per worker); "
+        "False starts every kernel cold. Outputs are the same either way.", rebuild="",
+    )
     output_limit: int = _option(100_000, "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped.")
     cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
     fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
@@ -82,12 +87,17 @@ class ExecbookConfig:
     colab_gpu: str = _option("", "Notebooks whose code contains this text ask Colab for a GPU (e.g. 'gpu').")
     pdf: dict = _option(
         {},
-        "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': ''}.",
+        "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': '', "
+        "'post_latex': 'tools/fix.py', 'style': 'cambridge', 'latex_url': 'https://.../PT1.zip', 'latex_archive': 'PT1.zip'}.",
     )
     allow_outside: list = _option(
         [],
         "Folders outside the book (relative to conf.py, e.g. '../shared-img') whose files images, figures, "
         "include and literalinclude may use; other paths that leave the book are reported and left out.",
+        item=str,
+    )
+    only_tabs: list = _option(
+        [], "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others are left out quietly.",
         item=str,
     )
     pdf_tab: str = _option("", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild="")
@@ -102,6 +112,9 @@ class ExecbookConfig:
         "'aliases': {'pytorch': {'lib_name': 'torch', 'simple': 'concat -> cat', 'fluent': 'reshape', ...}}, 'version_file': 'd2l/__init__.py'}.",
     )
 
+    # not an option: the book's tabs that execbook_only_tabs leaves out of this build
+    left_out: tuple = dc.field(default=(), metadata={"internal": True})
+
     def label(self, tab: str) -> str:
         return self.tab_labels.get(tab) or KNOWN_TAB_LABELS.get(tab, tab)
 
@@ -110,8 +123,12 @@ class ExecbookConfig:
         return self.tabs[0]
 
 
+def option_fields() -> list[dc.Field]:
+    return [field for field in dc.fields(ExecbookConfig) if not field.metadata.get("internal")]
+
+
 def option_names() -> list[str]:
-    return [f"execbook_{field.name}" for field in dc.fields(ExecbookConfig)]
+    return [f"execbook_{field.name}" for field in option_fields()]
 
 
 def register(app: Sphinx) -> None:
@@ -124,7 +141,7 @@ def register(app: Sphinx) -> None:
     message naming the option.
     """
     defaults = ExecbookConfig()
-    for field in dc.fields(ExecbookConfig):
+    for field in option_fields():
         rebuild = field.metadata.get("rebuild", "env")
         kinds = frozenset(field.metadata.get("types", (field.type,)))
         app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=kinds)
@@ -137,7 +154,7 @@ def _type_name(kind: type) -> str:
 def from_sphinx(config: Config) -> ExecbookConfig:
     """Read and validate the ``execbook_*`` values; raise ConfigError naming the option."""
     values: dict[str, Any] = {}
-    for field in dc.fields(ExecbookConfig):
+    for field in option_fields():
         name = f"execbook_{field.name}"
         value = getattr(config, name)
         if field.name in NUMBER_OR_TEXT and isinstance(value, str) and value.strip().isdigit():
@@ -160,7 +177,32 @@ def from_sphinx(config: Config) -> ExecbookConfig:
         values[field.name] = value
     result = ExecbookConfig(**values)
     _check_tabs(result)
-    return result
+    return only_tabs(result)
+
+
+def only_tabs(cfg: ExecbookConfig) -> ExecbookConfig:
+    """The options of a build of some of the book's tabs: the others, and
+    every setting for them, are left out."""
+    if not cfg.only_tabs:
+        return cfg
+    for tab in cfg.only_tabs:
+        if tab not in cfg.tabs:
+            close = difflib.get_close_matches(tab, cfg.tabs, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(cfg.tabs)}){hint}")
+    kept = [tab for tab in cfg.tabs if tab in cfg.only_tabs]
+
+    def keep(mapping: dict) -> dict:
+        return {tab: value for tab, value in mapping.items() if tab in kept}
+
+    library = dict(cfg.library)
+    for key in ("modules", "aliases"):
+        if key in library:
+            library[key] = keep(library[key])
+    return dc.replace(
+        cfg, tabs=kept, tab_labels=keep(cfg.tab_labels), kernels=keep(cfg.kernels), colab=keep(cfg.colab), install=keep(cfg.install),
+        library=library, pdf_tab=cfg.pdf_tab if cfg.pdf_tab in kept else "", left_out=tuple(tab for tab in cfg.tabs if tab not in kept),
+    )
 
 
 def _check_tabs(cfg: ExecbookConfig) -> None:
@@ -197,7 +239,7 @@ def _check_tabs(cfg: ExecbookConfig) -> None:
 NUMBER_OR_TEXT = {"workers"}
 
 
-PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex"}
+PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex", "style", "latex_url", "latex_archive"}
 PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
 
 

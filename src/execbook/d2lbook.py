@@ -18,6 +18,7 @@ import shutil
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from execbook.aliases import AliasError, Aliases
@@ -36,7 +37,8 @@ DEFAULTS = {
         "sphinx_configs": "", "tabs": "",
     },
     "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
-    "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": ""},
+    "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": "",
+            "latex_url": "", "latex_archive": ""},
     "library": {"version_file": "", "save_filename": ""},
     "deploy": {"github_repo": ""},
     "colab": {
@@ -56,7 +58,6 @@ IGNORED = {
     ("build", "source_dir"): "execbook builds the folder config.ini is in",
     ("build", "output_dir"): "execbook writes into _build",
     ("build", "origin_repo"): "translations are not supported",
-    ("pdf", "latex_url"): "execbook does not download LaTeX styles",
     ("library", "save_mark"): "use #@save",
     ("library", "save_patterns"): "use [library-<tab>] lib_file",
     ("library", "version"): "the version is [project] release",
@@ -234,7 +235,23 @@ class Mapping:
         return [note for note in self.notes if note.error]
 
 
-def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
+def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
+    """The frameworks the book's pages mark (see ``bookscan``), found when first asked:
+    settings for those that ``[build] tabs`` leaves out are skipped without a warning."""
+    found: list[set[str]] = []
+
+    def marked() -> set[str]:
+        if not found:
+            from execbook.bookscan import USED_AT_LEAST, scan_book
+
+            exclude = sphinx_globs(split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks")))
+            found.append({name for name, count in scan_book(book, exclude).marks.items() if count >= USED_AT_LEAST})
+        return found[0]
+
+    return marked
+
+
+def check_keys(ini: Ini, tabs: list[str], marked: Callable[[], set[str]] = set) -> list[Note]:
     """Unknown sections and keys (with a did-you-mean), and d2l-book keys execbook does not use."""
     notes = []
     known_sections = [*DEFAULTS, *(f"library-{tab}" for tab in tabs)]
@@ -243,6 +260,8 @@ def check_keys(ini: Ini, tabs: list[str]) -> list[Note]:
             notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored", info=True))
             continue
         if section.startswith("library-") and section not in known_sections:
+            if section[8:] in marked():  # a framework of the book that this build leaves out
+                continue
             notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not one of the book's tabs ({', '.join(tabs)}; "
                                                  "set them in [build] tabs); the section is ignored"))
             continue
@@ -268,7 +287,8 @@ def map_ini(book: Path) -> Mapping:
     m = Mapping({}, notes)
     get, line = ini.get, ini.line
     tabs = [tab.strip().lower() for tab in get("build", "tabs").split(",") if tab.strip()]
-    m.notes += check_keys(ini, tabs or [DEFAULT_TAB])
+    marked = marked_tabs(book, ini)
+    m.notes += check_keys(ini, tabs or [DEFAULT_TAB], marked)
     v = m.values
 
     def put(name: str, value: Any, section: str, key: str) -> None:
@@ -310,7 +330,7 @@ def map_ini(book: Path) -> Mapping:
     map_html(book, ini, m)
     map_pdf(book, ini, m, tabs)
     map_library(book, ini, m, tabs or [DEFAULT_TAB])
-    map_colab(ini, m, tabs)
+    map_colab(ini, m, tabs, marked)
     m.deploy_repo = get("deploy", "github_repo")
     v["execbook_cache_dir"] = str(book / "_build" / ".execbook-cache")
     return m
@@ -387,9 +407,12 @@ def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     bib = existing_file(book, ini, m, "pdf", "bibfile")
     if bib is not None:
         m.values["bibtex_bibfiles"] = [str(bib)]
-    if ini.get("pdf", "style"):
-        m.notes.append(Note(ini.line("pdf", "style"), f"[pdf] style = {ini.get('pdf', 'style')}: execbook typesets with its own layout "
-                                                      "(fonts, logo and post_latex apply); the style is not used", info=True))
+    # d2l-book uses the archive at latex_url only for style = cambridge; latex_archive (execbook's) is a local copy of it
+    if ini.get("pdf", "style") and ini.get("pdf", "style").lower() != "default":
+        pdf["style"] = ini.get("pdf", "style")
+        for key in ("latex_url", "latex_archive"):
+            if ini.get("pdf", key):
+                pdf[key] = ini.get("pdf", key)
 
 
 def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
@@ -441,7 +464,7 @@ def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     m.lines["execbook_library"] = ini.line(f"library-{next(iter(modules))}")
 
 
-def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
+def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[str]] = set) -> None:
     default_tab = tabs[0] if tabs else "python"
     rows = split_rows(ini.get("colab", "github_repo"))
     repos: dict[str, str] = {}
@@ -449,6 +472,8 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
         repos[default_tab] = rows[0][0]
     else:
         for row in rows:
+            if len(row) == 2 and tabs and row[0] not in tabs and row[0] in marked():
+                continue  # a framework of the book that this build leaves out
             if len(row) != 2 or row[0] not in (tabs or [default_tab]):
                 m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' "
                                                                      "with a tab of [build] tabs; the line is left out"))
@@ -471,6 +496,8 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str]) -> None:
                                                               "the line is left out"))
             continue
         tab, module, requirement = row
+        if tabs and tab not in tabs and tab in marked():
+            continue  # a framework of the book that this build leaves out
         if tab not in (tabs or [default_tab]):
             m.notes.append(Note(ini.entry_line("colab", "libs", ", ".join(row)), f"[colab] libs: '{tab}' is not one of the book's "
                                 f"tabs ({', '.join(tabs or [default_tab])}); the line is left out"))

@@ -26,6 +26,7 @@ from sphinx.builders import Builder
 from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook import bookscan
 from execbook.execute.jobs import outputs_by_cell
 from execbook.execute.phase import outputs_for, shown_code
 from execbook.latex import pdf_name
@@ -290,7 +291,7 @@ class WholeBookBuilder(Builder):
             path = Path(self.env.doc2path(name))
             if path.suffix == ".md":
                 text = path.read_text(encoding="utf-8")
-                doc = parse(text, tabs)
+                doc = parse(text, tabs, left_out=bookscan.left_out(self.app))
                 yield name, path, text, doc, outputs_for(self.app, name, doc)
 
 

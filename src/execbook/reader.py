@@ -15,9 +15,11 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook import bookscan
 from execbook.execute.phase import outputs_for, record_failures, shown_code
 from execbook.notebooks import page_notebook
 from execbook.pages import decode_page
+from execbook.references import footnote_citations
 from execbook.syntax import parse
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
         target = entry.lstrip("/") if entry.startswith("/") else posixpath.join(here, entry)
         return posixpath.normpath(target) in found
 
-    doc = parse(source[0], options.tabs, page_exists)
+    doc = parse(source[0], options.tabs, page_exists, bookscan.left_out(app))
+    if bookscan.cites_as_footnotes(app):
+        doc = footnote_citations(doc)
     for message in doc.messages:
         logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
     executed = outputs_for(app, docname, doc)

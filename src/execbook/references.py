@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from pathlib import Path
 import re
@@ -15,6 +16,7 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from execbook.pages import book_pages
+from execbook.syntax import Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +150,25 @@ def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
     if not found and (srcdir / "references.bib").is_file():
         found.append("references.bib")
     return found
+
+
+CITE_ROLE_RE = re.compile(r"\{cite:(?P<kind>[pt])\}`")
+
+
+def footnote_citations(doc: Document) -> Document:
+    """The page's citations as footnotes, listed at its end: for a book with
+    no bibliography page (see ``bookscan``), where they would resolve nowhere."""
+    cells: list = []
+    cites = False
+    for cell in doc.cells:
+        if isinstance(cell, MarkdownCell) and CITE_ROLE_RE.search(cell.text):
+            cites = True
+            cell = dataclasses.replace(cell, text=CITE_ROLE_RE.sub(r"{footcite:\g<kind>}`", cell.text))
+        cells.append(cell)
+    if cites:
+        last = max((cell.line for cell in doc.cells), default=1)
+        cells.append(MarkdownCell(last, "```{footbibliography}\n```"))
+    return dataclasses.replace(doc, cells=cells)
 
 
 def configure_bibtex(app: Sphinx, config: Config) -> None:

@@ -27,6 +27,7 @@ from sphinx.util import logging
 
 from execbook import __version__
 from execbook import config as cfg
+from execbook import bookscan
 from execbook.execute.phase import Layout, outputs_for
 from execbook.export import ImageLink, References, copy_if_changed, write_page_notebooks
 from execbook.extension import SITE_NOTEBOOKS, site_offers_notebooks
@@ -132,7 +133,7 @@ def write_page(app: Sphinx, refs: References, manifest: Manifest, docname: str, 
                 copy_if_changed(Path(image), Path(copy))
         manifest.new[docname] = before
         return 0
-    doc = parse(text, cfg.get(app.config).tabs)
+    doc = parse(text, cfg.get(app.config).tabs, left_out=bookscan.left_out(app))
     page = write_page_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root,
                                 site_image(app, refs, docname))
     images = {(str(original), str(copy)) for pairs in page.images.values() for original, copy in pairs}

@@ -9,8 +9,10 @@ extracted from the same ``Document`` later.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from execbook.messages import Message
@@ -151,10 +153,25 @@ def _split_names(raw: str) -> list[str]:
     return [name.strip() for name in raw.replace(",", " ").split() if name.strip()]
 
 
+def marker_tab_names(text: str) -> Counter[str]:
+    """How often each tab name (case-folded) is named by the page's marks:
+    ``#@tab`` / ``%%tab`` lines, ``:begin_tab:`` and ``tab.selected()``."""
+    counts: Counter[str] = Counter()
+    for line in text.split("\n"):
+        mark = TAB_MARK_RE.match(line) or BEGIN_TAB_RE.match(line)
+        names = _split_names(mark.group("names")) if mark else tab_selected_names(line)
+        counts.update(name.casefold() for name in names if name.casefold() != "all")
+    return counts
+
+
 class _Parser:
-    def __init__(self, text: str, tabs: Sequence[str], page_exists: Callable[[str], bool] | None):
+    def __init__(
+        self, text: str, tabs: Sequence[str], page_exists: Callable[[str], bool] | None, left_out: Collection[str] = ()
+    ):
         self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self.tabs = tuple(tabs) or ("python",)
+        # frameworks of the book that this build leaves out: their cells are skipped without a word
+        self.left_out = {name.casefold() for name in left_out} - {tab.casefold() for tab in self.tabs}
         self.page_exists = page_exists
         self.doc = Document(tabs=self.tabs)
         self.prose = ProseConverter(self.doc.messages)
@@ -174,14 +191,24 @@ class _Parser:
             return ()
         if "all" in names:
             return self.tabs
-        unknown = [name for name in names if name not in self.tabs]
-        for name in unknown:
-            self.warn(
-                line,
-                f"unknown tab '{name}' in {what}; the book's tabs are {', '.join(self.tabs)} (execbook_tabs in conf.py, or [build] tabs in config.ini)",
-                "tab",
-            )
+        for name in names:
+            if name not in self.tabs and name.casefold() not in self.left_out:
+                self.warn(line, f"unknown tab '{name}' in {what}{self.did_you_mean(name)}; {self.tabs_named()}", "tab")
         return tuple(tab for tab in self.tabs if tab in names)
+
+    def tabs_named(self) -> str:
+        if self.left_out:
+            return f"this build's tabs are {', '.join(self.tabs)} (left out: {', '.join(sorted(self.left_out))})"
+        return f"the book's tabs are {', '.join(self.tabs)} (execbook_tabs in conf.py, or [build] tabs in config.ini)"
+
+    def did_you_mean(self, name: str) -> str:
+        close = difflib.get_close_matches(name.casefold(), [*self.tabs, *sorted(self.left_out)], n=1, cutoff=0.6)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+
+    def only_left_out(self, raw: str) -> bool:
+        """A mark naming only frameworks this build leaves out: its cell goes quietly."""
+        names = [name.casefold() for name in _split_names(raw)]
+        return bool(names) and all(name in self.left_out for name in names)
 
     # -- prose buffering ---------------------------------------------------
 
@@ -300,18 +327,21 @@ class _Parser:
             lines = lines[1:]
             first_line += 1
             if not tabs:
-                self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
+                if not self.only_left_out(mark.group("names")):
+                    self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
                 return
+        inner = next((TAB_MARK_RE.match(row) for row in lines if TAB_MARK_RE.match(row)), None)
         tabs = self.inner_tab_marks(lines, first_line, tabs, marked=mark is not None)
         if not tabs:
-            self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
+            if not (inner and self.only_left_out(inner.group("names"))):
+                self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
             return
         for offset, row in enumerate(lines):
             for name in tab_selected_names(row):
-                if name not in self.tabs:
+                if name not in self.tabs and name.casefold() not in self.left_out:
                     self.warn(
                         fence_line + 2 + offset,
-                        f"unknown tab '{name}' in tab.selected(); the book's tabs are {', '.join(self.tabs)}",
+                        f"unknown tab '{name}' in tab.selected(){self.did_you_mean(name)}; {self.tabs_named()}",
                         "tab",
                     )
         while lines and not lines[0].strip():
@@ -431,11 +461,15 @@ def parse(
     text: str,
     tabs: Sequence[str] = ("python",),
     page_exists: Callable[[str], bool] | None = None,
+    left_out: Collection[str] = (),
 ) -> Document:
     """Parse one page of d2l Markdown.
 
-    ``tabs`` are the book's frameworks, the first being the default one.
+    ``tabs`` are the frameworks built, the first being the default one.
     ``page_exists`` answers whether a toc entry (as written, ``.md`` stripped)
-    names a page; without it toc entries are not checked.
+    names a page; without it toc entries are not checked. ``left_out`` names
+    frameworks of the book that this build leaves out: cells, tab blocks and
+    ``tab.selected()`` branches for them are dropped without a warning, while
+    any other unknown name is reported, with the closest known one.
     """
-    return _Parser(text, tabs, page_exists).run()
+    return _Parser(text, tabs, page_exists, left_out).run()

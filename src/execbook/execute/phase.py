@@ -23,6 +23,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook import bookscan
 from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.results import JobResult
@@ -63,7 +64,7 @@ def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Jo
     options = cfg.get(app.config)
     path = app.env.doc2path(docname)
     if doc is None:
-        doc = parse(Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs)
+        doc = parse(Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
     relative = os.path.relpath(path, app.srcdir)
     return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout, output_limit=options.output_limit))
 
@@ -103,7 +104,8 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
     cached = env.__dict__.get("execbook_libraries")
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
-        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs) for name, path in pages.items()}
+        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
+                for name, path in pages.items()}
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
         for library in libraries.values():
             for docname, message in library.messages:
@@ -248,7 +250,7 @@ def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
     from execbook.execute.pool import LocalPool
 
     options = cfg.get(app.config)
-    settings = KernelSettings(start_timeout=options.kernel_start_timeout)
+    settings = KernelSettings(start_timeout=options.kernel_start_timeout, preload_imports=options.preload_imports)
     address = dask_address(app)
     if options.executor == "dask" or address:
         from execbook.execute.cluster import DaskPool
