@@ -122,7 +122,7 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
     assert v["html_js_files"] == ["execbook-ini/static/a.js"]
     assert v["execbook_pdf"] == {
         "name": "mybook", "fonts": {"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "Inconsolata"},
-        "post_latex": str(book / "static/post.py"),
+        "post_latex": str(book / "static/post.py"), "style": "cambridge",
     }
     assert v["latex_logo"] == str(book / "static/logo.png") and v["bibtex_bibfiles"] == [str(book / "refs.bib")]
     library = v["execbook_library"]
@@ -139,10 +139,7 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
     assert v["execbook_install_header"] == "Install these first."
     assert v["execbook_colab_exclude"] == ["index"] and v["execbook_colab_gpu"] == "cuda"
     assert m.deploy_repo == "me/me.github.io"
-    # the keys that only d2l-book's own style uses are said, at their line
-    style = EVERY_KEY.splitlines().index("style = cambridge") + 1
-    assert [(n.line, n.text) for n in m.notes] == [(style, "[pdf] style = cambridge: execbook typesets with its own layout "
-                                                           "(fonts, logo and post_latex apply); the style is not used")]
+    assert m.notes == []  # every key is used, [pdf] style too (tests/test_pdf_style.py)
 
 
 def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None:

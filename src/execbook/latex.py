@@ -8,23 +8,31 @@ LaTeX failure into the error lines and the page they came from.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sphinx
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
 
 from execbook import config as cfg
+from execbook import fonts, latex_style
 from execbook.extension import setdefault
 
 TEX_PACKAGES = "latexmk texlive-xetex texlive-fonts-recommended texlive-latex-extra fonts-freefont-otf xindy"
 DEFAULT_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
+logger = logging.getLogger(__name__)
 
 
 def slug(text: str) -> str:
@@ -47,14 +55,97 @@ def configure_latex(app: Sphinx, config: Config) -> None:
     elements = dict(config.latex_elements or {})
     elements.setdefault("papersize", options.get("paper", "a4paper"))
     elements.setdefault("pointsize", "11pt")
-    elements.setdefault(
-        "fontpkg",
-        "\\setmainfont{%(main)s}\n\\setsansfont{%(sans)s}\n\\setmonofont{%(mono)s}[Scale=MatchLowercase]\n" % fonts,
-    )
+    elements.setdefault("fontpkg", font_package(fonts))
     # long code and output lines wrap, even inside long tokens, instead of running off the page
     elements.setdefault("sphinxsetup", "verbatimforcewraps=true, verbatimmaxunderfull=0, verbatimhintsturnover=false")
     elements["preamble"] = elements.get("preamble", "") + "\n" + options.get("preamble", "")
     config.latex_elements = elements
+
+
+def font_package(fonts: dict[str, str]) -> str:
+    return "\\setmainfont{%(main)s}\n\\setsansfont{%(sans)s}\n\\setmonofont{%(mono)s}[Scale=MatchLowercase]\n" % fonts
+
+
+# a class other than Sphinx's own (a style archive's) lacks what sphinxmanual.cls adds to its base class
+FOREIGN_CLASS_PREAMBLE = r"""
+\makeatletter
+\@ifundefined{sphinxthebibliography}{\newenvironment{sphinxthebibliography}[1]{\begin{thebibliography}{#1}}{\end{thebibliography}}}{}
+\@ifundefined{sphinxtheindex}{\newenvironment{sphinxtheindex}{\begin{theindex}}{\end{theindex}}}{}
+\makeatother
+"""
+FOREIGN_CLASS_ELEMENTS = {"maketitle": "\\maketitle", "tableofcontents": "\\tableofcontents", "fncychap": ""}
+
+
+def prepare_latex_build(app: Sphinx) -> None:
+    """On builder-inited, LaTeX builds only: installed fonts (a missing one is
+    warned about at its setting and replaced), and the style archive's class."""
+    if app.builder.format != "latex":
+        return
+    options = cfg.get(app.config).pdf
+    elements = dict(app.config.latex_elements or {})
+    changes: dict[str, str] = {}
+    wanted = {**DEFAULT_FONTS, **options.get("fonts", {})}
+    if elements.get("fontpkg") == font_package(wanted):  # ours, not a hand-written fontpkg
+        chosen, replaced = fonts.choose(wanted)
+        for role, font, fallback in replaced:
+            instead = f"typesetting with {fallback} instead" if fallback else "no fallback font is installed either"
+            logger.warning(f"the {role} font {font!r} is not installed (fontconfig does not know it, so xelatex cannot "
+                           f"load it); {instead}. Install the font, or name an installed one (fc-list : family)",
+                           location=setting_location(app, f"{role}_font", font), type="execbook", subtype="font")
+        if chosen != wanted:
+            changes["fontpkg"] = font_package(chosen)
+    if options.get("style"):
+        try:
+            changes.update(use_style(app, options))
+        except latex_style.StyleError as error:
+            key = "latex_archive" if options.get("latex_archive") or os.environ.get(latex_style.ARCHIVE_ENV) else "latex_url"
+            where = setting_location(app, key, options.get(key, ""))
+            logger.error(f"{where}: {error}" if where else str(error), type="execbook", subtype="config")
+            raise SystemExit(2) from None
+    if changes:
+        elements.update(changes)
+        app.config.latex_elements = elements
+        app.builder.context.update(changes)  # type: ignore[attr-defined]  # read from latex_elements before builder-inited
+
+
+def use_style(app: Sphinx, options: dict[str, Any]) -> dict[str, str]:
+    """The style archive's files go next to the .tex (latex_additional_files) and its class becomes the
+    document's (the theme of latex_documents, as d2l-book's conf.py sets 'PT1' for style = cambridge)."""
+    url = options.get("latex_url", "")
+    base = Path(app.config.execbook_ini_file).parent if getattr(app.config, "execbook_ini_file", "") else Path(app.confdir)
+    local = latex_style.override(options.get("latex_archive", ""), base)
+    if not url and local is None:
+        raise latex_style.StyleError(f"style = {options['style']} needs the style archive: set latex_url (or latex_archive, a local copy)")
+    unpacked = latex_style.fetch(url, Path(app.srcdir) / "_build" / "latex-styles", local)
+    sphinx_files = {path.name.removesuffix(".jinja") for path in (Path(sphinx.__file__).parent / "texinputs").iterdir()}
+    keep = sphinx_files | {"sphinxmessages.sty", "sphinxhighlight.sty", "Makefile", "latexmkrc", "make.bat"}
+    files = latex_style.style_files(unpacked, keep)
+    docclass = latex_style.document_class(files, options["style"], url or str(local))
+    app.config.latex_additional_files = [*app.config.latex_additional_files, *(str(path) for path in files)]
+    app.config.latex_documents = [(*entry[:4], docclass, *entry[5:]) for entry in app.config.latex_documents]
+    elements = app.config.latex_elements or {}
+    changes = {key: value for key, value in FOREIGN_CLASS_ELEMENTS.items() if key not in elements}
+    changes["preamble"] = FOREIGN_CLASS_PREAMBLE + elements.get("preamble", "")
+    logger.info(f"execbook: typesetting with the class {docclass} of the style archive {url or local} ({len(files)} files)")
+    return changes
+
+
+def setting_location(app: Sphinx, key: str, value: str) -> str | None:
+    """config.ini's line of ``key =``, or conf.py's line that holds ``value`` (else its execbook_pdf line)."""
+    ini = getattr(app.config, "execbook_ini_file", "")
+    conf = Path(ini) if ini else Path(app.confdir) / "conf.py"
+    if not conf.is_file():
+        return None
+    lines = conf.read_text(encoding="utf-8", errors="replace").splitlines()
+    if ini:
+        patterns = [rf"^\s*{re.escape(key)}\s*="]
+    else:
+        patterns = ([rf"[\"']{re.escape(value)}[\"']"] if value else []) + [r"^\s*execbook_pdf\s*="]
+    for pattern in patterns:
+        for number, line in enumerate(lines, 1):
+            if re.search(pattern, line):
+                return f"{conf}:{number}"
+    return str(conf)
 
 
 def mark_front_matter(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -142,12 +233,60 @@ def page_at(tex: Path, line: int | None) -> str | None:
     return page
 
 
+def run_post_latex(script: str, tex: Path, book: Path) -> str | None:
+    """d2l-book's hook: ``python script book.tex`` from the book's folder. None when it
+    succeeds; else what went wrong: the script's error line, its own file:line, the
+    Python that ran it, and for a module that is not installed, what to install."""
+    python = sys.executable
+    done = subprocess.run([python, script, str(tex)], cwd=book, stderr=subprocess.PIPE, text=True, errors="replace")
+    if done.returncode == 0:
+        sys.stderr.write(done.stderr)
+        return None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    error = lines[-1].strip() if lines else f"it exited with status {done.returncode} and printed no error"
+    frames = re.findall(r'^\s*File "([^"]+)", line (\d+)', done.stderr, re.MULTILINE)
+    own = [(file, line) for file, line in frames if Path(book, file).resolve() == Path(book, script).resolve()]
+    where = f"{own[-1][0]}:{own[-1][1]}" if own else script
+    message = [f"the post_latex script {script} failed on {tex}", f"    {where}: {error}", f"    (run by {python})"]
+    missing = re.search(r"No module named '([\w.]+)'", error)
+    if missing and error.startswith(("ModuleNotFoundError", "ImportError")):
+        module = missing.group(1).split(".")[0]
+        message.append(f"    the script imports {module}, which is not installed for that Python; install it with\n"
+                       f"        {python} -m pip install {module}\n"
+                       f"    (pip's name for it may differ from the module's)")
+    return "\n".join(message)
+
+
+@dataclass
+class Typeset:
+    ok: bool
+    passes: int  # xelatex runs
+    seconds: float
+
+
+def typeset(tex: Path) -> Typeset:
+    """latexmk with xelatex into .xdv files, turned into a PDF once at the end (``-xelatex``,
+    pdf_mode 5) instead of a PDF per pass (``-pdf``, what Sphinx's Makefile and d2l-book's
+    ``make`` run), as many passes as the cross-references need. Its output goes to
+    ``<name>.latexmk.log`` beside the .tex."""
+    env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error"}
+    log = tex.with_name(f"{tex.stem}.latexmk.log")
+    start = time.monotonic()
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(["latexmk", "-xelatex", "-dvi-", "-ps-", tex.name], cwd=tex.parent, env=env,
+                              stdout=out, stderr=subprocess.STDOUT)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    passes = len(re.findall(r"^Run number \d+ of rule '(?:xe|pdf|lua)?latex", text, re.MULTILINE))
+    return Typeset(done.returncode == 0, passes, time.monotonic() - start)
+
+
 def missing_tools() -> list[str]:
     return [tool for tool in ("xelatex", "latexmk") if shutil.which(tool) is None]
 
 
 def setup_latex(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", configure_latex, priority=200)
+    app.connect("builder-inited", prepare_latex_build)
     app.connect("doctree-resolved", mark_front_matter)
     app.add_post_transform(PlainCaptions)
     return {}
