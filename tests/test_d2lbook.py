@@ -148,7 +148,7 @@ def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None
     book = write_project(tmp_path, EVERY_KEY, files)
     values = d2lbook.conf_values(str(book))
     assert values["html_title"] == "Mine" and values["latex_elements"] == {"papersize": "a4paper"}
-    assert values["extensions"] == ["execbook"]
+    assert values["extensions"] == ["execbook", "sphinx.ext.autodoc"]
     static = book / d2lbook.CONF_DIR / "_static" / "execbook-ini"
     assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == ["static/a.css", "static/a.js", "static/b.css"]
     assert values["html_static_path"] == [str(static.parent)]

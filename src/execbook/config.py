@@ -157,7 +157,7 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in option_fields():
         name = f"execbook_{field.name}"
         value = getattr(config, name)
-        if field.name in NUMBER_OR_TEXT and isinstance(value, str) and value.strip().isdigit():
+        if field.name in NUMBER_OR_TEXT and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value)  # from the command line: -D execbook_workers=2
         kinds = field.metadata.get("types", (field.type,))
         if list in kinds and isinstance(value, tuple):

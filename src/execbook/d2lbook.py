@@ -324,7 +324,9 @@ def map_ini(book: Path) -> Mapping:
     if get("build", "eval_notebook").lower() not in TRUE:
         put("execbook_execute", "off", "build", "eval_notebook")
     m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
-    v["extensions"] = ["execbook", *split_globs(get("build", "sphinx_extensions"))]
+    # autodoc as in d2l-book, for the API page (see ``apidoc``)
+    v["extensions"] = ["execbook", "sphinx.ext.autodoc", *split_globs(get("build", "sphinx_extensions"))]
+    v["autodoc_default_options"] = {"undoc-members": True, "show-inheritance": True}
     m.sphinx_configs = (get("build", "sphinx_configs"), ini.value_start("build", "sphinx_configs"))
 
     map_html(book, ini, m)

@@ -16,6 +16,7 @@ from sphinx.util import logging
 
 from execbook import config as cfg
 from execbook import bookscan
+from execbook.apidoc import api_page
 from execbook.execute.phase import outputs_for, record_failures, shown_code
 from execbook.notebooks import page_notebook
 from execbook.pages import decode_page
@@ -57,6 +58,7 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     doc = parse(source[0], options.tabs, page_exists, bookscan.left_out(app))
     if bookscan.cites_as_footnotes(app):
         doc = footnote_citations(doc)
+    doc = api_page(app, docname, doc)
     for message in doc.messages:
         logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
     executed = outputs_for(app, docname, doc)

@@ -291,6 +291,8 @@ class _Parser:
             opening = self.lines[i]
             if CODE_INFO_RE.match(info):
                 opening = match.group("indent") + match.group("fence") + "python"
+            elif info == "eval_rst":
+                opening = match.group("indent") + match.group("fence") + "{eval-rst}"
             self.add_verbatim(line_no, [opening] + body + [closing])
         elif CODE_INFO_RE.match(info):
             self.code_cell(line_no, body)
