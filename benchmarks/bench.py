@@ -4,17 +4,24 @@
 
 Builds the generated book (benchmarks/genbook.py) with execbook (execution
 off; on with 1 and 2 workers; no-op; a prose edit; an edit of one saved
-function), the same pages as MyST-NB notebooks (cache mode, serial and
--j 2), a plain Sphinx + MyST build (the render-only floor), and d2l-book
-1.0.3 where it is installed. Prints a table and ratios; exits non-zero only
-when something could not run (an execbook build, or any of its jobs: a
-broken run prints no ratios), never for a slow figure.
+function; one PDF), the same pages as MyST-NB notebooks (cache mode, serial
+and -j 2), a plain Sphinx + MyST build (the render-only floor), and
+d2l-book 1.0.3 on the same d2l-dialect pages (cold eval + HTML, no-op, the
+same two edits, one PDF) where it is installed: in the venv
+_build/bench/d2lbook-venv (see benchmarks/README.md), or on PATH. Prints a
+table and ratios; exits non-zero only when something could not run (an
+execbook build, or any of its jobs: a broken run prints no ratios), never
+for a slow figure. A peer's step that fails is printed with its reason and
+yields no ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from genbook import generate, to_myst_notebooks  # noqa: E402
+from genbook import D2LBOOK_OUT, TABS, generate, to_d2lbook, to_myst_notebooks  # noqa: E402
 from guard import check_run, read_report  # noqa: E402
 
 
@@ -47,11 +54,13 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def run(command: list[str], cwd: Path, must_pass: bool = True) -> tuple[float, int, str | None]:
-    """Wall seconds, peak resident memory of the whole process tree, and a
-    failure reason (a peer that crashes is a finding; execbook crashing stops the run)."""
+def run(command: list[str], cwd: Path, must_pass: bool = True,
+        env: dict[str, str] | None = None) -> tuple[float, int, str | None, str]:
+    """Wall seconds, peak resident memory of the whole process tree, a
+    failure reason (a peer that crashes is a finding; execbook crashing stops
+    the run) and the command's output."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     peak = 0
     done = threading.Event()
 
@@ -71,8 +80,9 @@ def run(command: list[str], cwd: Path, must_pass: bool = True) -> tuple[float, i
         if must_pass:
             sys.exit(f"benchmark: {' '.join(command)} failed:\n{output[-3000:]}")
         reason = [line.strip() for line in output.splitlines() if "Error" in line and ":" in line]
-        return elapsed, peak, (reason[-1] if reason else output.strip().splitlines()[-1])[:160]
-    return elapsed, peak, None
+        lines = output.strip().splitlines() or [f"exit status {proc.returncode}"]
+        return elapsed, peak, (reason[-1] if reason else lines[-1])[:160], output
+    return elapsed, peak, None, output
 
 
 def sphinx(book: Path, out: str, *options: str) -> list[str]:
@@ -88,6 +98,45 @@ def report(book: Path, out: str, name: str, jobs: int) -> dict:
     return data
 
 
+D2LBOOK_VENV = Path(__file__).resolve().parents[1] / "_build" / "bench" / "d2lbook-venv"
+
+
+def find_d2lbook(venv: Path) -> tuple[Path | None, str | None]:
+    """d2l-book's command (from its venv, else from PATH), or why it cannot run here."""
+    exe = venv / "bin" / "d2lbook"
+    if not exe.exists():
+        found = shutil.which("d2lbook")
+        if found is None:
+            return None, (f"not installed (python3 -m venv {venv} && {venv}/bin/pip install d2lbook==1.0.3 "
+                          "pybtex==0.24.0 'setuptools<81')")
+        exe = Path(found)
+    if shutil.which("pandoc") is None:
+        return None, "pandoc not found (apt-get install pandoc): d2l-book converts Markdown cells to RST with it"
+    return exe, None
+
+
+def d2lbook_env(exe: Path, book: Path) -> dict[str, str]:
+    """d2l-book's venv first on PATH (it calls sphinx-build by name), and the
+    book on PYTHONPATH, where ``d2lbook build lib`` writes the library its pages import."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{exe.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(book)
+    return env
+
+
+def d2lbook_build(exe: Path) -> list[str]:
+    """What a d2l-book project with tabs runs for its website: the library,
+    each tab's notebooks (2 CPU workers each), then the merged HTML."""
+    d2lbook = shlex.quote(str(exe))
+    steps = [f"{d2lbook} build lib", *(f"{d2lbook} build eval --tab {tab}" for tab in TABS), f"{d2lbook} build html --tab all"]
+    return ["sh", "-c", "set -e; " + "; ".join(steps)]
+
+
+def d2lbook_evaluated(output: str) -> int:
+    """Notebooks d2l-book evaluated in a build (it logs 'N notebooks are outdated' per tab)."""
+    return sum(int(n) for n in re.findall(r"(\d+) notebooks are outdated", output))
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (path, old)
@@ -98,11 +147,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=100, help="at least 12")
     parser.add_argument("--json", type=Path, default=Path("_build/bench.json"))
+    parser.add_argument("--d2lbook-venv", type=Path, default=D2LBOOK_VENV, help="where d2l-book 1.0.3 is installed")
     args = parser.parse_args()
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         book_dir, myst_dir, floor_dir = Path(tmp) / "d2l", Path(tmp) / "mystnb", Path(tmp) / "floor"
         book = generate(book_dir, args.pages)
+        d2lbook_dir = Path(tmp) / "d2lbook"
+        shutil.copytree(book_dir, d2lbook_dir)  # the same pages, before any build writes into the book
+        to_d2lbook(d2lbook_dir)
         to_myst_notebooks(book_dir, myst_dir)
         shutil.copytree(myst_dir, floor_dir)
         for md in floor_dir.rglob("*.md"):  # plain MyST: no notebooks, no execution
@@ -114,8 +167,12 @@ def main() -> int:
         total, longest = sum(book.cell_seconds.values()), max(book.cell_seconds.values())
         print(f"book: {len(book.pages)} pages, {jobs} jobs, {total:.1f} s of cells, longest job {longest:.2f} s\n")
 
-        def measure(name: str, command: list[str], cwd: Path, **extra: object) -> dict:
-            seconds, peak, failed = run(command, cwd, must_pass=name.startswith("execbook"))
+        outputs: dict[str, str] = {}
+
+        def measure(name: str, command: list[str], cwd: Path, must_pass: bool | None = None,
+                    env: dict[str, str] | None = None, **extra: object) -> dict:
+            must = name.startswith("execbook") if must_pass is None else must_pass
+            seconds, peak, failed, outputs[name] = run(command, cwd, must_pass=must, env=env)
             figures[name] = {"seconds": round(seconds, 2), "peak_mb": round(peak / 1e6), **extra}
             if failed:
                 figures[name]["failed"] = failed
@@ -150,6 +207,13 @@ def main() -> int:
         library.update(ran_pages=len(ran), pages_using_it=len(users), exact=ran == sorted(users + ["ch01/p010"]))
         print(f"{'':<44} re-ran {len(ran)} pages: the {len(users)} that use helper1 "
               f"and the one defining it -> exact: {library['exact']}")
+        if shutil.which("latexmk") and shutil.which("xelatex"):  # one PDF, the first framework's, from the cached outputs
+            execbook = Path(sys.executable).with_name("execbook")
+            measure(f"execbook: PDF ({TABS[0]})", [str(execbook), "build", "pdf", "--tab", TABS[0], "--book", str(book_dir), *w2],
+                    book_dir, must_pass=False)
+        else:
+            print(f"execbook: PDF ({TABS[0]}): skipped, TeX Live not found (latexmk, xelatex)")
+            figures[f"execbook: PDF ({TABS[0]})"] = {"skipped": "TeX Live not found (latexmk, xelatex)"}
 
         measure("MyST-NB: cold, cache mode, serial", sphinx(myst_dir, "serial"), myst_dir)
         shutil.rmtree(myst_dir / "_build" / ".jupyter_cache", ignore_errors=True)
@@ -158,9 +222,32 @@ def main() -> int:
         edit(myst_dir / "ch00" / "p005.md", "Prose with inline math", "Edited prose with inline math")
         measure("MyST-NB: one-page prose edit", sphinx(myst_dir, "serial"), myst_dir)
 
-        if shutil.which("d2lbook") is None:
-            print("d2l-book 1.0.3: skipped, not installed (pip install d2lbook==1.0.3 pybtex==0.24.0 and pandoc)")
-            figures["d2l-book"] = {"skipped": "not installed"}
+        exe, why_not = find_d2lbook(args.d2lbook_venv.resolve())
+        if exe is None:
+            print(f"d2l-book 1.0.3: skipped, {why_not}")
+            figures["d2l-book"] = {"skipped": why_not}
+        else:
+            env = d2lbook_env(exe, d2lbook_dir)
+            steps = [("cold, eval + html (2 workers)", None), ("no-op rebuild", None),
+                     ("one-page prose edit", ("ch00/p005.md", "Prose with inline math", "Edited prose with inline math")),
+                     ("edit of one saved function", ("ch01/p010.md", "return x * 2", "return x * 2 + 0"))]
+            for step, change in steps:
+                if change:
+                    edit(d2lbook_dir / change[0], *change[1:])
+                name = f"d2l-book: {step}"
+                result = measure(name, d2lbook_build(exe), d2lbook_dir, env=env)
+                result["notebooks_evaluated"] = d2lbook_evaluated(outputs[name])
+                print(f"{'':<44} evaluated {result['notebooks_evaluated']} notebooks"
+                      + (" (d2l-book re-runs the pages whose file changed, not those using the edited function)"
+                         if "saved function" in step else ""))
+            if not (shutil.which("latexmk") and shutil.which("xelatex")):
+                print(f"d2l-book: PDF ({TABS[0]}): skipped, TeX Live not found (latexmk, xelatex)")
+            else:
+                name = f"d2l-book: PDF ({TABS[0]})"
+                measure(name, [str(exe), "build", "pdf"], d2lbook_dir, env=env)
+                if "failed" not in figures[name] and not list((d2lbook_dir / D2LBOOK_OUT / "pdf").glob("*.pdf")):
+                    figures[name]["failed"] = "no PDF written"
+                    print(f"{'':<44} FAILED: no PDF written")
 
     print("\nratios (execbook / other, same run; a peer that failed is left out):")
 
@@ -180,8 +267,19 @@ def main() -> int:
         "peak memory (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["peak_mb"]
         / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_mb"]),
     }
-    if not ok("MyST-NB: cold, cache mode, -j 2"):
+    if ok("MyST-NB: cold, cache mode, -j 2"):
+        ratios["peak memory (2 workers) vs MyST-NB -j 2"] = (figures["execbook: cold, execution, 2 worker(s)"]["peak_mb"]
+                                                           / max(1, figures["MyST-NB: cold, cache mode, -j 2"]["peak_mb"]))
+    else:
         ratios.pop("cold with execution (2 workers) vs MyST-NB -j 2")
+    pairs = [("cold with execution (2 workers)", "execbook: cold, execution, 2 worker(s)", "d2l-book: cold, eval + html (2 workers)"),
+             ("no-op", "execbook: no-op rebuild", "d2l-book: no-op rebuild"),
+             ("prose edit", "execbook: one-page prose edit", "d2l-book: one-page prose edit"),
+             ("edit of one saved function", "execbook: edit of one saved function", "d2l-book: edit of one saved function"),
+             (f"PDF ({TABS[0]})", f"execbook: PDF ({TABS[0]})", f"d2l-book: PDF ({TABS[0]})")]
+    for label, ours, theirs in pairs:  # a step of either side that failed or was skipped gives no ratio
+        if ok(ours) and ok(theirs) and "seconds" in figures[ours] and "seconds" in figures[theirs]:
+            ratios[f"{label} vs d2l-book"] = figures[ours]["seconds"] / figures[theirs]["seconds"]
     for name, value in ratios.items():
         print(f"  {name:<50} {value:5.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)

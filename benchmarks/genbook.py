@@ -131,6 +131,27 @@ def to_myst_notebooks(src: Path, dst: Path, tab: str = "pytorch") -> None:
         target.write_text(header + "\n\n".join(parts) + "\n")
 
 
+D2LBOOK_OUT = "_build/d2lbook"  # d2l-book's output folder, relative to the book
+
+
+def to_d2lbook(root: Path, workers: int = 2) -> None:
+    """Make the d2l-dialect book at ``root`` a d2l-book 1.0.3 project too: its
+    ``config.ini`` (both tabs, notebooks evaluated, the library saved where
+    the pages import it from). d2l-book evaluates with 2 CPU workers on a
+    machine without GPUs; it has no setting for that number (``workers`` is
+    checked against it)."""
+    assert workers == 2, "d2l-book 1.0.3 always evaluates with 2 CPU workers where there is no GPU"
+    (root / "benchlib").mkdir(exist_ok=True)
+    modules = {"pytorch": "torch", "numpy": "numpy"}
+    library = "".join(f"\n[library-{tab}]\nlib_file = benchlib/{modules[tab]}.py\n" for tab in TABS)
+    (root / "config.ini").write_text(
+        "[project]\nname = bench\ntitle = Bench Book\nauthor = Bench\n\n"
+        f"[build]\nindex = index\nnotebooks = **/*.md\nexclusions = _build/** benchlib/**\nresources = img/ refs.bib\n"
+        f"eval_notebook = True\noutput_dir = {D2LBOOK_OUT}\ntabs = {', '.join(TABS)}\n\n"
+        "[pdf]\nbibfile = refs.bib\n" + library
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)

@@ -31,9 +31,11 @@ PACKAGE_DIR = Path(__file__).parent
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs, toc_cycles
-    from execbook import bookscan, outside, upstream
+    from execbook import bookscan, outside, startup, upstream
     from execbook.execute import phase, report
 
+    startup.defer_myst_nb_execution()  # before myst_nb is imported
+    startup.share_entry_point_scans()
     app.setup_extension("myst_nb")
     upstream.apply()  # before any page is read
     app.setup_extension("sphinxcontrib.bibtex")
@@ -54,6 +56,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-merge-info", phase.merge_failures)
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", extension.keep_source_tree_clean, priority=900)
+    app.connect("builder-inited", startup.cache_compiled_templates)
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", extension.html_context)
     app.connect("html-collect-pages", report.collect_report_page)

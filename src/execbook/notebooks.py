@@ -63,6 +63,18 @@ def code_variants(
     return [(tuple(tabs), source, tab_outputs) for tabs, source, tab_outputs in groups.values()]
 
 
+def markdown_cell(source: str) -> NotebookNode:
+    """``nbformat.v4.new_markdown_cell`` without its id and its schema check."""
+    return NotebookNode(cell_type="markdown", metadata=NotebookNode(), source=source)
+
+
+def code_cell(source: str, tabs: tuple[str, ...], outputs: list[NotebookNode]) -> NotebookNode:
+    """``nbformat.v4.new_code_cell`` without its id and its schema check."""
+    return NotebookNode(cell_type="code", execution_count=None, source=source,
+                        metadata=nbformat.from_dict({"execbook": {"tabs": list(tabs)}}),
+                        outputs=nbformat.from_dict(list(outputs)))
+
+
 def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written) -> NotebookNode:
     """The notebook Sphinx renders for one page, every tab's code included.
 
@@ -70,6 +82,9 @@ def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None
     two: MyST-NB adds one to make lines 1-based and MyST adds another.
     ``executed`` maps tabs to their executed job notebooks, whose outputs are
     merged into the cells they came from; ``show`` gives the code readers see.
+    Cells are built as nbformat's ``new_*`` functions build them but not
+    schema-checked one by one: that was a third of reading a page, for cells
+    whose shape is fixed here (``tests/test_notebooks.py`` checks it).
     """
     outputs = {tab: outputs_by_cell(notebook) for tab, notebook in (executed or {}).items()}
     cells: list[NotebookNode] = []
@@ -77,19 +92,15 @@ def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None
     for index, cell in enumerate(doc.cells):
         if isinstance(cell, MarkdownCell):
             if cell.tabs is None:
-                cells.append(nbformat.v4.new_markdown_cell(cell.text))
+                cells.append(markdown_cell(cell.text))
                 source_map.append(cell.line - 2)
             else:
-                cells.append(nbformat.v4.new_markdown_cell(tab_block_source(cell)))
+                cells.append(markdown_cell(tab_block_source(cell)))
                 source_map.append(cell.line - 3)
         elif isinstance(cell, CodeCell):
             for tabs, source, tab_outputs in code_variants(index, cell, outputs, show):
-                code = nbformat.v4.new_code_cell(source, metadata={"execbook": {"tabs": list(tabs)}}, outputs=tab_outputs)
-                cells.append(code)
+                cells.append(code_cell(source, tabs, tab_outputs))
                 source_map.append(cell.line - 2)
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    for node in notebook.cells:
-        node.pop("id", None)
+    notebook = NotebookNode(nbformat=4, nbformat_minor=4, metadata=NotebookNode(), cells=cells)
     notebook.metadata.update(language_info=LANGUAGE_INFO, kernelspec=KERNELSPEC, source_map=source_map)
-    notebook.nbformat_minor = 4
     return notebook

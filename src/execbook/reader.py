@@ -65,7 +65,8 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
     record_failures(app.env, docname, failures)
     app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
-    source[0] = nbformat.writes(page_notebook(doc, executed, shown_code(app)))
+    # nbformat.v4.writes is nbformat.writes without its schema check of the whole notebook
+    source[0] = nbformat.v4.writes(page_notebook(doc, executed, shown_code(app)))
 
 
 def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:
@@ -99,6 +100,6 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     A page that did not pass through ``source-read`` (MyST-NB re-reading a
     file on its own) is parsed here, without location for its warnings.
     """
-    if text.startswith(NOTEBOOK_MARK):
-        return nbformat.reads(text, as_version=4)
+    if text.startswith(NOTEBOOK_MARK):  # ours, version 4: nbformat.reads without its schema check
+        return nbformat.reader.reads(text)
     return page_notebook(parse(text))

@@ -1,0 +1,156 @@
+"""What a build costs before and after its pages: start-up and unchanged work.
+
+A no-op rebuild reads no page and runs no code, so its time is Python
+importing Sphinx and its extensions, and the HTML builder compiling its
+templates. Three things here cut that without changing what is built:
+
+- MyST-NB's execution clients (``myst_nb.core.execute.cache``, ``.direct``,
+  ``.inline``) import jupyter-cache (and with it SQLAlchemy) and nbclient,
+  about a third of a second, for modes execbook never uses: execbook runs
+  the code itself and sets ``nb_execution_mode = "off"``. They are imported
+  when one of their clients is first made, which only a book that sets
+  another mode itself does.
+- ``importlib.metadata.entry_points()`` scans every installed distribution
+  on each call (about 50 ms in a venv of this size); pybtex,
+  sphinxcontrib-bibtex, Pygments and Sphinx call it a dozen times a build. Their
+  calls share one scan (what is installed does not change during a build).
+  Pygments also loads every plugin lexer each time a code block asks for a
+  lexer it does not ship, as each code cell asks for IPython's ``ipython3``;
+  they are loaded once.
+- Jinja compiles the theme's templates in every process; their compiled
+  code is kept between builds beside the doctrees (Jinja's own bytecode
+  cache, keyed by each template's source, so an edited template is
+  compiled again).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+DEFERRED = {  # module -> the client class it defines
+    "myst_nb.core.execute.cache": "NotebookClientCache",
+    "myst_nb.core.execute.direct": "NotebookClientDirect",
+    "myst_nb.core.execute.inline": "NotebookClientInline",
+}
+
+
+def defer_myst_nb_execution() -> None:
+    """Stand-ins for MyST-NB's execution client modules, in place before
+    ``myst_nb`` is imported: each client class, when first called, imports
+    its real module (which replaces the stand-in) and returns the real client."""
+    if "myst_nb.core.execute" in sys.modules:  # imported already (myst_nb listed before execbook)
+        return
+    for name, client in DEFERRED.items():
+        if name in sys.modules:
+            continue
+        module = types.ModuleType(name, f"execbook's stand-in for {name}, imported on first use")
+        module.__dict__[client] = _deferred_client(name, client)
+        module.__dict__["_execbook_deferred"] = True
+        sys.modules[name] = module
+
+
+def _real_module(name: str) -> types.ModuleType:
+    module = sys.modules.get(name)
+    if module is not None and not getattr(module, "_execbook_deferred", False):
+        return module
+    del sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    real = importlib.util.module_from_spec(spec)
+    sys.modules[name] = real
+    try:
+        spec.loader.exec_module(real)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, real)
+    return real
+
+
+def _deferred_client(module_name: str, class_name: str) -> type:
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        real = getattr(_real_module(module_name), class_name)
+        return real(*args, **kwargs)
+
+    return type(class_name, (), {"__new__": __new__, "__module__": module_name,
+                                 "__doc__": f"{module_name}.{class_name}, imported when first used"})
+
+
+@functools.lru_cache(maxsize=1)
+def _all_entry_points() -> Any:
+    from importlib.metadata import entry_points
+
+    return entry_points()
+
+
+@functools.lru_cache(maxsize=None)
+def _selected(params: tuple[tuple[str, Any], ...]) -> Any:
+    return _all_entry_points().select(**dict(params))
+
+
+def shared_entry_points(**params: Any) -> Any:
+    """``importlib.metadata.entry_points`` over one scan of the installed distributions."""
+    return _selected(tuple(sorted(params.items()))) if params else _all_entry_points()
+
+
+ENTRY_POINT_USERS = ("pybtex.plugin", "sphinxcontrib.bibtex.plugin", "sphinx.theming", "sphinx.registry")
+
+
+def share_entry_point_scans() -> None:
+    """Point the modules that look entry points up on every call at one scan;
+    Pygments' lexers from plugins (IPython's ``ipython3``, which every code
+    cell asks for) are loaded once, not once per code block."""
+    from importlib.metadata import entry_points
+
+    for name in ENTRY_POINT_USERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "entry_points", None) is entry_points:  # as imported from importlib.metadata
+            module.entry_points = shared_entry_points
+    try:  # Pygments imports entry_points inside its function
+        import pygments.lexers
+        import pygments.plugin
+    except ImportError:
+        return
+    if getattr(pygments.plugin.iter_entry_points, "__module__", None) == "pygments.plugin":
+        pygments.plugin.iter_entry_points = functools.cache(lambda group_name: shared_entry_points(group=group_name))
+    if getattr(pygments.lexers, "find_plugin_lexers", None) is pygments.plugin.find_plugin_lexers:
+        pygments.lexers.find_plugin_lexers = _plugin_lexers
+
+
+@functools.lru_cache(maxsize=1)
+def _loaded_plugin_lexers() -> tuple[type, ...]:
+    import pygments.plugin
+
+    return tuple(pygments.plugin.find_plugin_lexers())
+
+
+def _plugin_lexers() -> Any:
+    """``pygments.plugin.find_plugin_lexers``, each plugin loaded once per build."""
+    return iter(_loaded_plugin_lexers())
+
+
+def cache_compiled_templates(app: Sphinx) -> None:
+    """On builder-inited: the HTML builder's Jinja environment keeps compiled
+    templates in ``<doctrees>/execbook/jinja`` between builds."""
+    templates = getattr(app.builder, "templates", None)
+    environment = getattr(templates, "environment", None)
+    if environment is None or environment.bytecode_cache is not None:
+        return
+    from jinja2 import FileSystemBytecodeCache
+
+    folder = Path(app.doctreedir) / "execbook" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a doctree folder we cannot write to: compile as before
+    environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
