@@ -27,6 +27,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
 from nbformat import NotebookNode
 
+from execbook.execute.forkserver import ForkServer, fork_python, proxy_argv
 from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
 from execbook.execute.results import CellError
 from execbook.execute.streams import StreamBuffer, order_streams
@@ -51,6 +52,7 @@ class KernelSettings:
     start_timeout: float = 60.0  # seconds for a kernel to answer (execbook_kernel_start_timeout)
     start_tries: int = 3  # a kernel that fails to start is replaced this many times, less one
     grace: float = 5.0  # seconds an interrupted cell has to stop before its kernel is killed
+    preload_imports: bool = True  # fork kernels from a server that imported the page's imports (execbook_preload_imports)
 
 
 class Client(NotebookClient):
@@ -167,12 +169,16 @@ def kill_tree(manager: AsyncKernelManager) -> None:
     process group (``start_new_session=True``); the group kill of
     jupyter_client alone misses them."""
     pid = getattr(manager.provisioner, "pid", None) if manager.provisioner is not None else None
-    if not pid:
-        return
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
+    processes = []
+    for root_pid in (pid, forked_pid(manager)):  # a forked kernel is its server's child, not its proxy's
+        if not root_pid:
+            continue
+        try:
+            root = psutil.Process(root_pid)
+            processes += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+    if not processes:
         return
     for process in processes:
         try:
@@ -180,6 +186,17 @@ def kill_tree(manager: AsyncKernelManager) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(processes, timeout=5)
+
+
+def forked_pid(manager: AsyncKernelManager) -> int | None:
+    """The pid of a forked kernel (see forkserver.py), as its proxy wrote it."""
+    pid_file = getattr(manager, "execbook_forked", None)
+    if not pid_file:
+        return None
+    try:
+        return int(Path(pid_file).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def shutdown(manager: AsyncKernelManager) -> None:
@@ -192,6 +209,9 @@ def shutdown(manager: AsyncKernelManager) -> None:
             run_sync(manager.shutdown_kernel)(now=True)  # also removes its connection file and sockets
         except Exception:
             pass
+        pid_file = getattr(manager, "execbook_forked", None)
+        if pid_file:
+            Path(pid_file).unlink(missing_ok=True)
 
 
 _ipc_dir: str | None = None
@@ -214,18 +234,30 @@ def ipc_address() -> str:
     return os.path.join(_ipc_dir, uuid.uuid4().hex[:12])
 
 
-def new_kernel_manager(kernel: str, cwd: Path, env: dict[str, str], log: Path | None = None) -> AsyncKernelManager:
+def new_kernel_manager(
+    kernel: str, cwd: Path, env: dict[str, str], log: Path | None = None, fork: ForkServer | None = None
+) -> AsyncKernelManager:
     """A started kernel. ``python3`` means the Python running this build.
 
     The kernel process's own stderr (crash messages, C-level warnings) goes to
-    ``log``, read back when the kernel dies.
+    ``log``, read back when the kernel dies. With ``fork``, the kernel is
+    forked by that server (see forkserver.py) behind a proxy process.
     """
     # nbclient drives kernels asynchronously: a sync KernelManager here loses
     # its timeouts and never notices a dead kernel
     manager = AsyncKernelManager(kernel_name=kernel)
     if os.name == "posix":
         manager.transport, manager.ip = "ipc", ipc_address()
-    if kernel == "python3":
+    if fork is not None:
+        python = fork_python(kernel)
+        pid_file = ipc_address() + ".pid"
+        manager._kernel_spec = KernelSpec(
+            argv=proxy_argv(fork, pid_file, python[1] if python else []),
+            display_name="Python (execbook, forked)",
+            language="python",
+        )
+        manager.execbook_forked = pid_file  # type: ignore[attr-defined]
+    elif kernel == "python3":
         # a user-level "python3" kernelspec may point at another environment
         manager._kernel_spec = KernelSpec(
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],

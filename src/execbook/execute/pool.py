@@ -1,7 +1,9 @@
 """The local pool: one thread per worker, each driving one kernel at a time.
 
 Kernels are separate processes, so threads are enough for parallelism; the
-next kernel is started while the current job runs, hiding its start-up.
+next kernel is started while the current job runs, hiding its start-up. Where
+jobs share their leading imports, kernels are forked from a server that did
+those imports once (forkserver.py, ``execbook_preload_imports``).
 Ctrl-C, SIGTERM and SIGHUP kill every kernel (its whole process tree) before
 they propagate.
 """
@@ -19,10 +21,14 @@ from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
 
+from execbook.execute.forkserver import ForkServer, fork_python, leading_imports, shadowed
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import KernelSettings, new_kernel_manager, run_in_fresh_kernel, shutdown
+from execbook.execute.kernel import KernelSettings, ipc_address, new_kernel_manager, run_in_fresh_kernel, shutdown
 from execbook.execute.results import JobResult
 from execbook.execute.workers import WorkerSpec
+
+MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
+ServerKey = tuple[str, str, tuple[str, ...]]  # worker, kernel, import statements
 
 
 @contextlib.contextmanager
@@ -58,6 +64,10 @@ class LocalPool:
         self.live: set[AsyncKernelManager] = set()
         self.stopping = threading.Event()
         self.reapers: list[threading.Thread] = []
+        self.servers: dict[ServerKey, ForkServer] = {}
+        self.prefixes: dict[str, tuple[str, ...]] = {}  # job id -> its leading imports, () for a cold kernel
+        self.forkable: dict[str, bool] = {}  # kernel -> can be forked
+        self.warned = False
 
     def run(
         self,
@@ -94,11 +104,15 @@ class LocalPool:
             managers = list(self.live)
         for manager in managers:
             shutdown(manager)
+        self._close_servers(None)
 
-    def _start(self, spec: WorkerSpec, kernel: str, log_name: str) -> AsyncKernelManager:
+    @staticmethod
+    def _env(spec: WorkerSpec) -> dict[str, str]:
+        return {**os.environ, **spec.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+    def _start(self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None = None) -> AsyncKernelManager:
         self.logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **spec.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        manager = new_kernel_manager(kernel, self.tree, env, self.logs / f"{log_name}.log")
+        manager = new_kernel_manager(kernel, self.tree, self._env(spec), self.logs / f"{log_name}.log", fork=server)
         with self.lock:  # stop() may have run while this kernel was starting: it must not escape it
             if not self.stopping.is_set():
                 self.live.add(manager)
@@ -106,12 +120,92 @@ class LocalPool:
         shutdown(manager)
         raise RuntimeError("the build was interrupted")
 
-    def _try_start(self, spec: WorkerSpec, kernel: str, log_name: str) -> tuple[str, AsyncKernelManager] | None:
+    def _try_start(
+        self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None
+    ) -> tuple[str, ForkServer | None, AsyncKernelManager] | None:
         """A spare kernel for the next job; a failure shows up when that job starts it."""
         try:
-            return kernel, self._start(spec, kernel, log_name)
+            return kernel, server, self._start(spec, kernel, log_name, server)
         except Exception:
             return None
+
+    # --- fork servers (forkserver.py) ---
+
+    def _prefix(self, job: Job) -> tuple[str, ...]:
+        """The imports a server would preload for ``job``; () when it gets a cold kernel."""
+        known = self.prefixes.get(job.id)
+        if known is None:
+            if job.kernel not in self.forkable:
+                self.forkable[job.kernel] = fork_python(job.kernel) is not None
+            known = ()
+            if self.settings.preload_imports and job.cells and self.forkable[job.kernel]:
+                imports = leading_imports(job.cells[0].source)
+                if imports and not shadowed(imports, self.tree / job.workdir):
+                    known = imports
+            self.prefixes[job.id] = known
+        return known
+
+    def _server(self, spec: WorkerSpec, job: Job, waiting: list[Job]) -> ForkServer | None:
+        """The server to fork ``job``'s kernel from: this worker's one for its
+        imports, or a new one when at least 2 of ``job`` and the jobs
+        ``waiting`` (not yet started) share them; None for a cold kernel."""
+        imports = self._prefix(job)
+        if not imports:
+            return None
+        key = (spec.name, job.kernel, imports)
+        with self.lock:
+            server = self.servers.get(key)
+        if server is not None:
+            if server.usable():
+                return server
+            self._warn_unsafe(server)
+            return None  # it failed: this prefix's jobs start cold from now on
+        if 1 + sum(1 for other in waiting if other.kernel == job.kernel and self._prefix(other) == imports) < 2:
+            return None
+        self._close_servers(spec.name, keep={(job.kernel, self._prefix(other)) for other in [job, *waiting]})
+        python = fork_python(job.kernel)
+        if python is None:
+            return None
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with self.lock:  # stop() closes the servers it sees: none may start after it
+            if self.stopping.is_set():
+                return None
+            try:
+                server = ForkServer(python[0], imports, self.tree, self._env(spec), self.libdir, ipc_address() + ".fork",
+                                    self.logs / f"{spec.name}-forkserver-{len(self.servers)}.log")
+            except OSError:
+                return None
+            self.servers[key] = server
+        return server
+
+    def _close_servers(self, worker: str | None, keep: set[tuple[str, tuple[str, ...]]] | None = None) -> None:
+        """Close ``worker``'s servers (all workers' for None) but those whose
+        (kernel, imports) is in ``keep``; then the oldest ones beyond MAX_SERVERS - 1."""
+        with self.lock:
+            mine = [(key, server) for key, server in self.servers.items() if worker is None or key[0] == worker]
+            closing = [(key, server) for key, server in mine if keep is None or (key[1], key[2]) not in keep]
+            left = [item for item in mine if item not in closing]
+            closing += left[: max(0, len(left) - (MAX_SERVERS - 1))] if keep is not None else []
+            for key, _ in closing:
+                del self.servers[key]
+        for _, server in closing:
+            server.close()
+
+    def _fail(self, server: ForkServer, reason: str) -> None:
+        """A kernel forked by ``server`` did not start: its jobs get cold kernels from now on."""
+        self._warn_unsafe(server)
+        if not server.failed:
+            server.failed = reason
+
+    def _warn_unsafe(self, server: ForkServer) -> None:
+        if server.unsafe and not self.warned:
+            self.warned = True
+            from sphinx.util import logging
+
+            logging.getLogger(__name__).warning(
+                f"execbook: kernels start cold for pages that begin with {'; '.join(server.imports)[:200]}: "
+                f"{server.unsafe} (execbook_preload_imports)", type="execbook", subtype="preload",
+            )
 
     def _forget(self, manager: AsyncKernelManager) -> None:
         with self.lock:
@@ -132,9 +226,10 @@ class LocalPool:
         with self.lock:
             return queue.pop(0) if queue and not self.stopping.is_set() else None
 
-    def _peek_kernel(self, queue: list[Job]) -> str | None:
+    def _peek(self, queue: list[Job]) -> tuple[Job | None, list[Job]]:
+        """The next job, and those after it."""
         with self.lock:
-            return queue[0].kernel if queue and not self.stopping.is_set() else None
+            return (queue[0], queue[1:]) if queue and not self.stopping.is_set() else (None, [])
 
     def _work(
         self,
@@ -144,21 +239,25 @@ class LocalPool:
         on_start: Callable[[Job, str], None],
         epoch: float,
     ) -> None:
-        spare: tuple[str, AsyncKernelManager] | None = None
+        spare: tuple[str, ForkServer | None, AsyncKernelManager] | None = None
         while (job := self._next(queue)) is not None:
             start = time.monotonic()
             try:
                 on_start(job, spec.name)
-                first = None
-                if spare is not None and spare[0] == job.kernel:
-                    first, spare = spare[1], None
-                upcoming = self._peek_kernel(queue)
+                with self.lock:
+                    waiting = list(queue)
+                server = self._server(spec, job, waiting)
+                first, first_server = None, None
+                if spare is not None and spare[0] == job.kernel and spare[1] is server:
+                    first, first_server, spare = spare[2], spare[1], None
+                upcoming, after = self._peek(queue)
                 if upcoming is not None and spare is None:
-                    spare = self._try_start(spec, upcoming, f"{spec.name}-{int(start * 1000)}-next")
-                attempts = iter(range(self.settings.start_tries))
+                    spare = self._try_start(spec, upcoming.kernel, f"{spec.name}-{int(start * 1000)}-next",
+                                            self._server(spec, upcoming, after))
+                start_kernel = self._starter(spec, job, f"{spec.name}-{int(start * 1000)}", server if first is None else None,
+                                             first_server)
                 status, notebook, errors, message = run_in_fresh_kernel(
-                    job, lambda: self._start(spec, job.kernel, f"{spec.name}-{int(start * 1000)}-{next(attempts)}"),
-                    self._retire, self.tree, self.libdir, self.settings, first,
+                    job, start_kernel, self._retire, self.tree, self.libdir, self.settings, first,
                 )
             except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
                 status, notebook, errors, message = "dead", None, [], f"the job could not run: {type(error).__name__}: {error}"
@@ -170,4 +269,25 @@ class LocalPool:
             except Exception as error:  # noqa: BLE001 - the job ran; its bookkeeping failing must not stop the worker
                 print(f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}", file=sys.stderr)
         if spare is not None:
-            self._retire(spare[1])
+            self._retire(spare[2])
+        self._close_servers(spec.name)
+
+    def _starter(
+        self, spec: WorkerSpec, job: Job, log_name: str, server: ForkServer | None, forked_first: ForkServer | None
+    ) -> Callable[[], AsyncKernelManager]:
+        """Start ``job``'s kernels for ``run_in_fresh_kernel``: the first from
+        ``server`` if it is usable, the tries after a failed one cold (a failed
+        forked kernel, ``forked_first`` being the spare's server, also retires
+        its server)."""
+        tries = iter(range(self.settings.start_tries))
+        last = [forked_first]
+
+        def start() -> AsyncKernelManager:
+            attempt = next(tries)
+            if last[0] is not None:  # the kernel before this one was forked and did not start
+                self._fail(last[0], "a forked kernel did not start")
+            use = server if attempt == 0 and server is not None and server.usable() else None
+            last[0] = use
+            return self._start(spec, job.kernel, f"{log_name}-{attempt}", use)
+
+        return start

@@ -1,0 +1,418 @@
+"""The processes of the fork server: the server, the kernel it forks, and the
+proxy that jupyter_client starts as "the kernel".
+
+This file runs as a script (``python forkkernel.py server|proxy ...``), in the
+kernel's Python, which need not have execbook installed: it uses only the
+standard library, and ipykernel (and psutil, an ipykernel dependency, where
+present) in the server. The design and its trade-offs are in
+``execbook.execute.forkserver``.
+
+Server (one per worker and import prefix)::
+
+    forkkernel.py server SOCKET BUILD_PID LIBDIR IMPORTS_JSON
+
+binds SOCKET, imports ipykernel's kernel app and the import statements (in a
+throwaway namespace), prints one line to stdout, ``ready`` or ``unsafe:
+REASON``, then forks one kernel per request until killed.
+
+Proxy (the command in the kernelspec)::
+
+    forkkernel.py proxy SOCKET SERVER_PID BUILD_PID PID_FILE -f CONNECTION_FILE [kernel args]
+
+sends its working folder, environment, kernel arguments and its stdin, stdout
+and stderr to the server, writes the forked kernel's pid to PID_FILE, forwards
+signals (SIGINT interrupts, SIGTERM...) to the kernel's process group, and
+exits when the kernel does.
+
+Per request the server forks a *watcher*, which forks the kernel: the watcher
+reports the kernel's pid and exit status to the proxy, and when the proxy
+dies, even by SIGKILL, it reads EOF on the proxy's socket and kills the
+kernel's process tree. The kernel dies with its watcher (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+MPL_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when MPLBACKEND is unset
+FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+def die_with(parent: int) -> None:
+    """SIGKILL this process when the thread of ``parent`` that started it ends
+    (Linux's PR_SET_PDEATHSIG); exit now if that happened already."""
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        except Exception:
+            pass
+    if os.getppid() != parent:
+        os._exit(70)
+
+
+# --- the wire: one length-prefixed JSON request, with three file descriptors ---
+
+
+def send_request(sock: socket.socket, request: dict, fds: list[int]) -> None:
+    data = json.dumps(request).encode("utf-8")
+    payload = struct.pack("!I", len(data)) + data
+    sock.sendmsg([payload[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    if len(payload) > 4096:
+        sock.sendall(payload[4096:])
+
+
+def receive_request(sock: socket.socket) -> tuple[dict, list[int]]:
+    fds = array.array("i")
+    data, ancillary, _, _ = sock.recvmsg(4096, socket.CMSG_LEN(3 * fds.itemsize))
+    for level, kind, raw in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(raw[: len(raw) - (len(raw) % fds.itemsize)])
+    while len(data) < 4:
+        more = sock.recv(4096)
+        if not more:
+            raise EOFError("the request ended early")
+        data += more
+    size = struct.unpack("!I", data[:4])[0]
+    while len(data) < 4 + size:
+        more = sock.recv(65536)
+        if not more:
+            raise EOFError("the request ended early")
+        data += more
+    return json.loads(data[4 : 4 + size].decode("utf-8")), list(fds)
+
+
+# --- the server ---
+
+
+def preload(imports: list[str], libdir: str) -> str:
+    """Run the import statements in a throwaway namespace; '' when it is safe to fork after them.
+
+    Anything the imports write (a warning, a banner) would show in a cold
+    kernel's first cell but not in a forked one's: such a prefix is unsafe.
+    A failing import stops the preloading there; the job's own cell raises
+    the same error.
+    """
+    if not os.environ.get("MPLBACKEND"):  # as ipykernel does before any user code: pyplot picks the same backend
+        os.environ["MPLBACKEND"] = MPL_INLINE
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            if libdir:
+                sys.path.insert(0, libdir)
+            for statement in imports:
+                try:
+                    exec(compile(statement, "<execbook preload>", "exec"), {"__name__": "__execbook_preload__"})
+                except BaseException:
+                    break
+        finally:
+            if libdir and libdir in sys.path:
+                sys.path.remove(libdir)  # the job's setup cell puts it back, first, as in a cold kernel
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        capture.seek(0)
+        written = capture.read(300).decode("utf-8", "replace").strip()
+    if written:
+        return f"the imports print something ({written.splitlines()[0][:120]!r}), which a forked kernel would not show"
+    return unsafe_now()
+
+
+def unsafe_now() -> str:
+    """Why forking now would be unsafe; '' when it is not."""
+    if threading.active_count() > 1:
+        names = ", ".join(thread.name for thread in threading.enumerate() if thread is not threading.main_thread())
+        return f"the imports start threads ({names}), which a forked kernel would lack"
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_initialized():
+                return "the imports initialise CUDA, which a forked process cannot use"
+        except Exception:
+            pass
+    return ""
+
+
+def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
+    die_with(build)
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # this script's folder; ipykernel_launcher removes its own entry too
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # proxies may connect while the imports run; they wait
+    import ipykernel.kernelapp  # noqa: F401 - the point: imported once, not per kernel
+
+    problem = preload(imports, libdir)
+    print(f"unsafe: {problem}" if problem else "ready", flush=True)
+    if problem:
+        return  # connected proxies read EOF: the build starts a cold kernel instead
+    while True:
+        while True:  # reap ended watchers
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        readable, _, _ = select.select([listener], [], [], 0.5)
+        if not readable:
+            continue
+        conn, _ = listener.accept()
+        conn.settimeout(10)  # a proxy that connects and says nothing must not stall the server
+        try:
+            request, fds = receive_request(conn)
+        except (OSError, ValueError, EOFError):
+            conn.close()
+            continue
+        problem = unsafe_now()  # a kernel of ours never runs here, but stay sure
+        if problem:
+            print(f"unsafe: {problem}", flush=True)
+            return
+        if os.fork() == 0:
+            watch(conn, listener, request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+
+def watch(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
+    """The forked kernel's parent: fork the kernel, tell the proxy its pid,
+    then wait. When the kernel ends, send the proxy its exit status; when the
+    proxy ends (killed with the kernel's tree, or by PR_SET_PDEATHSIG with
+    the build, even by SIGKILL), kill the kernel and every process under it.
+    The kernel dies with this process (PR_SET_PDEATHSIG), and this process
+    runs no user code: a cell stuck in C code, holding the GIL, cannot stop
+    it, as it would a thread of the kernel."""
+    code = 1
+    try:
+        listener.close()
+        conn.settimeout(None)
+        parent = os.getpid()
+        kernel = os.fork()
+        if kernel == 0:
+            become_kernel(conn, parent, request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(f"pid {kernel}\n".encode())
+        while True:
+            done, status = os.waitpid(kernel, os.WNOHANG)
+            if done:
+                conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+                code = 0
+                break
+            readable, _, _ = select.select([conn], [], [], 0.2)
+            if readable and not conn.recv(64):  # the proxy is gone
+                kill_tree(kernel)
+                break
+    except BaseException:
+        traceback.print_exc()
+    os._exit(code)
+
+
+def kill_tree(pid: int) -> None:
+    try:
+        import psutil
+
+        processes = psutil.Process(pid).children(recursive=True)
+    except Exception:
+        processes = []
+    for signal_target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            signal_target()
+        except OSError:
+            pass
+    for process in processes:
+        try:
+            process.kill()
+        except Exception:
+            pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def become_kernel(conn: socket.socket, parent: int, request: dict, fds: list[int]) -> None:
+    """In the forked child: become the job's kernel, as ``python -m ipykernel_launcher`` would be."""
+    code = 1
+    try:
+        conn.close()
+        die_with(parent)
+        os.setsid()  # its own process group, as jupyter_client gives a kernel: interrupts reach its subprocesses
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the handlers a fresh Python starts with
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for target, fd in enumerate(fds[:3]):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        reseed()
+        import ipykernel_launcher
+
+        sys.argv = [ipykernel_launcher.__file__, *request["argv"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(request["argv"])
+        inline = sys.modules.get("matplotlib_inline.backend_inline")
+        if inline is not None:  # imported before the shell existed: do what its import does in a kernel
+            inline._enable_matplotlib_integration()
+        app.start()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    try:
+        import atexit
+
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def reseed() -> None:
+    """Forked kernels must not share random streams seeded in the server.
+
+    Python's ``random`` reseeds itself after fork; NumPy's global legacy state,
+    seeded from the OS at import, does not.
+    """
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        try:
+            numpy_random.seed()
+        except Exception:
+            pass
+
+
+# --- the proxy ---
+
+
+def connect(path: str, server: int) -> socket.socket:
+    """Connect to the server, waiting while it starts (it binds its socket
+    before its imports, but after Python's own start-up)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if not alive(server) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
+
+
+def proxy(path: str, server: int, build: int, pid_file: str, argv: list[str]) -> int:
+    die_with(build)
+    child = 0
+    pending: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if child:
+            try:
+                os.killpg(child, signum)
+            except OSError:
+                pass
+        else:
+            pending.append(signum)
+
+    for name in FORWARDED:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), forward)
+    try:
+        sock = connect(path, server)
+        send_request(sock, {"cwd": os.getcwd(), "env": dict(os.environ), "argv": argv}, [0, 1, 2])
+    except OSError as error:
+        print(f"execbook: the fork server at {path} cannot be reached: {error}", file=sys.stderr, flush=True)
+        return 75
+    buffer = b""
+    code = 1
+    while True:
+        try:
+            data = sock.recv(4096)
+        except InterruptedError:
+            continue
+        except OSError:
+            data = b""
+        if not data:
+            if not child:
+                print("execbook: the fork server ended before forking a kernel", file=sys.stderr, flush=True)
+                return 75
+            wait_gone(child)  # the server died: the kernel still holds its end; it is gone now
+            return code
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            word, _, value = line.decode().partition(" ")
+            if word == "pid":
+                child = int(value)
+                with open(pid_file + ".tmp", "w") as handle:
+                    handle.write(str(child))
+                os.replace(pid_file + ".tmp", pid_file)
+                for signum in pending:
+                    forward(signum, None)
+            elif word == "exit":
+                status = int(value)
+                return status if status >= 0 else 128 - status
+
+
+def wait_gone(pid: int) -> None:
+    """Until ``pid`` has ended (a zombie nobody reaps has ended too)."""
+    import time
+
+    while alive(pid):
+        time.sleep(0.1)
+
+
+def main(args: list[str]) -> None:
+    if args[:1] == ["server"]:
+        serve(args[1], int(args[2]), args[3], json.loads(args[4]))
+        os._exit(0)
+    if args[:1] == ["proxy"]:
+        sys.exit(proxy(args[1], int(args[2]), int(args[3]), args[4], args[5:]))
+    sys.exit(f"usage: {__file__} server SOCKET BUILD_PID LIBDIR IMPORTS_JSON | proxy SOCKET SERVER_PID BUILD_PID PID_FILE ARGS...")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

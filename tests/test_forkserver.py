@@ -1,0 +1,275 @@
+"""Kernels forked from a server that did the page's imports once
+(execbook_preload_imports): real builds, real kernels, and servers and forked
+kernels that misbehave."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import BuiltBook, describe, processes_under, run_sphinx, wait_until_ended, write_book
+from execbook.execute.forkserver import leading_imports, shadowed
+
+
+@pytest.mark.parametrize(
+    ("source", "imports"),
+    [
+        ("import torch\nfrom d2l import torch as d2l\nx = 1\nimport math", ("import torch", "from d2l import torch as d2l")),
+        ("%matplotlib inline\nimport numpy as np, json\n", ("import numpy as np, json",)),
+        ("# a comment\n\nfrom os import path as p, sep\n!ls\nimport json", ("from os import path as p, sep",)),
+        ("import os\nos.environ['X'] = '1'\nimport torch", ("import os",)),
+        ("x = 1\nimport torch", ()),
+        ("from . import sibling\nimport json", ()),
+        ("from __future__ import annotations\nimport json", ()),
+        ("import json\nthis is not python\nimport os", ("import json",)),
+        ("%%time\nimport json", ()),
+        ("", ()),
+    ],
+)
+def test_leading_imports(source: str, imports: tuple[str, ...]) -> None:
+    assert leading_imports(source) == imports
+
+
+def test_a_module_of_the_pages_folder_is_not_preloaded(tmp_path: Path) -> None:
+    (tmp_path / "helpers.py").write_text("")
+    (tmp_path / "pkg").mkdir()
+    assert shadowed(("import json", "from helpers import f"), tmp_path)
+    assert shadowed(("import pkg.sub as s",), tmp_path)
+    assert not shadowed(("import json", "from os import path"), tmp_path)
+
+
+# --- builds ---
+
+HEAVY = """
+import os, sys, time
+with open(os.environ["HEAVY_LOG"], "a") as log:
+    log.write(f"{os.getpid()}\\n")
+time.sleep(float(os.environ.get("HEAVY_SLEEP", "0")))
+STATE = []
+"""
+
+PAGE = """
+# Page {name}
+
+```{{.python .input}}
+%matplotlib inline
+import heavymod
+import matplotlib.pyplot as plt
+```
+
+```{{.python .input}}
+import os, sys
+print("before", "secret" in globals(), len(heavymod.STATE), os.environ["FORK_TEST"], os.getcwd().endswith("{folder}"))
+secret = "{name}"
+heavymod.STATE.append("{name}")
+print("after", secret, len(heavymod.STATE))
+```
+
+```{{.python .input}}
+plt.plot([1, 2, 3], [1, 4, 9])
+```
+"""
+
+
+@pytest.fixture
+def heavy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed module whose every import appends a line to a file."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "heavymod.py").write_text(textwrap.dedent(HEAVY))
+    log = tmp_path / "imports.log"
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("HEAVY_LOG", str(log))
+    monkeypatch.setenv("FORK_TEST", "from the build")
+    return log
+
+
+def report(book: BuiltBook) -> dict:
+    return json.loads((book.outdir / ".doctrees" / "execbook" / "report.json").read_text())
+
+
+def statuses(book: BuiltBook) -> dict[str, str]:
+    return {entry["page"]: entry["status"] for entry in report(book)["entries"]}
+
+
+def three_pages(root: Path, conf: str = "") -> Path:
+    pages = {"index.md": "# Book\n\n```toc\na\nsub/b\nsub/c\n```\n"}
+    for docname in ("a", "sub/b", "sub/c"):
+        folder = docname.rpartition("/")[0] or "tree"
+        pages[f"{docname}.md"] = PAGE.format(name=docname.replace("/", "-"), folder=folder)
+    return write_book(root, pages, conf='execbook_workers = 1\nexecbook_execute = "force"\n' + conf, tabs=("python",))
+
+
+def imports_logged(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.sphinx
+def test_pages_sharing_imports_import_once_and_stay_independent(tmp_path: Path, heavy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = three_pages(tmp_path / "book")
+    cold = run_sphinx(root, "-D", "execbook_preload_imports=0")
+    assert cold.returncode == 0, cold.output
+    assert imports_logged(heavy) == 3  # one cold kernel per page
+    monkeypatch.setenv("HEAVY_SLEEP", "3")  # and a server whose imports take 3 s: its kernels wait for it
+    warm = run_sphinx(root)
+    assert warm.returncode == 0, warm.output
+    assert imports_logged(heavy) == 4  # once in the server, for all three pages
+    assert set(statuses(warm).values()) == {"ok"}
+    for docname in ("a", "sub/b", "sub/c"):
+        text = warm.main(docname).get_text()
+        assert "before False 0 from the build True" in text  # no other page's globals or module state; env and cwd
+        assert f"after {docname.replace('/', '-')} 1" in text
+        assert text == cold.main(docname).get_text()
+        images = warm.main(docname).select("img")
+        assert len(images) == 1 and images[0]["src"].endswith(".png"), images
+        assert len(cold.main(docname).select("img")) == 1
+
+
+@pytest.mark.sphinx
+def test_option_is_checked(tmp_path: Path) -> None:
+    root = write_book(tmp_path / "book", {"index.md": "# Hi\n"}, conf='execbook_preload_imports = "yes"\n', tabs=("python",))
+    book = run_sphinx(root)
+    assert book.returncode != 0
+    assert "execbook_preload_imports must be True or False, got 'yes'" in book.output
+
+
+KILLS_ITS_SERVER = """
+# Page {n}
+
+```{{.python .input}}
+import json
+import heavymod
+```
+
+```{{.python .input}}
+import psutil
+watcher = psutil.Process().parent()  # forked: the kernel's watcher, a child of the server
+server = watcher.parent() if "forkkernel" in " ".join(watcher.cmdline()) else None
+if server is not None and "forkkernel" in " ".join(server.cmdline()):
+    server.kill()  # under the running kernel
+    print("killed", "the server")
+print("page", {n}, "ran")
+```
+"""
+
+CRASHES_WHEN_FORKED = """
+import os
+os.register_at_fork(after_in_child=lambda: os._exit(3))  # every kernel a server forks dies at once
+"""
+
+
+def numbered_pages(template: str, count: int = 4) -> dict[str, str]:
+    pages = {"index.md": "# Book\n\n```toc\n" + "\n".join(f"p{n}" for n in range(count)) + "\n```\n"}
+    for n in range(count):
+        pages[f"p{n}.md"] = template.format(n=n)
+    return pages
+
+
+@pytest.mark.sphinx
+@pytest.mark.parametrize("case", ["server dies", "forked kernel crashes", "imports start a thread", "imports print"])
+def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -> None:
+    site = Path(str(heavy.parent / "site"))
+    if case == "forked kernel crashes":
+        (site / "heavymod.py").write_text(CRASHES_WHEN_FORKED)
+    elif case == "imports start a thread":
+        (site / "heavymod.py").write_text("import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n")
+    elif case == "imports print":
+        (site / "heavymod.py").write_text("print('heavymod says hello')\n")
+    root = write_book(tmp_path / "book", numbered_pages(KILLS_ITS_SERVER), conf="execbook_workers = 1\n", tabs=("python",))
+    book = run_sphinx(root)
+    assert book.returncode == 0, book.output
+    assert set(statuses(book).values()) == {"ok"}, report(book)
+    for n in range(4):
+        text = book.main(f"p{n}").get_text()
+        assert f"page {n} ran" in text
+        assert ("heavymod says hello" in text) == (case == "imports print")  # as a cold kernel shows it
+    killed = sum("killed the server" in book.main(f"p{n}").get_text() for n in range(4))
+    assert killed == (1 if case == "server dies" else 0)  # a crashing or unsafe server forks no kernel
+    warnings = [line for line in book.warnings if "kernels start cold" in line]
+    if case == "imports start a thread":
+        assert len(warnings) == 1 and "the imports start threads" in warnings[0], book.output
+    elif case == "imports print":
+        assert len(warnings) == 1 and "the imports print something" in warnings[0], book.output
+    else:
+        assert warnings == [], book.output
+    assert [describe(p) for p in wait_until_ended(processes_under(root), 10)] == []
+
+
+STUBBORN = """
+---
+execbook:
+  timeout: 2
+---
+# Stubborn {n}
+
+```{{.python .input}}
+import json
+import signal, subprocess, sys, time
+```
+
+```{{.python .input}}
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", "MARKER"], start_new_session=True)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    time.sleep(0.1)
+```
+
+```{{.python .input}}
+print("never", "printed")
+```
+"""
+
+
+@pytest.mark.sphinx
+def test_a_forked_kernel_that_hangs_is_interrupted_then_killed_with_its_tree(tmp_path: Path) -> None:
+    marker = f"execbook-fork-test-{tmp_path.name}"
+    root = write_book(tmp_path / "book", numbered_pages(STUBBORN.replace("MARKER", marker), 2), conf="execbook_workers = 1\n",
+                      tabs=("python",))
+    book = run_sphinx(root)
+    assert book.returncode == 0, book.output
+    assert "p0.md:12: WARNING: [python] the cell ran past the 2 s timeout (execbook_timeout), ignored the interrupt" in book.output
+    assert set(statuses(book).values()) == {"timeout"}
+    assert "never printed" not in book.main("p0").get_text()
+    survivors = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+    assert survivors == [], "a process the cell started outlived its kernel"
+    assert [describe(p) for p in wait_until_ended(processes_under(root), 10)] == []
+
+
+def forked_kernels(root: Path) -> list[psutil.Process]:
+    """Kernels a fork server forked for builds of ``root``: children of a server process."""
+    found = []
+    for process in processes_under(root):
+        try:
+            if "server" in process.cmdline() and "server" in process.parent().cmdline():
+                found.append(process)
+        except (psutil.Error, AttributeError):
+            continue
+    return found
+
+
+@pytest.mark.sphinx
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["Ctrl-C", "SIGTERM", "SIGKILL"])
+def test_a_stopped_build_leaves_no_forked_kernel_or_server(tmp_path: Path, signum: int) -> None:
+    page = "# Stuck {n}\n\n```{{.python .input}}\nimport json\n```\n\n```{{.python .input}}\nprint('started', {n}, flush=True)\nsum(range(10**13))\n```\n"
+    root = write_book(tmp_path / "book", numbered_pages(page, 3), conf="execbook_workers = 1\n", tabs=("python",))
+    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not forked_kernels(root) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert forked_kernels(root), "no kernel was forked"
+        time.sleep(3)  # into the stuck cell
+        build.send_signal(signum)
+        build.wait(timeout=60)
+    finally:
+        build.kill()
+    assert [describe(p) for p in wait_until_ended(processes_under(root), 10)] == []
