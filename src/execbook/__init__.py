@@ -37,6 +37,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     startup.defer_myst_nb_execution()  # before myst_nb is imported
     startup.share_entry_point_scans()
     app.setup_extension("myst_nb")
+    startup.write_myst_nb_notebooks_unchecked()
     upstream.apply()  # before any page is read
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")

@@ -2,7 +2,8 @@
 
 A no-op rebuild reads no page and runs no code, so its time is Python
 importing Sphinx and its extensions, and the HTML builder compiling its
-templates. Three things here cut that without changing what is built:
+templates. These cut that, and the part of reading a page that is not
+about the page, without changing what is built:
 
 - MyST-NB's execution clients (``myst_nb.core.execute.cache``, ``.direct``,
   ``.inline``) import jupyter-cache (and with it SQLAlchemy) and nbclient,
@@ -21,6 +22,9 @@ templates. Three things here cut that without changing what is built:
   code is kept between builds beside the doctrees (Jinja's own bytecode
   cache, keyed by each template's source, so an edited template is
   compiled again).
+- MyST-NB writes each page's notebook with ``nbformat.writes``, which
+  schema-checks it (and only logs what it finds); execbook made that
+  notebook, so MyST-NB writes it unchecked: the same text.
 """
 
 from __future__ import annotations
@@ -137,6 +141,40 @@ def _loaded_plugin_lexers() -> tuple[type, ...]:
 def _plugin_lexers() -> Any:
     """``pygments.plugin.find_plugin_lexers``, each plugin loaded once per build."""
     return iter(_loaded_plugin_lexers())
+
+
+class _UncheckedNbformat(types.ModuleType):
+    """``nbformat`` as MyST-NB's reader module sees it: the same, except that
+    ``writes`` of a version 4 notebook skips the schema check (which only
+    logs; the text written is the same)."""
+
+    def __init__(self, real: types.ModuleType) -> None:
+        super().__init__(real.__name__, real.__doc__)
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def writes(self, nb: Any, version: Any = None, **kwargs: Any) -> str:
+        real = self._real
+        if version in (None, real.NO_CONVERT) and nb.get("nbformat") == 4 and not kwargs:
+            return real.v4.writes(nb)
+        return real.writes(nb, real.NO_CONVERT if version is None else version, **kwargs)
+
+
+def write_myst_nb_notebooks_unchecked() -> None:
+    """MyST-NB writes each page's notebook into its output folder with
+    ``nbformat.writes``, whose schema check of the whole notebook was a tenth
+    of reading a page; execbook made that notebook (``notebooks.page_notebook``)."""
+    import nbformat
+    import nbformat.v4
+
+    try:
+        import myst_nb.sphinx_ as reader
+    except ImportError:
+        return
+    if getattr(reader, "nbformat", None) is nbformat:
+        reader.nbformat = _UncheckedNbformat(nbformat)
 
 
 def cache_compiled_templates(app: Sphinx) -> None:
