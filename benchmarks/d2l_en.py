@@ -2,8 +2,9 @@
 
     python benchmarks/d2l_en.py PATH [--tab pytorch] [--pdf] [--keep]
 
-PATH is a checkout of d2l-ai/d2l-en (its ``config.ini`` has
-``eval_notebook = False``: no code runs). The script builds the website cold
+PATH is a checkout of d2l-ai/d2l-en, built with its own ``config.ini``;
+its code is not run (``-D execbook_execute=off``: the whole book runs for
+hours on GPUs) unless ``--execute`` is given. The script builds the website cold
 (``PATH/_build`` removed first unless ``--keep``), then again (a no-op), and
 prints pages, times, peak memory, the warnings by kind (with the first of
 each) and the raw d2l markup left in the site's text (``rawsyntax.py``).
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tab", help="build only these frameworks (comma-separated)")
     parser.add_argument("--pdf", action="store_true", help="also build the PDF of one framework")
     parser.add_argument("--keep", action="store_true", help="keep PATH/_build (no cold build)")
+    parser.add_argument("--execute", action="store_true", help="run the book's code as config.ini says (hours)")
     args = parser.parse_args(argv)
     book = args.book.resolve()
     if not (book / "config.ini").is_file():
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print("d2l_en: torchvision does not import here; a stand-in package is on PYTHONPATH")
     if not args.keep:
         shutil.rmtree(book / "_build", ignore_errors=True)
-    tab_args = ["--tab", args.tab] if args.tab else []
+    tab_args = (["--tab", args.tab] if args.tab else []) + ([] if args.execute else ["-D", "execbook_execute=off"])
     cold, status, log = timed([*execbook(), "build", "html", *tab_args], book, env)
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     (book / "_build").mkdir(exist_ok=True)
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {finding.format()[:220]}")
     if args.pdf:
         tab = (args.tab or "pytorch").split(",")[0]
-        seconds, status, pdf_log = timed([*execbook(), "build", "pdf", "--tab", tab], book, env)
+        no_code = [] if args.execute else ["-D", "execbook_execute=off"]
+        seconds, status, pdf_log = timed([*execbook(), "build", "pdf", "--tab", tab, *no_code], book, env)
         (book / "_build" / "d2l_en-pdf.log").write_text(pdf_log)
         written = re.findall(r"^wrote (\S+\.pdf)$", pdf_log, re.MULTILINE)
         if status != 0 or not written:

@@ -3,10 +3,12 @@
     python benchmarks/rawsyntax.py _build/html
 
 prints each page that shows a raw ``:numref:``, ``:label:``, ``:eqlabel:``,
-``:begin_tab:``, ``#@tab``, ``%%tab``, a slide mark or an unresolved ``??``
-with the text around it, and exits 1 when there is any. Page text includes
-code listings (a ``#@tab`` left in a cell shows there) but not what the
-reader never sees: scripts, styles, the search index.
+``:begin_tab:``, ``#@tab``, ``%%tab``, a slide mark or an unresolved
+reference (``Section ??``) with the text around it, and exits 1 when there
+is any. Prose is searched for all of them; code listings only for tab marks
+(a ``#@tab`` left in a cell shows there; a role in a docstring is the
+author's code). Inline code is the author writing *about* the syntax, and
+what the reader never sees (scripts, styles, the search index) is skipped.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ RAW_MARKS = {
     "role": re.compile(r":(?:numref|label|eqlabel|eqref|ref|cite|citet|width|height|bibliography|begin_tab|end_tab):`"),
     "tab mark": re.compile(r"(?:^|\n)\s*(?:#@tab|%%tab)\b", re.IGNORECASE),
     "slide mark": re.compile(r"\[\*\*|\*\*\]|\(~~|~~\)"),
-    "unresolved reference": re.compile(r"\?\?"),
+    "unresolved reference": re.compile(r"(?:Section|Sec\.|Chapter|Fig\.|Figure|Table|Tab\.|Eq\.|Equation)\s*\??\?\?|\(\?\?\)"),
 }
+IN_LISTINGS = ("tab mark",)
 SKIPPED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 
 
@@ -39,17 +42,22 @@ class Finding:
         return f"{self.page}: {self.kind}: ...{self.context}..."
 
 
-def page_text(html: str) -> str:
+def page_texts(html: str) -> tuple[str, str]:
+    """(prose, code listings) of a page as a reader sees them."""
     soup = BeautifulSoup(html, "html.parser")
     for hidden in soup(["script", "style", "noscript", "template"]):
         hidden.decompose()
-    return soup.get_text()
+    listings = [pre.extract() for pre in soup("pre")]
+    for inline in soup("code"):
+        inline.decompose()
+    return soup.get_text(), "\n".join(pre.get_text() for pre in listings)
 
 
 def raw_syntax(page: str, html: str) -> list[Finding]:
-    text = page_text(html)
+    prose, listings = page_texts(html)
     found = []
     for kind, pattern in RAW_MARKS.items():
+        text = prose + "\n" + listings if kind in IN_LISTINGS else prose
         for match in pattern.finditer(text):
             context = text[max(0, match.start() - 40) : match.end() + 40].replace("\n", " ")
             found.append(Finding(page, kind, context.strip()))

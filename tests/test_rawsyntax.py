@@ -20,6 +20,13 @@ def test_each_kind_of_raw_markup_is_found() -> None:
     assert kinds("<pre>%%tab all\nx = 1</pre>") == ["tab mark"]
     assert kinds("<p>A [**bold claim**] and (~~hidden~~).</p>") == ["slide mark"] * 4
     assert kinds("<p>As shown in Section ??.</p>") == ["unresolved reference"]
+    assert kinds("<p>See (??) and Fig. ??.</p>") == ["unresolved reference"] * 2
+
+
+def test_code_and_writing_about_the_syntax_are_not_markup() -> None:
+    assert kinds('<pre>def f():\n    """Defined in :numref:`sec_x`."""</pre>') == []  # the author's docstring
+    assert kinds("<p>Write <code>%%tab pytorch</code> or <code>:numref:`x`</code> on the first line.</p>") == []
+    assert kinds("<p>Type list?? to see its source.</p>") == []
 
 
 def test_what_readers_never_see_is_not_searched() -> None:

@@ -274,9 +274,12 @@ def extract(pages: list[tuple[str, Document]], tab: str) -> Library:
             for name in key_names:
                 if name in seen and name not in aliases:
                     earlier = seen[name]
-                    library.messages.append((item.docname, Message(
-                        item.line, f"'{name}' is saved twice for {tab}; this one (later) wins over "
-                        f"{earlier.docname}.md:{earlier.line}", "library")))
+                    # a later page redefining a saved name is d2l's way of improving it (Trainer.prepare_batch
+                    # learns GPUs in a later chapter); twice on one page is a slip
+                    if earlier.docname == item.docname:
+                        library.messages.append((item.docname, Message(
+                            item.line, f"'{name}' is saved twice for {tab}; this one (later) wins over "
+                            f"{earlier.docname}.md:{earlier.line}", "library")))
                     library.items = [i for i in library.items if i is not earlier]
                 seen[name] = item
         if item.is_import and any(i.is_import and i.source == item.source for i in library.items):
