@@ -147,6 +147,7 @@ def test_the_style_archive_is_fetched_once_and_its_class_typesets(tmp_path: Path
     assert "an old Sphinx" not in (latex / "sphinx.sty").read_text(encoding="utf-8")  # Sphinx's own support files stay
     text = pdf_text(book / "_build" / "pdf" / "styled.pdf")
     assert "HALFTITLE FROM THE STYLE ARCHIVE" in text  # the class's command, inserted by post_latex
+    assert "Styled Book, Release" in text  # the running heads keep the title the class's \maketitle empties
     assert "Legendre (1805)" in " ".join(text.split()) and "Nouvelles méthodes" in text.split("Bibliography")[-1]
     # cached under _build, keyed by the URL: a second build asks for nothing
     cached = list((book / "_build" / "latex-styles").glob("*/PT1.zip"))

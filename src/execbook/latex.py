@@ -71,9 +71,11 @@ FOREIGN_CLASS_PREAMBLE = r"""
 \makeatletter
 \@ifundefined{sphinxthebibliography}{\newenvironment{sphinxthebibliography}[1]{\begin{thebibliography}{#1}}{\end{thebibliography}}}{}
 \@ifundefined{sphinxtheindex}{\newenvironment{sphinxtheindex}{\begin{theindex}}{\end{theindex}}}{}
+% the class's \maketitle, keeping the title for Sphinx's running heads (LaTeX's classes empty it)
+\newcommand\sphinxclassmaketitle{\let\sphinx@classtitle\@title\maketitle\global\let\@title\sphinx@classtitle}
 \makeatother
 """
-FOREIGN_CLASS_ELEMENTS = {"maketitle": "\\maketitle", "tableofcontents": "\\tableofcontents", "fncychap": ""}
+FOREIGN_CLASS_ELEMENTS = {"maketitle": "\\sphinxclassmaketitle", "tableofcontents": "\\tableofcontents", "fncychap": ""}
 
 
 def prepare_latex_build(app: Sphinx) -> None:
@@ -246,7 +248,7 @@ def run_post_latex(script: str, tex: Path, book: Path) -> str | None:
     error = lines[-1].strip() if lines else f"it exited with status {done.returncode} and printed no error"
     frames = re.findall(r'^\s*File "([^"]+)", line (\d+)', done.stderr, re.MULTILINE)
     own = [(file, line) for file, line in frames if Path(book, file).resolve() == Path(book, script).resolve()]
-    where = f"{own[-1][0]}:{own[-1][1]}" if own else script
+    where = f"{os.path.normpath(own[-1][0])}:{own[-1][1]}" if own else script
     message = [f"the post_latex script {script} failed on {tex}", f"    {where}: {error}", f"    (run by {python})"]
     missing = re.search(r"No module named '([\w.]+)'", error)
     if missing and error.startswith(("ModuleNotFoundError", "ImportError")):
