@@ -185,13 +185,12 @@ def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], l
     except SyntaxError as error:
         line = cell_line + (error.lineno or 1) - 1
         return [], [Message(line, f"a saved cell has a syntax error ({error.msg}); fix it or remove #@save", "library")], None
-    if SAVE_ALONE_RE.match(lines[0]):  # #@save on the cell's first line: the whole cell
-        return [(1, len(lines))], [], tree
     starts = {statement_start(node): node for node in tree.body}
     spans, messages = [], []
     for mark in marks:
         target = mark
-        if SAVE_ALONE_RE.match(lines[mark - 1]):
+        alone = bool(SAVE_ALONE_RE.match(lines[mark - 1]))
+        if alone:
             target = next((n for n in range(mark + 1, len(lines) + 1) if lines[n - 1].strip()), mark)
         node = starts.get(target)
         if node is None:
@@ -200,8 +199,30 @@ def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], l
                         "put it on the first line of a top-level def, class, import or assignment", "library")
             )
             continue
-        spans.append((statement_start(node), node.end_lineno or node.lineno))
+        end = run_end(lines, tree.body, node) if alone else node.end_lineno or node.lineno
+        spans.append((statement_start(node), end))
     return spans, messages, tree
+
+
+def run_end(lines: list[str], body: list[ast.stmt], first: ast.stmt) -> int:
+    """The last line that ``#@save`` alone on the line before ``first`` saves.
+
+    As d2l-book 1.0.3 reads it: the statements that follow one another line
+    after line, up to and including the first one with an indented line (a
+    body, a continuation); a blank or indented line between two statements
+    ends the run. So ``#@save`` over three imports saves the three, and over
+    ``DATA_HUB[...] = (...)``, a blank line and ``voc_dir = download(...)``
+    saves the first statement only (the second would run at import).
+    """
+    node = first
+    following = body[body.index(first) + 1 :]
+    while not any(line[:1].isspace() for line in lines[statement_start(node) : node.end_lineno]) and following:
+        after = following.pop(0)
+        between = lines[(node.end_lineno or node.lineno) : statement_start(after) - 1]
+        if any(not line.strip() or line[:1].isspace() for line in between) or statement_start(after) <= (node.end_lineno or 0):
+            break
+        node = after
+    return node.end_lineno or node.lineno
 
 
 def signature_of(node: ast.stmt) -> str:
