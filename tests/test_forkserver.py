@@ -248,7 +248,7 @@ def forked_kernels(root: Path) -> list[psutil.Process]:
     found = []
     for process in processes_under(root):
         try:
-            if "server" in process.cmdline() and "server" in process.parent().cmdline():
+            if "ipykernel-server" in process.cmdline() and "ipykernel-server" in process.parent().cmdline():
                 found.append(process)
         except (psutil.Error, AttributeError):
             continue
@@ -273,3 +273,52 @@ def test_a_stopped_build_leaves_no_forked_kernel_or_server(tmp_path: Path, signu
     finally:
         build.kill()
     assert [describe(p) for p in wait_until_ended(processes_under(root), 10)] == []
+
+
+@pytest.mark.sphinx  # real kernels: not a pure unit test
+def test_one_server_serves_kernels_with_their_own_env_and_folder(tmp_path: Path) -> None:
+    """Each forked kernel has its job's environment and working folder, not the
+    server's; an interrupt reaches it through its proxy; shutting it down ends it."""
+    import os
+
+    from jupyter_core.utils import run_sync
+
+    from execbook.execute.forkserver import ForkServer
+    from execbook.execute.kernel import ipc_address, new_kernel_manager, shutdown
+
+    server = ForkServer(sys.executable, ("import json",), tmp_path, {**os.environ, "WHO": "server"}, None,
+                        ipc_address() + ".fork", tmp_path / "server.log")
+    try:
+        for n in range(2):
+            folder = tmp_path / f"job{n}"
+            folder.mkdir()
+            manager = new_kernel_manager("python3", folder, {**os.environ, "WHO": f"job {n}"}, tmp_path / f"k{n}.log", fork=server)
+            client = manager.client()
+            client.start_channels()
+            try:
+                run_sync(client.wait_for_ready)(timeout=60)
+                texts: list[str] = []
+
+                def hook(message: dict) -> None:
+                    if message["msg_type"] == "stream":
+                        texts.append(message["content"]["text"])
+                    elif message["msg_type"] == "error":
+                        texts.append(message["content"]["ename"])
+
+                code = "import os, sys; print(os.environ['WHO'], os.getcwd(), 'json' in sys.modules, 'seen' in globals()); seen = 1"
+                run_sync(client.execute_interactive)(code, output_hook=hook, timeout=30)
+                assert "".join(texts).strip() == f"job {n} {folder} True False"
+                kernel = psutil.Process(int(Path(manager.execbook_forked).read_text()))
+                assert "ipykernel-server" in kernel.parent().cmdline()  # forked (by its watcher, a fork of the server)
+                texts.clear()
+                msg_id = client.execute("import time; time.sleep(30)")
+                time.sleep(1)
+                run_sync(manager.interrupt_kernel)()
+                reply = run_sync(client.get_shell_msg)(timeout=10)
+                assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["ename"] == "KeyboardInterrupt"
+            finally:
+                client.stop_channels()
+                shutdown(manager)
+            assert wait_until_ended([kernel], 10) == []
+    finally:
+        server.close()

@@ -1,7 +1,7 @@
 """The processes of the fork server: the server, the kernel it forks, and the
 proxy that jupyter_client starts as "the kernel".
 
-This file runs as a script (``python forkkernel.py server|proxy ...``), in the
+This file runs as a script (``python forkkernel.py ipykernel-server|proxy ...``), in the
 kernel's Python, which need not have execbook installed: it uses only the
 standard library, and ipykernel (and psutil, an ipykernel dependency, where
 present) in the server. The design and its trade-offs are in
@@ -9,7 +9,7 @@ present) in the server. The design and its trade-offs are in
 
 Server (one per worker and import prefix)::
 
-    forkkernel.py server SOCKET BUILD_PID LIBDIR IMPORTS_JSON
+    forkkernel.py ipykernel-server SOCKET BUILD_PID LIBDIR IMPORTS_JSON
 
 binds SOCKET, imports ipykernel's kernel app and the import statements (in a
 throwaway namespace), prints one line to stdout, ``ready`` or ``unsafe:
@@ -406,12 +406,12 @@ def wait_gone(pid: int) -> None:
 
 
 def main(args: list[str]) -> None:
-    if args[:1] == ["server"]:
+    if args[:1] == ["ipykernel-server"]:
         serve(args[1], int(args[2]), args[3], json.loads(args[4]))
         os._exit(0)
     if args[:1] == ["proxy"]:
         sys.exit(proxy(args[1], int(args[2]), int(args[3]), args[4], args[5:]))
-    sys.exit(f"usage: {__file__} server SOCKET BUILD_PID LIBDIR IMPORTS_JSON | proxy SOCKET SERVER_PID BUILD_PID PID_FILE ARGS...")
+    sys.exit(f"usage: {__file__} ipykernel-server SOCKET BUILD_PID LIBDIR IMPORTS_JSON | proxy SOCKET SERVER_PID BUILD_PID PID_FILE ARGS...")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 A book's pages mostly start the same way (``import torch``, ``from d2l import
 torch as d2l``), and in a fresh kernel those imports, with ipykernel's own, are
 often half of a job's time. So, per worker and per import prefix, one
-long-lived process (the *server*, ``forkkernel.py server``) imports
+long-lived process (the *server*, ``forkkernel.py ipykernel-server``; tools
+that look for "ipykernel" in command lines see it and its kernels) imports
 ipykernel's kernel app and the page's leading import statements once; each
 job's kernel is then a fresh ``fork()`` of it, with a new user namespace.
 Every job still runs in a process of its own, so nothing leaks between pages,
@@ -163,7 +164,7 @@ class ForkServer:
         stderr = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - the server owns it
         try:
             self.process = subprocess.Popen(
-                [python, FORKKERNEL, "server", socket_path, str(os.getpid()), str(libdir or ""), json.dumps(list(imports))],
+                [python, FORKKERNEL, "ipykernel-server", socket_path, str(os.getpid()), str(libdir or ""), json.dumps(list(imports))],
                 cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
             )
         finally:
