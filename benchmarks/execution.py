@@ -3,19 +3,22 @@
 Prints, for 1, 2 and 4 workers, the execution phase's wall time against its
 lower bound max(total / workers, longest job), the kernel start-up cost per
 job, the same book on a Dask cluster of 2 workers on loopback (overhead per
-job against the local pool), and a no-op rebuild against a build with
-execution off. Every figure is
+job against the local pool), a no-op rebuild against a build with
+execution off, and a heavy-import book (each page imports a generated module
+that costs 1 s of CPU, then sleeps standing for GPU time) with
+``execbook_preload_imports`` on and off. Every figure is
 measured in this process's run; nothing is compared with numbers from
 elsewhere. A build in which any job is not ok stops the run, naming the
 jobs: a broken run prints no figures.
 
-    python benchmarks/execution.py [--pages 20] [--workers 1 2 4] [--json out.json]
+    python benchmarks/execution.py [--pages 20] [--workers 1 2 4] [--heavy-pages 8] [--heavy-only] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -49,13 +52,46 @@ def generate(root: Path, pages: int, seed: int = 0) -> dict[str, float]:
     return durations
 
 
-def build(root: Path, outdir: Path, *settings: str) -> tuple[float, dict]:
+HEAVY_MODULE = """
+# a framework stand-in: 1 s of CPU at import, as `import torch` or `from d2l import torch as d2l` cost
+import time
+_start = time.process_time()
+while time.process_time() - _start < 1.0:
+    pass
+"""
+
+
+def generate_heavy(root: Path, pages: int, seed: int = 1) -> dict[str, float]:
+    """A book whose every job first imports ``heavylib`` (installed: on
+    PYTHONPATH, outside the book), then runs sleep cells (the GPU's time);
+    return each job's total sleep time."""
+    rng = random.Random(seed)
+    durations: dict[str, float] = {}
+    names = [f"heavy{n:02d}" for n in range(pages)]
+    root.mkdir(parents=True, exist_ok=True)
+    (root.parent / "site").mkdir(exist_ok=True)
+    (root.parent / "site" / "heavylib.py").write_text(HEAVY_MODULE)
+    (root / "conf.py").write_text(f'project = "heavy"\nextensions = ["execbook"]\nexecbook_tabs = {list(TABS)!r}\n')
+    (root / "index.md").write_text("# Heavy\n\n```toc\n" + "\n".join(names) + "\n```\n")
+    for name in names:
+        parts = [f"# {name}\n"]
+        for tab in TABS:
+            parts.append(f"```{{.python .input}}\n#@tab {tab}\nimport time\nimport heavylib\n```\n")
+            cells = [round(rng.uniform(0.2, 0.8), 2) for _ in range(rng.randint(1, 3))]
+            durations[f"{name}|{tab}"] = sum(cells)
+            for seconds in cells:
+                parts.append(f"```{{.python .input}}\n#@tab {tab}\ntime.sleep({seconds})\n'{name} {tab} {seconds}'\n```\n")
+        (root / f"{name}.md").write_text("\n".join(parts))
+    return durations
+
+
+def build(root: Path, outdir: Path, *settings: str, env: dict[str, str] | None = None) -> tuple[float, dict]:
     conf = root / "conf.py"
     base = conf.read_text().split("# bench settings")[0]
     conf.write_text(base + "# bench settings\n" + "\n".join(settings) + "\n")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(outdir)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"build failed:\n{proc.stdout}\n{proc.stderr}")
@@ -115,15 +151,48 @@ def dask_run(root: Path, tmp: Path, workers: int, jobs: int) -> dict | None:
             proc.wait(timeout=20)
 
 
+def heavy_runs(tmp: Path, pages: int, workers: list[int]) -> list[dict]:
+    """The heavy-import book with execbook_preload_imports on and off, per worker count."""
+    root = tmp / "heavy" / "book"
+    durations = generate_heavy(root, pages)
+    total, longest = sum(durations.values()), max(durations.values())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root.parent / "site"), os.environ.get("PYTHONPATH")]))}
+    print(f"heavy-import book: {pages} pages, {len(durations)} jobs, each importing a module that costs 1 s of CPU, "
+          f"then {total:.1f} s of sleeps in all (longest job {longest:.2f} s)")
+    print(f"{'workers':>7} {'preload':>8} {'exec wall':>10} {'bound':>8} {'ratio':>6}")
+    runs = []
+    for count in workers:
+        bound = max(total / count, longest)
+        for preload in (False, True):
+            label = f"heavy, {count} worker(s), preload {'on' if preload else 'off'}"
+            _, report = build(root, tmp / "heavy" / f"out-{count}-{preload}", f"execbook_workers = {count}",
+                              f"execbook_preload_imports = {preload}", 'execbook_execute = "force"',
+                              f"execbook_cache_dir = {str(tmp / 'heavy' / 'cache')!r}", env=env)
+            check_run(label, report, len(durations))
+            wall = report.get("wall", float("nan"))
+            print(f"{count:>7} {'on' if preload else 'off':>8} {wall:>9.2f}s {bound:>7.2f}s {wall / bound:>6.2f}")
+            runs.append({"workers": count, "preload": preload, "exec_wall": round(wall, 2), "lower_bound": round(bound, 2),
+                         "ratio": round(wall / bound, 3)})
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20, help="pages (two jobs each)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--heavy-pages", type=int, default=8, help="pages (two jobs each) of the heavy-import book")
+    parser.add_argument("--heavy-only", action="store_true", help="only the heavy-import book")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     results: dict = {"jobs": 2 * args.pages, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
+        results["heavy"] = heavy_runs(Path(tmp), args.heavy_pages, args.workers)
+        print()
+        if args.heavy_only:
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=1))
+            return
         root = Path(tmp) / "book"
         durations = generate(root, args.pages)
         total, longest = sum(durations.values()), max(durations.values())
