@@ -75,7 +75,8 @@ def d2l_book(root: Path, url: str, extra: str = "") -> Path:
     pages = {
         "config.ini": ini,
         "index.md": "# Styled Book\n\n```toc\n:numbered:\n\nintro\nrefs\n```\n",
-        "intro.md": "# Introduction\n\nAs :citet:`legendre1805` showed, least squares works.\n",
+        "intro.md": "# Introduction\n\nAs :citet:`legendre1805` showed, least squares works.\n\n![A box](img/box.svg)\n",
+        "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="40"><rect width="80" height="40"/></svg>\n',
         "refs.md": "```eval_rst\n.. only:: html\n\n   References\n   ==========\n```\n\n:bibliography:`refs.bib`\n",
         "refs.bib": BIB,
         "static/post.py": POST_LATEX,
@@ -156,6 +157,9 @@ def test_the_style_archive_is_fetched_once_and_its_class_typesets(tmp_path: Path
     again = execbook(book)
     assert again.returncode == 0, again.stdout + again.stderr
     assert asked == ["/PT1.zip"]
+    # nothing changed: the SVG is not converted again, so latexmk has nothing to do
+    third = execbook(book)
+    assert third.returncode == 0 and "execbook: 0 xelatex passes" in third.stdout, third.stdout + third.stderr
 
 
 @pytest.mark.sphinx

@@ -25,6 +25,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
+from sphinxcontrib.rsvgconverter.rsvgconverter import RSVGConverter
 
 from execbook import config as cfg
 from execbook import fonts, latex_style
@@ -282,6 +283,26 @@ def typeset(tex: Path) -> Typeset:
     return Typeset(done.returncode == 0, passes, time.monotonic() - start)
 
 
+class KeptSvgConversions(RSVGConverter):
+    """SVG figures converted to PDF once, not on every LaTeX build.
+
+    sphinxcontrib-rsvgconverter converts every SVG on every build, and each
+    new PDF carries a new creation date, so latexmk sees changed figures and
+    runs xelatex again even when nothing changed. A conversion newer than
+    its SVG is kept (it lives under the doctrees folder, shared with the
+    website build). This runs just before that converter (priority 9 < 10),
+    which then finds no SVG left to convert.
+    """
+
+    default_priority = RSVGConverter.default_priority - 1
+
+    def convert(self, _from: str | os.PathLike[str], _to: str | os.PathLike[str]) -> bool:
+        source, target = Path(_from), Path(_to)
+        if target.is_file() and target.stat().st_size > 0 and target.stat().st_mtime >= source.stat().st_mtime:
+            return True
+        return bool(super().convert(_from, _to))
+
+
 def missing_tools() -> list[str]:
     return [tool for tool in ("xelatex", "latexmk") if shutil.which(tool) is None]
 
@@ -291,4 +312,5 @@ def setup_latex(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", prepare_latex_build)
     app.connect("doctree-resolved", mark_front_matter)
     app.add_post_transform(PlainCaptions)
+    app.add_post_transform(KeptSvgConversions)
     return {}
