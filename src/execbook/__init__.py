@@ -31,7 +31,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs, toc_cycles
-    from execbook import bookscan, outside, startup, upstream
+    from execbook import bookscan, outside, startup, unchanged, upstream
     from execbook.execute import phase, report
 
     startup.defer_myst_nb_execution()  # before myst_nb is imported
@@ -72,6 +72,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     d2lbook.setup_d2lbook(app)
     bookscan.setup_bookscan(app)
     outside.setup_outside(app)
+    unchanged.setup_unchanged(app)
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 
