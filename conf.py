@@ -4,7 +4,8 @@ project = "Deep Learning, Briefly"
 author = "The execbook authors"
 copyright = "2026, the execbook authors"
 
-extensions = ["execbook"]
+# autodoc: the API page (chapters/api.md) documents the generated library, one tab per framework
+extensions = ["execbook", "sphinx.ext.autodoc"]
 
 # The book's frameworks; the first is the default tab of unmarked code cells.
 execbook_tabs = ["pytorch", "numpy"]

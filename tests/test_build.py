@@ -45,7 +45,7 @@ def target_of(book: BuiltBook, page: str, href: str) -> tuple[BeautifulSoup, Bea
 # -- the demo book ---------------------------------------------------------------
 
 DEMO_PAGES = ["index", "chapters/preface", "chapters/basics/index", "chapters/models/index", "chapters/basics/tensors", "chapters/basics/autograd", "chapters/models/linear-regression",
-              "chapters/models/training", "chapters/models/mlp", "chapters/notation", "chapters/references"]
+              "chapters/models/training", "chapters/models/mlp", "chapters/notation", "chapters/api", "chapters/references"]
 
 
 def test_demo_book_builds_without_warnings(demo_book: BuiltBook) -> None:
