@@ -301,7 +301,7 @@ def kernels_of(root: Path) -> list[psutil.Process]:
     """Kernel processes started by builds of ``root`` (their working folder is under it)."""
     found = []
     for process in psutil.process_iter(["cmdline", "cwd"]):
-        if "ipykernel_launcher" in " ".join(process.info["cmdline"] or []) and (process.info["cwd"] or "").startswith(str(root)):
+        if "ipykernel" in " ".join(process.info["cmdline"] or []) and (process.info["cwd"] or "").startswith(str(root)):
             found.append(process)
     return found
 

@@ -48,7 +48,9 @@ When it is not used (a cold kernel, as before):
   installed one in a cold kernel).
 - No server for that prefix exists on the worker and fewer than 2 of the jobs
   not yet started share it: a server costs an extra process and its memory,
-  and pays off from the second job.
+  and pays off from the second job. A worker keeps at most 2 servers
+  (``pool.MAX_SERVERS``), closing those no waiting job needs first, then
+  those the fewest need.
 - The server found forking unsafe (reported once): the imports started
   threads (a forked child has only the forking thread), initialised CUDA
   (``torch.cuda.is_initialized()``; a library that initialises CUDA, or

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -160,9 +161,10 @@ class LocalPool:
                 return server
             self._warn_unsafe(server)
             return None  # it failed: this prefix's jobs start cold from now on
-        if 1 + sum(1 for other in waiting if other.kernel == job.kernel and self._prefix(other) == imports) < 2:
+        needs = Counter((other.kernel, self._prefix(other)) for other in [job, *waiting])
+        if needs[(job.kernel, imports)] < 2:
             return None
-        self._close_servers(spec.name, keep={(job.kernel, self._prefix(other)) for other in [job, *waiting]})
+        self._close_servers(spec.name, keep=needs)
         python = fork_python(job.kernel)
         if python is None:
             return None
@@ -178,14 +180,16 @@ class LocalPool:
             self.servers[key] = server
         return server
 
-    def _close_servers(self, worker: str | None, keep: set[tuple[str, tuple[str, ...]]] | None = None) -> None:
+    def _close_servers(self, worker: str | None, keep: Counter[tuple[str, tuple[str, ...]]] | None = None) -> None:
         """Close ``worker``'s servers (all workers' for None) but those whose
-        (kernel, imports) is in ``keep``; then the oldest ones beyond MAX_SERVERS - 1."""
+        (kernel, imports) jobs are waiting in ``keep``, then, making room for
+        a new one, those of the fewest waiting jobs beyond MAX_SERVERS - 1."""
         with self.lock:
             mine = [(key, server) for key, server in self.servers.items() if worker is None or key[0] == worker]
-            closing = [(key, server) for key, server in mine if keep is None or (key[1], key[2]) not in keep]
-            left = [item for item in mine if item not in closing]
-            closing += left[: max(0, len(left) - (MAX_SERVERS - 1))] if keep is not None else []
+            closing = [(key, server) for key, server in mine if keep is None or not keep[(key[1], key[2])]]
+            if keep is not None:
+                left = sorted((item for item in mine if item not in closing), key=lambda item: keep[(item[0][1], item[0][2])])
+                closing += left[: max(0, len(left) - (MAX_SERVERS - 1))]
             for key, _ in closing:
                 del self.servers[key]
         for _, server in closing:
