@@ -322,3 +322,21 @@ def test_one_server_serves_kernels_with_their_own_env_and_folder(tmp_path: Path)
             assert wait_until_ended([kernel], 10) == []
     finally:
         server.close()
+
+
+@pytest.mark.sphinx
+def test_pages_with_their_own_imports_start_cold(tmp_path: Path) -> None:
+    """No server for a prefix only one job has, nor for a first cell that does not start with imports."""
+    pages = {
+        "index.md": "# Book\n\n```toc\na\nb\nc\nd\n```\n",
+        "a.md": "# A\n\n```{.python .input}\nimport json\nprint('a', json.dumps(1))\n```\n",
+        "b.md": "# B\n\n```{.python .input}\nimport csv\nprint('b', csv.QUOTE_ALL)\n```\n",
+        "c.md": "# C\n\n```{.python .input}\nimport os\nos.environ['C'] = '1'\nprint('c')\n```\n",
+        "d.md": "# D\n\n```{.python .input}\nx = 1\nimport os\nprint('d', x)\n```\n",
+    }
+    root = write_book(tmp_path / "book", pages, conf="execbook_workers = 1\n", tabs=("python",))
+    book = run_sphinx(root)
+    assert book.returncode == 0, book.output
+    assert set(statuses(book).values()) == {"ok"}
+    logs = book.outdir / ".doctrees" / "execbook" / "logs"
+    assert logs.is_dir() and not list(logs.glob("*forkserver*"))
