@@ -252,8 +252,12 @@ class LocalPool:
                     waiting = list(queue)
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
-                if spare is not None and spare[0] == job.kernel and spare[1] is server:
+                # a cold spare suits any job of its kernel; a forked one only a job with its server's imports
+                if spare is not None and spare[0] == job.kernel and (spare[1] is None or spare[1].imports == self._prefix(job)):
                     first, first_server, spare = spare[2], spare[1], None
+                elif spare is not None and spare[1] is not None and not spare[1].usable():
+                    self._retire(spare[2])  # no job will want it: make room for a spare that one will
+                    spare = None
                 upcoming, after = self._peek(queue)
                 if upcoming is not None and spare is None:
                     spare = self._try_start(spec, upcoming.kernel, f"{spec.name}-{int(start * 1000)}-next",
