@@ -174,7 +174,7 @@ def numbered_pages(template: str, count: int = 4) -> dict[str, str]:
 
 
 @pytest.mark.sphinx
-@pytest.mark.parametrize("case", ["server dies", "forked kernel crashes", "imports start a thread", "imports print"])
+@pytest.mark.parametrize("case", ["server dies", "forked kernel crashes", "imports start a thread", "imports print", "imports use CUDA"])
 def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -> None:
     site = Path(str(heavy.parent / "site"))
     if case == "forked kernel crashes":
@@ -183,6 +183,10 @@ def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -
         (site / "heavymod.py").write_text("import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n")
     elif case == "imports print":
         (site / "heavymod.py").write_text("print('heavymod says hello')\n")
+    elif case == "imports use CUDA":  # a stand-in for torch after a CUDA call at import
+        (site / "heavymod.py").write_text(
+            "import sys, types\nsys.modules['torch'] = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))\n"
+        )
     root = write_book(tmp_path / "book", numbered_pages(KILLS_ITS_SERVER), conf="execbook_workers = 1\n", tabs=("python",))
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
@@ -198,6 +202,8 @@ def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -
         assert len(warnings) == 1 and "the imports start threads" in warnings[0], book.output
     elif case == "imports print":
         assert len(warnings) == 1 and "the imports print something" in warnings[0], book.output
+    elif case == "imports use CUDA":
+        assert len(warnings) == 1 and "the imports initialise CUDA" in warnings[0], book.output
     else:
         assert warnings == [], book.output
     assert [describe(p) for p in wait_until_ended(processes_under(root), 10)] == []
