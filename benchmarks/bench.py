@@ -36,38 +36,57 @@ from genbook import D2LBOOK_OUT, TABS, generate, to_d2lbook, to_myst_notebooks  
 from guard import check_run, read_report  # noqa: E402
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and its descendants, in bytes."""
+def pss(pid: int) -> int | None:
+    """A process's proportional set size (Linux ``smaps_rollup``), in bytes; None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Resident memory of a process and its descendants, in bytes: the sum of
+    their RSS, and of their PSS (each shared page divided among the processes
+    sharing it; kernels forked from one server share most of theirs, which
+    RSS counts once per kernel). PSS falls back to RSS where it cannot be read."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    total_rss = total_pss = 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
+            rss = proc.memory_info().rss
         except psutil.Error:
-            pass
-    return total
+            continue
+        total_rss += rss
+        proportional = pss(proc.pid)
+        total_pss += rss if proportional is None else proportional
+    return total_rss, total_pss
 
 
 def run(command: list[str], cwd: Path, must_pass: bool = True,
-        env: dict[str, str] | None = None) -> tuple[float, int, str | None, str]:
-    """Wall seconds, peak resident memory of the whole process tree, a
-    failure reason (a peer that crashes is a finding; execbook crashing stops
-    the run) and the command's output."""
+        env: dict[str, str] | None = None) -> tuple[float, int, int, str | None, str]:
+    """Wall seconds, peak resident memory of the whole process tree (RSS and
+    PSS sums), a failure reason (a peer that crashes is a finding; execbook
+    crashing stops the run) and the command's output."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, tree_rss(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -81,8 +100,8 @@ def run(command: list[str], cwd: Path, must_pass: bool = True,
             sys.exit(f"benchmark: {' '.join(command)} failed:\n{output[-3000:]}")
         reason = [line.strip() for line in output.splitlines() if "Error" in line and ":" in line]
         lines = output.strip().splitlines() or [f"exit status {proc.returncode}"]
-        return elapsed, peak, (reason[-1] if reason else lines[-1])[:160], output
-    return elapsed, peak, None, output
+        return elapsed, peak, peak_pss, (reason[-1] if reason else lines[-1])[:160], output
+    return elapsed, peak, peak_pss, None, output
 
 
 def sphinx(book: Path, out: str, *options: str) -> list[str]:
@@ -172,11 +191,11 @@ def main() -> int:
         def measure(name: str, command: list[str], cwd: Path, must_pass: bool | None = None,
                     env: dict[str, str] | None = None, **extra: object) -> dict:
             must = name.startswith("execbook") if must_pass is None else must_pass
-            seconds, peak, failed, outputs[name] = run(command, cwd, must_pass=must, env=env)
-            figures[name] = {"seconds": round(seconds, 2), "peak_mb": round(peak / 1e6), **extra}
+            seconds, peak, pss, failed, outputs[name] = run(command, cwd, must_pass=must, env=env)
+            figures[name] = {"seconds": round(seconds, 2), "peak_mb": round(peak / 1e6), "peak_pss_mb": round(pss / 1e6), **extra}
             if failed:
                 figures[name]["failed"] = failed
-            print(f"{name:<44} {seconds:7.1f} s   peak {peak / 1e6:6.0f} MB"
+            print(f"{name:<44} {seconds:7.1f} s   peak {peak / 1e6:6.0f} MB (PSS {pss / 1e6:4.0f} MB)"
                   + (f"   FAILED: {failed}" if failed else ""))
             return figures[name]
 
@@ -267,6 +286,8 @@ def main() -> int:
         "peak memory (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["peak_mb"]
         / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_mb"]),
     }
+    ratios["peak PSS (1 worker) vs MyST-NB serial"] = (figures["execbook: cold, execution, 1 worker(s)"]["peak_pss_mb"]
+                                                        / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_pss_mb"]))
     if ok("MyST-NB: cold, cache mode, -j 2"):
         ratios["peak memory (2 workers) vs MyST-NB -j 2"] = (figures["execbook: cold, execution, 2 worker(s)"]["peak_mb"]
                                                            / max(1, figures["MyST-NB: cold, cache mode, -j 2"]["peak_mb"]))
