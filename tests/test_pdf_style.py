@@ -251,3 +251,12 @@ def test_post_latex_failures_name_the_line_the_python_and_what_to_install(tmp_pa
     assert message is not None and "fails.py:2: ValueError: no bib" in message and "pip install" not in message
     (tmp_path / "fine.py").write_text("print('ok')\n", encoding="utf-8")
     assert run_post_latex("fine.py", tex, tmp_path) is None
+
+
+def test_xindy_gets_the_options_sphinx_makefile_exports(tmp_path: Path) -> None:
+    from execbook.latex import DEFAULT_XINDYOPTS, xindy_options
+
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M LatinRules.xdy\nFMT = pdf\n")
+    assert xindy_options(makefile) == "-L german -C utf8 -M sphinx.xdy -M LatinRules.xdy"
+    assert xindy_options(tmp_path / "missing") == DEFAULT_XINDYOPTS

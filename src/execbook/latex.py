@@ -267,12 +267,28 @@ class Typeset:
     seconds: float
 
 
+XINDYOPTS_RE = re.compile(r"^(?:export\s+)?XINDYOPTS\s*\+?=\s*(.*)$", re.MULTILINE)
+DEFAULT_XINDYOPTS = "-L english -C utf8 -M sphinx.xdy"
+
+
+def xindy_options(makefile: Path) -> str:
+    """The xindy options Sphinx's Makefile exports for the index (language,
+    sphinx.xdy): Sphinx's latexmkrc reads them from the environment, and
+    latexmk run without ``make`` has none, so xindy falls back to latin9 and
+    stops ("LANG/GENERAL/LATIN9-LANG.XDY has no value") on any book with an
+    index entry (autodoc adds one per documented name)."""
+    text = makefile.read_text(encoding="utf-8", errors="replace") if makefile.is_file() else ""
+    parts = [part.strip() for part in XINDYOPTS_RE.findall(text) if part.strip()]
+    return " ".join(parts) or DEFAULT_XINDYOPTS
+
+
 def typeset(tex: Path) -> Typeset:
     """latexmk with xelatex into .xdv files, turned into a PDF once at the end (``-xelatex``,
     pdf_mode 5) instead of a PDF per pass (``-pdf``, what Sphinx's Makefile and d2l-book's
     ``make`` run), as many passes as the cross-references need. Its output goes to
     ``<name>.latexmk.log`` beside the .tex."""
-    env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error"}
+    env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error",
+           "XINDYOPTS": os.environ.get("XINDYOPTS") or xindy_options(tex.parent / "Makefile")}
     log = tex.with_name(f"{tex.stem}.latexmk.log")
     start = time.monotonic()
     with log.open("w", encoding="utf-8") as out:
