@@ -76,13 +76,14 @@ def _split(cell: MarkdownCell, modules: dict[str, str], broken: dict[str, str]) 
     return out
 
 
-def first_api_line(doc: Document) -> int:
+def first_api_line(doc: Document) -> int | None:
+    """The page line of the first autodoc block outside a tab; None for a page without one."""
     for cell in doc.cells:
         if isinstance(cell, MarkdownCell) and cell.tabs is None:
             for block in EVAL_RST_RE.finditer(cell.text):
                 if AUTODOC_RE.search(block.group("body")):
                     return cell.line + cell.text.count("\n", 0, block.start())
-    return 1
+    return None
 
 
 _import_problems: dict[str, str | None] = {}
@@ -108,7 +109,8 @@ def install_hint(problem: str) -> str:
 
 def api_page(app: Sphinx, docname: str, doc: Document) -> Document:
     """``per_framework`` for a page of the book, its modules imported from the generated library."""
-    if not any(isinstance(cell, MarkdownCell) and cell.tabs is None and documents_api(cell.text) for cell in doc.cells):
+    line = first_api_line(doc)
+    if line is None:
         return doc
     from execbook.execute.phase import Layout, book_libraries, library_spec
 
@@ -122,7 +124,6 @@ def api_page(app: Sphinx, docname: str, doc: Document) -> Document:
     options = cfg.get(app.config)
     modules = {tab: f"{spec.package}.{spec.module(tab)}" for tab in options.tabs if tab in spec.modules}
     broken = {}
-    line = first_api_line(doc)
     for tab, module in modules.items():
         problem = import_problem(module)
         if problem is not None:

@@ -55,12 +55,14 @@ class BookScan:
             has_bibliography = has_bibliography or bool(BIBLIOGRAPHY_LINE_RE.search(text))
         return cls(marks, has_bibliography)
 
+    def frameworks(self) -> set[str]:
+        """The names (case-folded) that marks of the book write often enough to be frameworks, not typos."""
+        return {name for name, count in self.marks.items() if count >= USED_AT_LEAST}
+
     def left_out(self, options: cfg.ExecbookConfig) -> tuple[str, ...]:
         """The frameworks of the book that a build of ``options.tabs`` leaves out."""
-        built = {tab.casefold() for tab in options.tabs}
-        named = {tab.casefold() for tab in options.left_out}
-        found = sorted(name for name, count in self.marks.items() if count >= USED_AT_LEAST and name not in built | named)
-        return (*options.left_out, *found)
+        known = {tab.casefold() for tab in (*options.tabs, *options.left_out)}
+        return (*options.left_out, *sorted(self.frameworks() - known))
 
 
 def scan_book(book: Path, exclude: list[str], include: list[str] | None = None) -> BookScan:

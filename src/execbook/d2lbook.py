@@ -242,10 +242,10 @@ def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
 
     def marked() -> set[str]:
         if not found:
-            from execbook.bookscan import USED_AT_LEAST, scan_book
+            from execbook.bookscan import scan_book
 
             exclude = sphinx_globs(split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks")))
-            found.append({name for name, count in scan_book(book, exclude).marks.items() if count >= USED_AT_LEAST})
+            found.append(scan_book(book, exclude).frameworks())
         return found[0]
 
     return marked

@@ -332,7 +332,7 @@ class _Parser:
                 if not self.only_left_out(mark.group("names")):
                     self.warn(fence_line, "this code cell belongs to no known tab and was skipped", "tab")
                 return
-        inner = next((TAB_MARK_RE.match(row) for row in lines if TAB_MARK_RE.match(row)), None)
+        inner = next(filter(None, map(TAB_MARK_RE.match, lines)), None)
         tabs = self.inner_tab_marks(lines, first_line, tabs, marked=mark is not None)
         if not tabs:
             if not (inner and self.only_left_out(inner.group("names"))):
