@@ -3,7 +3,7 @@
 
 PYTHON     ?= python3
 VENV       ?= .venv
-BUILDDIR   ?= _build
+BUILDDIR   := _build# execbook's commands build into the book's _build
 SPHINXOPTS ?=
 PYTEST_ARGS ?=
 
@@ -35,7 +35,7 @@ $(BIN)/.test-stamp: $(BIN)/.book-stamp
 	touch $@
 
 html: $(BIN)/.book-stamp
-	$(BIN)/sphinx-build -M html . $(BUILDDIR) $(SPHINXOPTS)
+	$(BIN)/execbook build html $(SPHINXOPTS)
 
 check-links: $(BIN)/.book-stamp
 	$(BIN)/execbook check-links $(BUILDDIR)/html

@@ -20,9 +20,10 @@ The life of a build, in the order Sphinx calls us:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sphinx.application import Sphinx
+if TYPE_CHECKING:  # importing Sphinx costs 0.4 s, which `execbook build html` of an unchanged book avoids
+    from sphinx.application import Sphinx
 
 __version__ = "0.1.0"
 
@@ -31,7 +32,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from execbook import config, d2lbook, export, extension, latex, mathjax, reader, references, site_notebooks, slides, tabs, toc_cycles
-    from execbook import bookscan, outside, startup, unchanged, upstream
+    from execbook import bookscan, outside, startup, unchanged, upstream, uptodate
     from execbook.execute import phase, report
 
     startup.defer_myst_nb_execution()  # before myst_nb is imported
@@ -64,6 +65,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-collect-pages", report.collect_library_page)
     app.connect("build-finished", mathjax.copy_mathjax)
     app.connect("build-finished", phase.fail_on_error)
+    app.connect("build-finished", uptodate.list_outside_dependencies)
     tabs.setup_tabs(app)
     latex.setup_latex(app)
     export.setup_export(app)

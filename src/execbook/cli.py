@@ -27,7 +27,7 @@ from sphinx.errors import ConfigError
 from sphinx.util.matching import Matcher
 
 from execbook import config as cfg
-from execbook import d2lbook
+from execbook import d2lbook, uptodate
 from execbook.pages import book_pages, decode_page
 from execbook.pin import Pin, installed_pin, requested_pin, source_comment
 from execbook.syntax import parse
@@ -390,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("--requirement", metavar="SPEC",
                      help="requirements.txt's execbook line (default: the execbook running now, "
                      "pinned to where it was installed from)")
+    argv = sys.argv[1:] if argv is None else argv
     args, extra = parser.parse_known_args(argv)  # for html, the rest goes to sphinx-build (-W, -j 2)
     if getattr(args, "dask", None):
         os.environ["EXECBOOK_DASK_SCHEDULER"] = args.dask  # read by the build, in the sphinx-build child too
@@ -428,7 +429,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.tab:
             extra = [*only_tabs_args(args.tab, loaded.options.tabs), *extra]
     if args.what == "html":
-        return loaded.run_sphinx("-M", "html", str(book), str(book / "_build"), *extra)
+        inputs = uptodate.inputs_digest(book, argv)  # before the build: an edit made while it runs is seen next time
+        uptodate.forget(book)
+        status = loaded.run_sphinx("-M", "html", str(book), str(book / "_build"), *extra)
+        if status == 0:
+            uptodate.record(book, inputs)
+        return status
     if args.what in ("notebooks", "slides", "eval"):
         # eval: Sphinx's dummy builder reads every page (as the website does: -t html), which
         # runs the stale code, and writes nothing
