@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 
-from execbook.aliases import Aliases
-from execbook.syntax import parse
+from execbook.source.aliases import Aliases
+from execbook.source.syntax import parse
 
 MAPS = {
     "lib_name": "torch",

@@ -103,7 +103,7 @@ def to_myst_notebooks(src: Path, dst: Path, tab: str = "pytorch") -> None:
     MyST roles, plain imports instead of the generated library."""
     import re
 
-    from execbook.syntax import CodeCell, MarkdownCell, parse
+    from execbook.source.syntax import CodeCell, MarkdownCell, parse
 
     write_assets(dst)
     (dst / "conf.py").write_text(

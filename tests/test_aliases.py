@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from execbook.aliases import ALIAS_BANNER, AliasError, Aliases, parse_mapping
+from execbook.source.aliases import ALIAS_BANNER, AliasError, Aliases, parse_mapping
 
 TORCH = Aliases.from_option({
     "lib_name": "torch",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from execbook.apidoc import documents_api, import_problem, install_hint, per_framework
-from execbook.syntax import MarkdownCell, parse
+from execbook.library.apidoc import documents_api, import_problem, install_hint, per_framework
+from execbook.source.syntax import MarkdownCell, parse
 from test_d2lbook import execbook, mini_book_copy
 
 API_PAGE = textwrap.dedent("""\

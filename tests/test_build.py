@@ -354,7 +354,7 @@ def test_preface_builds_with_only_missing_page_warnings(preface_book: BuiltBook)
 
 def test_preface_site_links_resolve_but_the_missing_figure(preface_book: BuiltBook) -> None:
     """The build warned about one image file; the link check finds that one, and only it."""
-    from execbook.linkcheck import check_site, report
+    from execbook.outputs.linkcheck import check_site, report
 
     result = check_site(preface_book.outdir)
     assert report(result) == ["chapter_preface/index.html: img/book-org.svg -> no file chapter_preface/img/book-org.svg"]

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from execbook import d2lbook
-from execbook.aliases import Aliases
+from execbook.compat import d2lbook
+from execbook.source.aliases import Aliases
 
 MINI_BOOK = Path(__file__).parent / "books" / "d2lbook"
 
@@ -355,7 +355,7 @@ def test_html_of_a_d2l_book_project(mini_book: Path) -> None:
 @pytest.mark.sphinx
 def test_the_site_of_a_d2l_book_project_has_no_broken_link(mini_book: Path) -> None:
     """`execbook build html` alone: pages, anchors, static files and the notebooks the buttons offer."""
-    from execbook.linkcheck import check_site, report
+    from execbook.outputs.linkcheck import check_site, report
 
     site = mini_book / "_build" / "html"
     result = check_site(site)
@@ -491,7 +491,7 @@ def test_the_library_holds_the_whole_book_when_a_subset_is_built(tmp_path: Path)
 
 
 def test_colab_notebooks_get_installs_and_a_gpu_only_when_they_need_them() -> None:
-    from execbook.export import for_colab
+    from execbook.outputs.export import for_colab
 
     def notebook(code: str) -> nbformat.NotebookNode:
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from execbook.deploy import mask
+from execbook.outputs.deploy import mask
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -107,7 +107,7 @@ def test_deploy_refuses_a_site_with_broken_links_unless_forced(tmp_path: Path) -
 
 
 def test_deploy_to_a_books_own_repository_checks_links_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from execbook.deploy import deploy_to_repository
+    from execbook.outputs.deploy import deploy_to_repository
 
     book, _ = make_book(tmp_path)
     (book / "_build" / "html" / "index.html").write_text('<img src="_images/gone.svg">')

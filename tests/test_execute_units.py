@@ -10,10 +10,11 @@ import nbformat
 import pytest
 
 from execbook.execute.cache import Cache, DamagedEntry
-from execbook.execute.jobs import ExecOptions, job_notebook, jobs_for, outputs_by_cell
+from execbook.execute.jobs import ExecOptions, job_notebook, jobs_for
+from execbook.source.notebooks import outputs_by_cell
 from execbook.execute.workers import THREAD_VARIABLES, plan_workers
-from execbook.notebooks import page_notebook
-from execbook.syntax import parse
+from execbook.source.notebooks import page_notebook
+from execbook.source.syntax import parse
 
 PAGE = """# Page
 

@@ -29,13 +29,13 @@ from hypothesis import strategies as st
 from sphinx.errors import ConfigError
 
 from conftest import run_sphinx, write_book
-from execbook import config as cfg
-from execbook import d2lbook
-from execbook.cli import conf_namespace
-from execbook.notebooks import page_notebook
-from execbook.pages import decode_page
-from execbook.prose import ProseConverter, convert_inline, resolve_slide_marks
-from execbook.syntax import parse
+from execbook.book import config as cfg
+from execbook.compat import d2lbook
+from execbook.cli.main import conf_namespace
+from execbook.source.notebooks import page_notebook
+from execbook.book.files import decode_page
+from execbook.source.prose import ProseConverter, convert_inline, resolve_slide_marks
+from execbook.source.syntax import parse
 
 CASES = {
     "parser": 300, "books": 8, "from_sphinx": 300, "conf_builds": 4, "map_ini": 200, "check_ini": 4,

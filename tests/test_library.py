@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from execbook.library import (
+from execbook.library.extract import (
     LibrarySpec, book_order, extract, job_library_names, kept_header, module_text,
 )
-from execbook.syntax import parse
+from execbook.source.syntax import parse
 from test_syntax import read_cases
 
 FIXTURES = Path(__file__).parent / "fixtures" / "library"
@@ -162,7 +162,7 @@ def test_kept_header_and_banner() -> None:
 
 
 def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None:
-    from execbook.library import write_library
+    from execbook.library.extract import write_library
 
     demo = Path(__file__).resolve().parent.parent
     docs = {}

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import BuiltBook
-from execbook.linkcheck import check_site, is_external, report
+from execbook.outputs.linkcheck import check_site, is_external, report
 
 HEAD = '<link rel="stylesheet" href="_static/s.css"><script src="_static/s.js"></script>'
 

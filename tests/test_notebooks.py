@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import nbformat
 
-from execbook.notebooks import page_notebook, tab_block_source
-from execbook.reader import read_notebook
-from execbook.syntax import MarkdownCell, parse
+from execbook.source.notebooks import page_notebook, tab_block_source
+from execbook.html.reader import read_notebook
+from execbook.source.syntax import MarkdownCell, parse
 
 PAGE = """# Title
 :label:`sec_t`

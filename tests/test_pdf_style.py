@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import write_book
-from execbook import fonts, latex_style
-from execbook.latex import run_post_latex
+from execbook.outputs import fonts, latex_style
+from execbook.outputs.latex import run_post_latex
 
 STAND_IN_CLASS = r"""
 \NeedsTeXFormat{LaTeX2e}
@@ -254,7 +254,7 @@ def test_post_latex_failures_name_the_line_the_python_and_what_to_install(tmp_pa
 
 
 def test_xindy_gets_the_options_sphinx_makefile_exports(tmp_path: Path) -> None:
-    from execbook.latex import DEFAULT_XINDYOPTS, xindy_options
+    from execbook.outputs.latex import DEFAULT_XINDYOPTS, xindy_options
 
     makefile = tmp_path / "Makefile"
     makefile.write_text("LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M LatinRules.xdy\nFMT = pdf\n")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from execbook import cli, pin
-from execbook.pin import Pin, installed_pin, pin_requirement, requested_pin, source_comment
+from execbook.cli import main as cli, pin
+from execbook.cli.pin import Pin, installed_pin, pin_requirement, requested_pin, source_comment
 
 SHA = "4f2a9c1e0b7d8e6f5a4b3c2d1e0f9a8b7c6d5e4f"
 DIGEST = "0f" * 32

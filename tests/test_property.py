@@ -8,8 +8,8 @@ import nbformat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from execbook.notebooks import page_notebook
-from execbook.syntax import parse
+from execbook.source.notebooks import page_notebook
+from execbook.source.syntax import parse
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 DEMO = Path(__file__).resolve().parents[1] / "chapters"

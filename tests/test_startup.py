@@ -19,7 +19,7 @@ def run_fresh(code: str) -> str:
 def test_myst_nb_execution_clients_are_the_real_ones_when_used() -> None:
     out = run_fresh("""
         import logging, sys
-        from execbook import startup
+        from execbook.html import startup
         startup.defer_myst_nb_execution()
         import myst_nb.sphinx_ext  # what app.setup_extension("myst_nb") imports
         print("imported:", "jupyter_cache" in sys.modules, "sqlalchemy" in sys.modules, "nbclient" in sys.modules)
@@ -44,7 +44,7 @@ def test_myst_nb_execution_clients_are_the_real_ones_when_used() -> None:
 def test_shared_entry_points_select_what_a_fresh_scan_does() -> None:
     from importlib.metadata import entry_points
 
-    from execbook.startup import shared_entry_points
+    from execbook.html.startup import shared_entry_points
 
     for group in ("pybtex.style.formatting", "sphinx.html_themes", "pygments.lexers", "console_scripts"):
         assert sorted(shared_entry_points(group=group)) == sorted(entry_points(group=group))
@@ -56,7 +56,7 @@ def test_pygments_finds_plugin_lexers_as_before() -> None:
     out = run_fresh("""
         from pygments.lexers import get_lexer_by_name
         before = type(get_lexer_by_name("ipython3")).__name__
-        from execbook import startup
+        from execbook.html import startup
         startup.share_entry_point_scans()
         print(before, type(get_lexer_by_name("ipython3")).__name__, type(get_lexer_by_name("python")).__name__)
     """)
@@ -67,7 +67,7 @@ def test_pygments_finds_plugin_lexers_as_before() -> None:
 def test_myst_nb_writes_the_same_notebook_text() -> None:
     import nbformat as real
 
-    from execbook.startup import _UncheckedNbformat
+    from execbook.html.startup import _UncheckedNbformat
 
     unchecked = _UncheckedNbformat(real)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\né"),

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from execbook.notebooks import code_variants
-from execbook.syntax import CodeCell, Document, MarkdownCell, parse
+from execbook.source.notebooks import code_variants
+from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KNOWN_PAGES = {"intro", "chapter_basics/index", "chapter_basics/tensors", "chapter_more/extra"}

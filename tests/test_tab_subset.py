@@ -12,10 +12,10 @@ import pytest
 from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
 
-from execbook import config as cfg
-from execbook.bookscan import BookScan
-from execbook.references import footnote_citations
-from execbook.syntax import CodeCell, MarkdownCell, marker_tab_names, parse
+from execbook.book import config as cfg
+from execbook.book.scan import BookScan
+from execbook.html.references import footnote_citations
+from execbook.source.syntax import CodeCell, MarkdownCell, marker_tab_names, parse
 from test_d2lbook import execbook, mini_book_copy
 
 FOUR = textwrap.dedent("""\

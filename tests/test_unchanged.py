@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from execbook import unchanged
+from execbook.html import unchanged
 from test_d2lbook import execbook, mini_book_copy
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.errors import ConfigError
 
-from execbook import config as cfg
-from execbook.prose import parse_image_line, resolve_slide_marks
-from execbook.syntax import CodeCell, select_tab
-from execbook.tabs import split_runs, tab_block
+from execbook.book import config as cfg
+from execbook.source.prose import parse_image_line, resolve_slide_marks
+from execbook.source.syntax import CodeCell, select_tab
+from execbook.html.tabs import split_runs, tab_block
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_split_runs_groups_neighbours_of_one_kind() -> None:
 
 
 def test_bibliography_files_from_markers_or_references_bib(tmp_path: Path) -> None:
-    from execbook.references import bibliography_files
+    from execbook.html.references import bibliography_files
 
     (tmp_path / "references.bib").write_text("@book{a, title={A}}\n")
     page = tmp_path / "page.md"

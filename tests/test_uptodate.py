@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_book
-from execbook import uptodate
+from execbook.book import uptodate
 
 ARGV = ["build", "html"]
 

@@ -28,7 +28,7 @@ from test_pdf import pdf_text, require_tex
 pytestmark = pytest.mark.wheel
 
 PACKAGE = ROOT / "src" / "execbook"
-DATA = ("templates", "static")  # what the wheel must carry besides the modules
+DATA = ("html/static", "html/templates", "skeleton")
 
 
 def tracked(*paths: str) -> list[str]:
@@ -77,7 +77,7 @@ def wheel(dist: Path) -> Path:
 
 def test_the_wheel_and_the_sdist_carry_every_template_and_static_file(dist: Path, wheel: Path) -> None:
     wanted = {name.removeprefix("src/") for name in tracked(*(f"src/execbook/{folder}" for folder in DATA))}
-    assert any("/." in name or "/newbook/github/workflows/" in name for name in wanted)  # nested and dotted ones too
+    assert any("/." in name or "/skeleton/github/workflows/" in name for name in wanted)  # nested and dotted ones too
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
     assert wanted <= in_wheel, sorted(wanted - in_wheel)
     [sdist] = dist.glob("execbook-*.tar.gz")

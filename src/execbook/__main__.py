@@ -2,6 +2,6 @@
 
 import sys
 
-from execbook.uptodate import main
+from execbook.cli.launch import main
 
 sys.exit(main())

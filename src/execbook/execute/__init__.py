@@ -5,3 +5,20 @@ pure or file-only; ``kernel`` drives one notebook through nbclient; ``pool``
 runs many on workers; ``report`` tells the author what happened; ``sphinx``
 wires it all into a build.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
+
+def setup(app: Sphinx) -> None:
+    from execbook.execute import phase, report
+
+    app.connect("env-get-outdated", phase.on_env_get_outdated)  # after the reader's check of undecodable pages (100)
+    app.connect("env-purge-doc", phase.purge_failures)
+    app.connect("env-merge-info", phase.merge_failures)
+    app.connect("html-collect-pages", report.collect_report_page)
+    app.connect("build-finished", phase.fail_on_error)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import nbformat
 from nbformat import NotebookNode
 
-from execbook.syntax import CodeCell, Document
+from execbook.source.syntax import CodeCell, Document
 
 KEY_VERSION = 1  # bump when the way outputs are produced changes
 OUTPUT_LIMIT = 100_000  # the default of execbook_output_limit
@@ -105,13 +105,3 @@ def job_notebook(job: Job, setup: str) -> NotebookNode:
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["execbook"] = {"docname": job.docname, "tab": job.tab, "key": job.key}
     return notebook
-
-
-def outputs_by_cell(notebook: NotebookNode) -> dict[int, list[NotebookNode]]:
-    """Executed job notebook -> outputs per Document cell index."""
-    result: dict[int, list[NotebookNode]] = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("execbook", {})
-        if "index" in meta:
-            result[meta["index"]] = cell.get("outputs", [])
-    return result

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +22,22 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from execbook import config as cfg
-from execbook import bookscan
+from execbook.book import config as cfg
+from execbook.book import scan as bookscan
 from execbook.execute.cache import Cache, DamagedEntry
+from execbook.execute.layout import Layout
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.results import JobResult
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
-from execbook.library import Library, LibrarySpec, extract_book, job_library_names, write_library
-from execbook.pages import book_pages
-from execbook.notebooks import Show, as_written
-from execbook.syntax import Document, parse
+from execbook.library.build import book_libraries, library_extras, library_spec
+from execbook.library.extract import Library, LibrarySpec, job_library_names
+from execbook.source.syntax import Document, parse
 
 logger = logging.getLogger(__name__)
 
 SKIP_DIRS = {"_build", ".venv", "venv", "node_modules", "__pycache__", ".git", ".execbook-cache", "jupyter_execute"}
-
-
-@dataclass
-class Layout:
-    """Where execution keeps its files for this build."""
-
-    cache: Cache
-    tree: Path  # a copy of the book, where code runs
-    logs: Path
-    lib: Path  # the generated library package, on every kernel's path
-
-    @classmethod
-    def for_app(cls, app: Sphinx) -> Layout:
-        options = cfg.get(app.config)
-        if options.cache_dir:
-            cache_root = Path(app.confdir) / options.cache_dir
-        else:  # one place per book, shared by its HTML and LaTeX builds
-            cache_root = Path(app.confdir) / "_build" / ".execbook-cache"
-        state = Path(app.doctreedir) / "execbook"
-        return cls(Cache(cache_root), state / "tree", state / "logs", state / "lib")
 
 
 def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Job]:
@@ -77,58 +57,6 @@ def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> lis
     if docname not in known or known[docname][0] != stamp:
         known[docname] = (stamp, page_jobs(app, docname))
     return known[docname][1]
-
-
-def library_spec(app: Sphinx) -> LibrarySpec | None:
-    """Read once per build: every page read asks for it (and its alias patterns compile once)."""
-    if "execbook_library_spec" not in app.__dict__:
-        app.execbook_library_spec = LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))  # type: ignore[attr-defined]
-    return app.execbook_library_spec  # type: ignore[attr-defined]
-
-
-def shown_code(app: Sphinx) -> Show:
-    """The code readers see (library aliases rewritten to each framework's API)."""
-    spec = library_spec(app)
-    return spec.shown if spec is not None and spec.aliases else as_written
-
-
-def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
-    """Every framework's library, from the whole book in toc order (every page
-    on disk, also those this build leaves out); re-extracted (and its problems
-    reported) only when a page or the settings changed."""
-    spec = library_spec(app)
-    if spec is None:
-        return {}
-    pages = book_pages(Path(app.srcdir), list(app.config.exclude_patterns))
-    stamps = (repr(spec), tuple((name, path.stat().st_mtime_ns) for name, path in pages.items()))
-    cached = env.__dict__.get("execbook_libraries")
-    if cached is None or cached[0] != stamps:
-        options = cfg.get(app.config)
-        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
-                for name, path in pages.items()}
-        libraries = extract_book(docs, app.config.root_doc, options.tabs)
-        for library in libraries.values():
-            for docname, message in library.messages:
-                logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
-        cached = (stamps, libraries)
-        env.execbook_libraries = cached  # type: ignore[attr-defined]
-    libraries = cached[1]
-    init = Path(app.srcdir) / spec.package / "__init__.py"  # the book's own, with its __version__
-    write_library(Layout.for_app(app).lib, spec, libraries, headers_from=Path(app.srcdir),
-                  init=init.read_text(encoding="utf-8") if init.is_file() else None)
-    return libraries
-
-
-def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
-    """Per tab, the module text outside the symbol graph: hand-written header
-    and aliases; read from the book's modules once per build, not per page."""
-    if spec is None:
-        return {}
-    if "execbook_library_extras" not in app.__dict__:
-        app.execbook_library_extras = {  # type: ignore[attr-defined]
-            tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs
-        }
-    return app.execbook_library_extras  # type: ignore[attr-defined]
 
 
 def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | None, extras: dict[str, str]) -> Job:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sphinx.application import Sphinx
 
-from execbook.execute.cache import atomic_write
+from execbook.book.files import atomic_write
 from execbook.execute.jobs import Job
 from execbook.execute.results import JobResult
 
 if TYPE_CHECKING:
-    from execbook.execute.phase import Layout
+    from execbook.execute.layout import Layout
 
 REPORT_PAGE = "execbook-report"
 COLOURS = {"ok": "#4c9a6a", "error": "#d9534f", "timeout": "#e0a030", "dead": "#8e44ad", "interrupted": "#999999"}
@@ -118,35 +118,3 @@ def collect_report_page(app: Sphinx) -> Any:
     data = report.as_dict()
     context = {"title": "Execution report", "execbook_report": data, "execbook_timeline": report.timeline_svg()}
     yield REPORT_PAGE, context, "execbook-report.html"
-
-
-LIBRARY_PAGE = "execbook-library"
-
-
-def collect_library_page(app: Sphinx) -> Any:
-    """``html-collect-pages``: every saved name per framework, linked to its section."""
-    from execbook import config as cfg
-    from execbook.execute.phase import library_spec
-
-    spec = library_spec(app)
-    libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
-    if spec is None or not libraries:
-        return
-    options = cfg.get(app.config)
-    labels = app.env.domaindata.get("std", {}).get("labels", {})
-    modules = []
-    for tab, library in libraries.items():
-        items = []
-        for item in library.definitions:
-            if not item.names:
-                continue
-            docname, anchor, title = labels.get(item.section or "", (item.docname, "", ""))
-            items.append({
-                "name": f"{item.owner}.{item.names[0]}" if item.owner else item.names[0],
-                "signature": ("@add_to_class(" + item.owner + ") " if item.owner else "") + item.signature,
-                "doc": item.doc.split("\n\n")[0],
-                "docname": docname, "anchor": anchor, "title": title or docname, "href": bool(anchor),
-            })
-        modules.append({"tab": tab, "label": options.label(tab), "module": spec.module(tab), "items": items})
-    context = {"title": "Library reference", "execbook_library": {"package": spec.package, "modules": modules}}
-    yield LIBRARY_PAGE, context, "execbook-library.html"

@@ -16,7 +16,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
 
-from execbook.aliases import AliasError, Aliases
+from execbook.source.aliases import AliasError, Aliases
 
 TAB_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # a GitHub repository as Colab's URLs take it: owner (letters, digits, '-') / name
@@ -307,6 +307,17 @@ def _check_library(cfg: ExecbookConfig) -> None:
             Aliases.from_option(maps)
         except AliasError as error:
             raise ConfigError(f"execbook_library['aliases'][{tab!r}]: {error}") from None
+
+
+def user_set(config: Config, name: str) -> bool:
+    """Whether the book's conf.py sets this Sphinx value itself (then execbook leaves it alone)."""
+    return name in getattr(config, "_raw_config", {})
+
+
+def setdefault(config: Config, name: str, value: Any) -> None:
+    """A Sphinx value execbook chooses, unless the book's conf.py chose one."""
+    if not user_set(config, name):
+        setattr(config, name, value)
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

@@ -15,8 +15,8 @@ from sphinx.config import Config
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
-from execbook.pages import book_pages
-from execbook.syntax import Document, MarkdownCell
+from execbook.book.files import book_pages
+from execbook.source.syntax import Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
-from execbook import config as cfg
-from execbook.notebooks import TAB_DIRECTIVE
+from execbook.book import config as cfg
+from execbook.source.notebooks import TAB_DIRECTIVE
 
 
 class tab_block(nodes.General, nodes.Element):

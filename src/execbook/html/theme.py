@@ -16,22 +16,14 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
-from execbook import config as cfg
-from execbook.pages import EXCLUDE
-from execbook.references import CITATION_STYLE
+from execbook.book import config as cfg
+from execbook.book.config import setdefault, user_set
+from execbook.book.files import EXCLUDE
+from execbook.html.references import CITATION_STYLE
 
 logger = logging.getLogger(__name__)
 
 MYST_EXTENSIONS = ["dollarmath", "colon_fence", "amsmath", "html_image", "substitution"]
-
-
-def user_set(config: Config, name: str) -> bool:
-    return name in getattr(config, "_raw_config", {})
-
-
-def setdefault(config: Config, name: str, value: Any) -> None:
-    if not user_set(config, name):
-        setattr(config, name, value)
 
 
 def configure(app: Sphinx, config: Config) -> None:
@@ -43,7 +35,7 @@ def configure(app: Sphinx, config: Config) -> None:
     cfg._validated[id(config)] = (config, options)
     check_cache_dir(app, options)
 
-    config.nb_custom_formats = {**config.nb_custom_formats, ".md": ["execbook.reader.read_notebook", {}, False]}
+    config.nb_custom_formats = {**config.nb_custom_formats, ".md": ["execbook.html.reader.read_notebook", {}, False]}
     setdefault(config, "nb_execution_mode", "off")
     extensions = list(config.myst_enable_extensions or [])
     config.myst_enable_extensions = extensions + [name for name in MYST_EXTENSIONS if name not in extensions]

@@ -50,7 +50,7 @@ QUIET_FLAGS = {"-q", "-Q", "--quiet", "--silent"}
 # flags that change what is printed, or whether a warning fails the build, but not the site
 NEUTRAL_FLAGS = QUIET_FLAGS | {"-W", "--fail-on-warning", "--keep-going", "-T", "--show-traceback", "-v", "-vv", "--color", "--no-color", "-N"}
 ENV_PREFIXES = ("EXECBOOK_", "SPHINX")
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def book_folder(argv: list[str]) -> Path:
@@ -179,21 +179,6 @@ def record(book: Path, inputs: str) -> None:
 def forget(book: Path) -> None:
     """A build is starting: until it succeeds, the old stamp says nothing true."""
     (book / STAMP).unlink(missing_ok=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The ``execbook`` command: answers an unchanged ``build html`` itself, hands the rest to ``execbook.cli``."""
-    args = sys.argv[1:] if argv is None else argv
-    if may_skip(args):
-        book = book_folder(args)
-        if is_current(book, args):
-            if not QUIET_FLAGS.intersection(args):
-                site = os.path.relpath(book / BUILD_DIR / "html")
-                print(f"execbook: nothing changed since the last build; the site is in {site} (add -E to rebuild everything)")
-            return 0
-    from execbook.cli import main as cli_main
-
-    return cli_main(args)
 
 
 def list_outside_dependencies(app: Any, exception: BaseException | None) -> None:

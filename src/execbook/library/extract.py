@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from execbook.aliases import Aliases
-from execbook.execute.cache import atomic_write
-from execbook.messages import Message
-from execbook.syntax import CodeCell, Document, MarkdownCell, mask_magics
+from execbook.source.aliases import Aliases
+from execbook.book.files import atomic_write
+from execbook.source.messages import Message
+from execbook.source.syntax import CodeCell, Document, MarkdownCell, mask_magics
 
 SAVE_ALONE_RE = re.compile(r"^\s*#\s*@save\s*$")
 SAVE_TRAIL_RE = re.compile(r"#\s*@save\s*$")

@@ -27,9 +27,9 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinxcontrib.rsvgconverter.rsvgconverter import RSVGConverter
 
-from execbook import config as cfg
-from execbook import fonts, latex_style
-from execbook.extension import setdefault
+from execbook.book import config as cfg
+from execbook.outputs import fonts, latex_style
+from execbook.book.config import setdefault
 
 TEX_PACKAGES = "latexmk texlive-xetex texlive-fonts-recommended texlive-latex-extra fonts-freefont-otf xindy"
 DEFAULT_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}

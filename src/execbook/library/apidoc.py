@@ -19,13 +19,13 @@ import dataclasses
 import importlib
 import re
 import sys
-from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from execbook import config as cfg
-from execbook.syntax import Cell, Document, MarkdownCell
+from execbook.book import config as cfg
+from execbook.book.files import library_dir
+from execbook.source.syntax import Cell, Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,13 @@ def api_page(app: Sphinx, docname: str, doc: Document) -> Document:
     line = first_api_line(doc)
     if line is None:
         return doc
-    from execbook.execute.phase import Layout, book_libraries, library_spec
+    from execbook.library.build import book_libraries, library_spec
 
     spec = library_spec(app)
     if spec is None:
         return doc  # the author's own autodoc of some package, as written
     book_libraries(app, app.env)  # writes the library (also when no code runs)
-    libdir = str(Layout.for_app(app).lib)
+    libdir = str(library_dir(app.doctreedir))
     if libdir not in sys.path:
         sys.path.insert(0, libdir)
     options = cfg.get(app.config)

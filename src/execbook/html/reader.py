@@ -14,14 +14,15 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from execbook import config as cfg
-from execbook import bookscan
-from execbook.apidoc import api_page
-from execbook.execute.phase import outputs_for, record_failures, shown_code
-from execbook.notebooks import page_notebook
-from execbook.pages import decode_page
-from execbook.references import footnote_citations
-from execbook.syntax import parse
+from execbook.book import config as cfg
+from execbook.book import scan as bookscan
+from execbook.library.apidoc import api_page
+from execbook.execute.phase import outputs_for, record_failures
+from execbook.library.build import shown_code
+from execbook.source.notebooks import page_notebook
+from execbook.book.files import decode_page
+from execbook.html.references import footnote_citations
+from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from execbook.messages import Message
+from execbook.source.messages import Message
 
 #: d2l role name -> MyST role name.
 INLINE_ROLES = {

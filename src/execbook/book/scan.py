@@ -31,9 +31,9 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
-from execbook import config as cfg
-from execbook.pages import book_pages
-from execbook.syntax import marker_tab_names
+from execbook.book import config as cfg
+from execbook.book.files import book_pages
+from execbook.source.syntax import marker_tab_names
 
 logger = logging.getLogger(__name__)
 

@@ -60,7 +60,7 @@ def installed_pin() -> Pin:
     # pip's own record of the install is the one with direct_url.json
     records = [(dist, dist.read_text("direct_url.json")) for dist in metadata.distributions(name=NAME)]
     if not records:  # run from a source tree on sys.path, never installed
-        from execbook import __version__
+        from execbook.version import __version__
 
         pin = pin_requirement(__version__, None)
         note = (f"execbook is not installed as a package here, so requirements.txt asks for {pin.line}, "

@@ -59,7 +59,7 @@ BROKEN_SHOWN = 50  # a site broken everywhere would bury the message
 def links_refuse(staging: Path, force: bool) -> bool:
     """Check the staged site (pages, PDFs and zips together, as readers get
     them); True when publishing must stop: a broken link, and no --force."""
-    from execbook.linkcheck import check_site, report
+    from execbook.outputs.linkcheck import check_site, report
 
     result = check_site(staging)
     if not result.broken:

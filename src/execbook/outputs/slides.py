@@ -16,12 +16,11 @@ from typing import Any
 import nbformat
 from sphinx.util import logging
 
-from execbook import config as cfg
-from execbook.execute.jobs import outputs_by_cell
-from execbook.export import WholeBookBuilder
-from execbook.execute.phase import shown_code
-from execbook.notebooks import Show, as_written, reader_notebook
-from execbook.syntax import CodeCell, Document
+from execbook.book import config as cfg
+from execbook.outputs.export import WholeBookBuilder
+from execbook.library.build import shown_code
+from execbook.source.notebooks import outputs_by_cell, Show, as_written, reader_notebook
+from execbook.source.syntax import CodeCell, Document
 
 logger = logging.getLogger(__name__)
 

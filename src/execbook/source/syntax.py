@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from execbook.messages import Message
-from execbook.prose import Chunk, ProseConverter, convert_toc
+from execbook.source.messages import Message
+from execbook.source.prose import Chunk, ProseConverter, convert_toc
 
 FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 CODE_INFO_RE = re.compile(r"^\{\s*\.python\s+\.input\b[^}]*\}$")

@@ -1,13 +1,29 @@
-"""Which files are the book's pages, as Sphinx finds them."""
+"""The book's files: which are its pages (as Sphinx finds them), how a page is decoded,
+and how the build writes its own files (atomically)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from sphinx.util.matching import Matcher
 
-from execbook.messages import Message
+from execbook.source.messages import Message
+
+BUILD_DIR = "_build"  # beside conf.py or config.ini: the site, the doctrees, the PDFs, the execution cache
+
+
+def state_dir(doctreedir: str | Path) -> Path:
+    """execbook's own files of a build (report, library, the tree where code runs), beside Sphinx's doctrees."""
+    return Path(doctreedir) / "execbook"
+
+
+def library_dir(doctreedir: str | Path) -> Path:
+    """The generated library package of a build, on every kernel's path and on autodoc's."""
+    return state_dir(doctreedir) / "lib"
+
 
 # never pages: build output, virtualenvs, hidden folders, the repository's README
 EXCLUDE = ["_build", "jupyter_execute", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
@@ -38,3 +54,23 @@ def decode_page(data: bytes, encoding: str = "utf-8-sig") -> tuple[str, Message 
         text = (f"byte 0x{byte} at offset {error.start} is not {error.encoding.upper().removesuffix('-SIG')}; "
                 f"save the file as UTF-8 (the page is left out of the build until then)")
         return data.decode(encoding, errors="replace"), Message(line, text, "encoding")
+
+
+def remove(path: Path) -> None:
+    """Remove a file, link or folder; nothing when it is not there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

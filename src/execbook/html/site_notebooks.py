@@ -25,13 +25,14 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from execbook import __version__
-from execbook import config as cfg
-from execbook import bookscan
-from execbook.execute.phase import Layout, outputs_for
-from execbook.export import ImageLink, References, copy_if_changed, write_page_notebooks
-from execbook.extension import SITE_NOTEBOOKS, site_offers_notebooks
-from execbook.syntax import parse
+from execbook.version import __version__
+from execbook.book import config as cfg
+from execbook.book import scan as bookscan
+from execbook.execute.layout import Layout
+from execbook.execute.phase import outputs_for
+from execbook.outputs.export import ImageLink, References, copy_if_changed, write_page_notebooks
+from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
+from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
 

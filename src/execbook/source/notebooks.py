@@ -13,14 +13,23 @@ from collections.abc import Callable
 import nbformat
 from nbformat import NotebookNode
 
-from execbook.execute.jobs import outputs_by_cell
-from execbook.syntax import CodeCell, Document, MarkdownCell
+from execbook.source.syntax import CodeCell, Document, MarkdownCell
 
 TAB_DIRECTIVE = "execbook-tab"
 TAB_FENCE = ":::::"  # longer than any colon fence the prose converter writes
 
 LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def outputs_by_cell(notebook: NotebookNode) -> dict[int, list[NotebookNode]]:
+    """Executed job notebook -> outputs per Document cell index."""
+    result: dict[int, list[NotebookNode]] = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("execbook", {})
+        if "index" in meta:
+            result[meta["index"]] = cell.get("outputs", [])
+    return result
 
 
 def reader_notebook(cells: list[NotebookNode]) -> NotebookNode:

@@ -26,12 +26,13 @@ from typing import NoReturn
 from sphinx.errors import ConfigError
 from sphinx.util.matching import Matcher
 
-from execbook import config as cfg
-from execbook import d2lbook, uptodate
-from execbook.pages import book_pages, decode_page
-from execbook.pin import Pin, installed_pin, requested_pin, source_comment
-from execbook.syntax import parse
-from execbook.bookscan import book_left_out
+from execbook.book import config as cfg
+from execbook.compat import d2lbook
+from execbook.book import uptodate
+from execbook.book.files import book_pages, decode_page
+from execbook.cli.pin import Pin, installed_pin, requested_pin, source_comment
+from execbook.source.syntax import parse
+from execbook.book.scan import book_left_out
 
 
 @dataclass
@@ -115,7 +116,7 @@ def load_book(folder: Path) -> Book:
 def build_lib(folder: Path) -> list[Path]:
     """The library into the book's folder (hand-written headers kept), from
     every page of the book; and, for d2l-book projects, ``__version__``."""
-    from execbook.library import LibrarySpec, extract_book, write_library
+    from execbook.library.extract import LibrarySpec, extract_book, write_library
 
     book = load_book(folder)
     spec = LibrarySpec.from_option(book.options.library, folder)
@@ -167,7 +168,7 @@ def only_tabs_args(requested: str, tabs: list[str]) -> list[str]:
 
 def build_pdf(book: Path, only: str | None, sphinx_args: list[str]) -> int:
     """One PDF per framework into _build/pdf: <name>.pdf, <name>-<tab>.pdf."""
-    from execbook.latex import TEX_PACKAGES, explain_failure, missing_tools, run_post_latex, typeset
+    from execbook.outputs.latex import TEX_PACKAGES, explain_failure, missing_tools, run_post_latex, typeset
 
     missing = missing_tools()
     if missing:
@@ -308,7 +309,7 @@ def _alive(processes: set) -> list:
     return alive
 
 
-NEW_BOOK = Path(__file__).parent / "templates" / "newbook"
+NEW_BOOK = Path(__file__).parent.parent / "skeleton"
 RENAMES = {"gitignore": ".gitignore", "github": ".github"}  # dotfiles do not travel well in package data
 
 
@@ -317,7 +318,7 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
     import datetime
     import re as regex
 
-    from execbook import __version__
+    from execbook.version import __version__
 
     if target.exists() and not target.is_dir():
         raise SystemExit(f"execbook: {target} is a file, not a folder; choose a new folder for the book")
@@ -397,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_book(args.book.resolve(), args.host, args.port, extra)
     if args.command == "deploy":
-        from execbook.deploy import deploy, deploy_to_repository, github_remote
+        from execbook.outputs.deploy import deploy, deploy_to_repository, github_remote
 
         folder = args.book.resolve()
         if args.remote is None and not (folder / "conf.py").is_file() and (folder / d2lbook.INI_NAME).is_file():
@@ -408,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                                             message, force=args.force)
         return deploy(folder, args.remote or "origin", args.branch or "gh-pages", force=args.force)
     if args.command == "check-links":
-        from execbook.linkcheck import main as check_links
+        from execbook.outputs.linkcheck import main as check_links
 
         return check_links(args.site)
     if args.command == "check":

@@ -25,14 +25,14 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.util import logging
 
-from execbook import config as cfg
-from execbook import bookscan
-from execbook.execute.jobs import outputs_by_cell
-from execbook.execute.phase import outputs_for, shown_code
-from execbook.latex import pdf_name
-from execbook.notebooks import Show, as_written, reader_notebook
-from execbook.prose import resolve_slide_marks
-from execbook.syntax import CodeCell, Document, MarkdownCell, parse
+from execbook.book import config as cfg
+from execbook.book import scan as bookscan
+from execbook.execute.phase import outputs_for
+from execbook.library.build import shown_code
+from execbook.outputs.latex import pdf_name
+from execbook.source.notebooks import outputs_by_cell, Show, as_written, reader_notebook
+from execbook.source.prose import resolve_slide_marks
+from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse
 
 logger = logging.getLogger(__name__)
 

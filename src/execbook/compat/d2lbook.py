@@ -21,8 +21,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-from execbook.aliases import AliasError, Aliases
-from execbook.config import GITHUB_REPO_RE
+from execbook.source.aliases import AliasError, Aliases
+from execbook.book.config import GITHUB_REPO_RE
 
 INI_NAME = "config.ini"
 DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
@@ -242,7 +242,7 @@ def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
 
     def marked() -> set[str]:
         if not found:
-            from execbook.bookscan import scan_book
+            from execbook.book.scan import scan_book
 
             exclude = sphinx_globs(split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks")))
             found.append(scan_book(book, exclude).frameworks())

@@ -1,0 +1,54 @@
+"""The website: the page reader MyST-NB calls (``reader``), tab groups and the
+switcher (``tabs``), cross-references and citations (``references``), MathJax,
+the theme's defaults and page buttons (``theme``), the notebooks pages offer for
+download (``site_notebooks``), files from outside the book (``outside``), and the
+start-up and no-op shortcuts around Sphinx and MyST-NB (``startup``,
+``upstream``, ``unchanged``, ``toc_cycles``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
+HERE = Path(__file__).parent
+
+
+def setup(app: Sphinx) -> None:
+    from execbook.html import mathjax, outside, reader, references, site_notebooks, startup, tabs, theme, toc_cycles
+    from execbook.html import unchanged, upstream
+
+    startup.defer_myst_nb_execution()  # before myst_nb is imported
+    startup.share_entry_point_scans()
+    app.setup_extension("myst_nb")
+    startup.write_myst_nb_notebooks_unchecked()
+    upstream.apply()  # before any page is read
+    app.setup_extension("sphinxcontrib.bibtex")
+    app.setup_extension("sphinx_copybutton")
+    references.register_citation_style()
+
+    app.connect("config-inited", theme.configure, priority=100)
+    app.connect("config-inited", add_package_paths, priority=100)
+    app.connect("config-inited", references.configure_bibtex, priority=100)
+    app.connect("config-inited", mathjax.configure_mathjax, priority=100)
+    app.connect("env-get-outdated", reader.skip_undecodable, priority=100)  # before any code runs for the page
+    app.connect("source-read", reader.on_source_read)
+    app.connect("env-updated", toc_cycles.break_toc_cycles, priority=100)  # before bibtex walks the toc tree
+    app.connect("builder-inited", references.replace_std_ref_warning)
+    app.connect("builder-inited", theme.keep_source_tree_clean, priority=900)
+    app.connect("builder-inited", startup.cache_compiled_templates)
+    app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
+    app.connect("html-page-context", theme.html_context)
+    app.connect("build-finished", mathjax.copy_mathjax)
+    tabs.setup_tabs(app)
+    site_notebooks.setup_site_notebooks(app)
+    outside.setup_outside(app)
+    unchanged.setup_unchanged(app)
+
+
+def add_package_paths(app: Sphinx, config: Any) -> None:
+    """Our templates and static files sit in the package, not in the book."""
+    config.templates_path = [*config.templates_path, str(HERE / "templates")]
+    config.html_static_path = [*config.html_static_path, str(HERE / "static")]

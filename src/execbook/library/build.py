@@ -1,0 +1,102 @@
+"""The book's library in a build: read its settings once, extract it from every
+page when a page changed, write it where kernels and autodoc import it, key
+each job by the library code it uses, and list it on a page of the site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from execbook.book import config as cfg
+from execbook.book import scan as bookscan
+from execbook.book.files import book_pages, library_dir
+from execbook.library.extract import Library, LibrarySpec, extract_book, write_library
+from execbook.source.notebooks import Show, as_written
+from execbook.source.syntax import parse
+
+logger = logging.getLogger(__name__)
+
+
+def library_spec(app: Sphinx) -> LibrarySpec | None:
+    """Read once per build: every page read asks for it (and its alias patterns compile once)."""
+    if "execbook_library_spec" not in app.__dict__:
+        app.execbook_library_spec = LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))  # type: ignore[attr-defined]
+    return app.execbook_library_spec  # type: ignore[attr-defined]
+
+
+def shown_code(app: Sphinx) -> Show:
+    """The code readers see (library aliases rewritten to each framework's API)."""
+    spec = library_spec(app)
+    return spec.shown if spec is not None and spec.aliases else as_written
+
+
+def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
+    """Every framework's library, from the whole book in toc order (every page
+    on disk, also those this build leaves out); re-extracted (and its problems
+    reported) only when a page or the settings changed."""
+    spec = library_spec(app)
+    if spec is None:
+        return {}
+    pages = book_pages(Path(app.srcdir), list(app.config.exclude_patterns))
+    stamps = (repr(spec), tuple((name, path.stat().st_mtime_ns) for name, path in pages.items()))
+    cached = env.__dict__.get("execbook_libraries")
+    if cached is None or cached[0] != stamps:
+        options = cfg.get(app.config)
+        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
+                for name, path in pages.items()}
+        libraries = extract_book(docs, app.config.root_doc, options.tabs)
+        for library in libraries.values():
+            for docname, message in library.messages:
+                logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
+        cached = (stamps, libraries)
+        env.execbook_libraries = cached  # type: ignore[attr-defined]
+    libraries = cached[1]
+    init = Path(app.srcdir) / spec.package / "__init__.py"  # the book's own, with its __version__
+    write_library(library_dir(app.doctreedir), spec, libraries, headers_from=Path(app.srcdir),
+                  init=init.read_text(encoding="utf-8") if init.is_file() else None)
+    return libraries
+
+
+def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
+    """Per tab, the module text outside the symbol graph: hand-written header
+    and aliases; read from the book's modules once per build, not per page."""
+    if spec is None:
+        return {}
+    if "execbook_library_extras" not in app.__dict__:
+        app.execbook_library_extras = {  # type: ignore[attr-defined]
+            tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs
+        }
+    return app.execbook_library_extras  # type: ignore[attr-defined]
+
+
+LIBRARY_PAGE = "execbook-library"
+
+
+def collect_library_page(app: Sphinx) -> Any:
+    """``html-collect-pages``: every saved name per framework, linked to its section."""
+    spec = library_spec(app)
+    libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
+    if spec is None or not libraries:
+        return
+    options = cfg.get(app.config)
+    labels = app.env.domaindata.get("std", {}).get("labels", {})
+    modules = []
+    for tab, library in libraries.items():
+        items = []
+        for item in library.definitions:
+            if not item.names:
+                continue
+            docname, anchor, title = labels.get(item.section or "", (item.docname, "", ""))
+            items.append({
+                "name": f"{item.owner}.{item.names[0]}" if item.owner else item.names[0],
+                "signature": ("@add_to_class(" + item.owner + ") " if item.owner else "") + item.signature,
+                "doc": item.doc.split("\n\n")[0],
+                "docname": docname, "anchor": anchor, "title": title or docname, "href": bool(anchor),
+            })
+        modules.append({"tab": tab, "label": options.label(tab), "module": spec.module(tab), "items": items})
+    context = {"title": "Library reference", "execbook_library": {"package": spec.package, "modules": modules}}
+    yield LIBRARY_PAGE, context, "execbook-library.html"
