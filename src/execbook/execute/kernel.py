@@ -29,7 +29,7 @@ from nbformat import NotebookNode
 
 from execbook.execute.forkserver import ForkServer, fork_python, proxy_argv
 from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
-from execbook.execute.results import CellError
+from execbook.execute.results import CellError, cell_errors
 from execbook.execute.streams import StreamBuffer, order_streams
 
 
@@ -416,14 +416,3 @@ def mark_failure(cell: NotebookNode, ename: str, message: str) -> None:
     outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt")]
     outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
     cell["outputs"] = outputs
-
-
-def cell_errors(notebook: NotebookNode) -> list[CellError]:
-    errors = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                line = cell.metadata.get("execbook", {}).get("line", 0)
-                errors.append(CellError(line, output.get("ename", "Error"), output.get("evalue", "")))
-    return errors
-

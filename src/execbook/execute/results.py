@@ -26,3 +26,14 @@ class JobResult:
     duration: float = 0.0
     errors: list[CellError] = field(default_factory=list)
     message: str = ""
+
+
+def cell_errors(notebook: NotebookNode) -> list[CellError]:
+    """Every error output of an executed notebook, at its cell's line in the page (0: unknown)."""
+    errors = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                line = cell.metadata.get("execbook", {}).get("line", 0)
+                errors.append(CellError(line, output.get("ename", "Error"), output.get("evalue", "")))
+    return errors

@@ -7,7 +7,6 @@ through its custom-format hook (``nb_custom_formats``) with ``read_notebook``.
 
 from __future__ import annotations
 
-import posixpath
 
 import nbformat
 from sphinx.application import Sphinx
@@ -18,11 +17,12 @@ from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.library.apidoc import api_page
 from execbook.execute.phase import outputs_for, record_failures
+from execbook.execute.results import cell_errors
 from execbook.library.build import shown_code
 from execbook.source.notebooks import page_notebook
 from execbook.book.files import decode_page
 from execbook.html.references import footnote_citations
-from execbook.source.syntax import parse
+from execbook.source.syntax import parse, toc_target
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +50,9 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
         return
     options = cfg.get(app.config)
     found = app.env.found_docs
-    here = posixpath.dirname(docname)
 
     def page_exists(entry: str) -> bool:
-        target = entry.lstrip("/") if entry.startswith("/") else posixpath.join(here, entry)
-        return posixpath.normpath(target) in found
+        return toc_target(docname, entry) in found
 
     doc = parse(source[0], options.tabs, page_exists, bookscan.left_out(app))
     if bookscan.cites_as_footnotes(app):
@@ -75,17 +73,10 @@ def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> 
     count = 0
     meta = notebook.metadata.get("execbook", {})
     worker = f" (worker {meta['worker']})" if meta.get("worker") else ""
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                line = cell.metadata.get("execbook", {}).get("line", 1)
-                ename, evalue = output.get("ename", "an error"), output.get("evalue", "")
-                what = evalue if ename in ("CellTimeout", "DeadKernel") else f"the cell raised {ename}: {evalue}"
-                logger.warning(
-                    f"[{tab}] {what}{worker}",
-                    location=(docname, line), type="execbook", subtype="cell",
-                )
-                count += 1
+    for error in cell_errors(notebook):
+        what = error.evalue if error.ename in ("CellTimeout", "DeadKernel") else f"the cell raised {error.ename}: {error.evalue}"
+        logger.warning(f"[{tab}] {what}{worker}", location=(docname, error.line or 1), type="execbook", subtype="cell")
+        count += 1
     if meta.get("status") == "interrupted":
         logger.warning(
             f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",

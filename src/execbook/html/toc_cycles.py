@@ -11,12 +11,13 @@ that crash into one warning.
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+
+from execbook.source.syntax import toc_target
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ def _file(env: BuildEnvironment, docname: str) -> str:
 
 def _entry_line(env: BuildEnvironment, parent: str, child: str) -> int:
     """The line of ``parent``'s toc entry that names ``child``; 1 when it cannot be found."""
-    here = posixpath.dirname(parent)
     fence = None
     try:
         lines = env.doc2path(parent).read_text(encoding="utf-8", errors="replace").splitlines()
@@ -75,14 +75,13 @@ def _entry_line(env: BuildEnvironment, parent: str, child: str) -> int:
             fence = match.group(1) if match else None
         elif line.strip().startswith(fence):
             fence = None
-        elif _names(line.strip(), here) == child:
+        elif _names(line.strip(), parent) == child:
             return number
     return 1
 
 
-def _names(entry: str, here: str) -> str:
+def _names(entry: str, parent: str) -> str:
     """The page a toc entry (``path``, ``path.md``, ``/path`` or ``title <path>``) names."""
     if entry.endswith(">") and "<" in entry:
         entry = entry[entry.rindex("<") + 1 : -1]
-    entry = entry.removesuffix(".md")
-    return entry.lstrip("/") if entry.startswith("/") else posixpath.normpath(posixpath.join(here, entry))
+    return toc_target(parent, entry.removesuffix(".md"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +16,9 @@ from pathlib import Path
 from execbook.source.aliases import Aliases
 from execbook.book.files import atomic_write
 from execbook.source.messages import Message
-from execbook.source.syntax import CodeCell, Document, MarkdownCell, mask_magics
+from execbook.source.prose import LABEL_LINE_RE
+from execbook.source.syntax import SAVE_LINE_RE, SAVE_TRAIL_RE, CodeCell, Document, MarkdownCell, mask_magics, toc_target
 
-SAVE_ALONE_RE = re.compile(r"^\s*#\s*@save\s*$")
-SAVE_TRAIL_RE = re.compile(r"#\s*@save\s*$")
-LABEL_RE = re.compile(r"^\(([^)\s]+)\)=\s*$", re.MULTILINE)
 BANNER = "#" * 17 + "   WARNING   " + "#" * 17
 WARNING_LINES = [
     BANNER,
@@ -168,7 +165,7 @@ def section_labels(doc: Document) -> list[str | None]:
     for cell in doc.cells:
         labels.append(current)
         if isinstance(cell, MarkdownCell) and cell.tabs is None:
-            found = LABEL_RE.findall(cell.text)
+            found = LABEL_LINE_RE.findall(cell.text)
             if found:
                 current = found[-1]
     return labels
@@ -177,7 +174,7 @@ def section_labels(doc: Document) -> list[str | None]:
 def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], list[Message], ast.Module | None]:
     """(first, last) line spans (1-based, in the cell) of saved statements."""
     lines = source.split("\n")
-    marks = [i + 1 for i, line in enumerate(lines) if SAVE_ALONE_RE.match(line) or SAVE_TRAIL_RE.search(line)]
+    marks = [i + 1 for i, line in enumerate(lines) if SAVE_LINE_RE.match(line) or SAVE_TRAIL_RE.search(line)]
     if not marks:
         return [], [], None
     try:
@@ -189,7 +186,7 @@ def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], l
     spans, messages = [], []
     for mark in marks:
         target = mark
-        alone = bool(SAVE_ALONE_RE.match(lines[mark - 1]))
+        alone = bool(SAVE_LINE_RE.match(lines[mark - 1]))
         if alone:
             target = next((n for n in range(mark + 1, len(lines) + 1) if lines[n - 1].strip()), mark)
         node = starts.get(target)
@@ -245,7 +242,7 @@ def clean(lines: list[str]) -> str:
     kept = [
         SAVE_TRAIL_RE.sub("", line).rstrip()
         for line in lines
-        if not SAVE_ALONE_RE.match(line) and not line.lstrip().startswith(("%", "!"))
+        if not SAVE_LINE_RE.match(line) and not line.lstrip().startswith(("%", "!"))
     ]
     return "\n".join(kept).strip("\n")
 
@@ -453,8 +450,6 @@ def write_library(folder: Path, spec: LibrarySpec, libraries: dict[str, Library]
 def book_order(root: str, tocs: dict[str, list[str]]) -> list[str]:
     """Pages in the order of the toc fences, from the root page down; pages
     no toc names come last, by name."""
-    import posixpath
-
     order: list[str] = []
 
     def visit(page: str) -> None:
@@ -462,8 +457,7 @@ def book_order(root: str, tocs: dict[str, list[str]]) -> list[str]:
             return
         order.append(page)
         for entry in tocs[page]:
-            target = entry.lstrip("/") if entry.startswith("/") else posixpath.join(posixpath.dirname(page), entry)
-            visit(posixpath.normpath(target))
+            visit(toc_target(page, entry))
 
     visit(root)
     return order + sorted(page for page in tocs if page not in order)

@@ -31,13 +31,12 @@ from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
 from execbook.source.notebooks import outputs_by_cell, Show, as_written, reader_notebook
-from execbook.source.prose import resolve_slide_marks
+from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
 from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse
 
 logger = logging.getLogger(__name__)
 
 ROLE_RE = re.compile(r"\{(numref|ref|eq|cite:p|cite:t)\}`([^`]*)`")
-LABEL_LINE_RE = re.compile(r"^\([^)\s]+\)=\s*$", re.MULTILINE)
 FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
                       re.MULTILINE | re.DOTALL)
 OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")

@@ -38,17 +38,48 @@ SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 TABLE_CAPTION_RE = re.compile(r"^ {0,3}:(?![-\w]+:`)(?!:)\s*(?P<caption>\S.*?)\s*$")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 MATH_OPEN_RE = re.compile(r"^ {0,3}\$\$")
+# the MyST label line the converter writes for a :label: (the label is group 1)
+LABEL_LINE_RE = re.compile(r"^\(([^)\s]+)\)=\s*$", re.MULTILINE)
 EQLABEL_RE = re.compile(r"\s*:eqlabel:`(?P<label>[^`]*)`\s*$")
 TOC_OPTIONS = {"maxdepth", "numbered", "caption", "hidden", "titlesonly", "glob", "reversed", "name", "includehidden"}
 
-SLIDE_KEEP_RES = (
-    re.compile(r"\[\*\*(.+?)\*\*\](?!\()", re.DOTALL),
-    re.compile(r"\(\*\*(.+?)\*\*\)", re.DOTALL),
-)
-SLIDE_DROP_RES = (
-    re.compile(r"\[~~(.+?)~~\](?!\()", re.DOTALL),
-    re.compile(r"\(~~(.+?)~~\)", re.DOTALL),
-)
+# slide marks: [**new slide**], (**added to the slide**); the ~~ forms are on slides only
+SLIDE_NEW = r"\[\*\*(?P<new>.+?)\*\*\](?!\()"
+SLIDE_NEW_ONLY = r"\[~~(?P<new_only>.+?)~~\](?!\()"
+SLIDE_ADD = r"\(\*\*(?P<add>.+?)\*\*\)"
+SLIDE_ADD_ONLY = r"\(~~(?P<add_only>.+?)~~\)"
+SLIDE_MARK_RE = re.compile("|".join((SLIDE_NEW, SLIDE_NEW_ONLY, SLIDE_ADD, SLIDE_ADD_ONLY)), re.DOTALL)
+SLIDE_KEEP_RES = tuple(re.compile(pattern, re.DOTALL) for pattern in (SLIDE_NEW, SLIDE_ADD))
+SLIDE_DROP_RES = tuple(re.compile(pattern, re.DOTALL) for pattern in (SLIDE_NEW_ONLY, SLIDE_ADD_ONLY))
+
+
+@dataclass(frozen=True)
+class SlideMark:
+    """A slide mark of the prose: its words open a new slide or add to the open one."""
+
+    line: int
+    words: str
+    opens_slide: bool
+    tabs: tuple[str, ...] | None = None  # inside a :begin_tab: block: those frameworks' slides only
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of the prose (it closes the open slide; the first of level 1 titles the deck)."""
+
+    line: int
+    level: int
+    title: str
+    tabs: tuple[str, ...] | None = None
+
+
+def slide_marks(text: str, first_line: int) -> list[SlideMark]:
+    marks = []
+    for match in SLIDE_MARK_RE.finditer(text):
+        words = " ".join(next(group for group in match.groups() if group).split())
+        opens = match.group("new") is not None or match.group("new_only") is not None
+        marks.append(SlideMark(first_line + text.count("\n", 0, match.start()), words, opens))
+    return marks
 
 
 @dataclass
@@ -134,8 +165,11 @@ class ProseConverter:
 
     def __init__(self, messages: list[Message]):
         self.messages = messages
+        self.slide_marks: list[SlideMark] = []  # of the runs converted so far, in page order
+        self.headings: list[Heading] = []
 
     def convert(self, lines: list[str], first_line: int) -> list[Chunk]:
+        self.slide_marks += slide_marks("\n".join(lines), first_line)
         text = resolve_slide_marks("\n".join(lines))
         lines = text.split("\n")
         chunks = [Chunk(first_line)]
@@ -162,11 +196,14 @@ class ProseConverter:
             if line.strip():
                 last_heading = None
             if ATX_HEADING_RE.match(line):
+                level = len(line.lstrip(" ")) - len(line.lstrip(" ").lstrip("#"))
+                self.headings.append(Heading(lineno, level, line.strip().strip("#").strip()))
                 last_heading = len(current.lines)
                 current.lines.append(self._inline(line, lineno))
                 i += 1
                 continue
             if i + 1 < len(lines) and line.strip() and SETEXT_RE.match(lines[i + 1]) and not TABLE_ROW_RE.match(line):
+                self.headings.append(Heading(lineno, 1 if "=" in lines[i + 1] else 2, line.strip()))
                 last_heading = len(current.lines)
                 current.lines += [self._inline(line, lineno), lines[i + 1]]
                 i += 2

@@ -10,13 +10,14 @@ extracted from the same ``Document`` later.
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from execbook.source.messages import Message
-from execbook.source.prose import Chunk, ProseConverter, convert_toc
+from execbook.source.prose import Chunk, Heading, ProseConverter, SlideMark, convert_toc
 
 FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 CODE_INFO_RE = re.compile(r"^\{\s*\.python\s+\.input\b[^}]*\}$")
@@ -65,6 +66,13 @@ class CodeCell:
 Cell = MarkdownCell | CodeCell
 
 
+def toc_target(page: str, entry: str) -> str:
+    """The page a toc entry of ``page`` names: ``/path`` from the book's root, else
+    relative to the page's folder."""
+    target = entry.lstrip("/") if entry.startswith("/") else posixpath.join(posixpath.dirname(page), entry)
+    return posixpath.normpath(target)
+
+
 @dataclass
 class Document:
     cells: list[Cell] = field(default_factory=list)
@@ -72,6 +80,8 @@ class Document:
     tabs: tuple[str, ...] = ()
     front_matter: dict = field(default_factory=dict)  # YAML between --- lines at the top
     toc: list[str] = field(default_factory=list)  # toc entries in order, as written, without .md
+    slide_marks: list[SlideMark] = field(default_factory=list)  # in page order
+    headings: list[Heading] = field(default_factory=list)
 
     @property
     def notebook_tabs(self) -> tuple[str, ...]:
@@ -226,6 +236,10 @@ class _Parser:
         if self.prose_run:
             self.pending += self.prose.convert(self.prose_run, self.prose_start)
             self.prose_run = []
+            tabs = self.tab_block[1] if self.tab_block is not None else None
+            self.doc.slide_marks += [replace(mark, tabs=tabs) for mark in self.prose.slide_marks]
+            self.doc.headings += [replace(heading, tabs=tabs) for heading in self.prose.headings]
+            self.prose.slide_marks, self.prose.headings = [], []
 
     def flush_cells(self) -> None:
         """Turn pending prose into markdown cells (one per chunk, merging runs)."""
