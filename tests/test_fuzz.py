@@ -31,7 +31,7 @@ from sphinx.errors import ConfigError
 from conftest import run_sphinx, write_book
 from execbook.book import config as cfg
 from execbook.compat import d2lbook
-from execbook.cli.main import conf_namespace
+from execbook.cli.book import conf_namespace
 from execbook.source.notebooks import page_notebook
 from execbook.book.files import decode_page
 from execbook.source.prose import ProseConverter, convert_inline, resolve_slide_marks

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from execbook.cli import main as cli, pin
+from execbook.cli import main as cli, newbook, pin
 from execbook.cli.pin import Pin, installed_pin, pin_requirement, requested_pin, source_comment
 
 SHA = "4f2a9c1e0b7d8e6f5a4b3c2d1e0f9a8b7c6d5e4f"
@@ -186,7 +186,7 @@ def test_new_writes_the_requested_line_into_requirements_and_workflow(tmp_path: 
 
 def test_new_with_a_local_execbook_prints_the_note(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "installed_pin", lambda: pin_requirement("0.2.0", EDITABLE))
+    monkeypatch.setattr(pin, "installed_pin", lambda: pin_requirement("0.2.0", EDITABLE))
     assert cli.main(["new", str(tmp_path / "b")]) == 0
     out, err = capsys.readouterr()
     assert "requirements.txt: execbook @ file:///home/me/src/execbook" in out
@@ -200,10 +200,10 @@ def test_new_with_a_local_execbook_prints_the_note(tmp_path: Path, capsys: pytes
 
 def test_new_skips_the_bytecode_pip_compiled_in_the_skeleton(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     skeleton = tmp_path / "newbook"
-    shutil.copytree(cli.NEW_BOOK, skeleton, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(newbook.NEW_BOOK, skeleton, ignore=shutil.ignore_patterns("__pycache__"))
     (skeleton / "__pycache__").mkdir()
     (skeleton / "__pycache__" / "conf.cpython-311.pyc").write_bytes(b"\xa7\r\r\n not text")  # as pip leaves it
-    monkeypatch.setattr(cli, "NEW_BOOK", skeleton)
-    written = cli.new_book(tmp_path / "b", "T", "A", requested_pin("execbook"))
+    monkeypatch.setattr(newbook, "NEW_BOOK", skeleton)
+    written = newbook.new_book(tmp_path / "b", "T", "A", requested_pin("execbook"))
     assert written and not any("__pycache__" in path.parts for path in written)
     assert (tmp_path / "b" / "conf.py").is_file()

@@ -10,13 +10,17 @@ names the option.
 import dataclasses as dc
 import difflib
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
+from sphinx.util import logging
 
 from execbook.source.aliases import AliasError, Aliases
+
+logger = logging.getLogger(__name__)
 
 TAB_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # a GitHub repository as Colab's URLs take it: owner (letters, digits, '-') / name
@@ -318,6 +322,31 @@ def setdefault(config: Config, name: str, value: Any) -> None:
     """A Sphinx value execbook chooses, unless the book's conf.py chose one."""
     if not user_set(config, name):
         setattr(config, name, value)
+
+
+def report_config_error(app: Sphinx, message: str, in_settings: bool = True) -> NoReturn:
+    """Stop the build with ``conf.py:line: message`` (or ``config.ini``) and no traceback.
+
+    Sphinx prints a full traceback for any exception raised in a handler, which
+    reads like a crash in execbook; a wrong setting is the author's to fix. A
+    message that starts with an option's name points at the line setting it
+    (``execbook_pdf['paper'] ...`` at the line of ``execbook_pdf =``); any other
+    names the settings file; ``in_settings=False``, for a problem found while
+    running (an unreachable scheduler), names neither.
+    """
+    if not in_settings:
+        logger.error(f"execbook: {message}", type="execbook", subtype="config")
+        raise SystemExit(2)
+    conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
+    where = str(conf)
+    option = re.match(r"\w*", message).group()  # type: ignore[union-attr]  # \w* always matches
+    if option and conf.is_file():
+        for number, line in enumerate(conf.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(rf"\s*{re.escape(option)}\s*=", line):
+                where = f"{conf}:{number}"
+                break
+    logger.error(f"{where}: {message}", type="execbook", subtype="config")
+    raise SystemExit(2)
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

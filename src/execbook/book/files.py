@@ -8,8 +8,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sphinx.util.matching import Matcher
-
 from execbook.source.messages import Message
 
 BUILD_DIR = "_build"  # beside conf.py or config.ini: the site, the doctrees, the PDFs, the execution cache
@@ -25,12 +23,24 @@ def library_dir(doctreedir: str | Path) -> Path:
     return state_dir(doctreedir) / "lib"
 
 
-# never pages: build output, virtualenvs, hidden folders, the repository's README
-EXCLUDE = ["_build", "jupyter_execute", "_static", "_templates", ".*", "**/.*", "venv", "README.md", "**/.ipynb_checkpoints", "Thumbs.db"]
+# folders that are never the book's sources, at any depth: build output, virtualenvs,
+# caches; hidden folders (.git, .venv, .ipynb_checkpoints, .execbook-cache) neither
+NOT_SOURCES = (BUILD_DIR, "jupyter_execute", "venv", "node_modules", "__pycache__")
+# never pages (Sphinx's exclude_patterns): those, the theme's folders, the repository's README
+EXCLUDE = [*NOT_SOURCES, ".*", "**/.*", "_static", "_templates", "README.md", "Thumbs.db"]
+# the same folders as a regular expression over paths (sphinx-autobuild's --re-ignore)
+NOT_SOURCES_RE = r"(^|/)(\.[^/]*|" + "|".join(NOT_SOURCES) + r")(/|$)"
+
+
+def is_source_folder(name: str) -> bool:
+    """Whether a folder of this name may hold the book's sources (pages, data, images)."""
+    return not name.startswith(".") and name not in NOT_SOURCES
 
 
 def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
     """The book's pages as Sphinx finds them: excluded folders are not entered."""
+    from sphinx.util.matching import Matcher  # here: `execbook build html` of an unchanged book imports this module
+
     matcher = Matcher([*exclude, *EXCLUDE])
     pages = {}
     for root, dirs, files in os.walk(book):

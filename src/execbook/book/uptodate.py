@@ -38,13 +38,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from execbook.book.files import BUILD_DIR, is_source_folder
+
 STAMP_VERSION = 1
-BUILD_DIR = "_build"
 STAMP = Path(BUILD_DIR) / "execbook-uptodate.json"  # beside the outputs it describes, not among them
 REPORT = Path(BUILD_DIR) / "doctrees" / "execbook" / "report.json"
 OUTSIDE_LIST = Path(BUILD_DIR) / "doctrees" / "execbook" / "outside-dependencies.json"
 OUTPUT_DIRS = (Path(BUILD_DIR) / "html", Path(BUILD_DIR) / "doctrees")
-SKIP_DIRS = {BUILD_DIR, "__pycache__", "node_modules", "jupyter_execute", "venv"}
 FORCE_FLAGS = {"-E", "-a", "--fresh-env", "--write-all"}
 QUIET_FLAGS = {"-q", "-Q", "--quiet", "--silent"}
 # flags that change what is printed, or whether a warning fails the build, but not the site
@@ -77,7 +77,7 @@ def _tree_stats(top: Path, skip_top: bool) -> list[tuple[str, int, int]]:
             if "pyvenv.cfg" in files and Path(root) != top:
                 dirs[:] = []
                 continue
-            dirs[:] = [name for name in dirs if not name.startswith(".") and name not in SKIP_DIRS]
+            dirs[:] = [name for name in dirs if is_source_folder(name)]
         for name in files:
             path = os.path.join(root, name)
             try:

@@ -23,10 +23,11 @@ from typing import Any
 
 from execbook.source.aliases import AliasError, Aliases
 from execbook.book.config import GITHUB_REPO_RE
+from execbook.book.files import BUILD_DIR
 
 INI_NAME = "config.ini"
 DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
-CONF_DIR = Path("_build") / ".execbook-conf"
+CONF_DIR = Path(BUILD_DIR) / ".execbook-conf"
 
 # d2l-book's defaults (its config_default.ini), for the keys execbook maps
 DEFAULTS = {
@@ -334,7 +335,7 @@ def map_ini(book: Path) -> Mapping:
     map_library(book, ini, m, tabs or [DEFAULT_TAB])
     map_colab(ini, m, tabs, marked)
     m.deploy_repo = get("deploy", "github_repo")
-    v["execbook_cache_dir"] = str(book / "_build" / ".execbook-cache")
+    v["execbook_cache_dir"] = str(book / BUILD_DIR / ".execbook-cache")
     return m
 
 
@@ -516,7 +517,7 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[st
 # -- the generated conf.py ---------------------------------------------------------------
 
 CONF_TEXT = '''# Written by execbook for the d2l-book project in {book}: edit config.ini, not this file.
-from execbook.d2lbook import conf_values
+from execbook.compat.d2lbook import conf_values
 
 globals().update(conf_values({book!r}))
 '''

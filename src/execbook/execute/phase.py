@@ -24,6 +24,7 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
+from execbook.book.files import is_source_folder
 from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.layout import Layout
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
@@ -37,7 +38,6 @@ from execbook.source.syntax import Document, parse
 
 logger = logging.getLogger(__name__)
 
-SKIP_DIRS = {"_build", ".venv", "venv", "node_modules", "__pycache__", ".git", ".execbook-cache", "jupyter_execute"}
 
 
 def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Job]:
@@ -162,7 +162,7 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
         except Exception as error:
             if type(error).__name__ != "DaskError":
                 raise
-            raise_config_problem(str(error))
+            cfg.report_config_error(app, str(error), in_settings=False)
         finally:
             record_durations(layout.cache, finished)
             report.wall = time.monotonic() - started
@@ -184,15 +184,11 @@ def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
         from execbook.execute.cluster import DaskPool
 
         if not address:
-            raise_config_problem("execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)")
+            cfg.report_config_error(app, "execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)",
+                                    in_settings=False)
         return DaskPool(address, layout.tree, layout.lib, shared_fs=options.dask_shared_fs,
                         gpus_per_job=options.gpus_per_job, limit_mb=options.dask_max_payload_mb, settings=settings)
     return LocalPool(workers, layout.tree, layout.logs, layout.lib, settings)
-
-
-def raise_config_problem(message: str) -> None:
-    logger.error(f"execbook: {message}", type="execbook", subtype="config")
-    raise SystemExit(2)
 
 
 def unstored(app: Sphinx) -> dict[str, NotebookNode]:
@@ -236,7 +232,7 @@ def sync_tree(src: Path, dst: Path, skip: set[Path]) -> None:
     skip = {path.resolve() for path in skip}
     for root, dirs, files in os.walk(src):
         here = Path(root)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS and (here / d).resolve() not in skip]
+        dirs[:] = [d for d in dirs if is_source_folder(d) and (here / d).resolve() not in skip]
         target = dst / here.relative_to(src)
         target.mkdir(parents=True, exist_ok=True)
         for name in files:

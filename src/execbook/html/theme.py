@@ -6,7 +6,6 @@ that a d2l book needs only ``extensions = ["execbook"]``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from execbook.book import config as cfg
-from execbook.book.config import setdefault, user_set
+from execbook.book.config import report_config_error, setdefault, user_set
 from execbook.book.files import EXCLUDE
 from execbook.html.references import CITATION_STYLE
 
@@ -95,24 +94,6 @@ def check_cache_dir(app: Sphinx, options: cfg.ExecbookConfig) -> None:
             report_config_error(app, f"execbook_cache_dir: {options.cache_dir!r} ({root.resolve()}) {reason}; the cache would "
                                      f"write notebooks/ and durations.json there. Use a folder of its own, e.g. "
                                      f"'_build/.execbook-cache' (an empty folder, or one holding execbook's {TAG_NAME}, is accepted)")
-
-
-def report_config_error(app: Sphinx, message: str) -> None:
-    """Stop the build with ``conf.py:line: message`` and no traceback.
-
-    Sphinx prints a full traceback for any exception raised here, which reads
-    like a crash in execbook; a wrong option is the author's to fix.
-    """
-    conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
-    where = str(conf)
-    option = re.match(r"\w*", message).group()  # execbook_pdf['paper'] ... is set on the line of execbook_pdf =
-    if conf.is_file():
-        for number, line in enumerate(conf.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(rf"\s*{re.escape(option)}\s*=", line):
-                where = f"{conf}:{number}"
-                break
-    logger.error(f"{where}: {message}", type="execbook", subtype="config")
-    raise SystemExit(2)
 
 
 def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from execbook.book.files import BUILD_DIR
 
 # userinfo of a URL (``https://user:token@``), and of git's scp-like form when it
 # carries a password (``user:token@host:path``); a bare ``git@host:`` is no secret
@@ -39,7 +40,7 @@ def git_says(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def stage(book: Path) -> Path:
-    build = book / "_build"
+    build = book / BUILD_DIR
     site = build / "html"
     if not (site / "index.html").is_file():
         raise SystemExit("execbook: no built site in _build/html; run `make html` first")
@@ -99,7 +100,7 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
     staging = stage(book)
     if links_refuse(staging, force):
         return 1
-    clone = book / "_build" / "deploy-repository"
+    clone = book / BUILD_DIR / "deploy-repository"
     shutil.rmtree(clone, ignore_errors=True)
     cloned = git("clone", "--quiet", "--depth", "1", "--branch", branch, "--single-branch", url, str(clone), cwd=book)
     if cloned.returncode != 0:  # a new repository, or one without that branch yet

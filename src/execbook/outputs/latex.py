@@ -30,6 +30,7 @@ from sphinxcontrib.rsvgconverter.rsvgconverter import RSVGConverter
 from execbook.book import config as cfg
 from execbook.outputs import fonts, latex_style
 from execbook.book.config import setdefault
+from execbook.book.files import BUILD_DIR
 
 TEX_PACKAGES = "latexmk texlive-xetex texlive-fonts-recommended texlive-latex-extra fonts-freefont-otf xindy"
 DEFAULT_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
@@ -119,7 +120,7 @@ def use_style(app: Sphinx, options: dict[str, Any]) -> dict[str, str]:
     local = latex_style.override(options.get("latex_archive", ""), base)
     if not url and local is None:
         raise latex_style.StyleError(f"style = {options['style']} needs the style archive: set latex_url (or latex_archive, a local copy)")
-    unpacked = latex_style.fetch(url, Path(app.srcdir) / "_build" / "latex-styles", local)
+    unpacked = latex_style.fetch(url, Path(app.srcdir) / BUILD_DIR / "latex-styles", local)
     sphinx_files = {path.name.removesuffix(".jinja") for path in (Path(sphinx.__file__).parent / "texinputs").iterdir()}
     keep = sphinx_files | {"sphinxmessages.sty", "sphinxhighlight.sty", "Makefile", "latexmkrc", "make.bat"}
     files = latex_style.style_files(unpacked, keep)

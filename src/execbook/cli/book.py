@@ -1,0 +1,153 @@
+"""A book folder as the commands load it: ``conf.py`` (run) or d2l-book's
+``config.ini`` (mapped), validated, with the flags every sphinx-build of it takes;
+and the commands that need no Sphinx build: ``build lib`` and ``check``."""
+
+from __future__ import annotations
+
+import difflib
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import NoReturn
+
+from sphinx.errors import ConfigError
+from sphinx.util.matching import Matcher
+
+from execbook.book import config as cfg
+from execbook.book.files import book_pages, decode_page
+from execbook.book.scan import book_left_out
+from execbook.compat import d2lbook
+from execbook.source.syntax import parse
+
+
+@dataclass
+class Book:
+    """A book folder: its settings, validated, and the flags every sphinx-build of it takes."""
+
+    folder: Path
+    conf: SimpleNamespace
+    options: cfg.ExecbookConfig
+    flags: list[str] = field(default_factory=list)
+    ini: d2lbook.Mapping | None = None  # for a d2l-book project (config.ini, no conf.py)
+
+    def sphinx(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "sphinx", *args, *self.flags]
+
+    def run_sphinx(self, *args: str) -> int:
+        """sphinx-build in this process: one interpreter start less than a child process."""
+        from sphinx.cmd.build import main as sphinx_main
+
+        return sphinx_main([*args, *self.flags])
+
+
+def conf_namespace(values: dict) -> SimpleNamespace:
+    names = {name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_"))) for name in cfg.option_names()}
+    return SimpleNamespace(
+        **names, root_doc=values.get("root_doc", "index"), exclude_patterns=values.get("exclude_patterns", []),
+        include_patterns=values.get("include_patterns", ["**"]), release=values.get("release", ""),
+    )
+
+
+def fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        print(line, file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_conf(conf_py: Path) -> dict:
+    """conf.py's names; a conf.py that does not parse or raises exits 2 with ``conf.py:LINE`` and the error."""
+    try:
+        return runpy.run_path(str(conf_py))
+    except SyntaxError as error:
+        fail([f"{conf_py}:{error.lineno or 1}: ERROR: conf.py does not parse: {error.msg}; fix that line"])
+    except Exception as error:  # the author's code: any exception is a mistake in the book, not in execbook
+        fail([f"{conf_py}:{_conf_line(conf_py, error)}: ERROR: conf.py raised {type(error).__name__}: {error}"])
+
+
+def _conf_line(conf_py: Path, error: BaseException) -> int:
+    """The line of conf.py in the traceback nearest to where ``error`` was raised."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename) == conf_py]
+    return frames[-1].lineno or 1 if frames else 1
+
+
+def load_book(folder: Path) -> Book:
+    """The book in ``folder``: conf.py, or d2l-book's config.ini; a bad setting exits 2 naming its line."""
+    conf_py, ini_path = folder / "conf.py", folder / d2lbook.INI_NAME
+    if conf_py.is_file():
+        conf = conf_namespace(run_conf(conf_py))
+        try:
+            return Book(folder, conf, cfg.from_sphinx(conf))  # type: ignore[arg-type]
+        except ConfigError as error:
+            fail([f"execbook: {conf_py}: {error}"])
+    if not ini_path.is_file():
+        fail([f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"])
+    mapping = d2lbook.map_ini(folder)
+    problem = d2lbook.check_sphinx_configs(folder, mapping)
+    errors = mapping.errors + ([problem] if problem else [])
+    if errors:
+        fail([note.format(ini_path) for note in errors])
+    conf = conf_namespace(d2lbook.conf_values(str(folder), mapping))
+    try:
+        options = cfg.from_sphinx(conf)  # type: ignore[arg-type]
+    except ConfigError as error:
+        option = str(error).split(" ", 1)[0].rstrip(":").split("[", 1)[0]
+        fail([f"{ini_path}:{mapping.lines.get(option, 1)}: ERROR: {error}"])
+    flags = ["-c", str(d2lbook.write_conf(folder))] + (["-W", "--keep-going"] if mapping.warning_is_error else [])
+    return Book(folder, conf, options, flags, mapping)
+
+
+def build_lib(folder: Path) -> list[Path]:
+    """The library into the book's folder (hand-written headers kept), from
+    every page of the book; and, for d2l-book projects, ``__version__``."""
+    from execbook.library.extract import LibrarySpec, extract_book, write_library
+
+    book = load_book(folder)
+    spec = LibrarySpec.from_option(book.options.library, folder)
+    if spec is None:
+        where = "[library-<tab>] lib_file in config.ini" if book.ini else "execbook_library in conf.py"
+        raise SystemExit(f"execbook: this book has no {where}, so there is no library to write")
+    pages = book_pages(folder, book.conf.exclude_patterns)
+    left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
+    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, left_out=left_out)
+            for name, path in pages.items()}
+    libraries = extract_book(docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini])
+    for library in libraries.values():
+        for docname, message in library.messages:
+            print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
+    written = write_library(folder, spec, libraries, headers_from=folder)
+    version = d2lbook.write_version(folder, book.options.library.get("version_file", ""), book.conf.release)
+    return written + ([version] if version else [])
+
+
+def check_book(folder: Path) -> int:
+    """d2l-book's outputcheck and tabcheck, and every other mistake the parser finds: file:line, exit 1."""
+    book = load_book(folder)
+    include = Matcher(list(book.conf.include_patterns))
+    pages = {name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")}
+    problems = 0
+    left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
+    for path in pages.values():
+        text, undecodable = decode_page(path.read_bytes())
+        doc = parse(text, book.options.tabs, lambda entry: True, left_out)
+        for message in ([undecodable] if undecodable else []) + doc.messages:
+            print(f"{path.relative_to(folder)}:{message.line}: {message.text} [execbook.{message.subtype}]")
+            problems += 1
+    print(f"execbook check: {len(pages)} pages, {problems} problem{'s' * (problems != 1)}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def only_tabs_args(requested: str, tabs: list[str]) -> list[str]:
+    """``--tab pytorch,jax`` as the Sphinx override that builds only those tabs."""
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    for name in names:
+        if name not in tabs:
+            close = difflib.get_close_matches(name, tabs, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise SystemExit(f"execbook: --tab {name}: the book's tabs are {', '.join(tabs)}{hint}")
+    if not names:
+        raise SystemExit(f"execbook: --tab names no framework; the book's tabs are {', '.join(tabs)}")
+    return ["-D", f"execbook_only_tabs={','.join(names)}"]
