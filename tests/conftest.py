@@ -1,5 +1,6 @@
-"""Shared helpers: build small books with the real sphinx-build, parse the HTML;
-fail the run if a test leaves a process behind."""
+"""Shared helpers: build small books (with the real sphinx-build in a subprocess, or
+in this process through ``sphinx.testing``), parse the HTML; fail the run if a test
+leaves a process behind."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,37 @@ def run_sphinx(srcdir: Path, *args: str, builder: str = "html") -> BuiltBook:
         timeout=600,
     )
     return BuiltBook(srcdir, outdir, proc.returncode, proc.stdout + proc.stderr)
+
+
+def build_in_process(srcdir: Path, builder: str = "html", confoverrides: dict[str, object] | None = None) -> BuiltBook:
+    """Build ``srcdir`` with ``sphinx.testing``'s ``SphinxTestApp`` in this process, into
+    the folders ``run_sphinx`` uses. Saves a Python start-up and Sphinx's imports per
+    book; only for books that run no code (``execbook_execute = "off"``) and tests that
+    read the pages. Execution, kernels, clean-up of processes, the CLI, exit codes,
+    ``-W`` and what the terminal shows stay with ``run_sphinx``: a subprocess is the
+    point there. ``output`` holds the warnings, as ``-q`` would print them; an
+    exception in the build is raised here, not turned into a return code."""
+    from sphinx.errors import ConfigError
+    from sphinx.testing.util import SphinxTestApp
+    from sphinx.util.console import strip_colors
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    # the roles, directives and nodes a build registers are undone when it ends
+    with patch_docutils(srcdir), docutils_namespace():
+        app = SphinxTestApp(builder, srcdir=srcdir, builddir=srcdir / "_build", confoverrides=confoverrides or {})
+        try:
+            if app.config.execbook_execute != "off":
+                raise ConfigError("build_in_process builds books that run no code: set execbook_execute = 'off'")
+            app.build()
+        finally:
+            app.cleanup()
+    return BuiltBook(srcdir, Path(app.outdir), app.statuscode, strip_colors(app.warning.getvalue()))
+
+
+@pytest.fixture(scope="session")
+def sphinx_in_process() -> Callable[..., BuiltBook]:
+    """``build_in_process`` as a fixture, for module- or session-scoped books."""
+    return build_in_process
 
 
 def write_book(root: Path, pages: dict[str, str], conf: str = "", tabs: tuple[str, ...] = ("pytorch", "numpy")) -> Path:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from conftest import BuiltBook
 
 pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
 
@@ -186,12 +189,12 @@ def test_a_cell_inside_an_html_comment_is_hidden_and_not_run(tmp_path: Path) -> 
     assert not list(tmp_path.rglob("ran.txt"))
 
 
-def test_page_buttons_escape_what_reaches_html(tmp_path: Path) -> None:
+def test_page_buttons_escape_what_reaches_html(tmp_path: Path, sphinx_in_process: Callable[..., BuiltBook]) -> None:
     """14: a page name with '&' (or a quote) stays inside its href."""
     conf = CONF + "execbook_colab = {'python': 'me/book'}\nexecbook_execute = 'off'\n"
     write(tmp_path, book(conf, **{"index.md": "# Home\n\n```toc\nq&x\n```\n", "q&x.md": "# Q\n\n```python\n1\n```\n"}))
-    done = run(tmp_path, ["sphinx"])
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = sphinx_in_process(tmp_path)  # runs no code, reads a page: no subprocess needed
+    assert done.returncode == 0, done.output
     html = (tmp_path / "_build" / "html" / "q&x.html").read_text(encoding="utf-8")
     assert 'href="https://colab.research.google.com/github/me/book/blob/master/q&amp;x.ipynb"' in html
     assert 'href="notebooks/python/q&amp;x.ipynb"' in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -322,7 +323,8 @@ PREFACE_PAGES = {
 
 
 @pytest.fixture(scope="module", params=sorted(PREFACE_PAGES))
-def preface_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
+def preface_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                 sphinx_in_process: Callable[..., BuiltBook]) -> BuiltBook:
     source = PREFACE_PAGES[request.param]
     if not source.is_file():
         pytest.skip(f"{source} is not beside this checkout")
@@ -338,7 +340,7 @@ def preface_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     )
     (root / "chapter_preface").mkdir()
     shutil.copy(source, root / "chapter_preface" / "index.md")
-    return run_sphinx(root)
+    return sphinx_in_process(root)  # runs no code, reads pages and warnings: no subprocess needed
 
 
 def test_preface_builds_with_only_missing_page_warnings(preface_book: BuiltBook) -> None:

@@ -7,9 +7,11 @@ under the table, an :eqlabel: after a blank line); the text is our own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from conftest import BuiltBook, run_sphinx, write_book
+from conftest import BuiltBook, write_book
 
 pytestmark = pytest.mark.sphinx
 
@@ -80,9 +82,9 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def shapes_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
+def shapes_book(tmp_path_factory: pytest.TempPathFactory, sphinx_in_process: Callable[..., BuiltBook]) -> BuiltBook:
     root = write_book(tmp_path_factory.mktemp("shapes") / "book", PAGES, conf='execbook_execute = "off"\n')
-    return run_sphinx(root)
+    return sphinx_in_process(root)  # runs no code, reads pages: no subprocess needed
 
 
 def test_loose_label_shapes_build_without_warnings(shapes_book: BuiltBook) -> None:

@@ -3,7 +3,8 @@
 Each case in ``fixtures/library/*.txt`` (same layout as the parser fixtures)
 holds pages separated by ``=== docname`` lines, the first being the root;
 the expected part is the PyTorch module followed by any messages.
-``python tests/regen_fixtures.py`` rewrites expectations.
+``pytest tests/test_library.py --regen-file-failure`` rewrites the expectations
+of failing cases (read the diff before committing it).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest_param_files import ParamTestData
 
 from execbook.library.extract import (
     LibrarySpec, book_order, extract, job_library_names, kept_header, module_text,
 )
 from execbook.source.syntax import parse
-from test_syntax import read_cases
+from test_syntax import dot_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "library"
 TABS = ["pytorch", "numpy"]
@@ -50,14 +52,14 @@ def run_case(source: str) -> str:
     return "\n".join(lines)
 
 
-FILES = sorted(FIXTURES.glob("*.txt"))
-CASES = [(path, case) for path in FILES for case in read_cases(path)]
+@pytest.mark.param_file(FIXTURES / "extraction.txt")
+def test_extraction(file_params: ParamTestData) -> None:
+    file_params.assert_expected(dot_text(run_case(file_params.content.removesuffix("\n"))))
 
 
-@pytest.mark.parametrize(("path", "case"), CASES, ids=[f"{p.stem}:{c[0]}" for p, c in CASES])
-def test_fixture(path: Path, case: tuple[str, str, str, int]) -> None:
-    _, source, expected, _ = case
-    assert run_case(source) == expected
+def test_every_fixture_file_has_its_test() -> None:
+    """A new ``fixtures/library/*.txt`` needs its test above, or its cases never run."""
+    assert [path.name for path in FIXTURES.glob("*.txt")] == ["extraction.txt"]
 
 
 GRAPH = """=== index
