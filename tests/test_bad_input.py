@@ -224,3 +224,22 @@ def test_a_tab_mark_in_another_case_is_a_tab_mark(tmp_path: Path) -> None:
     assert done.returncode == 0 and "WARNING" not in output, output
     html = (tmp_path / "_build" / "html" / "other.html").read_text(encoding="utf-8")
     assert "from the cell" in html and "UsageError" not in html and "%%TAB" not in html
+
+
+def test_an_incomplete_bibliography_entry_is_shown_with_a_warning(tmp_path: Path) -> None:
+    """pybtex's plain style stops on an @article without journal; execbook's shows what the entry has."""
+    from conftest import run_sphinx, write_book
+
+    pages = {
+        "index.md": "# Book\n\n```toc\ncites\nrefs\n```\n",
+        "cites.md": "# Cites\n\nAs :cite:`lonely` found.\n",
+        "refs.md": "# References\n\n:bibliography:`refs.bib`\n",
+        "refs.bib": "@article{lonely, title={A Lonely Title}, author={Ann Author}, year={2020}}\n",
+    }
+    book = run_sphinx(write_book(tmp_path / "book", pages, conf='execbook_execute = "off"\n'))
+    assert book.returncode == 0, book.output
+    assert "Traceback" not in book.output and "FieldIsMissing" not in book.output
+    assert ("WARNING: the bibliography entry 'lonely' (@article) has no journal, which pybtex's plain style needs "
+            "for its type; add it to the .bib file (shown without it) [execbook.bibtex]") in book.output
+    entry = book.main("refs").get_text(" ", strip=True)
+    assert "Ann Author. A Lonely Title. 2020." in entry

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from execbook.compat import d2lbook
+from execbook.compat import config_ini, d2lbook
 from execbook.source.aliases import Aliases
 
 MINI_BOOK = Path(__file__).parent / "books" / "d2lbook"
@@ -102,7 +102,7 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
     files = ("img/a.svg", "data/x.csv", "mylib/__init__.py", "static/favicon.png", "static/logo.png", "static/a.css",
              "static/b.css", "static/a.js", "refs.bib", "static/post.py")
     book = write_project(tmp_path, EVERY_KEY, files)
-    m = d2lbook.map_ini(book)
+    m = config_ini.map_ini(book)
     v = m.values
     assert m.errors == []
     assert (v["project"], v["author"], v["copyright"], v["release"]) == ("My Book", "A. Author", "2026, A. Author", "1.2.0")
@@ -149,14 +149,14 @@ def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None
     values = d2lbook.conf_values(str(book))
     assert values["html_title"] == "Mine" and values["latex_elements"] == {"papersize": "a4paper"}
     assert values["extensions"] == ["execbook", "sphinx.ext.autodoc"]
-    static = book / d2lbook.CONF_DIR / "_static" / "execbook-ini"
+    static = book / config_ini.CONF_DIR / "_static" / "execbook-ini"
     assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == ["static/a.css", "static/a.js", "static/b.css"]
     assert values["html_static_path"] == [str(static.parent)]
 
 
 def test_defaults_are_d2l_books(tmp_path: Path) -> None:
     book = write_project(tmp_path, "[project]\n")
-    m = d2lbook.map_ini(book)
+    m = config_ini.map_ini(book)
     v = m.values
     assert v["project"] == "The Title From Index"  # empty title: index.md's first heading
     assert v["author"] == "The contributors" and v["release"] == "0.0.1"
@@ -184,7 +184,7 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
         [library-tensorflow]
         lib_file = d2l/tensorflow.py
         """)
-    notes = [(n.line, n.text, n.error, n.info) for n in d2lbook.map_ini(book).notes]
+    notes = [(n.line, n.text, n.error, n.info) for n in config_ini.map_ini(book).notes]
     assert notes == [  # keys d2l-book has but execbook does not use are information, not warnings (-W stays green)
         (2, "unknown key 'titel' in [project]; did you mean 'title'?; it is ignored", False, False),
         (4, "unknown section [biuld]; did you mean [build]?; it is ignored", False, False),
@@ -203,7 +203,7 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
     ("[colab]\ngithub_repo = me/x\"><script>\n", 2, "is not a GitHub repository as 'owner/repo'; the line is left out"),
 ])
 def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, text: str) -> None:
-    m = d2lbook.map_ini(write_project(tmp_path, ini))
+    m = config_ini.map_ini(write_project(tmp_path, ini))
     assert m.errors == [] and [(n.line, n.info) for n in m.notes] == [(line, False)] and text in m.notes[0].text, m.notes
     assert "html_favicon" not in m.values and "post_latex" not in m.values["execbook_pdf"]
 
@@ -217,16 +217,16 @@ def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, 
     ("[build]\nnotebooks = *.ipynb\n", 2, "must name Markdown files"),
 ])
 def test_errors_name_their_line(tmp_path: Path, ini: str, line: int, text: str) -> None:
-    errors = d2lbook.map_ini(write_project(tmp_path, ini)).errors
+    errors = config_ini.map_ini(write_project(tmp_path, ini)).errors
     assert len(errors) == 1 and errors[0].line == line and text in errors[0].text, errors
 
 
 def test_one_framework_books_and_tab_case(tmp_path: Path) -> None:
-    no_tabs = d2lbook.map_ini(write_project(tmp_path / "a", "[library-python]\nlib_file = mylib/python.py\n"))
+    no_tabs = config_ini.map_ini(write_project(tmp_path / "a", "[library-python]\nlib_file = mylib/python.py\n"))
     assert no_tabs.notes == [] and no_tabs.values["execbook_library"]["modules"] == {"python": "mylib/python.py"}
-    old_form = d2lbook.map_ini(write_project(tmp_path / "b", "[library]\nsave_filename = mylib/book.py\n"))
+    old_form = config_ini.map_ini(write_project(tmp_path / "b", "[library]\nsave_filename = mylib/book.py\n"))
     assert old_form.notes == [] and old_form.values["execbook_library"]["modules"] == {"python": "mylib/book.py"}
-    cased = d2lbook.map_ini(write_project(tmp_path / "c", "[build]\ntabs = PyTorch\n[library-PyTorch]\nlib_file = d2l/torch.py\n"))
+    cased = config_ini.map_ini(write_project(tmp_path / "c", "[build]\ntabs = PyTorch\n[library-PyTorch]\nlib_file = d2l/torch.py\n"))
     assert cased.notes == [] and cased.values["execbook_library"]["modules"] == {"pytorch": "d2l/torch.py"}
 
 
@@ -235,19 +235,19 @@ def test_one_framework_books_and_tab_case(tmp_path: Path) -> None:
     ("[build]\ntabs = a\nthis line is not a key\n", 3, "cannot read 'this line is not a key'"),
 ])
 def test_odd_values_are_reported_not_raised(tmp_path: Path, ini: str, line: int, text: str) -> None:
-    notes = d2lbook.map_ini(write_project(tmp_path, ini)).notes
+    notes = config_ini.map_ini(write_project(tmp_path, ini)).notes
     assert any(n.line == line and text in n.text for n in notes), notes
 
 
 def test_not_utf8(tmp_path: Path) -> None:
     book = write_project(tmp_path, "")
     (book / "config.ini").write_bytes(b"[project]\ntitle = Caf\xe9\n")
-    assert [(n.line, n.error) for n in d2lbook.map_ini(book).notes] == [(2, True)]
+    assert [(n.line, n.error) for n in config_ini.map_ini(book).notes] == [(2, True)]
 
 
 def test_static_files_keep_their_folders(tmp_path: Path) -> None:
     book = write_project(tmp_path, "[html]\ninclude_css = a/book.css b/book.css\n", ("a/book.css", "b/book.css"))
-    assert d2lbook.map_ini(book).values["html_css_files"] == ["execbook-ini/a/book.css", "execbook-ini/b/book.css"]
+    assert config_ini.map_ini(book).values["html_css_files"] == ["execbook-ini/a/book.css", "execbook-ini/b/book.css"]
 
 
 @pytest.mark.parametrize(("ini", "line", "error"), [
@@ -257,12 +257,12 @@ def test_static_files_keep_their_folders(tmp_path: Path) -> None:
 ])
 def test_sphinx_configs_that_do_not_run(tmp_path: Path, ini: str, line: int, error: str) -> None:
     book = write_project(tmp_path, ini)
-    note = d2lbook.check_sphinx_configs(book, d2lbook.map_ini(book))
+    note = d2lbook.check_sphinx_configs(book, config_ini.map_ini(book))
     assert note is not None and note.line == line and error in note.text, note
 
 
 def test_globs_and_version_file(tmp_path: Path) -> None:
-    assert d2lbook.sphinx_globs(["**/*.md", "./a/*.md", "img/"]) == ["**/*.md", "*.md", "a/*.md", "img/**"]
+    assert config_ini.sphinx_globs(["**/*.md", "./a/*.md", "img/"]) == ["**/*.md", "*.md", "a/*.md", "img/**"]
     version = tmp_path / "lib" / "__init__.py"
     version.parent.mkdir()
     version.write_text('"""Lib."""\n__version__ = "0.0.1"  # set by the build\nx = 1\n')
@@ -271,7 +271,7 @@ def test_globs_and_version_file(tmp_path: Path) -> None:
 
 
 def test_mini_book_aliases_parse() -> None:
-    m = d2lbook.map_ini(MINI_BOOK)
+    m = config_ini.map_ini(MINI_BOOK)
     assert [n.line for n in m.notes] == [47] and m.errors == []
     for maps in m.values["execbook_library"]["aliases"].values():
         assert Aliases.from_option(maps)

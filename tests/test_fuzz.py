@@ -30,7 +30,7 @@ from sphinx.errors import ConfigError
 
 from conftest import run_sphinx, write_book
 from execbook.book import config as cfg
-from execbook.compat import d2lbook
+from execbook.compat import config_ini, d2lbook
 from execbook.cli.book import conf_namespace
 from execbook.source.notebooks import page_notebook
 from execbook.book.files import decode_page
@@ -262,9 +262,9 @@ def test_bad_conf_values_build(tmp_path_factory, options: dict) -> None:
 
 # -- config.ini -----------------------------------------------------------------
 
-ini_sections = list(d2lbook.DEFAULTS) + ["library-pytorch", "library-numpy", "library-JAX", "translation", "bogus", "Project", ""]
-ini_keys = sorted({key for keys in d2lbook.DEFAULTS.values() for key in keys} | set(d2lbook.LIBRARY_TAB_KEYS)
-                  | {key for _, key in d2lbook.IGNORED} | {"unknown", "Tabs", ""})
+ini_sections = list(config_ini.DEFAULTS) + ["library-pytorch", "library-numpy", "library-JAX", "translation", "bogus", "Project", ""]
+ini_keys = sorted({key for keys in config_ini.DEFAULTS.values() for key in keys} | set(config_ini.LIBRARY_TAB_KEYS)
+                  | {key for _, key in config_ini.IGNORED} | {"unknown", "Tabs", ""})
 ini_values = st.one_of(
     words,
     st.sampled_from(["pytorch, numpy", "pytorch,,numpy", "all", "True", "false", "100%", "%(x)s", "%%", "**/*.md", "*.ipynb",
@@ -308,7 +308,7 @@ def test_map_ini_never_raises(tmp_path_factory, text: str, latin1: bool) -> None
     root = tmp_path_factory.getbasetemp() / "ini" / str(next(counter))
     raw = text.encode("latin-1", "replace") + b"\xe9" if latin1 else None
     write_ini_book(root, text, raw)
-    mapping = d2lbook.map_ini(root)
+    mapping = config_ini.map_ini(root)
     for note in mapping.notes:
         assert note.line >= 1, note
         note.format(root / "config.ini")

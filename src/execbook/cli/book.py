@@ -18,7 +18,7 @@ from sphinx.util.matching import Matcher
 from execbook.book import config as cfg
 from execbook.book.files import book_pages, decode_page
 from execbook.book.scan import book_left_out
-from execbook.compat import d2lbook
+from execbook.compat import config_ini, d2lbook
 from execbook.source.syntax import parse
 
 
@@ -30,7 +30,7 @@ class Book:
     conf: SimpleNamespace
     options: cfg.ExecbookConfig
     flags: list[str] = field(default_factory=list)
-    ini: d2lbook.Mapping | None = None  # for a d2l-book project (config.ini, no conf.py)
+    ini: config_ini.Mapping | None = None  # for a d2l-book project (config.ini, no conf.py)
 
     def sphinx(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "sphinx", *args, *self.flags]
@@ -76,7 +76,7 @@ def _conf_line(conf_py: Path, error: BaseException) -> int:
 
 def load_book(folder: Path) -> Book:
     """The book in ``folder``: conf.py, or d2l-book's config.ini; a bad setting exits 2 naming its line."""
-    conf_py, ini_path = folder / "conf.py", folder / d2lbook.INI_NAME
+    conf_py, ini_path = folder / "conf.py", folder / config_ini.INI_NAME
     if conf_py.is_file():
         conf = conf_namespace(run_conf(conf_py))
         try:
@@ -85,7 +85,7 @@ def load_book(folder: Path) -> Book:
             fail([f"execbook: {conf_py}: {error}"])
     if not ini_path.is_file():
         fail([f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"])
-    mapping = d2lbook.map_ini(folder)
+    mapping = config_ini.map_ini(folder)
     problem = d2lbook.check_sphinx_configs(folder, mapping)
     errors = mapping.errors + ([problem] if problem else [])
     if errors:

@@ -16,7 +16,7 @@ from pathlib import Path
 from execbook.book import uptodate
 from execbook.book.files import BUILD_DIR
 from execbook.cli.book import build_lib, check_book, load_book, only_tabs_args
-from execbook.compat import d2lbook
+from execbook.compat import config_ini
 
 
 def port_number(text: str) -> int:
@@ -129,7 +129,7 @@ def write_lib(book: Path) -> int:
 def deploy_book(folder: Path, remote: str | None, branch: str | None, force: bool) -> int:
     from execbook.outputs.deploy import deploy, deploy_to_repository, github_remote
 
-    if remote is None and not (folder / "conf.py").is_file() and (folder / d2lbook.INI_NAME).is_file():
+    if remote is None and not (folder / "conf.py").is_file() and (folder / config_ini.INI_NAME).is_file():
         book = load_book(folder)
         if book.ini and book.ini.deploy_repo:  # d2l-book pushes the site to [deploy] github_repo's master
             message = f"Version {book.conf.release}" if book.conf.release else "Publish the book"

@@ -28,6 +28,7 @@ def setup(app: Sphinx) -> None:
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")
     references.register_citation_style()
+    references.register_entry_style()
 
     app.connect("config-inited", theme.configure, priority=100)
     app.connect("config-inited", add_package_paths, priority=100)

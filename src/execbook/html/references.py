@@ -121,6 +121,39 @@ def register_citation_style() -> None:
 
 
 CITATION_STYLE = "author_year_round"
+ENTRY_STYLE = "execbook_plain"  # pybtex's plain style, which never stops a build on an incomplete entry
+
+
+def register_entry_style() -> None:
+    """pybtex's ``plain`` style, but an entry missing a field its type needs
+    (an ``@article`` without ``journal``) is shown with what it has, and named
+    in a warning, instead of stopping the build with pybtex's FieldIsMissing."""
+    from pybtex.plugin import register_plugin
+    from pybtex.richtext import Text
+    from pybtex.style import FormattedEntry
+    from pybtex.style.formatting import toplevel
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.template import FieldIsMissing, field, optional, sentence
+
+    class TolerantStyle(PlainStyle):
+        def format_entry(self, label: str, entry: Any, bib_data: Any = None) -> Any:
+            try:
+                return super().format_entry(label, entry, bib_data=bib_data)
+            except FieldIsMissing as missing:
+                logger.warning(
+                    f"the bibliography entry '{entry.key}' (@{entry.type}) has no {missing.field_name}, which pybtex's "
+                    f"plain style needs for its type; add it to the .bib file (shown without it)",
+                    type="execbook", subtype="bibtex",
+                )
+                template = toplevel[
+                    optional[sentence[self.format_names("author")]],
+                    optional[sentence[field("title")]],
+                    optional[sentence[field("year")]],
+                ]
+                text = template.format_data({"entry": entry, "style": self, "bib_data": bib_data})
+                return FormattedEntry(entry.key, text or Text(entry.key), label)
+
+    register_plugin("pybtex.style.formatting", ENTRY_STYLE, TolerantStyle, force=True)
 
 
 def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:

@@ -18,7 +18,7 @@ from sphinx.util.matching import Matcher
 from execbook.book import config as cfg
 from execbook.book.config import report_config_error, setdefault, user_set
 from execbook.book.files import EXCLUDE
-from execbook.html.references import CITATION_STYLE
+from execbook.html.references import CITATION_STYLE, ENTRY_STYLE
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def configure(app: Sphinx, config: Config) -> None:
     if not user_set(config, "html_theme"):
         config.html_theme = "pydata_sphinx_theme"
     setdefault(config, "bibtex_reference_style", CITATION_STYLE)
-    setdefault(config, "bibtex_default_style", "plain")
+    setdefault(config, "bibtex_default_style", ENTRY_STYLE)
     setdefault(config, "html_favicon", str(Path(__file__).parent / "static" / "execbook-favicon.svg"))
     setdefault(config, "copybutton_exclude", ".linenos, .gp, .go")
 

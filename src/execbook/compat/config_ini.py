@@ -1,0 +1,511 @@
+"""d2l-book's ``config.ini`` read into Sphinx and execbook settings.
+
+``map_ini`` reads it (with d2l-book's defaults) section by section
+(``map_html``, ``map_pdf``, ``map_library``, ``map_colab``); every key has a
+line, so every problem is reported as ``config.ini:LINE``. ``d2lbook`` turns
+the result into the generated ``conf.py``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from execbook.source.aliases import AliasError, Aliases
+from execbook.book.config import GITHUB_REPO_RE
+from execbook.book.files import BUILD_DIR
+
+INI_NAME = "config.ini"
+DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
+CONF_DIR = Path(BUILD_DIR) / ".execbook-conf"
+
+# d2l-book's defaults (its config_default.ini), for the keys execbook maps
+DEFAULTS = {
+    "project": {"name": "d2lbook", "title": "", "author": "The contributors", "release": "0.0.1", "copyright": ""},
+    "build": {
+        "index": "index", "notebooks": "**/*.md", "rsts": "", "non-notebooks": "", "exclusions": "",
+        "resources": "", "eval_notebook": "True", "warning_is_error": "False", "sphinx_extensions": "",
+        "sphinx_configs": "", "tabs": "",
+    },
+    "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
+    "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": "",
+            "latex_url": "", "latex_archive": ""},
+    "library": {"version_file": "", "save_filename": ""},
+    "deploy": {"github_repo": ""},
+    "colab": {
+        "github_repo": "", "exclusions": "*.html **/index.html", "libs": "", "gpu_pattern": "gpu",
+        "libs_header": "The following additional libraries are needed to run this notebook. "
+        "Note that running on Colab is experimental, please report a Github issue if you have any problem.",
+    },
+}
+LIBRARY_TAB_KEYS = {
+    "lib_file": None, "lib_name": "lib_name", "simple_alias": "simple", "fluent_alias": "fluent",
+    "args_alias": "args", "alias": "alias", "reverse_alias": "reverse",
+}
+# d2l-book keys execbook has no use for, and why
+IGNORED = {
+    ("project", "lang"): "the site's language is Sphinx's `language`; set it in sphinx_configs",
+    ("build", "dependencies"): "execbook re-runs exactly the code whose inputs changed",
+    ("build", "source_dir"): "execbook builds the folder config.ini is in",
+    ("build", "output_dir"): "execbook writes into _build",
+    ("build", "origin_repo"): "translations are not supported",
+    ("library", "save_mark"): "use #@save",
+    ("library", "save_patterns"): "use [library-<tab>] lib_file",
+    ("library", "version"): "the version is [project] release",
+    ("library", "root_dir"): "not supported",
+    ("deploy", "google_analytics_tracking_id"): "add an analytics script with [html] include_js",
+    ("deploy", "s3_bucket"): "execbook deploys to GitHub Pages",
+    ("deploy", "other_file_s3urls"): "execbook deploys to GitHub Pages",
+    ("colab", "replace_svg_url"): "notebooks carry their images beside them",
+}
+IGNORED_SECTIONS = {"translation", "sagemaker", "slides"}
+TRUE = {"true", "yes", "on", "1"}
+
+
+@dataclass
+class Note:
+    """A problem or remark about config.ini, at a line."""
+
+    line: int
+    text: str
+    error: bool = False
+    info: bool = False  # a d2l-book key execbook has no use for: said, but not a warning (-W stays green)
+
+    def format(self, path: Path) -> str:
+        return f"{path}:{self.line}: {'ERROR' if self.error else 'WARNING'}: {self.text}"
+
+
+@dataclass
+class Ini:
+    path: Path
+    values: dict[str, dict[str, str]]
+    lines: dict[tuple[str, str], int]  # (section, key) -> line; (section, "") -> the header's line
+
+    def get(self, section: str, key: str) -> str:
+        value = self.values.get(section, {}).get(key)
+        return DEFAULTS.get(section, {}).get(key, "") if value is None else value
+
+    def line(self, section: str, key: str = "") -> int:
+        return self.lines.get((section, key)) or self.lines.get((section, ""), 1)
+
+    def entry_line(self, section: str, key: str, entry: str) -> int:
+        """The line of ``entry`` inside a value that spans several lines."""
+        start = self.line(section, key)
+        first = entry.strip().splitlines()[0].strip() if entry.strip() else ""
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        end = start
+        while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+            end += 1  # the value's continuation lines
+        value_lines = [(number, lines[number - 1].split("=", 1)[-1] if number == start else lines[number - 1])
+                       for number in range(start, end + 1)]
+        for match in (lambda text: first in [t.strip() for t in text.split(",")] or text.strip() == first,
+                      lambda text: first in text):
+            for number, text in value_lines:
+                if first and match(text):
+                    return number
+        return start
+
+    def value_start(self, section: str, key: str) -> int:
+        """The line a value's text starts on: the key's, or the next one for ``key =`` alone."""
+        start = self.line(section, key)
+        if (section, key) not in self.lines:
+            return start
+        key_line = self.path.read_text(encoding="utf-8").splitlines()[start - 1]
+        return start if re.split(r"[=:]", key_line, maxsplit=1)[-1].strip() else start + 1
+
+
+SECTION_RE = re.compile(r"^\[(?P<name>[^\]]+)\]")
+KEY_RE = re.compile(r"^(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]")
+
+
+def section_name(name: str) -> str:
+    """``[library-PyTorch]`` is the section of tab ``pytorch``: d2l-book lowercases tab names."""
+    return name.lower() if name.lower().startswith("library-") else name
+
+
+def read_ini(path: Path) -> tuple[Ini, list[Note]]:
+    """The file as d2l-book's ConfigParser reads it (``%%`` for ``%``), with each key's line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        return Ini(path, {}, {}), [Note(line, "config.ini is not UTF-8 text; save it as UTF-8", True)]
+    lines: dict[tuple[str, str], int] = {}
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if match := SECTION_RE.match(line):
+            section = section_name(match["name"].strip())
+            lines.setdefault((section, ""), number)
+        elif section and (match := KEY_RE.match(line)):
+            lines.setdefault((section, match["key"].strip().lower()), number)
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.MissingSectionHeaderError as error:  # a ParsingError since Python 3.12, without .errors
+        return Ini(path, {}, lines), [Note(error.lineno, f"cannot read {error.line.strip()!r}: config.ini starts with a [section] "
+                                           "header, such as [project], before any 'key = value'", True)]
+    except configparser.ParsingError as error:  # lines that are neither a section, a key nor a continuation
+        source_lines = text.splitlines()
+        return Ini(path, {}, lines), [Note(line, f"cannot read {source_lines[line - 1].strip()!r}: write 'key = value' under a [section]", True)
+                                      for line, _ in error.errors]
+    except configparser.Error as error:
+        line = getattr(error, "lineno", None) or 1
+        return Ini(path, {}, lines), [Note(line, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
+    values: dict[str, dict[str, str]] = {}
+    notes = []
+    for name in parser.sections():
+        section = values.setdefault(section_name(name), {})
+        for key in parser[name]:
+            try:
+                section[key] = parser[name][key].strip()
+            except configparser.InterpolationError:
+                section[key] = parser.get(name, key, raw=True).strip()
+                notes.append(Note(lines.get((section_name(name), key), 1), f"[{name}] {key}: a literal % is written %% (as for d2l-book)", True))
+    return Ini(path, values, lines), notes
+
+
+def split_globs(value: str) -> list[str]:
+    return value.split()
+
+
+def exists(book: Path, pattern: str) -> bool:
+    """Whether a glob (relative to the book, or absolute) names anything; stops at the first match."""
+    full = pattern if os.path.isabs(pattern) else os.path.join(book, pattern)
+    return next(glob.iglob(full, recursive=True), None) is not None
+
+
+def matching_files(book: Path, pattern: str) -> list[Path]:
+    """d2l-book's ``find_files``: a glob (``**`` recursive) relative to the book, or absolute; a folder is everything in it."""
+    full = pattern if os.path.isabs(pattern) else os.path.join(book, pattern)
+    if os.path.isdir(full):
+        full = os.path.join(full, "**")
+    return sorted(Path(p) for p in glob.glob(full, recursive=True) if os.path.isfile(p))
+
+
+def sphinx_globs(patterns: list[str]) -> list[str]:
+    """d2l-book's globs (Python's glob, recursive) as Sphinx patterns: a folder
+    means everything in it, and ``**/x`` also matches ``x`` at the top."""
+    out = []
+    for pattern in patterns:
+        pattern = pattern.removeprefix("./")
+        if pattern.endswith("/"):
+            pattern += "**"
+        out.append(pattern)
+        if pattern.startswith("**/"):
+            out.append(pattern[3:])
+    return out
+
+
+def split_rows(value: str) -> list[list[str]]:
+    """d2l-book's ``split_config_str``: one row per line, items separated by commas."""
+    return [[item.strip() for item in line.split(",") if item.strip()] for line in value.splitlines() if line.strip()]
+
+
+def first_heading(index: Path) -> str:
+    """d2l-book's title of last resort: the first non-empty line of the index, without its '#'."""
+    if index.is_file():
+        for line in index.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                return line.strip().lstrip("#").strip()
+    return ""
+
+
+@dataclass
+class Mapping:
+    """config.ini as Sphinx conf values, plus what the CLI does itself."""
+
+    values: dict[str, Any]
+    notes: list[Note]
+    lines: dict[str, int] = field(default_factory=dict)  # conf value -> config.ini line
+    sphinx_configs: tuple[str, int] = ("", 0)
+    warning_is_error: bool = False
+    deploy_repo: str = ""
+
+    @property
+    def errors(self) -> list[Note]:
+        return [note for note in self.notes if note.error]
+
+
+def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
+    """The frameworks the book's pages mark (see ``bookscan``), found when first asked:
+    settings for those that ``[build] tabs`` leaves out are skipped without a warning."""
+    found: list[set[str]] = []
+
+    def marked() -> set[str]:
+        if not found:
+            from execbook.book.scan import scan_book
+
+            exclude = sphinx_globs(split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks")))
+            found.append(scan_book(book, exclude).frameworks())
+        return found[0]
+
+    return marked
+
+
+def check_keys(ini: Ini, tabs: list[str], marked: Callable[[], set[str]] = set) -> list[Note]:
+    """Unknown sections and keys (with a did-you-mean), and d2l-book keys execbook does not use."""
+    notes = []
+    known_sections = [*DEFAULTS, *(f"library-{tab}" for tab in tabs)]
+    for section, keys in ini.values.items():
+        if section in IGNORED_SECTIONS:
+            notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored", info=True))
+            continue
+        if section.startswith("library-") and section not in known_sections:
+            if section[8:] in marked():  # a framework of the book that this build leaves out
+                continue
+            notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not one of the book's tabs ({', '.join(tabs)}; "
+                                                 "set them in [build] tabs); the section is ignored"))
+            continue
+        if section not in known_sections:
+            hint = difflib.get_close_matches(section, known_sections, 1)
+            notes.append(Note(ini.line(section), f"unknown section [{section}]" + (f"; did you mean [{hint[0]}]?" if hint else "") + "; it is ignored"))
+            continue
+        allowed = LIBRARY_TAB_KEYS if section.startswith("library-") else DEFAULTS[section]
+        for key in keys:
+            if key in allowed:
+                continue
+            if (section, key) in IGNORED:
+                notes.append(Note(ini.line(section, key), f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})", info=True))
+                continue
+            hint = difflib.get_close_matches(key, list(allowed), 1)
+            notes.append(Note(ini.line(section, key), f"unknown key '{key}' in [{section}]" + (f"; did you mean '{hint[0]}'?" if hint else "") + "; it is ignored"))
+    return notes
+
+
+def map_ini(book: Path) -> Mapping:
+    """Read ``book/config.ini`` into Sphinx and execbook settings."""
+    ini, notes = read_ini(book / INI_NAME)
+    m = Mapping({}, notes)
+    get, line = ini.get, ini.line
+    tabs = [tab.strip().lower() for tab in get("build", "tabs").split(",") if tab.strip()]
+    marked = marked_tabs(book, ini)
+    m.notes += check_keys(ini, tabs or [DEFAULT_TAB], marked)
+    v = m.values
+
+    def put(name: str, value: Any, section: str, key: str) -> None:
+        v[name] = value
+        m.lines[name] = line(section, key)
+
+    # [project]
+    index = get("build", "index").removesuffix(".md") or "index"
+    if not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
+        m.notes.append(Note(line("build", "index"), f"the index page {index}.md does not exist; create it or set [build] index", True))
+    put("project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, "project", "title")
+    put("author", get("project", "author"), "project", "author")
+    put("copyright", get("project", "copyright"), "project", "copyright")
+    put("release", get("project", "release"), "project", "release")
+    v["version"] = v["release"]
+    put("root_doc", index, "build", "index")
+
+    # [build]
+    if tabs:
+        put("execbook_tabs", tabs, "build", "tabs")
+    notebooks = split_globs(get("build", "notebooks"))
+    for pattern in notebooks:
+        if not pattern.endswith("md"):
+            m.notes.append(Note(line("build", "notebooks"), f"[build] notebooks: {pattern!r} must name Markdown files (end in .md)", True))
+    include = sphinx_globs(notebooks + split_globs(get("build", "rsts"))) + [f"{index}.md", f"{index}.rst"]
+    put("include_patterns", include, "build", "notebooks")
+    exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
+    put("exclude_patterns", exclude, "build", "exclusions")
+    m.notes += excluded_index(ini, index)
+    for resource in split_globs(get("build", "resources")):
+        if not exists(book, resource):
+            m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
+    if get("build", "eval_notebook").lower() not in TRUE:
+        put("execbook_execute", "off", "build", "eval_notebook")
+    m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
+    # autodoc as in d2l-book, for the API page (see ``apidoc``)
+    v["extensions"] = ["execbook", "sphinx.ext.autodoc", *split_globs(get("build", "sphinx_extensions"))]
+    v["autodoc_default_options"] = {"undoc-members": True, "show-inheritance": True}
+    m.sphinx_configs = (get("build", "sphinx_configs"), ini.value_start("build", "sphinx_configs"))
+
+    map_html(book, ini, m)
+    map_pdf(book, ini, m, tabs)
+    map_library(book, ini, m, tabs or [DEFAULT_TAB])
+    map_colab(ini, m, tabs, marked)
+    m.deploy_repo = get("deploy", "github_repo")
+    v["execbook_cache_dir"] = str(book / BUILD_DIR / ".execbook-cache")
+    return m
+
+
+def excluded_index(ini: Ini, index: str) -> list[Note]:
+    """An exclusion that matches the index page leaves nothing to build: Sphinx would
+    stop with an error about index.rst and conf.py, words the author never wrote."""
+    from sphinx.util.matching import Matcher
+
+    for key in ("exclusions", "non-notebooks"):
+        for pattern in split_globs(ini.get("build", key)):
+            if Matcher(sphinx_globs([pattern]))(f"{index}.md"):
+                return [Note(ini.line("build", key), f"[build] {key}: {pattern!r} leaves out the index page {index}.md, "
+                                                     "so nothing is left to build; exclude only the pages to leave out", True)]
+    return []
+
+
+def existing_file(book: Path, ini: Ini, m: Mapping, section: str, key: str) -> Path | None:
+    """The file a key names (relative to the book); a warning, and None, when it is not there."""
+    value = ini.get(section, key)
+    if not value:
+        return None
+    path = (book / value).resolve()
+    if not path.is_file():
+        m.notes.append(Note(ini.line(section, key), f"[{section}] {key}: {value} does not exist; the setting is left out"))
+        return None
+    return path
+
+
+def map_html(book: Path, ini: Ini, m: Mapping) -> None:
+    links = []
+    for row in split_rows(ini.get("html", "header_links")):
+        if len(row) != 3:
+            m.notes.append(Note(ini.entry_line("html", "header_links", ", ".join(row)), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
+                                                                     "the link is left out"))
+            continue
+        name, url, icon = row
+        links.append({"name": name, "url": url, "icon": icon, "type": "fontawesome"})
+    if links:
+        m.values["html_theme_options"] = {"icon_links": links}
+        m.lines["html_theme_options"] = ini.line("html", "header_links")
+    for key, option in (("favicon", "html_favicon"), ("html_logo", "html_logo")):
+        path = existing_file(book, ini, m, "html", key)
+        if path is not None:
+            m.values[option] = str(path)
+            m.lines[option] = ini.line("html", key)
+    for key, option in (("include_css", "html_css_files"), ("include_js", "html_js_files")):
+        files = []
+        for pattern in split_globs(ini.get("html", key)):
+            found = matching_files(book, pattern)
+            if not found:
+                m.notes.append(Note(ini.line("html", key), f"[html] {key}: {pattern!r} matches no file"))
+            files += found
+        if files:  # under their path in the book, so a.css and b/a.css stay two files
+            targets = [p.relative_to(book).as_posix() if p.is_relative_to(book) else p.name for p in files]
+            m.values.setdefault("execbook_ini_static", []).extend([str(p), t] for p, t in zip(files, targets))
+            m.values[option] = [f"execbook-ini/{t}" for t in targets]
+
+
+def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
+    pdf: dict[str, Any] = {"name": ini.get("project", "name")}
+    fonts = {role: ini.get("pdf", f"{role}_font") for role in ("main", "sans", "mono") if ini.get("pdf", f"{role}_font")}
+    if fonts:
+        pdf["fonts"] = fonts
+    script = existing_file(book, ini, m, "pdf", "post_latex")
+    if script is not None:
+        pdf["post_latex"] = str(script)
+    m.values["execbook_pdf"] = pdf
+    m.lines["execbook_pdf"] = ini.line("pdf")
+    logo = existing_file(book, ini, m, "pdf", "latex_logo")
+    if logo is not None:
+        m.values["latex_logo"] = str(logo)
+    bib = existing_file(book, ini, m, "pdf", "bibfile")
+    if bib is not None:
+        m.values["bibtex_bibfiles"] = [str(bib)]
+    # d2l-book uses the archive at latex_url only for style = cambridge; latex_archive (execbook's) is a local copy of it
+    if ini.get("pdf", "style") and ini.get("pdf", "style").lower() != "default":
+        pdf["style"] = ini.get("pdf", "style")
+        for key in ("latex_url", "latex_archive"):
+            if ini.get("pdf", key):
+                pdf[key] = ini.get("pdf", key)
+
+
+def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
+    modules: dict[str, str] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    packages: dict[str, str] = {}
+    for tab in tabs:
+        section = f"library-{tab}"
+        if section not in ini.values:
+            if tab == tabs[0] and ini.get("library", "save_filename"):  # d2l-book's older, one-framework form
+                section = "library"
+                lib_file = ini.get("library", "save_filename")
+            else:
+                continue
+        else:
+            lib_file = ini.get(section, "lib_file")
+        if not lib_file:
+            m.notes.append(Note(ini.line(section), f"[{section}] needs lib_file, the module its #@save code goes to (e.g. d2l/torch.py)", True))
+            continue
+        parts = Path(lib_file).with_suffix("").parts
+        if len(parts) != 2:
+            m.notes.append(Note(ini.line(section, "lib_file"), f"[{section}] lib_file {lib_file!r} must be a module in a package "
+                                                                f"folder beside config.ini, e.g. d2l/{Path(lib_file).name}", True))
+            continue
+        packages[tab] = "/".join(parts[:-1])
+        modules[tab] = lib_file
+        maps = {target: ini.get(section, key) for key, target in LIBRARY_TAB_KEYS.items() if target and ini.get(section, key)}
+        try:
+            Aliases.from_option(maps)
+        except AliasError as error:
+            key = next((k for k, t in LIBRARY_TAB_KEYS.items() if t and error.entry in ini.get(section, k)), "")
+            m.notes.append(Note(ini.entry_line(section, key, error.entry), f"[{section}] {key or 'aliases'}: {error}", True))
+            continue
+        if maps:
+            aliases[tab] = maps
+    if len(set(packages.values())) > 1:
+        m.notes.append(Note(ini.line(f"library-{tabs[0]}"), "every [library-<tab>] lib_file must be in the same package folder, "
+                                                            f"got {sorted(set(packages.values()))}", True))
+        return
+    if not modules:
+        return
+    package = next(iter(packages.values()))
+    library: dict[str, Any] = {"name": package.replace("/", "."), "modules": modules}
+    if aliases:
+        library["aliases"] = aliases
+    if ini.get("library", "version_file"):
+        library["version_file"] = ini.get("library", "version_file")
+    m.values["execbook_library"] = library
+    m.lines["execbook_library"] = ini.line(f"library-{next(iter(modules))}")
+
+
+def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[str]] = set) -> None:
+    default_tab = tabs[0] if tabs else "python"
+    rows = split_rows(ini.get("colab", "github_repo"))
+    repos: dict[str, str] = {}
+    if len(rows) == 1 and len(rows[0]) == 1:
+        repos[default_tab] = rows[0][0]
+    else:
+        for row in rows:
+            if len(row) == 2 and tabs and row[0] not in tabs and row[0] in marked():
+                continue  # a framework of the book that this build leaves out
+            if len(row) != 2 or row[0] not in (tabs or [default_tab]):
+                m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' "
+                                                                     "with a tab of [build] tabs; the line is left out"))
+                continue
+            repos[row[0]] = row[1]
+    for tab, repo in list(repos.items()):  # it goes into a URL on every page: only owner/repo makes a link
+        if not GITHUB_REPO_RE.match(repo):
+            m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {repo!r} is not a GitHub repository "
+                                                                 "as 'owner/repo'; the line is left out"))
+            del repos[tab]
+    if repos:
+        m.values["execbook_colab"] = repos
+        m.lines["execbook_colab"] = ini.line("colab", "github_repo")
+    install: dict[str, dict[str, str]] = {}
+    release = ini.get("project", "release")
+    for row in split_rows(ini.get("colab", "libs")):
+        row = row if len(row) == 3 else [default_tab, *row] if len(row) == 2 and not tabs else row
+        if len(row) != 3:
+            m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'; "
+                                                              "the line is left out"))
+            continue
+        tab, module, requirement = row
+        if tabs and tab not in tabs and tab in marked():
+            continue  # a framework of the book that this build leaves out
+        if tab not in (tabs or [default_tab]):
+            m.notes.append(Note(ini.entry_line("colab", "libs", ", ".join(row)), f"[colab] libs: '{tab}' is not one of the book's "
+                                f"tabs ({', '.join(tabs or [default_tab])}); the line is left out"))
+            continue
+        install.setdefault(tab, {})[module] = requirement.replace("==RELEASE", f"=={release}")
+    if install:
+        m.values["execbook_install"] = install
+        m.lines["execbook_install"] = ini.line("colab", "libs")
+        m.values["execbook_install_header"] = " ".join(ini.get("colab", "libs_header").split())
+    m.values["execbook_colab_exclude"] = [p.removesuffix(".html") for p in split_globs(ini.get("colab", "exclusions"))]
+    m.values["execbook_colab_gpu"] = ini.get("colab", "gpu_pattern")
