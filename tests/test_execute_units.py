@@ -13,7 +13,7 @@ from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.jobs import ExecOptions, job_notebook, jobs_for
 from execbook.source.notebooks import outputs_by_cell
 from execbook.execute.workers import THREAD_VARIABLES, plan_workers
-from execbook.source.notebooks import page_notebook
+from execbook.source.notebooks import rendered_notebook
 from execbook.source.syntax import parse
 
 PAGE = """# Page
@@ -86,7 +86,7 @@ def test_outputs_merge_back_per_framework() -> None:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{job.tab}: {cell.source}\n")]
         executed[job.tab] = notebook
     assert outputs_by_cell(executed["numpy"])[3][0]["text"] == "numpy: y = 2\n"
-    page = page_notebook(doc, executed)
+    page = rendered_notebook(doc, executed)
     code = [(cell.metadata["execbook"]["tabs"], cell.outputs[0]["text"]) for cell in page.cells if cell.cell_type == "code"]
     # the shared cell printed different things per tab, so it is split
     assert code == [
@@ -103,7 +103,7 @@ def test_identical_outputs_keep_a_shared_cell_whole() -> None:
     for job in jobs_for("p", "p.md", doc, {}, ExecOptions()):
         notebook = job_notebook(job, "pass")
         executed[job.tab] = notebook
-    page = page_notebook(doc, executed)
+    page = rendered_notebook(doc, executed)
     assert page.cells[1].metadata["execbook"]["tabs"] == ["pytorch", "numpy"]
 
 

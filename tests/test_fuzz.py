@@ -4,7 +4,7 @@ config.ini texts never end in a traceback, in the parser, the option checks,
 
 Cases per run (hypothesis ``max_examples``, fixed here so the count can be reported):
 
-- test_parser_never_raises:            300 generated pages (parse, page_notebook, prose functions)
+- test_parser_never_raises:            300 generated pages (parse, rendered_notebook, prose functions)
 - test_generated_books_build:            8 generated books + 2 explicit examples (crashes it found), 
   each 3-4 pages, real sphinx-build, execute off
 - test_from_sphinx_raises_only_config_error: 300 random execbook_* option sets + 1 explicit example (a crash it found)
@@ -32,7 +32,7 @@ from conftest import run_sphinx, write_book
 from execbook.book import config as cfg
 from execbook.compat import config_ini, d2lbook
 from execbook.cli.book import conf_namespace
-from execbook.source.notebooks import page_notebook
+from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
 from execbook.source.prose import ProseConverter, convert_inline, resolve_slide_marks
 from execbook.source.syntax import parse
@@ -158,7 +158,7 @@ def page(draw: st.DrawFn) -> str:
 
 def check_page(text: str) -> None:
     doc = parse(text, TABS, page_exists=lambda entry: entry in ("p1", "p2", "p3"))
-    nbformat.validate(page_notebook(doc))
+    nbformat.validate(rendered_notebook(doc))
     doc.page_option("timeout")
     messages: list = []
     lines = resolve_slide_marks(text).split("\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from execbook.source.notebooks import page_notebook, tab_block_source
+from execbook.source.notebooks import rendered_notebook, tab_block_source
 from execbook.html.reader import read_notebook
 from execbook.source.syntax import MarkdownCell, parse
 
@@ -27,7 +27,7 @@ NumPy only.
 
 
 def test_code_cells_carry_their_tabs_and_lose_save_marks() -> None:
-    notebook = page_notebook(parse(PAGE, ["pytorch", "numpy"]))
+    notebook = rendered_notebook(parse(PAGE, ["pytorch", "numpy"]))
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert [cell.metadata["execbook"]["tabs"] for cell in code] == [["pytorch"], ["numpy"]]
     assert code[0].source == "import torch\nx = 1"
@@ -36,7 +36,7 @@ def test_code_cells_carry_their_tabs_and_lose_save_marks() -> None:
 
 
 def test_source_map_points_at_the_authors_lines() -> None:
-    notebook = page_notebook(parse(PAGE, ["pytorch", "numpy"]))
+    notebook = rendered_notebook(parse(PAGE, ["pytorch", "numpy"]))
     lines = PAGE.split("\n")
     for cell, start in zip(notebook.cells, notebook.metadata["source_map"]):
         if cell.cell_type == "markdown" and "execbook-tab" not in cell.source:
@@ -55,7 +55,7 @@ def test_tab_block_is_a_directive_one_line_each_side() -> None:
 
 
 def test_read_notebook_accepts_written_notebooks_and_raw_pages() -> None:
-    written = nbformat.writes(page_notebook(parse(PAGE, ["pytorch", "numpy"])))
+    written = nbformat.writes(rendered_notebook(parse(PAGE, ["pytorch", "numpy"])))
     assert read_notebook(written).metadata["source_map"]
     raw = read_notebook("# Hello\n\n```{.python .input}\nx = 1\n```\n")
     assert [cell.cell_type for cell in raw.cells] == ["markdown", "code"]

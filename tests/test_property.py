@@ -8,7 +8,7 @@ import nbformat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from execbook.source.notebooks import page_notebook
+from execbook.source.notebooks import rendered_notebook
 from execbook.source.syntax import parse
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -31,7 +31,7 @@ def check(text: str) -> None:
     line_count = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
     for message in doc.messages:
         assert 1 <= message.line <= line_count + 1, message
-    nbformat.validate(page_notebook(doc))
+    nbformat.validate(rendered_notebook(doc))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

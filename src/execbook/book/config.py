@@ -184,59 +184,59 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     return only_tabs(result)
 
 
-def only_tabs(cfg: ExecbookConfig) -> ExecbookConfig:
+def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
     """The options of a build of some of the book's tabs: the others, and
     every setting for them, are left out."""
-    if not cfg.only_tabs:
-        return cfg
-    for tab in cfg.only_tabs:
-        if tab not in cfg.tabs:
-            close = difflib.get_close_matches(tab, cfg.tabs, n=1)
+    if not options.only_tabs:
+        return options
+    for tab in options.only_tabs:
+        if tab not in options.tabs:
+            close = difflib.get_close_matches(tab, options.tabs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(cfg.tabs)}){hint}")
-    kept = [tab for tab in cfg.tabs if tab in cfg.only_tabs]
+            raise ConfigError(f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(options.tabs)}){hint}")
+    kept = [tab for tab in options.tabs if tab in options.only_tabs]
 
     def keep(mapping: dict) -> dict:
         return {tab: value for tab, value in mapping.items() if tab in kept}
 
-    library = dict(cfg.library)
+    library = dict(options.library)
     for key in ("modules", "aliases"):
         if key in library:
             library[key] = keep(library[key])
     return dc.replace(
-        cfg, tabs=kept, tab_labels=keep(cfg.tab_labels), kernels=keep(cfg.kernels), colab=keep(cfg.colab), install=keep(cfg.install),
-        library=library, pdf_tab=cfg.pdf_tab if cfg.pdf_tab in kept else "", left_out=tuple(tab for tab in cfg.tabs if tab not in kept),
+        options, tabs=kept, tab_labels=keep(options.tab_labels), kernels=keep(options.kernels), colab=keep(options.colab), install=keep(options.install),
+        library=library, pdf_tab=options.pdf_tab if options.pdf_tab in kept else "", left_out=tuple(tab for tab in options.tabs if tab not in kept),
     )
 
 
-def _check_tabs(cfg: ExecbookConfig) -> None:
-    if not cfg.tabs:
+def _check_tabs(options: ExecbookConfig) -> None:
+    if not options.tabs:
         raise ConfigError("execbook_tabs must name at least one framework, e.g. ['pytorch', 'numpy']")
-    for tab in cfg.tabs:
+    for tab in options.tabs:
         if not TAB_NAME_RE.match(tab) or tab == "all":
             raise ConfigError(f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')")
-    if len(set(cfg.tabs)) != len(cfg.tabs):
-        raise ConfigError(f"execbook_tabs names a tab twice: {cfg.tabs}")
-    for option, mapping in (("execbook_tab_labels", cfg.tab_labels), ("execbook_kernels", cfg.kernels), ("execbook_colab", cfg.colab)):
+    if len(set(options.tabs)) != len(options.tabs):
+        raise ConfigError(f"execbook_tabs names a tab twice: {options.tabs}")
+    for option, mapping in (("execbook_tab_labels", options.tab_labels), ("execbook_kernels", options.kernels), ("execbook_colab", options.colab)):
         for tab in mapping:
-            if tab not in cfg.tabs:
-                raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {cfg.tabs} (execbook_tabs)")
-    _check_colab(cfg)
-    _check_library(cfg)
-    _check_pdf(cfg)
-    _check_install(cfg)
-    if isinstance(cfg.workers, str) and cfg.workers != "auto":
-        raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {cfg.workers!r}")
-    if isinstance(cfg.workers, int) and cfg.workers < 1:
-        raise ConfigError(f"execbook_workers must be at least 1, got {cfg.workers}")
-    if isinstance(cfg.workers, list) and (not cfg.workers or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in cfg.workers)):
+            if tab not in options.tabs:
+                raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {options.tabs} (execbook_tabs)")
+    _check_colab(options)
+    _check_library(options)
+    _check_pdf(options)
+    _check_install(options)
+    if isinstance(options.workers, str) and options.workers != "auto":
+        raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {options.workers!r}")
+    if isinstance(options.workers, int) and options.workers < 1:
+        raise ConfigError(f"execbook_workers must be at least 1, got {options.workers}")
+    if isinstance(options.workers, list) and (not options.workers or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in options.workers)):
         raise ConfigError(
-            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {cfg.workers!r}, which runs nothing "
+            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {options.workers!r}, which runs nothing "
             "(use 'auto' or a number of workers for a machine without GPUs)"
         )
     for name in ("timeout", "kernel_start_timeout", "output_limit"):
-        if getattr(cfg, name) <= 0:
-            raise ConfigError(f"execbook_{name} must be a positive number, got {getattr(cfg, name)}")
+        if getattr(options, name) <= 0:
+            raise ConfigError(f"execbook_{name} must be a positive number, got {getattr(options, name)}")
 
 
 # options whose -D form (always text) means a number
@@ -247,34 +247,34 @@ PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex", "style", "latex_
 PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
 
 
-def _check_pdf(cfg: ExecbookConfig) -> None:
-    if cfg.pdf_tab and cfg.pdf_tab not in cfg.tabs:
-        raise ConfigError(f"execbook_pdf_tab names unknown tab {cfg.pdf_tab!r}; the book's tabs are {cfg.tabs}")
-    unknown = set(cfg.pdf) - PDF_KEYS
+def _check_pdf(options: ExecbookConfig) -> None:
+    if options.pdf_tab and options.pdf_tab not in options.tabs:
+        raise ConfigError(f"execbook_pdf_tab names unknown tab {options.pdf_tab!r}; the book's tabs are {options.tabs}")
+    unknown = set(options.pdf) - PDF_KEYS
     if unknown:
         raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown)}; use {sorted(PDF_KEYS)}")
-    if "paper" in cfg.pdf and cfg.pdf["paper"] not in PAPERS:
-        raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {cfg.pdf['paper']!r}")
-    fonts = cfg.pdf.get("fonts", {})
+    if "paper" in options.pdf and options.pdf["paper"] not in PAPERS:
+        raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {options.pdf['paper']!r}")
+    fonts = options.pdf.get("fonts", {})
     if not isinstance(fonts, dict) or set(fonts) - {"main", "sans", "mono"} or not all(isinstance(v, str) for v in fonts.values()):
         raise ConfigError("execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}")
     for key in ("name", "preamble", "post_latex"):
-        if not isinstance(cfg.pdf.get(key, ""), str):
+        if not isinstance(options.pdf.get(key, ""), str):
             raise ConfigError(f"execbook_pdf[{key!r}] must be text")
 
 
-def _check_colab(cfg: ExecbookConfig) -> None:
+def _check_colab(options: ExecbookConfig) -> None:
     """The value goes into a Colab URL on every page: only ``owner/repo`` makes a working link."""
-    for tab, repo in cfg.colab.items():
+    for tab, repo in options.colab.items():
         if not GITHUB_REPO_RE.match(repo) or repo.endswith((".", "/.git")) or ".." in repo:
             raise ConfigError(f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
                               f"got {repo!r}")
 
 
-def _check_install(cfg: ExecbookConfig) -> None:
-    for tab, modules in cfg.install.items():
-        if tab not in cfg.tabs:
-            raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
+def _check_install(options: ExecbookConfig) -> None:
+    for tab, modules in options.install.items():
+        if tab not in options.tabs:
+            raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {options.tabs}")
         if not isinstance(modules, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in modules.items()):
             raise ConfigError(f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}")
 
@@ -282,31 +282,31 @@ def _check_install(cfg: ExecbookConfig) -> None:
 LIBRARY_KEYS = {"name", "modules", "header", "aliases", "version_file"}
 
 
-def _check_library(cfg: ExecbookConfig) -> None:
-    if not cfg.library:
+def _check_library(options: ExecbookConfig) -> None:
+    if not options.library:
         return
-    unknown = set(cfg.library) - LIBRARY_KEYS
+    unknown = set(options.library) - LIBRARY_KEYS
     if unknown:
         raise ConfigError(f"execbook_library has unknown key(s) {sorted(unknown)}; use {sorted(LIBRARY_KEYS)}")
-    name = cfg.library.get("name")
+    name = options.library.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")
-    modules = cfg.library.get("modules", {})
+    modules = options.library.get("modules", {})
     if not isinstance(modules, dict) or not all(isinstance(v, str) for v in modules.values()):
         raise ConfigError("execbook_library['modules'] must map tabs to module files, e.g. {'pytorch': 'd2l/torch.py'}")
     for tab in modules:
-        if tab not in cfg.tabs:
-            raise ConfigError(f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
-    if not isinstance(cfg.library.get("header", ""), str):
+        if tab not in options.tabs:
+            raise ConfigError(f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {options.tabs}")
+    if not isinstance(options.library.get("header", ""), str):
         raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
-    if not isinstance(cfg.library.get("version_file", ""), str):
+    if not isinstance(options.library.get("version_file", ""), str):
         raise ConfigError("execbook_library['version_file'] must be the path of the file holding __version__")
-    aliases = cfg.library.get("aliases", {})
+    aliases = options.library.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
         raise ConfigError("execbook_library['aliases'] must map tabs to alias maps, e.g. {'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}")
     for tab, maps in aliases.items():
-        if tab not in cfg.tabs:
-            raise ConfigError(f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {cfg.tabs}")
+        if tab not in options.tabs:
+            raise ConfigError(f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {options.tabs}")
         try:
             Aliases.from_option(maps)
         except AliasError as error:

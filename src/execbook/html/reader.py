@@ -19,7 +19,7 @@ from execbook.library.apidoc import api_page
 from execbook.execute.phase import outputs_for, record_failures
 from execbook.execute.results import cell_errors
 from execbook.library.build import shown_code
-from execbook.source.notebooks import page_notebook
+from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
 from execbook.html.references import footnote_citations
 from execbook.source.syntax import parse, toc_target
@@ -65,7 +65,7 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     record_failures(app.env, docname, failures)
     app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
     # nbformat.v4.writes is nbformat.writes without its schema check of the whole notebook
-    source[0] = nbformat.v4.writes(page_notebook(doc, executed, shown_code(app)))
+    source[0] = nbformat.v4.writes(rendered_notebook(doc, executed, shown_code(app)))
 
 
 def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:
@@ -94,4 +94,4 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     """
     if text.startswith(NOTEBOOK_MARK):  # ours, version 4: nbformat.reads without its schema check
         return nbformat.reader.reads(text)
-    return page_notebook(parse(text))
+    return rendered_notebook(parse(text))

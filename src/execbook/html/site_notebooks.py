@@ -30,7 +30,7 @@ from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
-from execbook.outputs.export import ImageLink, References, copy_if_changed, write_page_notebooks
+from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
 from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
 from execbook.source.syntax import parse
 
@@ -135,7 +135,7 @@ def write_page(app: Sphinx, refs: References, manifest: Manifest, docname: str, 
         manifest.new[docname] = before
         return 0
     doc = parse(text, cfg.get(app.config).tabs, left_out=bookscan.left_out(app))
-    page = write_page_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root,
+    page = write_download_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root,
                                 site_image(app, refs, docname))
     images = {(str(original), str(copy)) for pairs in page.images.values() for original, copy in pairs}
     manifest.new[docname] = {"digest": signature, "images": sorted(images)}

@@ -165,7 +165,7 @@ class _UncheckedNbformat(types.ModuleType):
 def write_myst_nb_notebooks_unchecked() -> None:
     """MyST-NB writes each page's notebook into its output folder with
     ``nbformat.writes``, whose schema check of the whole notebook was a tenth
-    of reading a page; execbook made that notebook (``notebooks.page_notebook``)."""
+    of reading a page; execbook made that notebook (``notebooks.rendered_notebook``)."""
     import nbformat
     import nbformat.v4
 

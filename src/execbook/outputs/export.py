@@ -30,7 +30,7 @@ from execbook.book import scan as bookscan
 from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
-from execbook.source.notebooks import outputs_by_cell, Show, as_written, reader_notebook
+from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
 from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
 from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse
 
@@ -219,7 +219,7 @@ def code_cell(source: str, outputs: list[Any]) -> nbformat.NotebookNode:
                                "source": source})
 
 
-def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
+def download_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
                    show: Show = as_written) -> dict[str, nbformat.NotebookNode]:
     """Per tab, the reader's notebook of a page: one for every framework the
     page offers (``Document.notebook_tabs``, as its download buttons do), even
@@ -239,7 +239,7 @@ def page_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: 
                 source = show(tab, cell.code_for(tab))
                 if source.strip():
                     cells.append(code_cell(source, outputs.get(index, [])))
-        result[tab] = reader_notebook(cells)
+        result[tab] = downloadable_notebook(cells)
     return result
 
 
@@ -311,7 +311,7 @@ def copy_if_changed(source: Path, copy: Path) -> None:
 
 @dataclass
 class PageFiles:
-    """What ``write_page_notebooks`` wrote for one page."""
+    """What ``write_download_notebooks`` wrote for one page."""
 
     notebooks: dict[str, Path] = field(default_factory=dict)  # per tab
     images: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)  # per tab: (the book's image, its copy)
@@ -345,15 +345,15 @@ def place_images(notebook: nbformat.NotebookNode, source: Path, target: Path, im
             cell.source = IMAGE_RE.sub(place, cell.source)
 
 
-def write_page_notebooks(app: Any, refs: References, docname: str, source: Path, doc: Document,
+def write_download_notebooks(app: Any, refs: References, docname: str, source: Path, doc: Document,
                          executed: dict[str, Any], root: Path, image_link: ImageLink | None = None) -> PageFiles:
     """A page's notebooks into ``root/<tab>/<docname>.ipynb``, with their
     images (``place_images``). A notebook whose text did not change is left alone."""
     options = cfg.get(app.config)
     written = PageFiles()
-    for tab, notebook in page_notebooks(doc, docname, executed, refs, shown_code(app)).items():
+    for tab, notebook in download_notebooks(doc, docname, executed, refs, shown_code(app)).items():
         notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
-        for number, cell in enumerate(notebook.cells):  # numbered again after the install cell (reader_notebook)
+        for number, cell in enumerate(notebook.cells):  # numbered again after the install cell (downloadable_notebook)
             cell["id"] = f"cell-{number}"
         target = root / tab / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -383,7 +383,7 @@ class NotebooksBuilder(WholeBookBuilder):
         name = pdf_name(self.config)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
         for docname, source, _, doc, executed in self.pages():
-            page = write_page_notebooks(self.app, refs, docname, source, doc, executed, outdir)
+            page = write_download_notebooks(self.app, refs, docname, source, doc, executed, outdir)
             for tab in page.notebooks:
                 written[tab] += page.files(tab)
         for tab, files in written.items():

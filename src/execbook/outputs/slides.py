@@ -18,7 +18,7 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.outputs.export import WholeBookBuilder
 from execbook.library.build import shown_code
-from execbook.source.notebooks import outputs_by_cell, Show, as_written, reader_notebook
+from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
 from execbook.source.prose import Heading, SlideMark
 from execbook.source.syntax import CodeCell, Document
 
@@ -50,7 +50,7 @@ def slide_notebook(doc: Document, tab: str, outputs: dict[int, list[Any]], show:
             index, cell = item
             cells.append(nbformat.v4.new_code_cell(show(tab, cell.code_for(tab)), outputs=outputs.get(index, []),
                                                    metadata={"slideshow": {"slide_type": "-"}}))
-    return reader_notebook(cells)
+    return downloadable_notebook(cells)
 
 
 class SlidesBuilder(WholeBookBuilder):

@@ -32,7 +32,7 @@ def outputs_by_cell(notebook: NotebookNode) -> dict[int, list[NotebookNode]]:
     return result
 
 
-def reader_notebook(cells: list[NotebookNode]) -> NotebookNode:
+def downloadable_notebook(cells: list[NotebookNode]) -> NotebookNode:
     """A notebook for readers (downloads, slides): Python 3 kernel metadata.
 
     Cells are numbered (``cell-0``, ...) where nbformat would draw random ids,
@@ -84,7 +84,7 @@ def code_cell(source: str, tabs: tuple[str, ...], outputs: list[NotebookNode]) -
                         outputs=nbformat.from_dict(list(outputs)))
 
 
-def page_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written) -> NotebookNode:
+def rendered_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written) -> NotebookNode:
     """The notebook Sphinx renders for one page, every tab's code included.
 
     ``source_map`` holds, per cell, the source line of its first line minus
