@@ -232,6 +232,11 @@ class Mapping:
     def errors(self) -> list[Note]:
         return [note for note in self.notes if note.error]
 
+    def put(self, name: str, value: Any, line: int) -> None:
+        """A conf value, and the config.ini line it comes from (for its problems)."""
+        self.values[name] = value
+        self.lines[name] = line
+
 
 def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
     """The frameworks the book's pages mark (see ``bookscan``), found when first asked:
@@ -283,57 +288,58 @@ def map_ini(book: Path) -> Mapping:
     """Read ``book/config.ini`` into Sphinx and execbook settings."""
     ini, notes = read_ini(book / INI_NAME)
     m = Mapping({}, notes)
-    get, line = ini.get, ini.line
-    tabs = [tab.strip().lower() for tab in get("build", "tabs").split(",") if tab.strip()]
+    tabs = [tab.strip().lower() for tab in ini.get("build", "tabs").split(",") if tab.strip()]
     marked = marked_tabs(book, ini)
     m.notes += check_keys(ini, tabs or [DEFAULT_TAB], marked)
-    v = m.values
+    index = map_project(book, ini, m)
+    map_build(book, ini, m, index, tabs)
+    map_html(book, ini, m)
+    map_pdf(book, ini, m, tabs)
+    map_library(book, ini, m, tabs or [DEFAULT_TAB])
+    map_colab(ini, m, tabs, marked)
+    m.deploy_repo = ini.get("deploy", "github_repo")
+    m.values["execbook_cache_dir"] = str(book / BUILD_DIR / ".execbook-cache")
+    return m
 
-    def put(name: str, value: Any, section: str, key: str) -> None:
-        v[name] = value
-        m.lines[name] = line(section, key)
 
-    # [project]
+def map_project(book: Path, ini: Ini, m: Mapping) -> str:
+    """[project] and the root page ([build] index); returns the root page's name."""
+    get, line = ini.get, ini.line
     index = get("build", "index").removesuffix(".md") or "index"
     if not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
         m.notes.append(Note(line("build", "index"), f"the index page {index}.md does not exist; create it or set [build] index", True))
-    put("project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, "project", "title")
-    put("author", get("project", "author"), "project", "author")
-    put("copyright", get("project", "copyright"), "project", "copyright")
-    put("release", get("project", "release"), "project", "release")
-    v["version"] = v["release"]
-    put("root_doc", index, "build", "index")
+    m.put("project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, line("project", "title"))
+    for key in ("author", "copyright", "release"):
+        m.put(key, get("project", key), line("project", key))
+    m.values["version"] = m.values["release"]
+    m.put("root_doc", index, line("build", "index"))
+    return index
 
-    # [build]
+
+def map_build(book: Path, ini: Ini, m: Mapping, index: str, tabs: list[str]) -> None:
+    """[build]: the tabs, which files are pages, resources, whether code runs, extensions, sphinx_configs."""
+    get, line = ini.get, ini.line
     if tabs:
-        put("execbook_tabs", tabs, "build", "tabs")
+        m.put("execbook_tabs", tabs, line("build", "tabs"))
     notebooks = split_globs(get("build", "notebooks"))
     for pattern in notebooks:
         if not pattern.endswith("md"):
             m.notes.append(Note(line("build", "notebooks"), f"[build] notebooks: {pattern!r} must name Markdown files (end in .md)", True))
     include = sphinx_globs(notebooks + split_globs(get("build", "rsts"))) + [f"{index}.md", f"{index}.rst"]
-    put("include_patterns", include, "build", "notebooks")
+    m.put("include_patterns", include, line("build", "notebooks"))
     exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
-    put("exclude_patterns", exclude, "build", "exclusions")
+    m.put("exclude_patterns", exclude, line("build", "exclusions"))
     m.notes += excluded_index(ini, index)
     for resource in split_globs(get("build", "resources")):
         if not exists(book, resource):
             m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
     if get("build", "eval_notebook").lower() not in TRUE:
-        put("execbook_execute", "off", "build", "eval_notebook")
+        m.put("execbook_execute", "off", line("build", "eval_notebook"))
     m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
     # autodoc as in d2l-book, for the API page (see ``apidoc``)
-    v["extensions"] = ["execbook", "sphinx.ext.autodoc", *split_globs(get("build", "sphinx_extensions"))]
-    v["autodoc_default_options"] = {"undoc-members": True, "show-inheritance": True}
+    m.values["extensions"] = ["execbook", "sphinx.ext.autodoc", *split_globs(get("build", "sphinx_extensions"))]
+    m.values["autodoc_default_options"] = {"undoc-members": True, "show-inheritance": True}
     m.sphinx_configs = (get("build", "sphinx_configs"), ini.value_start("build", "sphinx_configs"))
-
-    map_html(book, ini, m)
-    map_pdf(book, ini, m, tabs)
-    map_library(book, ini, m, tabs or [DEFAULT_TAB])
-    map_colab(ini, m, tabs, marked)
-    m.deploy_repo = get("deploy", "github_repo")
-    v["execbook_cache_dir"] = str(book / BUILD_DIR / ".execbook-cache")
-    return m
 
 
 def excluded_index(ini: Ini, index: str) -> list[Note]:

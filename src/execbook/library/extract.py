@@ -254,30 +254,8 @@ def extract(pages: list[tuple[str, Document]], tab: str) -> Library:
     for docname, doc in pages:
         labels = section_labels(doc)
         for index, cell in enumerate(doc.cells):
-            if not isinstance(cell, CodeCell) or tab not in cell.tabs:
-                continue
-            source = cell.code_for(tab, keep_save_marks=True)
-            spans, messages, tree = saved_in_cell(source, cell.first_line)
-            library.messages += [(docname, message) for message in messages]
-            if tree is None:
-                continue
-            lines = source.split("\n")
-            for first, last in spans:
-                text = clean(lines[first - 1 : last])
-                if not text:
-                    continue
-                nodes = [node for node in tree.body if first <= statement_start(node) <= last]
-                for node in nodes:
-                    piece = clean(lines[statement_start(node) - 1 : (node.end_lineno or node.lineno)])
-                    if not piece:  # an IPython magic line
-                        continue
-                    item = Saved(
-                        piece, docname, cell.first_line + statement_start(node) - 1, labels[index],
-                        defined_names(node), owner=add_to_class_owner(node),
-                        is_import=isinstance(node, (ast.Import, ast.ImportFrom)),
-                        signature=signature_of(node), doc=docstring_of(node),
-                    )
-                    pending.append((item, node))
+            if isinstance(cell, CodeCell) and tab in cell.tabs:
+                pending += saved_statements(library, docname, cell, tab, labels[index])
     aliases: set[str] = set()
     for _, node in pending:
         if isinstance(node, ast.Assign):
@@ -287,23 +265,54 @@ def extract(pages: list[tuple[str, Document]], tab: str) -> Library:
     for item, node in pending:
         uses = used_names(node, library.aliases)
         item.uses = frozenset({"*"} if uses is None else uses)
-        key_names = [f"{item.owner}.{n}" for n in item.names] if item.owner else list(item.names)
-        if not item.is_import:
-            for name in key_names:
-                if name in seen and name not in aliases:
-                    earlier = seen[name]
-                    # a later page redefining a saved name is d2l's way of improving it (Trainer.prepare_batch
-                    # learns GPUs in a later chapter); twice on one page is a slip
-                    if earlier.docname == item.docname:
-                        library.messages.append((item.docname, Message(
-                            item.line, f"'{name}' is saved twice for {tab}; this one (later) wins over "
-                            f"{earlier.docname}.md:{earlier.line}", "library")))
-                    library.items = [i for i in library.items if i is not earlier]
-                seen[name] = item
-        if item.is_import and any(i.is_import and i.source == item.source for i in library.items):
-            continue
-        library.items.append(item)
+        add_saved(library, item, seen)
     return library
+
+
+def saved_statements(library: Library, docname: str, cell: CodeCell, tab: str, section: str | None) -> list[tuple[Saved, ast.AST]]:
+    """The saved top-level statements of one cell, each with its syntax tree; problems go to ``library.messages``."""
+    source = cell.code_for(tab, keep_save_marks=True)
+    spans, messages, tree = saved_in_cell(source, cell.first_line)
+    library.messages += [(docname, message) for message in messages]
+    if tree is None:
+        return []
+    lines = source.split("\n")
+    found = []
+    for first, last in spans:
+        if not clean(lines[first - 1 : last]):
+            continue
+        for node in (node for node in tree.body if first <= statement_start(node) <= last):
+            piece = clean(lines[statement_start(node) - 1 : (node.end_lineno or node.lineno)])
+            if not piece:  # an IPython magic line
+                continue
+            item = Saved(
+                piece, docname, cell.first_line + statement_start(node) - 1, section,
+                defined_names(node), owner=add_to_class_owner(node),
+                is_import=isinstance(node, (ast.Import, ast.ImportFrom)),
+                signature=signature_of(node), doc=docstring_of(node),
+            )
+            found.append((item, node))
+    return found
+
+
+def add_saved(library: Library, item: Saved, seen: dict[str, Saved]) -> None:
+    """Add ``item``; a name saved again replaces the earlier definition (the same import is kept once)."""
+    key_names = [f"{item.owner}.{n}" for n in item.names] if item.owner else list(item.names)
+    if not item.is_import:
+        for name in key_names:
+            if name in seen and name not in library.aliases:
+                earlier = seen[name]
+                # a later page redefining a saved name is d2l's way of improving it (Trainer.prepare_batch
+                # learns GPUs in a later chapter); twice on one page is a slip
+                if earlier.docname == item.docname:
+                    library.messages.append((item.docname, Message(
+                        item.line, f"'{name}' is saved twice for {library.tab}; this one (later) wins over "
+                        f"{earlier.docname}.md:{earlier.line}", "library")))
+                library.items = [i for i in library.items if i is not earlier]
+            seen[name] = item
+    if item.is_import and any(i.is_import and i.source == item.source for i in library.items):
+        return
+    library.items.append(item)
 
 
 def module_text(library: Library, header: str = "", aliases: str = "") -> str:

@@ -169,73 +169,83 @@ class ProseConverter:
         self.headings: list[Heading] = []
 
     def convert(self, lines: list[str], first_line: int) -> list[Chunk]:
+        """MyST chunks of one run of prose; each construct's handler says how many lines it took."""
         self.slide_marks += slide_marks("\n".join(lines), first_line)
-        text = resolve_slide_marks("\n".join(lines))
-        lines = text.split("\n")
-        chunks = [Chunk(first_line)]
-        last_heading: int | None = None  # index in the current chunk of the last heading line
+        self.lines = resolve_slide_marks("\n".join(lines)).split("\n")
+        self.first_line = first_line
+        self.chunks = [Chunk(first_line)]
+        self.last_heading: int | None = None  # index in the current chunk of the last heading line
         i = 0
-        while i < len(lines):
-            line, lineno = lines[i], first_line + i
-            current = chunks[-1]
-            role = ROLE_LINE_RE.match(line)
-            if role and role.group("name") == "label" and last_heading is not None:
-                current.lines.insert(last_heading, f"({role.group('body').strip()})=")
-                last_heading = None
-                i += 1
-                continue
-            if role and role.group("name") == "bibliography":
-                chunks += [Chunk(lineno, ["```{bibliography}", "```"], False), Chunk(lineno + 1)]
-                i += 1
-                continue
-            if role:
-                self._stray(role.group("name"), role.group("body"), lineno)
-                current.lines.append("")
-                i += 1
-                continue
-            if line.strip():
-                last_heading = None
-            if ATX_HEADING_RE.match(line):
-                level = len(line.lstrip(" ")) - len(line.lstrip(" ").lstrip("#"))
-                self.headings.append(Heading(lineno, level, line.strip().strip("#").strip()))
-                last_heading = len(current.lines)
-                current.lines.append(self._inline(line, lineno))
-                i += 1
-                continue
-            if i + 1 < len(lines) and line.strip() and SETEXT_RE.match(lines[i + 1]) and not TABLE_ROW_RE.match(line):
-                self.headings.append(Heading(lineno, 1 if "=" in lines[i + 1] else 2, line.strip()))
-                last_heading = len(current.lines)
-                current.lines += [self._inline(line, lineno), lines[i + 1]]
-                i += 2
-                continue
-            image, span = image_at(lines, i)
-            if image is not None:
-                consumed, figure = self._figure(image, lines, i, lineno, span)
-                chunks += [Chunk(lineno, figure, False), Chunk(lineno + consumed)]
-                i += consumed
-                continue
-            caption = TABLE_CAPTION_RE.match(line)
-            if caption and self._table_follows(lines, i + 1):
-                consumed, table = self._table(caption.group("caption"), lines, i + 1, lineno)
-                chunks += [Chunk(lineno, table, False), Chunk(lineno + consumed + 1)]
-                i += consumed + 1
-                continue
-            if TABLE_ROW_RE.match(line) and self._labelled_table(lines, i):
-                consumed, table = self._table(None, lines, i, lineno)
-                chunks += [Chunk(lineno, table, False), Chunk(lineno + consumed)]
-                i += consumed
-                continue
-            if MATH_OPEN_RE.match(line):
-                consumed, math = self._display_math(lines, i, lineno)
-                if math is not None:
-                    chunks += [Chunk(lineno, math, False), Chunk(lineno + consumed)]
-                else:
-                    current.lines += lines[i : i + consumed]
-                i += consumed
-                continue
-            current.lines.append(self._inline(_escape_myst_line(line), lineno))
-            i += 1
-        return [chunk for chunk in chunks if chunk.lines]
+        while i < len(self.lines):
+            i += self._step(i)
+        return [chunk for chunk in self.chunks if chunk.lines]
+
+    def _step(self, i: int) -> int:
+        line, lineno = self.lines[i], self.first_line + i
+        role = ROLE_LINE_RE.match(line)
+        if role:
+            return self._role_line(role.group("name"), role.group("body"), lineno)
+        if line.strip():
+            self.last_heading = None
+        return self._heading(i, lineno) or self._block(i, lineno) or self._text(line, lineno)
+
+    def _role_line(self, name: str, body: str, lineno: int) -> int:
+        """A role alone on its line: a heading's label, a bibliography, or a stray one (warned)."""
+        if name == "label" and self.last_heading is not None:
+            self.chunks[-1].lines.insert(self.last_heading, f"({body.strip()})=")
+            self.last_heading = None
+        elif name == "bibliography":
+            self._emit(lineno, ["```{bibliography}", "```"], 1)
+        else:
+            self._stray(name, body, lineno)
+            self.chunks[-1].lines.append("")
+        return 1
+
+    def _heading(self, i: int, lineno: int) -> int:
+        line, lines, current = self.lines[i], self.lines, self.chunks[-1]
+        if ATX_HEADING_RE.match(line):
+            level = len(line.lstrip(" ")) - len(line.lstrip(" ").lstrip("#"))
+            self.headings.append(Heading(lineno, level, line.strip().strip("#").strip()))
+            self.last_heading = len(current.lines)
+            current.lines.append(self._inline(line, lineno))
+            return 1
+        if i + 1 < len(lines) and line.strip() and SETEXT_RE.match(lines[i + 1]) and not TABLE_ROW_RE.match(line):
+            self.headings.append(Heading(lineno, 1 if "=" in lines[i + 1] else 2, line.strip()))
+            self.last_heading = len(current.lines)
+            current.lines += [self._inline(line, lineno), lines[i + 1]]
+            return 2
+        return 0
+
+    def _block(self, i: int, lineno: int) -> int:
+        """A figure, a table or display math starting here: a chunk of its own."""
+        lines = self.lines
+        image, span = image_at(lines, i)
+        if image is not None:
+            consumed, figure = self._figure(image, lines, i, lineno, span)
+            return self._emit(lineno, figure, consumed)
+        caption = TABLE_CAPTION_RE.match(lines[i])
+        if caption and self._table_follows(lines, i + 1):
+            consumed, table = self._table(caption.group("caption"), lines, i + 1, lineno)
+            return self._emit(lineno, table, consumed + 1)
+        if TABLE_ROW_RE.match(lines[i]) and self._labelled_table(lines, i):
+            consumed, table = self._table(None, lines, i, lineno)
+            return self._emit(lineno, table, consumed)
+        if MATH_OPEN_RE.match(lines[i]):
+            consumed, math = self._display_math(lines, i, lineno)
+            if math is None:  # not display math after all: the lines as they are
+                self.chunks[-1].lines += lines[i : i + consumed]
+                return consumed
+            return self._emit(lineno, math, consumed)
+        return 0
+
+    def _emit(self, lineno: int, block: list[str], consumed: int) -> int:
+        """``block`` as a chunk of its own (not line-exact), the prose after it in a new one."""
+        self.chunks += [Chunk(lineno, block, False), Chunk(lineno + consumed)]
+        return consumed
+
+    def _text(self, line: str, lineno: int) -> int:
+        self.chunks[-1].lines.append(self._inline(_escape_myst_line(line), lineno))
+        return 1
 
     # -- constructs -------------------------------------------------------
 
