@@ -103,7 +103,8 @@ def to_myst_notebooks(src: Path, dst: Path, tab: str = "pytorch") -> None:
     MyST roles, plain imports instead of the generated library."""
     import re
 
-    from execbook.source.syntax import CodeCell, MarkdownCell, parse
+    from execbook.source.document import CodeCell, MarkdownCell
+    from execbook.source.syntax import parse
 
     write_assets(dst)
     (dst / "conf.py").write_text(

@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from execbook.library.apidoc import documents_api, import_problem, install_hint, per_framework
-from execbook.source.syntax import MarkdownCell, parse
+from execbook.source.document import MarkdownCell
+from execbook.source.syntax import parse
 from test_d2lbook import execbook, mini_book_copy
 
 API_PAGE = textwrap.dedent("""\

@@ -6,7 +6,8 @@ import nbformat
 
 from execbook.source.notebooks import rendered_notebook, tab_block_source
 from execbook.html.reader import read_notebook
-from execbook.source.syntax import MarkdownCell, parse
+from execbook.source.document import MarkdownCell
+from execbook.source.syntax import parse
 
 PAGE = """# Title
 :label:`sec_t`

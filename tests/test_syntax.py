@@ -21,7 +21,8 @@ import pytest
 from pytest_param_files import ParamTestData
 
 from execbook.source.notebooks import code_variants
-from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse, select_tab
+from execbook.source.document import CodeCell, Document, MarkdownCell, select_tab
+from execbook.source.syntax import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KNOWN_PAGES = {"intro", "chapter_basics/index", "chapter_basics/tensors", "chapter_more/extra"}

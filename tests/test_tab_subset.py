@@ -15,7 +15,8 @@ from sphinx.errors import ConfigError
 from execbook.book import config as cfg
 from execbook.book.scan import BookScan
 from execbook.html.references import footnote_citations
-from execbook.source.syntax import CodeCell, MarkdownCell, marker_tab_names, parse
+from execbook.source.document import CodeCell, MarkdownCell
+from execbook.source.syntax import marker_tab_names, parse
 from test_d2lbook import execbook, mini_book_copy
 
 FOUR = textwrap.dedent("""\

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import nbformat
 from nbformat import NotebookNode
 
-from execbook.source.syntax import CodeCell, Document
+from execbook.source.document import CodeCell, Document
 
 KEY_VERSION = 1  # bump when the way outputs are produced changes
 OUTPUT_LIMIT = 100_000  # the default of execbook_output_limit

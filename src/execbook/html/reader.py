@@ -22,7 +22,8 @@ from execbook.library.build import shown_code
 from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
 from execbook.html.references import footnote_citations
-from execbook.source.syntax import parse, toc_target
+from execbook.source.document import toc_target
+from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
 

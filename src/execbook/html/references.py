@@ -16,7 +16,7 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from execbook.book.files import book_pages
-from execbook.source.syntax import Document, MarkdownCell
+from execbook.source.document import Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 

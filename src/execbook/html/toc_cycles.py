@@ -17,7 +17,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from execbook.source.syntax import toc_target
+from execbook.source.document import toc_target
 
 logger = logging.getLogger(__name__)
 

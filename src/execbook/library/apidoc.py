@@ -25,7 +25,7 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book.files import library_dir
-from execbook.source.syntax import Cell, Document, MarkdownCell
+from execbook.source.document import Cell, Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 

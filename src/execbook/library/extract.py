@@ -17,7 +17,7 @@ from execbook.source.aliases import Aliases
 from execbook.book.files import atomic_write
 from execbook.source.messages import Message
 from execbook.source.prose import LABEL_LINE_RE
-from execbook.source.syntax import SAVE_LINE_RE, SAVE_TRAIL_RE, CodeCell, Document, MarkdownCell, mask_magics, toc_target
+from execbook.source.document import SAVE_LINE_RE, SAVE_TRAIL_RE, CodeCell, Document, MarkdownCell, mask_magics, toc_target
 
 BANNER = "#" * 17 + "   WARNING   " + "#" * 17
 WARNING_LINES = [

@@ -32,7 +32,8 @@ from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
 from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
 from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
-from execbook.source.syntax import CodeCell, Document, MarkdownCell, parse
+from execbook.source.document import CodeCell, Document, MarkdownCell
+from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from execbook.outputs.export import WholeBookBuilder
 from execbook.library.build import shown_code
 from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
 from execbook.source.prose import Heading, SlideMark
-from execbook.source.syntax import CodeCell, Document
+from execbook.source.document import CodeCell, Document
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from execbook.source.syntax import mask_magics
+from execbook.source.document import mask_magics
 
 ALIAS_BANNER = "# Aliases defined in the book's settings ([library-<tab>] in config.ini, or execbook_library)"
 ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import nbformat
 from nbformat import NotebookNode
 
-from execbook.source.syntax import CodeCell, Document, MarkdownCell
+from execbook.source.document import CodeCell, Document, MarkdownCell
 
 TAB_DIRECTIVE = "execbook-tab"
 TAB_FENCE = ":::::"  # longer than any colon fence the prose converter writes
