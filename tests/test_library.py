@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from pytest_param_files import ParamTestData
 
-from execbook.library.extract import (
-    LibrarySpec, book_order, extract, job_library_names, kept_header, module_text,
-)
+from execbook.library.extract import book_order, extract, job_library_names
+from execbook.library.writer import LibrarySpec, kept_header, module_text
 from execbook.source.syntax import parse
 from test_syntax import dot_text
 
@@ -164,7 +163,7 @@ def test_kept_header_and_banner() -> None:
 
 
 def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None:
-    from execbook.library.extract import write_library
+    from execbook.library.writer import write_library
 
     demo = Path(__file__).resolve().parent.parent
     docs = {}

@@ -103,7 +103,8 @@ def load_book(folder: Path) -> Book:
 def build_lib(folder: Path) -> list[Path]:
     """The library into the book's folder (hand-written headers kept), from
     every page of the book; and, for d2l-book projects, ``__version__``."""
-    from execbook.library.extract import LibrarySpec, extract_book, write_library
+    from execbook.library.extract import extract_book
+    from execbook.library.writer import LibrarySpec, write_library
 
     book = load_book(folder)
     spec = LibrarySpec.from_option(book.options.library, folder)

@@ -33,7 +33,8 @@ from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
 from execbook.library.build import book_libraries, library_extras, library_spec
-from execbook.library.extract import Library, LibrarySpec, job_library_names
+from execbook.library.extract import Library, job_library_names
+from execbook.library.writer import LibrarySpec
 from execbook.source.document import Document
 from execbook.source.syntax import parse
 

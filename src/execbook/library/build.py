@@ -14,7 +14,8 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.files import book_pages, library_dir
-from execbook.library.extract import Library, LibrarySpec, extract_book, write_library
+from execbook.library.extract import Library, extract_book
+from execbook.library.writer import LibrarySpec, write_library
 from execbook.source.notebooks import Show, as_written
 from execbook.source.syntax import parse
 
