@@ -30,7 +30,7 @@ from execbook import bookscan
 from execbook.execute.jobs import outputs_by_cell
 from execbook.execute.phase import outputs_for, shown_code
 from execbook.latex import pdf_name
-from execbook.notebooks import Show, as_written, reader_notebook
+from execbook.notebooks import Show, as_written, notebook_text, reader_notebook
 from execbook.prose import resolve_slide_marks
 from execbook.syntax import CodeCell, Document, MarkdownCell, parse
 
@@ -210,8 +210,7 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
 
 def markdown_cell(text: str) -> nbformat.NotebookNode:
     """As ``nbformat.v4.new_markdown_cell``, without its per-cell schema check
-    (most of the time a book's notebooks took); ``nbformat.writes`` checks each
-    notebook whole."""
+    (most of the time a book's notebooks took); execbook makes every part of the notebook."""
     return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": text})
 
 
@@ -359,7 +358,7 @@ def write_page_notebooks(app: Any, refs: References, docname: str, source: Path,
         target = root / tab / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         place_images(notebook, source, target, image_link, written.images.setdefault(tab, []))
-        text = nbformat.writes(notebook) + "\n"
+        text = notebook_text(notebook) + "\n"  # nbformat.writes' text, without its schema check and deep copy
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.notebooks[tab] = target

@@ -18,7 +18,7 @@ from execbook import config as cfg
 from execbook import bookscan
 from execbook.apidoc import api_page
 from execbook.execute.phase import outputs_for, record_failures, shown_code
-from execbook.notebooks import page_notebook
+from execbook.notebooks import notebook_text, page_notebook
 from execbook.pages import decode_page
 from execbook.references import footnote_citations
 from execbook.syntax import parse
@@ -65,8 +65,8 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
     record_failures(app.env, docname, failures)
     app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
-    # nbformat.v4.writes is nbformat.writes without its schema check of the whole notebook
-    source[0] = nbformat.v4.writes(page_notebook(doc, executed, shown_code(app)))
+    # nbformat.writes' text, without its schema check of the whole notebook and its deep copy
+    source[0] = notebook_text(page_notebook(doc, executed, shown_code(app)))
 
 
 def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:

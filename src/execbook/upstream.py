@@ -15,6 +15,9 @@ PATCHED = "_execbook_patched"
 def apply() -> None:
     keep_role_lines_after_eval_rst()
     drop_missing_line_in_myst_nb_warnings()
+    from execbook import startup
+
+    startup.reuse_per_page_setup()  # not a crash: per-page work done once (its own place is setup(), after this)
 
 
 def keep_role_lines_after_eval_rst() -> None:
