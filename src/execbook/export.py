@@ -43,6 +43,47 @@ FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n
 OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
 
 
+SECTION_ANCHORS = "execbook_section_anchors"  # env attribute: docname -> section_anchors() of its doctree
+
+
+def section_anchors(doctree: nodes.document) -> dict[str, str]:
+    """Each id of a page's sections (and of the targets just before them) ->
+    the section's key in ``env.toc_secnumbers`` (``""`` for the first)."""
+    anchors: dict[str, str] = {}
+    sections = list(doctree.findall(nodes.section))
+    for index, section in enumerate(sections):
+        key = "" if index == 0 else "#" + section["ids"][0]
+        for node_id in section["ids"]:
+            anchors[node_id] = key
+    for target in doctree.findall(nodes.target):
+        section = target.next_node(nodes.section, siblings=True, descend=False)
+        if section is not None and section["ids"]:
+            for node_id in target.get("ids", []) + target.get("refid", "").split():
+                anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+    return anchors
+
+
+def note_section_anchors(app: Any, doctree: nodes.document) -> None:
+    """On ``doctree-read`` (after the other handlers): the page's section
+    anchors, kept in the environment, so that the notebooks' section numbers
+    need not unpickle each referenced page's doctree again (5 ms a page)."""
+    env = app.env
+    if not hasattr(env, SECTION_ANCHORS):
+        setattr(env, SECTION_ANCHORS, {})
+    getattr(env, SECTION_ANCHORS)[env.current_document.docname] = section_anchors(doctree)
+
+
+def purge_section_anchors(app: Any, env: Any, docname: str) -> None:
+    getattr(env, SECTION_ANCHORS, {}).pop(docname, None)
+
+
+def merge_section_anchors(app: Any, env: Any, docnames: Any, other: Any) -> None:
+    theirs = getattr(other, SECTION_ANCHORS, {})
+    if not hasattr(env, SECTION_ANCHORS):
+        setattr(env, SECTION_ANCHORS, {})
+    getattr(env, SECTION_ANCHORS).update({docname: theirs[docname] for docname in docnames if docname in theirs})
+
+
 class References:
     """Resolves labels, numbers and citations against the built environment."""
 
@@ -77,18 +118,9 @@ class References:
         """The key of toc_secnumbers for the section carrying ``labelid``."""
         anchors = self.sections.get(docname)
         if anchors is None:
-            anchors = {}
-            doctree = self.env.get_doctree(docname)
-            sections = list(doctree.findall(nodes.section))
-            for index, section in enumerate(sections):
-                key = "" if index == 0 else "#" + section["ids"][0]
-                for node_id in section["ids"]:
-                    anchors[node_id] = key
-            for target in doctree.findall(nodes.target):
-                section = target.next_node(nodes.section, siblings=True, descend=False)
-                if section is not None and section["ids"]:
-                    for node_id in target.get("ids", []) + target.get("refid", "").split():
-                        anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+            anchors = getattr(self.env, SECTION_ANCHORS, {}).get(docname)
+            if anchors is None:  # read by an execbook that did not note them: from its pickled doctree
+                anchors = section_anchors(self.env.get_doctree(docname))
             self.sections[docname] = anchors
         return anchors.get(labelid, "#" + labelid)
 
@@ -396,3 +428,6 @@ class NotebooksBuilder(WholeBookBuilder):
 
 def setup_export(app: Any) -> None:
     app.add_builder(NotebooksBuilder)
+    app.connect("doctree-read", note_section_anchors, priority=900)
+    app.connect("env-purge-doc", purge_section_anchors)
+    app.connect("env-merge-info", merge_section_anchors)
