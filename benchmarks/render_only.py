@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from genbook import TABS, generate, to_myst_notebooks, write_assets  # noqa: E402
+from genbook import TABS, generate, to_myst_notebooks, write_assets
 
 FLOOR_CONF = ('project = "Bench"\nextensions = ["myst_parser"]\nexclude_patterns = ["_build"]\n'
               'myst_enable_extensions = ["dollarmath", "colon_fence", "amsmath"]\nsuppress_warnings = ["*"]\n')

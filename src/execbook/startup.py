@@ -222,7 +222,7 @@ def reuse_per_page_setup() -> None:
 
 def share_myst_default_settings() -> None:
     try:
-        import myst_parser.mdit_to_docutils.base as base
+        from myst_parser.mdit_to_docutils import base
     except ImportError:
         return
     original = getattr(base, "get_default_settings", None)
@@ -270,8 +270,8 @@ def share_pygments_formatters() -> None:
 
 
 def share_pygments_lexer_lookups() -> None:
-    import sphinx.highlighting as highlighting
     from pygments.lexers import find_lexer_class_by_name
+    from sphinx import highlighting
 
     original = getattr(highlighting, "get_lexer_by_name", None)
     if original is None or getattr(original, "_execbook_shared", False):
