@@ -346,3 +346,36 @@ def test_pages_with_their_own_imports_start_cold(tmp_path: Path) -> None:
     assert set(statuses(book).values()) == {"ok"}
     logs = book.outdir / ".doctrees" / "execbook" / "logs"
     assert logs.is_dir() and not list(logs.glob("*forkserver*"))
+
+
+@pytest.mark.sphinx  # real kernels
+def test_closing_a_server_returns_while_a_kernel_it_forked_lives(tmp_path: Path) -> None:
+    """A worker closes a server whose forked kernel (a spare, or a running job's)
+    is still alive: close() must return, and the kernel keep working. (Its watcher
+    held the server's stdout pipe, so the build waited for an EOF that never came.)"""
+    import os
+    import threading
+
+    from jupyter_core.utils import run_sync
+
+    from execbook.execute.forkserver import ForkServer
+    from execbook.execute.kernel import ipc_address, new_kernel_manager, shutdown
+
+    server = ForkServer(sys.executable, ("import json",), tmp_path, dict(os.environ), None, ipc_address() + ".fork",
+                        tmp_path / "server.log")
+    manager = new_kernel_manager("python3", tmp_path, dict(os.environ), tmp_path / "k.log", fork=server)
+    client = manager.client()
+    client.start_channels()
+    try:
+        run_sync(client.wait_for_ready)(timeout=60)
+        closing = threading.Thread(target=server.close, daemon=True)
+        closing.start()
+        closing.join(15)
+        assert not closing.is_alive(), "ForkServer.close() hangs while a kernel it forked is alive"
+        texts: list[str] = []
+        run_sync(client.execute_interactive)("print(6 * 7)", timeout=30,
+                                             output_hook=lambda m: texts.append(m["content"].get("text", "")))
+        assert "".join(texts).strip() == "42"
+    finally:
+        client.stop_channels()
+        shutdown(manager)

@@ -77,3 +77,53 @@ def test_myst_nb_writes_the_same_notebook_text() -> None:
     notebook.nbformat_minor = 4
     assert unchecked.writes(notebook) == real.writes(notebook)
     assert unchecked.NotebookNode is real.NotebookNode
+
+
+def test_notebook_text_is_nbformats_text_and_leaves_the_notebook_as_it_was() -> None:
+    import copy
+
+    from execbook.source.notebooks import notebook_text
+
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\nb\n"),
+               nbformat.v4.new_output("display_data", {"text/plain": "x\ny", "image/svg+xml": "<svg>\n</svg>",
+                                                       "image/png": "iVBOR", "application/json": {"k": [1, 2]}}),
+               nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["t1", "t2"])]
+    markdown = nbformat.v4.new_markdown_cell("# T\n\né\n", attachments={"a.png": {"image/png": "iVBOR"}})
+    markdown.metadata["trusted"] = True
+    notebook = nbformat.v4.new_notebook(cells=[markdown, nbformat.v4.new_code_cell("x = 1\nx", outputs=outputs),
+                                               nbformat.v4.new_raw_cell("raw\ntext")])
+    notebook.metadata["orig_nbformat"] = 3
+    before = copy.deepcopy(notebook)
+    text = notebook_text(notebook)
+    assert notebook == before
+    assert text == nbformat.v4.writes(notebook) == nbformat.writes(notebook)
+
+
+def test_per_page_setup_done_once_gives_the_same_results() -> None:
+    out = run_fresh("""
+        from docutils.frontend import get_default_settings
+        from docutils.parsers.rst import Parser
+        from pygments.formatters import HtmlFormatter
+        from sphinx.highlighting import PygmentsBridge
+        import sphinx.highlighting as highlighting
+        from execbook.html import startup
+        fresh = get_default_settings(Parser)
+        startup.reuse_per_page_setup()
+        startup.reuse_per_page_setup()  # twice: wrapped once
+        from myst_parser.mdit_to_docutils.base import make_document
+        one, two = make_document(), make_document()
+        def plain(settings):
+            return {k: v for k, v in vars(settings).items() if k != "record_dependencies"}  # compared by identity
+        assert plain(one.settings) == plain(fresh) and one.settings is not two.settings
+        assert one.settings.record_dependencies is not two.settings.record_dependencies
+        bridge = PygmentsBridge("html", "default")
+        a, b = bridge.get_formatter(), bridge.get_formatter()
+        assert a is b and bridge.get_formatter(linenos=True) is not a
+        assert bridge.get_formatter(hl_lines=[1]) is not bridge.get_formatter(hl_lines=[1])  # unhashable: made afresh
+        lexer = highlighting.get_lexer_by_name("ipython3", stripnl=False)
+        assert type(lexer).__name__ == "IPython3Lexer" and lexer.stripnl is False
+        assert highlighting.get_lexer_by_name("ipython3") is not highlighting.get_lexer_by_name("ipython3")
+        code = "import os\\nprint(os.sep)\\n"
+        print(bridge.highlight_block(code, "ipython3") == PygmentsBridge("html", "default").highlight_block(code, "ipython3"))
+    """)
+    assert out.split() == ["True"]

@@ -205,6 +205,11 @@ def watch(conn: socket.socket, listener: socket.socket, request: dict, fds: list
     code = 1
     try:
         listener.close()
+        # the server's stdout is a pipe the build reads until EOF: a watcher (and
+        # its kernel) outliving a closed server must not hold it open
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
         conn.settimeout(None)
         parent = os.getpid()
         kernel = os.fork()

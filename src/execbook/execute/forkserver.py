@@ -46,11 +46,16 @@ When it is not used (a cold kernel, as before):
   statements (a leading ``%matplotlib inline`` is skipped), or one of those
   modules is a file or folder in the page's own folder (it would shadow the
   installed one in a cold kernel).
-- No server for that prefix exists on the worker and fewer than 2 of the jobs
-  not yet started share it: a server costs an extra process and its memory,
-  and pays off from the second job. A worker keeps at most 2 servers
-  (``pool.MAX_SERVERS``), closing those no waiting job needs first, then
-  those the fewest need.
+- No server of the worker preloads a leading part of the job's imports, and
+  fewer than 2 of the jobs not yet started begin with the job's first import
+  statement: a server costs an extra process and its memory, and pays off
+  from the second job. A new server preloads the longest leading part of the
+  job's imports that every waiting job beginning as it does shares (d2l-en's
+  pages begin ``from d2l import torch as d2l`` and then differ: one server
+  serves them all; the job's cell runs its imports again, the preloaded ones
+  are no-ops, in the job's own order). A worker keeps at most 2 servers
+  (``pool.MAX_SERVERS``), closing those no waiting job can use first, then
+  those the fewest can.
 - The server found forking unsafe (reported once): the imports started
   threads (a forked child has only the forking thread), initialised CUDA
   (``torch.cuda.is_initialized()``; a library that initialises CUDA, or
@@ -201,7 +206,10 @@ class ForkServer:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             pass
-        if self.process.stdout is not None:
+        # the reader ends at EOF; closing the pipe under its blocked read would wait
+        # for that EOF, which never comes while any process still holds the write end
+        self.reader.join(2)
+        if self.process.stdout is not None and not self.reader.is_alive():
             self.process.stdout.close()
         try:
             os.unlink(self.socket)

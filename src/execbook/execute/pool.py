@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +29,11 @@ from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
 ServerKey = tuple[str, str, tuple[str, ...]]  # worker, kernel, import statements
+
+
+def starts_with(imports: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    """``imports`` begins with the statements ``prefix`` (a server's: never empty)."""
+    return bool(prefix) and imports[: len(prefix)] == prefix
 
 
 @contextlib.contextmanager
@@ -147,24 +151,35 @@ class LocalPool:
         return known
 
     def _server(self, spec: WorkerSpec, job: Job, waiting: list[Job]) -> ForkServer | None:
-        """The server to fork ``job``'s kernel from: this worker's one for its
-        imports, or a new one when at least 2 of ``job`` and the jobs
-        ``waiting`` (not yet started) share them; None for a cold kernel."""
+        """The server to fork ``job``'s kernel from: this worker's one whose
+        imports begin ``job``'s (the longest), or a new one when at least 2 of
+        ``job`` and the jobs ``waiting`` (not yet started) begin with the same
+        imports; None for a cold kernel.
+
+        A kernel forked from a server whose imports are a leading part of the
+        job's has run exactly the job's first import statements, in the job's
+        order; the job's first cell runs them all again (no-ops, the modules
+        are in ``sys.modules``) and then the rest. So pages that begin with
+        ``from d2l import torch as d2l`` and go on differently share one server."""
         imports = self._prefix(job)
         if not imports:
             return None
-        key = (spec.name, job.kernel, imports)
         with self.lock:
-            server = self.servers.get(key)
-        if server is not None:
+            mine = [(key, server) for key, server in self.servers.items()
+                    if key[0] == spec.name and key[1] == job.kernel and starts_with(imports, key[2])]
+        for key, server in sorted(mine, key=lambda item: -len(item[0][2])):
             if server.usable():
                 return server
             self._warn_unsafe(server)
-            return None  # it failed: this prefix's jobs start cold from now on
-        needs = Counter((other.kernel, self._prefix(other)) for other in [job, *waiting])
-        if needs[(job.kernel, imports)] < 2:
+        shared = self._shared(job, [job, *waiting])
+        if not shared:
             return None
-        self._close_servers(spec.name, keep=needs)
+        key = (spec.name, job.kernel, shared)
+        with self.lock:
+            failed = self.servers.get(key)
+        if failed is not None:
+            return None  # it failed: the jobs it would serve start cold from now on
+        self._close_servers(spec.name, keep=[job, *waiting])
         python = fork_python(job.kernel)
         if python is None:
             return None
@@ -173,22 +188,40 @@ class LocalPool:
             if self.stopping.is_set():
                 return None
             try:
-                server = ForkServer(python[0], imports, self.tree, self._env(spec), self.libdir, ipc_address() + ".fork",
+                server = ForkServer(python[0], shared, self.tree, self._env(spec), self.libdir, ipc_address() + ".fork",
                                     self.logs / f"{spec.name}-forkserver-{len(self.servers)}.log")
             except OSError:
                 return None
             self.servers[key] = server
         return server
 
-    def _close_servers(self, worker: str | None, keep: Counter[tuple[str, tuple[str, ...]]] | None = None) -> None:
-        """Close ``worker``'s servers (all workers' for None) but those whose
-        (kernel, imports) jobs are waiting in ``keep``, then, making room for
-        a new one, those of the fewest waiting jobs beyond MAX_SERVERS - 1."""
+    def _shared(self, job: Job, jobs: list[Job]) -> tuple[str, ...]:
+        """The imports a new server for ``job`` preloads: the longest leading part
+        of ``job``'s imports that begins as many of ``jobs`` (same kernel) as its
+        first statement does; () when fewer than 2 of them begin that way."""
+        imports = self._prefix(job)
+        prefixes = [self._prefix(other) for other in jobs if other.kernel == job.kernel]
+        sharing = [other for other in prefixes if other[:1] == imports[:1]] if imports else []
+        if len(sharing) < 2:
+            return ()
+        length = 1
+        while length < len(imports) and all(starts_with(other, imports[: length + 1]) for other in sharing):
+            length += 1
+        return imports[:length]
+
+    def _close_servers(self, worker: str | None, keep: list[Job] | None = None) -> None:
+        """Close ``worker``'s servers (all workers' for None) but those that some
+        of the jobs in ``keep`` could use, then, making room for a new one, those
+        the fewest of them could use beyond MAX_SERVERS - 1."""
+
+        def users(key: ServerKey) -> int:
+            return sum(job.kernel == key[1] and starts_with(self._prefix(job), key[2]) for job in keep or [])
+
         with self.lock:
             mine = [(key, server) for key, server in self.servers.items() if worker is None or key[0] == worker]
-            closing = [(key, server) for key, server in mine if keep is None or not keep[(key[1], key[2])]]
+            closing = [(key, server) for key, server in mine if keep is None or not users(key)]
             if keep is not None:
-                left = sorted((item for item in mine if item not in closing), key=lambda item: keep[(item[0][1], item[0][2])])
+                left = sorted((item for item in mine if item not in closing), key=lambda item: users(item[0]))
                 closing += left[: max(0, len(left) - (MAX_SERVERS - 1))]
             for key, _ in closing:
                 del self.servers[key]
@@ -252,8 +285,8 @@ class LocalPool:
                     waiting = list(queue)
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
-                # a cold spare suits any job of its kernel; a forked one only a job with its server's imports
-                if spare is not None and spare[0] == job.kernel and (spare[1] is None or spare[1].imports == self._prefix(job)):
+                # a cold spare suits any job of its kernel; a forked one only a job whose imports begin with its server's
+                if spare is not None and spare[0] == job.kernel and (spare[1] is None or starts_with(self._prefix(job), spare[1].imports)):
                     first, first_server, spare = spare[2], spare[1], None
                 elif spare is not None and spare[1] is not None and not spare[1].usable():
                     self._retire(spare[2])  # no job will want it: make room for a spare that one will

@@ -25,6 +25,7 @@ def setup(app: Sphinx) -> None:
     app.setup_extension("myst_nb")
     startup.write_myst_nb_notebooks_unchecked()
     upstream.apply()  # before any page is read
+    startup.reuse_per_page_setup()  # per-page work of MyST-Parser and Sphinx's highlighter done once
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")
     references.register_citation_style()

@@ -7,6 +7,7 @@ through its custom-format hook (``nb_custom_formats``) with ``read_notebook``.
 
 from __future__ import annotations
 
+import json
 
 import nbformat
 from sphinx.application import Sphinx
@@ -28,6 +29,7 @@ from execbook.source.syntax import parse
 logger = logging.getLogger(__name__)
 
 NOTEBOOK_MARK = '{\n "cells"'  # how nbformat.writes() starts
+COMPACT_MARK = '{"cells": '  # how on_source_read's notebook starts (compact_notebook_text)
 
 
 def skip_undecodable(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
@@ -65,8 +67,17 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
     record_failures(app.env, docname, failures)
     app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
-    # nbformat.v4.writes is nbformat.writes without its schema check of the whole notebook
-    source[0] = nbformat.v4.writes(rendered_notebook(doc, executed, shown_code(app)))
+    source[0] = compact_notebook_text(rendered_notebook(doc, executed, shown_code(app)))
+
+
+def compact_notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """The page's notebook as ``read_notebook`` reads it back, and nothing else
+    does: JSON on one line (json's C encoder, a tenth of the time of
+    nbformat's indented text), strings unsplit (``nbformat.reader.reads``
+    joins split ones back anyway), no schema check."""
+    from nbformat.v4.nbjson import BytesEncoder
+
+    return json.dumps(notebook, cls=BytesEncoder, sort_keys=True, ensure_ascii=False)
 
 
 def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:
@@ -93,6 +104,6 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     A page that did not pass through ``source-read`` (MyST-NB re-reading a
     file on its own) is parsed here, without location for its warnings.
     """
-    if text.startswith(NOTEBOOK_MARK):  # ours, version 4: nbformat.reads without its schema check
+    if text.startswith((COMPACT_MARK, NOTEBOOK_MARK)):  # ours, version 4: nbformat.reads without its schema check
         return nbformat.reader.reads(text)
     return rendered_notebook(parse(text))

@@ -158,7 +158,9 @@ class _UncheckedNbformat(types.ModuleType):
     def writes(self, nb: Any, version: Any = None, **kwargs: Any) -> str:
         real = self._real
         if version in (None, real.NO_CONVERT) and nb.get("nbformat") == 4 and not kwargs:
-            return real.v4.writes(nb)
+            from execbook.source.notebooks import notebook_text
+
+            return notebook_text(nb)  # real.v4.writes' text, without its deep copy of the notebook
         return real.writes(nb, real.NO_CONVERT if version is None else version, **kwargs)
 
 
@@ -192,3 +194,92 @@ def cache_compiled_templates(app: Sphinx) -> None:
     except OSError:
         return  # a doctree folder we cannot write to: compile as before
     environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
+
+
+def reuse_per_page_setup() -> None:
+    """Work that MyST-Parser and Sphinx redo for every page (or code block)
+    though its result never changes within a build, done once:
+
+    - MyST-Parser's renderer makes a throwaway docutils document for every
+      page it renders (``options.get("document", make_document())`` builds
+      the default before looking the page's own document up), and with it
+      docutils' default settings: a whole ``OptionParser`` each time, about
+      3 ms, twice a page under MyST-NB (a twentieth of an execution-off
+      build). The defaults are computed once and each document gets its own copy.
+    - Sphinx makes a new Pygments ``HtmlFormatter`` for each code block, and
+      the formatter builds its style's whole stylesheet when made; one
+      formatter per set of options is kept (formatting keeps no state in it).
+    - Sphinx looks a code block's lexer up by name unless it is one of its
+      own few (``python``, ``pycon``, ...); Pygments then scans its table of
+      every lexer's aliases, and the plugin lexers after it, for each block
+      (a code cell asks for IPython's ``ipython3``). The class found for a
+      name is kept; each block still gets its own lexer, made with its options.
+    """
+    share_myst_default_settings()
+    share_pygments_formatters()
+    share_pygments_lexer_lookups()
+
+
+def share_myst_default_settings() -> None:
+    try:
+        from myst_parser.mdit_to_docutils import base
+    except ImportError:
+        return
+    original = getattr(base, "get_default_settings", None)
+    if original is None or getattr(original, "_execbook_shared", False):
+        return
+    import copy
+
+    defaults: dict[tuple, Any] = {}
+
+    def get_default_settings(*components: Any) -> Any:
+        try:
+            settings = defaults.get(components)
+        except TypeError:  # an unhashable component: as before
+            return original(*components)
+        if settings is None:
+            settings = defaults[components] = original(*components)
+        return copy.deepcopy(settings)
+
+    get_default_settings._execbook_shared = True  # type: ignore[attr-defined]
+    base.get_default_settings = get_default_settings
+
+
+def share_pygments_formatters() -> None:
+    from sphinx.highlighting import PygmentsBridge
+
+    original = PygmentsBridge.get_formatter
+    if getattr(original, "_execbook_shared", False):
+        return
+
+    @functools.wraps(original)
+    def get_formatter(self: PygmentsBridge, **kwargs: Any) -> Any:
+        try:
+            key = tuple(sorted(kwargs.items()))
+            hash(key)
+        except TypeError:  # e.g. hl_lines as a list: made afresh, as before
+            return original(self, **kwargs)
+        made = self.__dict__.setdefault("_execbook_formatters", {})
+        formatter = made.get(key)
+        if formatter is None:
+            formatter = made[key] = original(self, **kwargs)
+        return formatter
+
+    get_formatter._execbook_shared = True  # type: ignore[attr-defined]
+    PygmentsBridge.get_formatter = get_formatter
+
+
+def share_pygments_lexer_lookups() -> None:
+    from pygments.lexers import find_lexer_class_by_name
+    from sphinx import highlighting
+
+    original = getattr(highlighting, "get_lexer_by_name", None)
+    if original is None or getattr(original, "_execbook_shared", False):
+        return
+    lexer_class = functools.lru_cache(maxsize=None)(find_lexer_class_by_name)  # ClassNotFound is raised, not kept
+
+    def get_lexer_by_name(_alias: str, **options: Any) -> Any:
+        return lexer_class(_alias)(**options)
+
+    get_lexer_by_name._execbook_shared = True  # type: ignore[attr-defined]
+    highlighting.get_lexer_by_name = get_lexer_by_name

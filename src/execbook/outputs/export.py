@@ -30,9 +30,9 @@ from execbook.book import scan as bookscan
 from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
-from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
-from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
 from execbook.source.document import CodeCell, Document, MarkdownCell
+from execbook.source.notebooks import Show, as_written, downloadable_notebook, notebook_text, outputs_by_cell
+from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
 from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,47 @@ ROLE_RE = re.compile(r"\{(numref|ref|eq|cite:p|cite:t)\}`([^`]*)`")
 FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
                       re.MULTILINE | re.DOTALL)
 OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
+
+
+SECTION_ANCHORS = "execbook_section_anchors"  # env attribute: docname -> section_anchors() of its doctree
+
+
+def section_anchors(doctree: nodes.document) -> dict[str, str]:
+    """Each id of a page's sections (and of the targets just before them) ->
+    the section's key in ``env.toc_secnumbers`` (``""`` for the first)."""
+    anchors: dict[str, str] = {}
+    sections = list(doctree.findall(nodes.section))
+    for index, section in enumerate(sections):
+        key = "" if index == 0 else "#" + section["ids"][0]
+        for node_id in section["ids"]:
+            anchors[node_id] = key
+    for target in doctree.findall(nodes.target):
+        section = target.next_node(nodes.section, siblings=True, descend=False)
+        if section is not None and section["ids"]:
+            for node_id in target.get("ids", []) + target.get("refid", "").split():
+                anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+    return anchors
+
+
+def note_section_anchors(app: Any, doctree: nodes.document) -> None:
+    """On ``doctree-read`` (after the other handlers): the page's section
+    anchors, kept in the environment, so that the notebooks' section numbers
+    need not unpickle each referenced page's doctree again (5 ms a page)."""
+    env = app.env
+    if not hasattr(env, SECTION_ANCHORS):
+        setattr(env, SECTION_ANCHORS, {})
+    getattr(env, SECTION_ANCHORS)[env.current_document.docname] = section_anchors(doctree)
+
+
+def purge_section_anchors(app: Any, env: Any, docname: str) -> None:
+    getattr(env, SECTION_ANCHORS, {}).pop(docname, None)
+
+
+def merge_section_anchors(app: Any, env: Any, docnames: Any, other: Any) -> None:
+    theirs = getattr(other, SECTION_ANCHORS, {})
+    if not hasattr(env, SECTION_ANCHORS):
+        setattr(env, SECTION_ANCHORS, {})
+    getattr(env, SECTION_ANCHORS).update({docname: theirs[docname] for docname in docnames if docname in theirs})
 
 
 class References:
@@ -77,18 +118,9 @@ class References:
         """The key of toc_secnumbers for the section carrying ``labelid``."""
         anchors = self.sections.get(docname)
         if anchors is None:
-            anchors = {}
-            doctree = self.env.get_doctree(docname)
-            sections = list(doctree.findall(nodes.section))
-            for index, section in enumerate(sections):
-                key = "" if index == 0 else "#" + section["ids"][0]
-                for node_id in section["ids"]:
-                    anchors[node_id] = key
-            for target in doctree.findall(nodes.target):
-                section = target.next_node(nodes.section, siblings=True, descend=False)
-                if section is not None and section["ids"]:
-                    for node_id in target.get("ids", []) + target.get("refid", "").split():
-                        anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+            anchors = getattr(self.env, SECTION_ANCHORS, {}).get(docname)
+            if anchors is None:  # read by an execbook that did not note them: from its pickled doctree
+                anchors = section_anchors(self.env.get_doctree(docname))
             self.sections[docname] = anchors
         return anchors.get(labelid, "#" + labelid)
 
@@ -210,8 +242,7 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
 
 def markdown_cell(text: str) -> nbformat.NotebookNode:
     """As ``nbformat.v4.new_markdown_cell``, without its per-cell schema check
-    (most of the time a book's notebooks took); ``nbformat.writes`` checks each
-    notebook whole."""
+    (most of the time a book's notebooks took); execbook makes every part of the notebook."""
     return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": text})
 
 
@@ -359,7 +390,7 @@ def write_download_notebooks(app: Any, refs: References, docname: str, source: P
         target = root / tab / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         place_images(notebook, source, target, image_link, written.images.setdefault(tab, []))
-        text = nbformat.writes(notebook) + "\n"
+        text = notebook_text(notebook) + "\n"  # nbformat.writes' text, without its schema check and deep copy
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.notebooks[tab] = target
@@ -397,3 +428,6 @@ class NotebooksBuilder(WholeBookBuilder):
 
 def setup_export(app: Any) -> None:
     app.add_builder(NotebooksBuilder)
+    app.connect("doctree-read", note_section_anchors, priority=900)
+    app.connect("env-purge-doc", purge_section_anchors)
+    app.connect("env-merge-info", merge_section_anchors)

@@ -36,12 +36,58 @@ def downloadable_notebook(cells: list[NotebookNode]) -> NotebookNode:
     """A notebook for readers (downloads, slides): Python 3 kernel metadata.
 
     Cells are numbered (``cell-0``, ...) where nbformat would draw random ids,
-    so the same notebook is the same file; it is not schema-checked here (a
-    book's worth of checks took seconds), ``nbformat.writes`` checks it whole."""
+    so the same notebook is the same file; it is not schema-checked (a book's
+    worth of checks took seconds; execbook makes every part of it)."""
     for number, cell in enumerate(cells):
         cell["id"] = f"cell-{number}"
     metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells})
+
+
+SPLIT_MIMES = {"application/javascript", "image/svg+xml"}  # split into lines too (nbformat.v4.rwbase)
+TRANSIENT = {"orig_nbformat", "orig_nbformat_minor", "signature"}
+
+
+def _split_bundle(bundle: dict) -> dict:
+    return {key: value.splitlines(True) if isinstance(value, str) and (key.startswith("text/") or key in SPLIT_MIMES)
+            else value for key, value in bundle.items()}
+
+
+def _split_output(output: dict) -> dict:
+    kind = output.get("output_type")
+    if kind in ("execute_result", "display_data") and "data" in output:
+        return {**output, "data": _split_bundle(output["data"])}
+    if kind == "stream" and isinstance(output.get("text"), str):
+        return {**output, "text": output["text"].splitlines(True)}
+    return output
+
+
+def _split_cell(cell: dict) -> dict:
+    new = dict(cell)
+    if "metadata" in cell:
+        new["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
+    if isinstance(cell.get("source"), str):
+        new["source"] = cell["source"].splitlines(True)
+    if cell.get("attachments"):
+        new["attachments"] = {name: _split_bundle(bundle) for name, bundle in cell["attachments"].items()}
+    if cell.get("cell_type") == "code" and "outputs" in cell:
+        new["outputs"] = [_split_output(output) for output in cell.get("outputs", [])]
+    return new
+
+
+def notebook_text(notebook: NotebookNode) -> str:
+    """``nbformat.v4.writes(notebook)``, the same text, for a version 4
+    notebook: without its schema check (``nbformat.writes``) and without
+    its deep copy of the notebook (the notebook is left as it was: each
+    container that ``split_lines`` would change is copied, nothing else)."""
+    from nbformat.v4.nbjson import BytesEncoder
+
+    plain = dict(notebook)
+    if "metadata" in notebook:
+        plain["metadata"] = {k: v for k, v in notebook["metadata"].items() if k not in TRANSIENT}
+    if "cells" in notebook:
+        plain["cells"] = [_split_cell(cell) for cell in notebook["cells"]]
+    return json.dumps(plain, cls=BytesEncoder, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
 
 
 def tab_block_source(cell: MarkdownCell) -> str:
