@@ -40,9 +40,15 @@ TORCHVISION_STAND_IN = '''"""A stand-in for torchvision: enough for `import torc
 import types as _types
 import sys as _sys
 
+def _stand_in(attr):
+    if attr.startswith("__"):  # __file__, __path__, ...: inspect.getmodule() walks sys.modules and reads them
+        raise AttributeError(attr)
+    return type(attr, (), {})
+
+
 for _name in ("datasets", "transforms", "models", "io", "ops", "utils"):
     _module = _types.ModuleType(f"torchvision.{_name}")
-    _module.__getattr__ = lambda attr, _n=_name: type(attr, (), {})
+    _module.__getattr__ = _stand_in
     _sys.modules[f"torchvision.{_name}"] = _module
     globals()[_name] = _module
 '''
