@@ -21,7 +21,6 @@ read (a no-op build reads none and pays nothing):
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sphinx.util.matching import Matcher
 
 from execbook.book import config as cfg
 from execbook.book.files import book_pages
+from execbook.book.state import run_state
 from execbook.source.syntax import marker_tab_names
 
 logger = logging.getLogger(__name__)
@@ -75,16 +75,12 @@ def book_left_out(book: Path, exclude: list[str], options: cfg.ExecbookConfig) -
     return scan_book(book, exclude).left_out(options)
 
 
-_by_app: weakref.WeakKeyDictionary[Sphinx, BookScan] = weakref.WeakKeyDictionary()
-
-
 def scan(app: Sphinx) -> BookScan:
     """This build's ``BookScan``, made once, when a page is first read."""
-    found = _by_app.get(app)
-    if found is None:
-        found = scan_book(Path(app.srcdir), list(app.config.exclude_patterns), list(app.config.include_patterns))
-        _by_app[app] = found
-    return found
+    state = run_state(app)
+    if state.scan is None:
+        state.scan = scan_book(Path(app.srcdir), list(app.config.exclude_patterns), list(app.config.include_patterns))
+    return state.scan
 
 
 def left_out(app: Sphinx) -> tuple[str, ...]:
@@ -102,7 +98,8 @@ def report_left_out(app: Sphinx, exception: BaseException | None) -> None:
     if exception is not None:
         return
     options = cfg.get(app.config)
-    names = _by_app[app].left_out(options) if app in _by_app else options.left_out
+    found = run_state(app).scan
+    names = found.left_out(options) if found is not None else options.left_out
     if names:
         logger.info(f"execbook: built for {', '.join(options.tabs)}; left out {', '.join(names)} "
                     "(their code cells, tab blocks and tab.selected() branches are skipped)")

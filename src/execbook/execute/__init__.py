@@ -15,10 +15,8 @@ if TYPE_CHECKING:
 
 
 def setup(app: Sphinx) -> None:
-    from execbook.execute import phase, report
+    from execbook.execute import failures, phase, report
 
     app.connect("env-get-outdated", phase.on_env_get_outdated)  # after the reader's check of undecodable pages (100)
-    app.connect("env-purge-doc", phase.purge_failures)
-    app.connect("env-merge-info", phase.merge_failures)
     app.connect("html-collect-pages", report.collect_report_page)
-    app.connect("build-finished", phase.fail_on_error)
+    failures.setup_failures(app)

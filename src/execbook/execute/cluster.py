@@ -21,6 +21,7 @@ from typing import Any
 import nbformat
 
 from execbook.execute.jobs import Job
+from execbook.execute.pools import Pool
 from execbook.execute.results import CellError, JobResult
 
 CONNECT_TIMEOUT = 5  # seconds before an unreachable scheduler is an error
@@ -77,8 +78,8 @@ def run_remote(job: Job, payload: bytes | None, tree: str, lib: str, settings: A
     }
 
 
-class DaskPool:
-    """Same interface as ``LocalPool``; the workers are the cluster's."""
+class DaskPool(Pool):
+    """A ``Pool`` whose workers are the cluster's."""
 
     def __init__(
         self, address: str, tree: Path, libdir: Path, *, shared_fs: bool, gpus_per_job: int, limit_mb: int, settings: Any = None

@@ -68,9 +68,14 @@ class Client(NotebookClient):
         self.timed_out: list[NotebookNode] = []
         self.streams: dict[tuple[int, str], tuple[NotebookNode, StreamBuffer]] = {}
         self.on_cell_start = self._started
+        self.on_cell_executed = self._executed
 
     def _started(self, cell: NotebookNode, cell_index: int) -> None:
         self.current = cell
+
+    def _executed(self, cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        if not any(cell is timed_out for timed_out in self.timed_out):  # those get mark_failure's output
+            show_reported_error(cell, execute_reply)
 
     async def async_start_new_kernel_client(self) -> Any:
         """As nbclient's, with our own handshake (see ``wait_until_ready``)."""
@@ -405,6 +410,37 @@ def is_setup(cell: NotebookNode) -> bool:
 def log_suffix(manager: AsyncKernelManager | None) -> str:
     tail = log_tail(manager) if manager is not None else ""
     return f" (its log: {tail})" if tail else ""
+
+
+NO_TRACEBACK = (
+    "the kernel reported an error but sent no traceback (IPython prints \"Unexpected exception formatting "
+    "exception\" when it cannot format one); see the cell's printed output"
+)
+
+
+def show_reported_error(cell: NotebookNode, reply: dict[str, Any] | None) -> None:
+    """A cell whose ``execute_reply`` says it failed shows an error output.
+
+    IPython sends none when formatting the traceback fails (a module in
+    ``sys.modules`` that breaks ``inspect``, an exception whose
+    ``_render_traceback_`` raises, an ``ExceptionGroup``): it prints
+    "Unexpected exception formatting exception" and a plain traceback as
+    stream text instead, and the cell would pass for one that ran. The
+    reply still names the exception.
+    """
+    content = (reply or {}).get("content") or {}
+    if content.get("status") != "error" or any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        return
+    ename, evalue = str(content.get("ename") or ""), str(content.get("evalue") or "")
+    if not ename:
+        ename, evalue = "Error", NO_TRACEBACK
+    traceback = [str(line) for line in content.get("traceback") or []] or [
+        f"{ename}: {evalue}" if evalue else ename,
+        f"(execbook: {NO_TRACEBACK})" if evalue != NO_TRACEBACK else "",
+    ]
+    cell.setdefault("outputs", []).append(
+        nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[line for line in traceback if line])
+    )
 
 
 def mark_failure(cell: NotebookNode, ename: str, message: str) -> None:

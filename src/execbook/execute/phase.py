@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import time
 from dataclasses import replace
@@ -24,15 +23,16 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
-from execbook.book.files import is_source_folder
+from execbook.book.state import kept_state, run_state
 from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.layout import Layout
+from execbook.execute.tree import sync_tree
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.results import JobResult
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
-from execbook.library.build import book_libraries, library_extras, library_spec
+from execbook.library.build import book_libraries, built_libraries, library_extras, library_spec
 from execbook.library.extract import Library, job_library_names
 from execbook.library.writer import LibrarySpec
 from execbook.source.document import Document
@@ -53,7 +53,7 @@ def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Jo
 
 def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> list[Job]:
     """A page's jobs, parsed again only when its file changed (a no-op build parses nothing)."""
-    known: dict[str, tuple[tuple[int, int], list[Job]]] = env.__dict__.setdefault("execbook_page_jobs", {})
+    known = kept_state(env).page_jobs
     stat = Path(env.doc2path(docname)).stat()
     stamp = (stat.st_mtime_ns, stat.st_size)
     if docname not in known or known[docname][0] != stamp:
@@ -78,7 +78,7 @@ def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | No
 
 def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
     options = cfg.get(app.config)
-    previous: dict[str, dict[str, str]] = getattr(env, "execbook_keys", {})
+    previous = kept_state(env).keys
     pages = [name for name in sorted(env.found_docs) if str(env.doc2path(name)).endswith(".md")]
     if options.execute == "off":
         current: dict[str, dict[str, str]] = {}
@@ -107,8 +107,8 @@ def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], cha
         to_read |= {job.docname for job in jobs if job.key in stale_keys}
     report.add_cached([job for job in jobs if job.id not in stale_ids])
     report.write(layout)
-    env.execbook_keys = current  # type: ignore[attr-defined]
-    app.execbook_report = report  # type: ignore[attr-defined]
+    kept_state(env).keys = current
+    run_state(app).report = report
     return sorted(to_read - set(added) - set(changed))
 
 
@@ -196,7 +196,7 @@ def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
 def unstored(app: Sphinx) -> dict[str, NotebookNode]:
     """Notebooks, by key, that ran in this build but could not be cached: the
     pages of this build show them from here (forked parallel readers inherit it)."""
-    return app.__dict__.setdefault("execbook_unstored", {})
+    return run_state(app).unstored
 
 
 def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode]) -> None:
@@ -228,27 +228,6 @@ def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode])
                        location=job.docname, type="execbook", subtype="cache")
 
 
-def sync_tree(src: Path, dst: Path, skip: set[Path]) -> None:
-    """Mirror the book into ``dst`` (copying changed files only), so code that
-    reads ``../data/x.csv`` finds it and code that writes leaves the book clean."""
-    skip = {path.resolve() for path in skip}
-    for root, dirs, files in os.walk(src):
-        here = Path(root)
-        dirs[:] = [d for d in dirs if is_source_folder(d) and (here / d).resolve() not in skip]
-        target = dst / here.relative_to(src)
-        target.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            source, copy = here / name, target / name
-            stat = source.stat()
-            try:
-                existing = copy.stat()
-                if existing.st_size == stat.st_size and existing.st_mtime_ns == stat.st_mtime_ns:
-                    continue
-            except FileNotFoundError:
-                pass
-            shutil.copy2(source, copy)
-
-
 def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
     """Per tab, the executed job notebook of this page (from the cache)."""
     if cfg.get(app.config).execute == "off":
@@ -256,7 +235,7 @@ def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
     cache = Layout.for_app(app).cache
     held = unstored(app)  # ran in this build, not in the cache
     notebooks = {}
-    libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
+    libraries = built_libraries(app.env)
     spec = library_spec(app)
     extras = library_extras(app, spec)
     for job in page_jobs(app, docname, doc):
@@ -270,32 +249,3 @@ def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:
         if notebook is not None:
             notebooks[job.tab] = notebook
     return notebooks
-
-
-# -- failures, kept in the environment so unchanged pages still count ------------
-
-
-def record_failures(env: BuildEnvironment, docname: str, count: int) -> None:
-    failures: dict[str, int] = env.__dict__.setdefault("execbook_failures", {})
-    if count:
-        failures[docname] = count
-    else:
-        failures.pop(docname, None)
-
-
-def purge_failures(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.__dict__.get("execbook_failures", {}).pop(docname, None)
-
-
-def merge_failures(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    """Parallel reading: failures found in a worker process join the main env."""
-    theirs = other.__dict__.get("execbook_failures", {})
-    env.__dict__.setdefault("execbook_failures", {}).update({name: theirs[name] for name in docnames if name in theirs})
-
-
-def fail_on_error(app: Sphinx, exception: Exception | None) -> None:
-    failures = app.env.__dict__.get("execbook_failures", {}) if app.env else {}
-    if exception is None and failures and cfg.get(app.config).fail_on_error:
-        pages = ", ".join(sorted(failures))
-        logger.error(f"execbook: {sum(failures.values())} failing cell(s) in {pages} (execbook_fail_on_error = True)")
-        app.statuscode = 1

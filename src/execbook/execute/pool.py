@@ -24,6 +24,7 @@ from jupyter_client import AsyncKernelManager
 from execbook.execute.forkserver import ForkServer, fork_python, leading_imports, shadowed
 from execbook.execute.jobs import Job
 from execbook.execute.kernel import KernelSettings, ipc_address, new_kernel_manager, run_in_fresh_kernel, shutdown
+from execbook.execute.pools import Pool
 from execbook.execute.results import JobResult
 from execbook.execute.workers import WorkerSpec
 
@@ -56,7 +57,9 @@ def stop_on_termination() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-class LocalPool:
+class LocalPool(Pool):
+    """One thread per worker (``WorkerSpec``) of this machine, each running one job at a time."""
+
     def __init__(
         self, workers: list[WorkerSpec], tree: Path, logs: Path, libdir: Path | None = None, settings: KernelSettings = KernelSettings()
     ):

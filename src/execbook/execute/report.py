@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sphinx.application import Sphinx
 
 from execbook.book.files import atomic_write
+from execbook.book.state import run_state
 from execbook.execute.jobs import Job
 from execbook.execute.results import JobResult
 
@@ -112,7 +113,7 @@ class Report:
 
 def collect_report_page(app: Sphinx) -> Any:
     """``html-collect-pages``: the execution report as a page of the site."""
-    report: Report | None = getattr(app, "execbook_report", None)
+    report = run_state(app).report
     if report is None or not report.entries:
         return []
     data = report.as_dict()

@@ -17,7 +17,8 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.library.apidoc import api_page
-from execbook.execute.phase import outputs_for, record_failures
+from execbook.execute.failures import record_failures
+from execbook.execute.phase import outputs_for
 from execbook.execute.results import cell_errors
 from execbook.library.build import shown_code
 from execbook.source.notebooks import rendered_notebook

@@ -28,6 +28,7 @@ from sphinx.util import logging
 from execbook.version import __version__
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
+from execbook.book.state import kept_state
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
 from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
@@ -68,7 +69,7 @@ def page_digest(app: Sphinx, docname: str, text: str, tabs: list[str], book: str
     """The page's text and the cache entries its outputs come from (a partial
     entry, from a timeout, is replaced by the next build under the same key)."""
     cache = Layout.for_app(app).cache
-    keys = getattr(app.env, "execbook_keys", {}).get(docname, {})
+    keys = kept_state(app.env).keys.get(docname, {})
     entries = {}
     for tab, key in sorted(keys.items()):
         for path in (cache.path(key), cache.path(key, partial=True)):

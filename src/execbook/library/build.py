@@ -14,6 +14,7 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.files import book_pages, library_dir
+from execbook.book.state import LibrarySettings, kept_state, run_state
 from execbook.library.extract import Library, extract_book
 from execbook.library.writer import LibrarySpec, write_library
 from execbook.source.notebooks import Show, as_written
@@ -24,9 +25,10 @@ logger = logging.getLogger(__name__)
 
 def library_spec(app: Sphinx) -> LibrarySpec | None:
     """Read once per build: every page read asks for it (and its alias patterns compile once)."""
-    if "execbook_library_spec" not in app.__dict__:
-        app.execbook_library_spec = LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir))  # type: ignore[attr-defined]
-    return app.execbook_library_spec  # type: ignore[attr-defined]
+    state = run_state(app)
+    if state.library is None:
+        state.library = LibrarySettings(LibrarySpec.from_option(cfg.get(app.config).library, Path(app.confdir)))
+    return state.library.spec
 
 
 def shown_code(app: Sphinx) -> Show:
@@ -44,7 +46,8 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
         return {}
     pages = book_pages(Path(app.srcdir), list(app.config.exclude_patterns))
     stamps = (repr(spec), tuple((name, path.stat().st_mtime_ns) for name, path in pages.items()))
-    cached = env.__dict__.get("execbook_libraries")
+    kept = kept_state(env)
+    cached = kept.libraries
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
         docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
@@ -54,7 +57,7 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
             for docname, message in library.messages:
                 logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
         cached = (stamps, libraries)
-        env.execbook_libraries = cached  # type: ignore[attr-defined]
+        kept.libraries = cached
     libraries = cached[1]
     init = Path(app.srcdir) / spec.package / "__init__.py"  # the book's own, with its __version__
     write_library(library_dir(app.doctreedir), spec, libraries, headers_from=Path(app.srcdir),
@@ -62,16 +65,23 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
     return libraries
 
 
+def built_libraries(env: BuildEnvironment) -> dict[str, Library]:
+    """Every framework's library as the last extraction left it (none yet: empty)."""
+    kept = kept_state(env).libraries
+    return kept[1] if kept is not None else {}
+
+
 def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
     """Per tab, the module text outside the symbol graph: hand-written header
     and aliases; read from the book's modules once per build, not per page."""
     if spec is None:
         return {}
-    if "execbook_library_extras" not in app.__dict__:
-        app.execbook_library_extras = {  # type: ignore[attr-defined]
-            tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs
-        }
-    return app.execbook_library_extras  # type: ignore[attr-defined]
+    library_spec(app)
+    settings = run_state(app).library
+    assert settings is not None  # read just above
+    if settings.extras is None:
+        settings.extras = {tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs}
+    return settings.extras
 
 
 LIBRARY_PAGE = "execbook-library"
@@ -80,7 +90,7 @@ LIBRARY_PAGE = "execbook-library"
 def collect_library_page(app: Sphinx) -> Any:
     """``html-collect-pages``: every saved name per framework, linked to its section."""
     spec = library_spec(app)
-    libraries = app.env.__dict__.get("execbook_libraries", (None, {}))[1]
+    libraries = built_libraries(app.env)
     if spec is None or not libraries:
         return
     options = cfg.get(app.config)

@@ -27,6 +27,7 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
+from execbook.book.state import kept_state
 from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
@@ -41,9 +42,6 @@ ROLE_RE = re.compile(r"\{(numref|ref|eq|cite:p|cite:t)\}`([^`]*)`")
 FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
                       re.MULTILINE | re.DOTALL)
 OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
-
-
-SECTION_ANCHORS = "execbook_section_anchors"  # env attribute: docname -> section_anchors() of its doctree
 
 
 def section_anchors(doctree: nodes.document) -> dict[str, str]:
@@ -67,21 +65,16 @@ def note_section_anchors(app: Any, doctree: nodes.document) -> None:
     """On ``doctree-read`` (after the other handlers): the page's section
     anchors, kept in the environment, so that the notebooks' section numbers
     need not unpickle each referenced page's doctree again (5 ms a page)."""
-    env = app.env
-    if not hasattr(env, SECTION_ANCHORS):
-        setattr(env, SECTION_ANCHORS, {})
-    getattr(env, SECTION_ANCHORS)[env.current_document.docname] = section_anchors(doctree)
+    kept_state(app.env).section_anchors[app.env.current_document.docname] = section_anchors(doctree)
 
 
 def purge_section_anchors(app: Any, env: Any, docname: str) -> None:
-    getattr(env, SECTION_ANCHORS, {}).pop(docname, None)
+    kept_state(env).section_anchors.pop(docname, None)
 
 
 def merge_section_anchors(app: Any, env: Any, docnames: Any, other: Any) -> None:
-    theirs = getattr(other, SECTION_ANCHORS, {})
-    if not hasattr(env, SECTION_ANCHORS):
-        setattr(env, SECTION_ANCHORS, {})
-    getattr(env, SECTION_ANCHORS).update({docname: theirs[docname] for docname in docnames if docname in theirs})
+    theirs = kept_state(other).section_anchors
+    kept_state(env).section_anchors.update({docname: theirs[docname] for docname in docnames if docname in theirs})
 
 
 class References:
@@ -118,7 +111,7 @@ class References:
         """The key of toc_secnumbers for the section carrying ``labelid``."""
         anchors = self.sections.get(docname)
         if anchors is None:
-            anchors = getattr(self.env, SECTION_ANCHORS, {}).get(docname)
+            anchors = kept_state(self.env).section_anchors.get(docname)
             if anchors is None:  # read by an execbook that did not note them: from its pickled doctree
                 anchors = section_anchors(self.env.get_doctree(docname))
             self.sections[docname] = anchors
