@@ -46,7 +46,7 @@ class Job:
     kernel: str
     cells: tuple[JobCell, ...]
     options: ExecOptions = field(default_factory=ExecOptions)
-    library: str = ""  # hash of the library code this job uses ("" when it imports none)
+    library_digest: str = ""  # sha256 of the library code this job uses ("" when it imports none)
 
     @property
     def id(self) -> str:
@@ -59,7 +59,7 @@ class Job:
 
     @property
     def key(self) -> str:
-        return job_key(self.kernel, [cell.source for cell in self.cells], self.options, self.workdir, self.library)
+        return job_key(self.kernel, [cell.source for cell in self.cells], self.options, self.workdir, self.library_digest)
 
 
 def job_key(kernel: str, sources: list[str], options: ExecOptions, workdir: str, extra: str = "") -> str:

@@ -73,7 +73,7 @@ def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | No
     extra = extras.get(job.tab, "")
     if extra:  # any use of the library depends on them
         digest = hashlib.sha256(f"{digest}\n{extra}".encode()).hexdigest()
-    return replace(job, library=digest)
+    return replace(job, library_digest=digest)
 
 
 def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
