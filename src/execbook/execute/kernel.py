@@ -68,7 +68,7 @@ class Client(NotebookClient):
         self.timed_out: list[NotebookNode] = []
         self.streams: dict[tuple[int, str], tuple[NotebookNode, StreamBuffer]] = {}
         self.on_cell_start = self._started
-        pass
+        self.on_cell_executed = self._executed
 
     def _started(self, cell: NotebookNode, cell_index: int) -> None:
         self.current = cell
