@@ -28,7 +28,7 @@ from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.layout import Layout
 from execbook.execute.tree import sync_tree
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
-from execbook.execute.results import JobResult
+from execbook.execute.results import JobResult, Status
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
 from execbook.execute.workers import plan_workers
@@ -153,7 +153,7 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
 
         def on_done(result: JobResult) -> None:
             store_result(layout.cache, result, unstored(app))
-            if result.status in ("ok", "error"):
+            if Status(result.status).final:
                 finished[result.job.id] = result.duration
             report.add(result)
             progress.finished(result)
@@ -217,7 +217,7 @@ def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode])
     job = result.job
     try:
         # outputs of a timeout or dead kernel are shown, but the job runs again next build
-        cleared = cache.store(job.key, result.notebook, partial=result.status not in ("ok", "error"))
+        cleared = cache.store(job.key, result.notebook, partial=not Status(result.status).final)
     except Exception as error:  # noqa: BLE001 - a read-only folder, a file where a folder belongs, ...
         held[job.key] = result.notebook
         logger.warning(f"[{job.tab}] the outputs could not be cached ({error}): they are shown in this build "

@@ -10,7 +10,7 @@ from typing import Any
 from sphinx.util import logging
 
 from execbook.execute.jobs import Job
-from execbook.execute.results import JobResult
+from execbook.execute.results import JobResult, Status
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Progress:
         with self.lock:
             self.running.pop(result.worker, None)
             self.done += 1
-            self.failed += result.status not in ("ok",)
+            self.failed += result.status != Status.OK
         line = (
             f"execbook: [{self.done}/{self.total}] {result.job.docname} ({result.job.tab}) {result.status} "
             f"in {result.duration:.1f} s on {result.worker}"

@@ -12,20 +12,21 @@ from sphinx.application import Sphinx
 from execbook.book.files import atomic_write
 from execbook.book.state import run_state
 from execbook.execute.jobs import Job
-from execbook.execute.results import JobResult
+from execbook.execute.results import JobResult, Status
 
 if TYPE_CHECKING:
     from execbook.execute.layout import Layout
 
 REPORT_PAGE = "execbook-report"
-COLOURS = {"ok": "#4c9a6a", "error": "#d9534f", "timeout": "#e0a030", "dead": "#8e44ad", "interrupted": "#999999"}
+COLOURS = {Status.OK: "#4c9a6a", Status.ERROR: "#d9534f", Status.TIMEOUT: "#e0a030", Status.DEAD: "#8e44ad",
+           Status.INTERRUPTED: "#999999"}
 
 
 @dataclass
 class Entry:
     page: str
     tab: str
-    status: str
+    status: Status
     cached: bool
     worker: str = ""
     start: float = 0.0
@@ -52,7 +53,7 @@ class Report:
         for job in jobs:
             twin = runs.get(job.key)
             if twin is None:
-                self.entries.append(Entry(job.docname, job.tab, "cached", True, key=job.key))
+                self.entries.append(Entry(job.docname, job.tab, Status.CACHED, True, key=job.key))
             else:
                 self.entries.append(
                     Entry(job.docname, job.tab, twin.status, True, twin.worker, key=job.key,
@@ -69,7 +70,7 @@ class Report:
             "jobs": len(self.entries),
             "ran": len(ran),
             "cached": len(self.entries) - len(ran),
-            "failed": sum(entry.status not in ("ok", "cached") for entry in ran),
+            "failed": sum(not Status(entry.status).good for entry in ran),
             "wall": round(self.wall, 3),
             "workers": sorted({entry.worker for entry in ran}),
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],

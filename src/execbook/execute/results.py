@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from nbformat import NotebookNode
 
 from execbook.execute.jobs import Job
+
+
+class Status(str, Enum):
+    """How a job ended. The values are text: report.json and the cached
+    notebook's metadata hold them, and a plain "ok" compares equal."""
+
+    OK = "ok"  # every cell ran; none raised (or raising was allowed)
+    ERROR = "error"  # a cell raised; the cells after it ran
+    TIMEOUT = "timeout"  # a cell ran past the timeout and was stopped
+    DEAD = "dead"  # the kernel died, or never started
+    INTERRUPTED = "interrupted"  # the build was stopped (Ctrl-C, SIGTERM)
+    CACHED = "cached"  # not run: its outputs came from the cache (reports only)
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def final(self) -> bool:
+        """Its outputs are kept in the cache for good; any other status runs again next build."""
+        return self in (Status.OK, Status.ERROR)
+
+    @property
+    def good(self) -> bool:
+        return self in (Status.OK, Status.CACHED)
 
 
 @dataclass
@@ -19,7 +44,7 @@ class CellError:
 @dataclass
 class JobResult:
     job: Job
-    status: str  # ok | error | timeout | dead | cached | interrupted
+    status: Status
     notebook: NotebookNode | None
     worker: str = ""
     start: float = 0.0  # seconds since the execution phase began

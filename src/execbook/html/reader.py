@@ -19,7 +19,7 @@ from execbook.book import scan as bookscan
 from execbook.library.apidoc import api_page
 from execbook.execute.failures import record_failures
 from execbook.execute.phase import outputs_for
-from execbook.execute.results import cell_errors
+from execbook.execute.results import Status, cell_errors
 from execbook.library.build import shown_code
 from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
@@ -90,7 +90,7 @@ def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> 
         what = error.evalue if error.ename in ("CellTimeout", "DeadKernel") else f"the cell raised {error.ename}: {error.evalue}"
         logger.warning(f"[{tab}] {what}{worker}", location=(docname, error.line or 1), type="execbook", subtype="cell")
         count += 1
-    if meta.get("status") == "interrupted":
+    if meta.get("status") == Status.INTERRUPTED:
         logger.warning(
             f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
             location=(docname, meta.get("failed_line") or 1), type="execbook", subtype="kernel",
