@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from execbook.compat import config_ini, d2lbook
+from execbook.compat import config_ini, d2lbook, ini_file
 from execbook.source.aliases import Aliases
 
 MINI_BOOK = Path(__file__).parent / "books" / "d2lbook"
@@ -149,7 +149,7 @@ def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None
     values = d2lbook.conf_values(str(book))
     assert values["html_title"] == "Mine" and values["latex_elements"] == {"papersize": "a4paper"}
     assert values["extensions"] == ["execbook", "sphinx.ext.autodoc"]
-    static = book / config_ini.CONF_DIR / "_static" / "execbook-ini"
+    static = book / ini_file.CONF_DIR / "_static" / "execbook-ini"
     assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == ["static/a.css", "static/a.js", "static/b.css"]
     assert values["html_static_path"] == [str(static.parent)]
 

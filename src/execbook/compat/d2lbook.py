@@ -12,7 +12,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from execbook.compat.config_ini import CONF_DIR, INI_NAME, Mapping, Note, map_ini
+from execbook.compat.config_ini import Mapping, map_ini
+from execbook.compat.ini_file import CONF_DIR, INI_NAME, Note
 
 
 # -- the generated conf.py ---------------------------------------------------------------
