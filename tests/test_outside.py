@@ -48,3 +48,26 @@ def test_a_folder_in_allow_outside_may_be_used(tmp_path: Path) -> None:
     assert "is outside the book" not in output and done.returncode == 0, output
     assert SECRET in (book / "_build" / "html" / "index.html").read_text(encoding="utf-8")
     assert (book / "_build" / "html" / "_images" / "secret.png").exists()
+
+
+def test_cell_images_of_a_build_folder_outside_the_book_are_shown(tmp_path: Path) -> None:
+    """MyST-NB writes a cell's image into the doctree folder: with ``sphinx-build -d``
+    outside the book it lies outside the book's folder, and is the build's own."""
+    import base64
+    import subprocess
+    import sys
+
+    from conftest import write_book
+
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode()
+    page = f"# Plot\n\n```{{.python .input}}\nfrom IPython.display import Image\nImage(data=__import__('base64').b64decode('{png}'))\n```\n"
+    book = write_book(tmp_path / "book", {"index.md": page}, tabs=("numpy",))
+    out = tmp_path / "elsewhere"
+    built = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book), str(out / "html"), "-d", str(out / "doctrees")],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert "outside the book" not in built.stderr
+    images = [path.name for path in (out / "html" / "_images").glob("*.png")]
+    assert images and any(name in (out / "html" / "index.html").read_text() for name in images)

@@ -35,9 +35,12 @@ def book_folder(env: BuildEnvironment) -> Path:
 
 
 def allowed_folders(env: BuildEnvironment) -> list[Path]:
+    """The book, its source folder, the folders the author allows, and the
+    build's own doctree folder, where MyST-NB writes the cells' images (outside
+    the book when ``sphinx-build -d`` points elsewhere)."""
     book = book_folder(env)
     extra = [book / folder for folder in env.config.execbook_allow_outside]
-    return [folder.resolve() for folder in (book, Path(env.srcdir), *extra)]
+    return [folder.resolve() for folder in (book, Path(env.srcdir), Path(env.doctreedir), *extra)]
 
 
 def is_outside(env: BuildEnvironment, path: str | Path) -> bool:
