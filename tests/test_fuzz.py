@@ -34,7 +34,9 @@ from execbook.compat import config_ini, d2lbook
 from execbook.cli.book import conf_namespace
 from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
-from execbook.source.prose import ProseConverter, convert_inline, resolve_slide_marks
+from execbook.source.prose import ProseConverter
+from execbook.source.roles import convert_inline
+from execbook.source.slidemarks import resolve_slide_marks
 from execbook.source.syntax import parse
 
 CASES = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from execbook.source.prose import parse_image_line, resolve_slide_marks
+from execbook.source.prose import parse_image_line
+from execbook.source.slidemarks import resolve_slide_marks
 
 
 @pytest.mark.parametrize(

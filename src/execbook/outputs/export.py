@@ -33,7 +33,8 @@ from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
 from execbook.source.document import CodeCell, Document, MarkdownCell
 from execbook.source.notebooks import Show, as_written, downloadable_notebook, notebook_text, outputs_by_cell
-from execbook.source.prose import LABEL_LINE_RE, resolve_slide_marks
+from execbook.source.prose import LABEL_LINE_RE
+from execbook.source.slidemarks import resolve_slide_marks
 from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from execbook.book import config as cfg
 from execbook.outputs.export import WholeBookBuilder
 from execbook.library.build import shown_code
 from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
-from execbook.source.prose import Heading, SlideMark
+from execbook.source.slidemarks import Heading, SlideMark
 from execbook.source.document import CodeCell, Document
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from execbook.source.messages import Message
-from execbook.source.prose import Heading, SlideMark
+from execbook.source.slidemarks import Heading, SlideMark
 
 TAB_MARK_RE = re.compile(r"^\s*(?:#@tab|%%tab)\b(?P<names>.*)$", re.IGNORECASE)
 SAVE_LINE_RE = re.compile(r"^\s*#\s*@save\s*$")

@@ -18,18 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from execbook.source.messages import Message
+from execbook.source.roles import convert_inline
+from execbook.source.slidemarks import Heading, SlideMark, resolve_slide_marks, slide_marks
 
-#: d2l role name -> MyST role name.
-INLINE_ROLES = {
-    "numref": "numref",
-    "ref": "ref",
-    "eqref": "eq",
-    "cite": "cite:p",
-    "citet": "cite:t",
-}
-CITE_ROLES = {"cite", "citet"}
 
-INLINE_RE = re.compile(r"(?P<role>:(?P<name>[A-Za-z_]+):`(?P<body>[^`]*)`)|(?P<code>`+)")
 ROLE_LINE_RE = re.compile(r"^ {0,3}:(?P<name>label|eqlabel|width|height|bibliography):`(?P<body>[^`]*)`\s*$")
 ATX_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
@@ -43,44 +35,6 @@ LABEL_LINE_RE = re.compile(r"^\(([^)\s]+)\)=\s*$", re.MULTILINE)
 EQLABEL_RE = re.compile(r"\s*:eqlabel:`(?P<label>[^`]*)`\s*$")
 TOC_OPTIONS = {"maxdepth", "numbered", "caption", "hidden", "titlesonly", "glob", "reversed", "name", "includehidden"}
 
-# slide marks: [**new slide**], (**added to the slide**); the ~~ forms are on slides only
-SLIDE_NEW = r"\[\*\*(?P<new>.+?)\*\*\](?!\()"
-SLIDE_NEW_ONLY = r"\[~~(?P<new_only>.+?)~~\](?!\()"
-SLIDE_ADD = r"\(\*\*(?P<add>.+?)\*\*\)"
-SLIDE_ADD_ONLY = r"\(~~(?P<add_only>.+?)~~\)"
-SLIDE_MARK_RE = re.compile("|".join((SLIDE_NEW, SLIDE_NEW_ONLY, SLIDE_ADD, SLIDE_ADD_ONLY)), re.DOTALL)
-SLIDE_KEEP_RES = tuple(re.compile(pattern, re.DOTALL) for pattern in (SLIDE_NEW, SLIDE_ADD))
-SLIDE_DROP_RES = tuple(re.compile(pattern, re.DOTALL) for pattern in (SLIDE_NEW_ONLY, SLIDE_ADD_ONLY))
-
-
-@dataclass(frozen=True)
-class SlideMark:
-    """A slide mark of the prose: its words open a new slide or add to the open one."""
-
-    line: int
-    words: str
-    opens_slide: bool
-    tabs: tuple[str, ...] | None = None  # inside a :begin_tab: block: those frameworks' slides only
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A heading of the prose (it closes the open slide; the first of level 1 titles the deck)."""
-
-    line: int
-    level: int
-    title: str
-    tabs: tuple[str, ...] | None = None
-
-
-def slide_marks(text: str, first_line: int) -> list[SlideMark]:
-    marks = []
-    for match in SLIDE_MARK_RE.finditer(text):
-        words = " ".join(next(group for group in match.groups() if group).split())
-        opens = match.group("new") is not None or match.group("new_only") is not None
-        marks.append(SlideMark(first_line + text.count("\n", 0, match.start()), words, opens))
-    return marks
-
 
 @dataclass
 class Chunk:
@@ -93,71 +47,6 @@ class Chunk:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-def resolve_slide_marks(text: str) -> str:
-    """Keep the text of ``[**x**]``/``(**x**)``, drop ``[~~x~~]``/``(~~x~~)``.
-
-    Dropped text is replaced by its newlines so that line numbers hold.
-    """
-    for pattern in SLIDE_DROP_RES:
-        text = pattern.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    for pattern in SLIDE_KEEP_RES:
-        text = pattern.sub(lambda m: m.group(1), text)
-    return text
-
-
-def convert_inline(text: str, line: int, messages: list[Message]) -> str:
-    """Turn d2l inline roles into MyST roles, leaving code spans untouched."""
-    out: list[str] = []
-    pos = 0
-    while True:
-        match = INLINE_RE.search(text, pos)
-        if match is None:
-            out.append(text[pos:])
-            return "".join(out)
-        out.append(text[pos : match.start()])
-        if match.group("code"):
-            run = match.group("code")
-            closing = re.compile(rf"(?<!`){run}(?!`)").search(text, match.end())
-            end = closing.end() if closing else match.end()
-            out.append(text[match.start() : end])
-            pos = end
-            continue
-        name, body = match.group("name"), match.group("body")
-        at = line + text.count("\n", 0, match.start())
-        out.append(_convert_role(name, body, match.group(0), at, messages))
-        pos = match.end()
-
-
-# a key as sphinxcontrib-bibtex parses it: {pre}key{post}, the key without spaces, braces or commas
-CITE_KEY_RE = re.compile(r"\s*([{][^{}]+[}])?\s*[^{}\s,]+\s*([{][^{}]+[}])?\s*")
-
-
-def _convert_role(name: str, body: str, raw: str, line: int, messages: list[Message]) -> str:
-    if name in INLINE_ROLES:
-        if name in CITE_ROLES:
-            body = ",".join(key.strip() for key in body.split(",") if key.strip())
-            bad = [key for key in body.split(",") if key and not CITE_KEY_RE.fullmatch(key)]
-            if bad:  # sphinxcontrib-bibtex would stop the build on it (ValueError: malformed citation target)
-                messages.append(Message(line, f":{name}: key {bad[0]!r} is not a BibTeX key (no spaces or braces); it was left as text", "syntax"))
-                return raw
-        if not body.strip():
-            messages.append(Message(line, f"empty :{name}: role; put a label or key between the backticks", "syntax"))
-            return ""
-        return f"{{{INLINE_ROLES[name]}}}`{body.strip() if name not in CITE_ROLES else body}`"
-    if name in ("label", "eqlabel"):
-        messages.append(
-            Message(
-                line,
-                f":{name}:`{body}` must stand on its own line after "
-                + ("a heading, an image or a table" if name == "label" else "a $$ display equation $$")
-                + "; it was ignored",
-                "label",
-            )
-        )
-        return ""
-    return raw
 
 
 class ProseConverter:
