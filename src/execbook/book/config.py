@@ -4,6 +4,9 @@ Each field of ``ExecbookConfig`` is one ``execbook_<field>`` value in
 ``conf.py``. Its metadata gives the help text; its type is checked when the
 configuration is read, and a wrong value stops the build with a message that
 names the option.
+
+Longer than most modules on purpose: every option is declared once here, with its
+type, default and help, and checked beside its declaration; apart, they would drift.
 """
 
 # no `from __future__ import annotations`: the field types are read at run time

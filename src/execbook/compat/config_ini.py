@@ -4,6 +4,9 @@
 (``map_html``, ``map_pdf``, ``map_library``, ``map_colab``); every key has a
 line, so every problem is reported as ``config.ini:LINE``. ``d2lbook`` turns
 the result into the generated ``conf.py``.
+
+Longer than most modules on purpose: one small mapper per section of config.ini,
+all writing into the same ``Mapping`` with its line bookkeeping.
 """
 
 from __future__ import annotations

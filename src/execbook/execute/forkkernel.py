@@ -28,6 +28,9 @@ Per request the server forks a *watcher*, which forks the kernel: the watcher
 reports the kernel's pid and exit status to the proxy, and when the proxy
 dies, even by SIGKILL, it reads EOF on the proxy's socket and kills the
 kernel's process tree. The kernel dies with its watcher (PR_SET_PDEATHSIG).
+
+Longer than most modules on purpose: it runs as a script in the kernel's Python,
+where execbook need not be installed, so it cannot be split into modules that import each other.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Pure functions: pages (in book order) in, module text and a dependency graph
 out. The graph lets a job's cache key hold exactly the library code the job
 uses, so editing one saved function re-runs only the pages that use it.
+
+Longer than most modules on purpose: extraction and the symbol graph that keys
+jobs read the same syntax trees of the saved statements.
 """
 
 from __future__ import annotations

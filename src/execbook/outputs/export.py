@@ -7,6 +7,9 @@ labelled equations carry their numbers. Code cells come with their outputs
 from the execution cache. No d2l or MyST syntax is left in the notebooks.
 The HTML build writes the same notebooks into the site, for its download
 buttons (``site_notebooks``).
+
+Longer than most modules on purpose: the builder, the reference resolver and the
+Markdown rewriting share one resolved environment and one set of page files.
 """
 
 from __future__ import annotations

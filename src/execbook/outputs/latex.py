@@ -4,6 +4,9 @@ Sphinx's LaTeX builder does the typesetting; this module chooses xelatex and
 fonts, keeps one framework (``tabs.KeepOneTab`` reads ``execbook_pdf_tab``),
 leaves front-matter chapters unnumbered as on the website, and turns a
 LaTeX failure into the error lines and the page they came from.
+
+Longer than most modules on purpose: the LaTeX settings, the typesetting passes
+and the explanation of a failure all read the same files of one build.
 """
 
 from __future__ import annotations

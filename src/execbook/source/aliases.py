@@ -16,6 +16,9 @@ written. These are d2l-book's ``[library-<tab>]`` maps:
 - ``reverse``: ``regex -> replacement`` applied to shown code first.
 
 Pure functions: text in, text out.
+
+Longer than most modules on purpose: the five alias kinds share one rewriter of
+calls (an AST walk that keeps the author's text around each call).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ The output keeps the source's line numbers wherever a construct maps line for
 line; where it cannot (a figure grows a directive fence), the output is split
 into *chunks*, each remembering the source line it starts at, so warnings from
 Sphinx still point at the right line of the author's file.
+
+Longer than most modules on purpose: one handler per block construct (figures,
+tables, math, labels, toc fences), sharing the chunk and line bookkeeping.
 """
 
 from __future__ import annotations

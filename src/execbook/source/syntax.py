@@ -5,6 +5,9 @@ reports problems as ``Message`` objects with a line number, never as an
 exception. The prose inside markdown cells is already MyST (see ``prose``);
 code cells keep their source with ``#@save`` marks so the library can be
 extracted from the same ``Document`` later.
+
+Longer than most modules on purpose: one line-by-line state machine reads the
+whole dialect (fences, tab blocks, front matter, comments), so its states stay in one place.
 """
 
 from __future__ import annotations
