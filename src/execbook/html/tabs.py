@@ -131,7 +131,9 @@ class KeepOneTab(SphinxPostTransform):
     default_priority = 200
 
     def is_supported(self) -> bool:
-        return self.app.builder.format != "html"
+        # the builder class, as SphinxPostTransform.is_supported reads it since Sphinx 7.3 (self.app is deprecated in 9)
+        builder = getattr(self.env, "_builder_cls", None) or self.app.builder
+        return builder.format != "html"
 
     def run(self, **kwargs: Any) -> None:
         options = cfg.get(self.config)
