@@ -34,7 +34,7 @@ from execbook.book.state import kept_state
 from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
 from execbook.outputs.latex import pdf_name
-from execbook.source.document import CodeCell, Document, MarkdownCell
+from execbook.source.document import CodeCell, Document, MarkdownCell, toc_target
 from execbook.source.notebooks import Show, as_written, downloadable_notebook, notebook_text, outputs_by_cell
 from execbook.source.prose import LABEL_LINE_RE
 from execbook.source.slidemarks import resolve_slide_marks
@@ -182,47 +182,19 @@ class References:
 
 
 def plain_markdown(text: str, here: str, refs: References) -> str:
-    """MyST produced by our reader -> Markdown that Jupyter renders."""
+    """MyST produced by our reader -> Markdown that Jupyter renders: directives
+    as Markdown (``DIRECTIVES``), roles as resolved text and links."""
 
     def directive(match: re.Match[str]) -> str:
-        name, arg, body = match.group("name"), match.group("arg").strip(), match.group("body")
-        lines = body.split("\n")
+        lines = match.group("body").split("\n")
         options = {}
         while lines and OPTION_RE.match(lines[0]):
-            key, value = OPTION_RE.match(lines[0]).groups()
+            key, value = OPTION_RE.match(lines[0]).groups()  # type: ignore[union-attr]
             options[key] = value
             lines.pop(0)
-        content = "\n".join(lines).strip()
-        if name == "toctree":
-            entries = [line.strip() for line in content.split("\n") if line.strip()]
-            items = []
-            for entry in entries:
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(here), entry))
-                title = refs.env.titles.get(target)
-                relative = posixpath.relpath(target, posixpath.dirname(here) or ".")
-                items.append(f"* [{title.astext() if title else entry}]({relative}.ipynb)")
-            return "\n".join(items)
-        if name in ("figure", "image"):
-            label = options.get("name")
-            number = refs.figure_number(here, label, "figure") if label else None
-            caption = content if name == "figure" else ""
-            prefix = f"Fig. {number}: " if number else ""
-            return f"![{prefix}{caption}]({arg})" + (f"\n\n*{prefix}{caption}*" if caption else "")
-        if name == "table":
-            label = options.get("name")
-            number = refs.figure_number(here, label, "table") if label else None
-            return (f"**Table {number}**: {arg}\n\n" if number else (f"**{arg}**\n\n" if arg else "")) + content
-        if name == "math":
-            label = options.get("label")
-            number = refs.equation_number(here, label) if label else None
-            tag = f" \\tag{{{number}}}" if number else ""
-            return f"$$\n{content}{tag}\n$$"
-        if name == "bibliography":
-            return "The bibliography is on the book's website."
-        return ""  # eval-rst and other Sphinx-only directives
-
-    text = FENCE_RE.sub(directive, text)
-    text = LABEL_LINE_RE.sub("", text)
+        found = Directive(match.group("name"), match.group("arg").strip(), options, "\n".join(lines).strip())
+        render = DIRECTIVES.get(found.name)
+        return render(found, here, refs) if render else ""  # eval-rst and other Sphinx-only directives
 
     def role(match: re.Match[str]) -> str:
         name, body = match.groups()
@@ -234,7 +206,60 @@ def plain_markdown(text: str, here: str, refs: References) -> str:
             return refs.equation(here, body)
         return refs.citation(body, textual=name == "cite:t")
 
+    text = LABEL_LINE_RE.sub("", FENCE_RE.sub(directive, text))
     return ROLE_RE.sub(role, resolve_slide_marks(text)).strip("\n")
+
+
+@dataclass
+class Directive:
+    """A directive fence of the converter's MyST: ``name``, argument, ``:key: value`` options, content."""
+
+    name: str
+    arg: str
+    options: dict[str, str]
+    content: str
+
+
+def toctree_markdown(found: Directive, here: str, refs: References) -> str:
+    items = []
+    for entry in (line.strip() for line in found.content.split("\n") if line.strip()):
+        target = toc_target(here, entry)
+        title = refs.env.titles.get(target)
+        relative = posixpath.relpath(target, posixpath.dirname(here) or ".")
+        items.append(f"* [{title.astext() if title else entry}]({relative}.ipynb)")
+    return "\n".join(items)
+
+
+def figure_markdown(found: Directive, here: str, refs: References) -> str:
+    label = found.options.get("name")
+    number = refs.figure_number(here, label, "figure") if label else None
+    caption = found.content if found.name == "figure" else ""
+    prefix = f"Fig. {number}: " if number else ""
+    return f"![{prefix}{caption}]({found.arg})" + (f"\n\n*{prefix}{caption}*" if caption else "")
+
+
+def table_markdown(found: Directive, here: str, refs: References) -> str:
+    label = found.options.get("name")
+    number = refs.figure_number(here, label, "table") if label else None
+    title = f"**Table {number}**: {found.arg}\n\n" if number else (f"**{found.arg}**\n\n" if found.arg else "")
+    return title + found.content
+
+
+def math_markdown(found: Directive, here: str, refs: References) -> str:
+    label = found.options.get("label")
+    number = refs.equation_number(here, label) if label else None
+    tag = f" \\tag{{{number}}}" if number else ""
+    return f"$$\n{found.content}{tag}\n$$"
+
+
+DIRECTIVES: dict[str, Callable[[Directive, str, References], str]] = {
+    "toctree": toctree_markdown,
+    "figure": figure_markdown,
+    "image": figure_markdown,
+    "table": table_markdown,
+    "math": math_markdown,
+    "bibliography": lambda found, here, refs: "The bibliography is on the book's website.",
+}
 
 
 def markdown_cell(text: str) -> nbformat.NotebookNode:
