@@ -9,12 +9,13 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html check-links serve pdf notebooks slides lib test unit bench dist clean
+.PHONY: help html check-links serve pdf notebooks slides lib lint test unit bench dist clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make check-links  every internal link of the built site resolves (exit 1 if not)"
-	@echo "make test   run the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make test   lint, then the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make lint   ruff check, ruff format --check, lint-imports (the stages import one way)"
 	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
 	@echo "make notebooks  .ipynb per page and framework, and zips, into $(BUILDDIR)/notebooks"
@@ -55,7 +56,12 @@ slides: $(BIN)/.book-stamp
 lib: $(BIN)/.book-stamp
 	$(BIN)/execbook build lib
 
-test: $(BIN)/.test-stamp
+lint: $(BIN)/.test-stamp
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(BIN)/.test-stamp
