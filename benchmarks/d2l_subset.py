@@ -13,7 +13,7 @@ pytorch``. Then, one after the other in this process:
 - d2l-book: ``d2lbook build eval`` and ``d2lbook build html``, timed
   separately (d2l-book evaluates with 2 CPU workers on a machine without
   GPUs; it has no setting for it);
-- execbook: ``python -m execbook.cli build html --tab pytorch`` with
+- execbook: ``python -m execbook build html --tab pytorch`` (the command users run) with
   execution on and ``execbook_workers`` = ``--workers``;
 - a no-op rebuild of each, then a one-sentence prose edit of one page.
 
@@ -259,7 +259,7 @@ def measure_all(args: argparse.Namespace, checkout: Path, work: Path, stand_in: 
     # execbook
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [stand_in, env.get("PYTHONPATH", "")]))
-    build = [sys.executable, "-m", "execbook.cli", "build", "html", "--tab", "pytorch",
+    build = [sys.executable, "-m", "execbook", "build", "html", "--tab", "pytorch",
              "-D", f"execbook_workers={args.workers}"]
     report_path = ours_dir / "_build" / "doctrees" / "execbook" / "report.json"
     print(f"execbook ({args.workers} workers): {' '.join(build[1:])}")
