@@ -58,6 +58,10 @@ ONLY_PAGE = """
             raise RuntimeError('cannot render')
     raise Unrenderable('the only failure')
     ```
+
+    ```{.python .input}
+    raise ExceptionGroup('grouped', [ValueError('one')])  # IPython 9 prints these itself, as stream text
+    ```
 """
 
 
@@ -83,6 +87,7 @@ def test_an_unformatted_exception_fails_the_job(unformatted_book: BuiltBook) -> 
     assert statuses == {("unformatted", "pytorch"): "error", ("only", "pytorch"): "error"}  # "ok" before
     warnings = [line.split("/book/", 1)[-1].split(" (worker ")[0] for line in unformatted_book.warnings]
     assert sorted(warnings) == [
+        "only.md:10: WARNING: [pytorch] the cell raised ExceptionGroup: grouped (1 sub-exception)",
         "only.md:3: WARNING: [pytorch] the cell raised Unrenderable: the only failure",
         "unformatted.md:11: WARNING: [pytorch] the cell raised Unrenderable: render hook broke",
         "unformatted.md:18: WARNING: [pytorch] the cell raised ValueError: inspect broke",

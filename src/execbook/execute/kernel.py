@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import sys
@@ -346,6 +347,8 @@ def run_job(
         )
     except (CellTimeoutError, CellKilled) as error:
         status, message = "timeout", str(error).splitlines()[0]
+    finally:
+        close_channels(client)
     client.finish_streams()
     failed = client.current if status == "dead" else (client.timed_out[0] if client.timed_out else None)
     if client.timed_out and status == "ok":
@@ -359,6 +362,18 @@ def run_job(
     if status == "ok" and errors:
         status = "error"
     return status, notebook, errors, message
+
+
+def close_channels(client: NotebookClient) -> None:
+    """Close the client's channels and its zmq context now. nbclient leaves them
+    open for a kernel it did not start, and a client collected later with its
+    channels open logs "Could not destroy zmq context" (once some import has
+    configured the root logger, that is a line in the build's output)."""
+    kc = client.kc
+    if kc is None:
+        return
+    with contextlib.suppress(Exception):  # sockets already gone: nothing left to close
+        kc.stop_channels()
 
 
 def run_in_fresh_kernel(
@@ -413,7 +428,7 @@ def log_suffix(manager: AsyncKernelManager | None) -> str:
 
 
 NO_TRACEBACK = (
-    "the kernel reported an error but sent no traceback (IPython prints \"Unexpected exception formatting "
+    'the kernel reported an error but sent no traceback (IPython prints "Unexpected exception formatting '
     "exception\" when it cannot format one); see the cell's printed output"
 )
 

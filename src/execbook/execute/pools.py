@@ -29,16 +29,17 @@ class Pool(Protocol):
         ``on_start(job, worker)`` is called as a job is started or handed to a
         worker, with the worker's name (a local worker's, or the scheduler's
         address); ``on_done(result)`` once per job that ran or failed to, its
-        status ``ok``, ``error``, ``timeout``, ``dead`` or ``interrupted`` (the
-        jobs an interrupted build never started get none).
-        Both may be called from other threads than the caller's, and for
-        different jobs at the same time (``LocalPool`` calls them from its
-        worker threads). ``epoch`` (``time.monotonic()``, default
-        now) is when the phase began: a result's ``start`` counts from it.
+        status (``results.Status``) any but ``cached``; the jobs an
+        interrupted build never started get none. Both may be called from
+        other threads than the caller's, and for different jobs at the same
+        time (``LocalPool`` calls them from its worker threads). ``epoch``
+        (``time.monotonic()``, default now) is when the phase began: a
+        result's ``start`` counts from it.
 
         An interruption (Ctrl-C; for ``LocalPool`` also SIGTERM and SIGHUP)
-        stops every kernel, or cancels the cluster's tasks, and propagates; a problem the author can fix in the settings (the
-        scheduler cannot be reached, the book is too large to send) is raised
-        as ``cluster.DaskError``, with the message to show.
+        stops every kernel, or cancels the cluster's tasks, and propagates; a
+        problem the author can fix in the settings (the scheduler cannot be
+        reached, the book is too large to send) is raised as
+        ``cluster.DaskError``, with the message to show.
         """
         ...
