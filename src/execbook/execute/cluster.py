@@ -22,7 +22,7 @@ import nbformat
 
 from execbook.execute.jobs import Job
 from execbook.execute.pools import Pool
-from execbook.execute.results import CellError, JobResult
+from execbook.execute.results import CellError, JobResult, Status
 
 CONNECT_TIMEOUT = 5  # seconds before an unreachable scheduler is an error
 
@@ -137,9 +137,9 @@ class DaskPool(Pool):
         try:
             data = future.result()
         except Exception as error:  # KilledWorker after too many deaths, or the task raised
-            return JobResult(job, "dead", None, "dask", finished, 0.0, [], f"{type(error).__name__}: {error}")
+            return JobResult(job, Status.DEAD, None, "dask", finished, 0.0, [], f"{type(error).__name__}: {error}")
         notebook = nbformat.reads(data["notebook"], as_version=4) if data["notebook"] is not None else None
         errors = [CellError(*error) for error in data["errors"]]
         start = max(0.0, finished - data["duration"])
-        message = data["message"] + (f" (on {data['worker']})" if data["status"] != "ok" else "")
-        return JobResult(job, data["status"], notebook, data["worker"], start, data["duration"], errors, message.strip())
+        message = data["message"] + (f" (on {data['worker']})" if data["status"] != Status.OK else "")
+        return JobResult(job, Status(data["status"]), notebook, data["worker"], start, data["duration"], errors, message.strip())

@@ -30,7 +30,7 @@ from nbformat import NotebookNode
 
 from execbook.execute.forkserver import ForkServer, fork_python, proxy_argv
 from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
-from execbook.execute.results import CellError, cell_errors
+from execbook.execute.results import CellError, Status, cell_errors
 from execbook.execute.streams import StreamBuffer, order_streams
 
 
@@ -335,32 +335,32 @@ def run_job(
         settings=settings,
         output_limit=job.options.output_limit,
     )
-    status, message = "ok", ""
+    status, message = Status.OK, ""
     try:
         client.execute()
     except DeadKernelError:
         if client.current is None or is_setup(client.current):
             raise KernelStartError("the kernel died before the first cell") from None
-        status = "dead"
+        status = Status.DEAD
         message = "the kernel died while running this cell" + (
             log_suffix(manager) or " (no message: out of memory, or a crash in native code?)"
         )
     except (CellTimeoutError, CellKilled) as error:
-        status, message = "timeout", str(error).splitlines()[0]
+        status, message = Status.TIMEOUT, str(error).splitlines()[0]
     finally:
         close_channels(client)
     client.finish_streams()
-    failed = client.current if status == "dead" else (client.timed_out[0] if client.timed_out else None)
-    if client.timed_out and status == "ok":
-        status = "timeout"
+    failed = client.current if status == Status.DEAD else (client.timed_out[0] if client.timed_out else None)
+    if client.timed_out and status == Status.OK:
+        status = Status.TIMEOUT
         message = f"the cell ran past the {job.options.timeout} s timeout (execbook_timeout) and was interrupted"
     notebook.cells = [cell for cell in notebook.cells if not is_setup(cell)]
     if failed is not None:
         notebook.metadata.setdefault("execbook", {})["failed_line"] = failed.metadata.get("execbook", {}).get("line", 1)
-        mark_failure(failed, "CellTimeout" if status == "timeout" else "DeadKernel", message)
+        mark_failure(failed, "CellTimeout" if status == Status.TIMEOUT else "DeadKernel", message)
     errors = cell_errors(notebook)
-    if status == "ok" and errors:
-        status = "error"
+    if status == Status.OK and errors:
+        status = Status.ERROR
     return status, notebook, errors, message
 
 
@@ -400,13 +400,13 @@ def run_in_fresh_kernel(
             problems.append(f"{error}{log_suffix(manager)}")
         except Exception as error:  # noqa: BLE001 - a broken kernelspec, a full disk: reported below
             if isinstance(error, NoSuchKernel):  # no use trying again
-                return "dead", None, [], kernel_problem(job.kernel, error)
+                return Status.DEAD, None, [], kernel_problem(job.kernel, error)
             problems.append(kernel_problem(job.kernel, error))
         finally:
             if manager is not None:
                 retire(manager)
     tries = f"{len(problems)} tries" if len(problems) > 1 else "1 try"
-    return "dead", None, [], f"the kernel {job.kernel!r} could not start ({tries}): " + "; ".join(dict.fromkeys(problems))
+    return Status.DEAD, None, [], f"the kernel {job.kernel!r} could not start ({tries}): " + "; ".join(dict.fromkeys(problems))
 
 
 def kernel_problem(kernel: str, error: Exception) -> str:

@@ -31,7 +31,8 @@ from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.results import JobResult, Status
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
-from execbook.execute.workers import plan_workers
+from execbook.execute.pools import Pool
+from execbook.execute.workers import WorkerSpec, plan_workers
 from execbook.library.build import book_libraries, built_libraries, library_extras, library_spec
 from execbook.library.extract import Library, job_library_names
 from execbook.library.writer import LibrarySpec
@@ -175,7 +176,7 @@ def dask_address(app: Sphinx) -> str:
     return os.environ.get("EXECBOOK_DASK_SCHEDULER") or cfg.get(app.config).dask_scheduler
 
 
-def make_pool(app: Sphinx, workers: list[Any], layout: Layout) -> Any:
+def make_pool(app: Sphinx, workers: list[WorkerSpec], layout: Layout) -> Pool:
     from execbook.execute.kernel import KernelSettings  # Jupyter's client stack is imported only when code runs
     from execbook.execute.pool import LocalPool
 

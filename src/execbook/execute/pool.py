@@ -25,7 +25,7 @@ from execbook.execute.forkserver import ForkServer, fork_python, leading_imports
 from execbook.execute.jobs import Job
 from execbook.execute.kernel import KernelSettings, ipc_address, new_kernel_manager, run_in_fresh_kernel, shutdown
 from execbook.execute.pools import Pool
-from execbook.execute.results import JobResult
+from execbook.execute.results import JobResult, Status
 from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
@@ -304,9 +304,9 @@ class LocalPool(Pool):
                     job, start_kernel, self._retire, self.tree, self.libdir, self.settings, first,
                 )
             except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
-                status, notebook, errors, message = "dead", None, [], f"the job could not run: {type(error).__name__}: {error}"
-            if self.stopping.is_set() and status != "ok":
-                status, message = "interrupted", "the build was interrupted"
+                status, notebook, errors, message = Status.DEAD, None, [], f"the job could not run: {type(error).__name__}: {error}"
+            if self.stopping.is_set() and status != Status.OK:
+                status, message = Status.INTERRUPTED, "the build was interrupted"
             result = JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message)
             try:
                 on_done(result)
