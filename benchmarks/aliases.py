@@ -26,7 +26,7 @@ MAPS = {
     "reverse": "d2l.nn_Module -> nn.Module",
 }
 
-CELL = '''```{{.python .input}}
+CELL = """```{{.python .input}}
 %%tab pytorch
 X{i} = d2l.reshape(d2l.arange(12, dtype=d2l.float32), (3, 4))
 Y{i} = d2l.concat([X{i}, d2l.ones_like(X{i})], 0)
@@ -37,7 +37,7 @@ class Net{i}(d2l.nn_Module):
 ```
 
 Some prose between the cells, with a reference to :numref:`sec_{i}`.
-'''
+"""
 
 
 def main() -> None:

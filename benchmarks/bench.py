@@ -72,8 +72,9 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return total_rss, total_pss
 
 
-def run(command: list[str], cwd: Path, must_pass: bool = True,
-        env: dict[str, str] | None = None) -> tuple[float, int, int, str | None, str]:
+def run(
+    command: list[str], cwd: Path, must_pass: bool = True, env: dict[str, str] | None = None
+) -> tuple[float, int, int, str | None, str]:
     """Wall seconds, peak resident memory of the whole process tree (RSS and
     PSS sums), a failure reason (a peer that crashes is a finding; execbook
     crashing stops the run) and the command's output."""
@@ -105,8 +106,19 @@ def run(command: list[str], cwd: Path, must_pass: bool = True,
 
 
 def sphinx(book: Path, out: str, *options: str) -> list[str]:
-    return [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book), str(book / "_build" / out),
-            "-d", str(book / "_build" / f"{out}-doctrees"), *options]
+    return [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        str(book),
+        str(book / "_build" / out),
+        "-d",
+        str(book / "_build" / f"{out}-doctrees"),
+        *options,
+    ]
 
 
 def report(book: Path, out: str, name: str, jobs: int) -> dict:
@@ -126,8 +138,10 @@ def find_d2lbook(venv: Path) -> tuple[Path | None, str | None]:
     if not exe.exists():
         found = shutil.which("d2lbook")
         if found is None:
-            return None, (f"not installed (python3 -m venv {venv} && {venv}/bin/pip install d2lbook==1.0.3 "
-                          "pybtex==0.24.0 'setuptools<81')")
+            return None, (
+                f"not installed (python3 -m venv {venv} && {venv}/bin/pip install d2lbook==1.0.3 "
+                "pybtex==0.24.0 'setuptools<81')"
+            )
         exe = Path(found)
     if shutil.which("pandoc") is None:
         return None, "pandoc not found (apt-get install pandoc): d2l-book converts Markdown cells to RST with it"
@@ -147,7 +161,11 @@ def d2lbook_build(exe: Path) -> list[str]:
     """What a d2l-book project with tabs runs for its website: the library,
     each tab's notebooks (2 CPU workers each), then the merged HTML."""
     d2lbook = shlex.quote(str(exe))
-    steps = [f"{d2lbook} build lib", *(f"{d2lbook} build eval --tab {tab}" for tab in TABS), f"{d2lbook} build html --tab all"]
+    steps = [
+        f"{d2lbook} build lib",
+        *(f"{d2lbook} build eval --tab {tab}" for tab in TABS),
+        f"{d2lbook} build html --tab all",
+    ]
     return ["sh", "-c", "set -e; " + "; ".join(steps)]
 
 
@@ -180,37 +198,60 @@ def main() -> int:
         for md in floor_dir.rglob("*.md"):  # plain MyST: no notebooks, no execution
             text = md.read_text().split("---\n", 2)[-1]
             md.write_text(text.replace("```{code-cell} ipython3", "```python"))
-        (floor_dir / "conf.py").write_text('project = "Bench"\nextensions = ["myst_parser"]\nexclude_patterns = ["_build"]\n'
-                                           'myst_enable_extensions = ["dollarmath", "colon_fence", "amsmath"]\nsuppress_warnings = ["*"]\n')
+        (floor_dir / "conf.py").write_text(
+            'project = "Bench"\nextensions = ["myst_parser"]\nexclude_patterns = ["_build"]\n'
+            'myst_enable_extensions = ["dollarmath", "colon_fence", "amsmath"]\nsuppress_warnings = ["*"]\n'
+        )
         jobs = len(book.cell_seconds)
         total, longest = sum(book.cell_seconds.values()), max(book.cell_seconds.values())
         print(f"book: {len(book.pages)} pages, {jobs} jobs, {total:.1f} s of cells, longest job {longest:.2f} s\n")
 
         outputs: dict[str, str] = {}
 
-        def measure(name: str, command: list[str], cwd: Path, must_pass: bool | None = None,
-                    env: dict[str, str] | None = None, **extra: object) -> dict:
+        def measure(
+            name: str,
+            command: list[str],
+            cwd: Path,
+            must_pass: bool | None = None,
+            env: dict[str, str] | None = None,
+            **extra: object,
+        ) -> dict:
             must = name.startswith("execbook") if must_pass is None else must_pass
             seconds, peak, pss, failed, outputs[name] = run(command, cwd, must_pass=must, env=env)
-            figures[name] = {"seconds": round(seconds, 2), "peak_mb": round(peak / 1e6), "peak_pss_mb": round(pss / 1e6), **extra}
+            figures[name] = {
+                "seconds": round(seconds, 2),
+                "peak_mb": round(peak / 1e6),
+                "peak_pss_mb": round(pss / 1e6),
+                **extra,
+            }
             if failed:
                 figures[name]["failed"] = failed
-            print(f"{name:<44} {seconds:7.1f} s   peak {peak / 1e6:6.0f} MB (PSS {pss / 1e6:4.0f} MB)"
-                  + (f"   FAILED: {failed}" if failed else ""))
+            print(
+                f"{name:<44} {seconds:7.1f} s   peak {peak / 1e6:6.0f} MB (PSS {pss / 1e6:4.0f} MB)"
+                + (f"   FAILED: {failed}" if failed else "")
+            )
             return figures[name]
 
         measure("floor: Sphinx + MyST, render only", sphinx(floor_dir, "html"), floor_dir)
-        measure("execbook: cold, execution off", sphinx(book_dir, "off", "-D", "execbook_execute=off",
-                                                         "-D", "execbook_cache_dir=_build/cache-off"), book_dir)
+        measure(
+            "execbook: cold, execution off",
+            sphinx(book_dir, "off", "-D", "execbook_execute=off", "-D", "execbook_cache_dir=_build/cache-off"),
+            book_dir,
+        )
         for workers in (1, 2):
             out = f"w{workers}"
-            result = measure(f"execbook: cold, execution, {workers} worker(s)",
-                             sphinx(book_dir, out, "-D", f"execbook_workers={workers}", "-D", f"execbook_cache_dir=_build/cache-{out}"),
-                             book_dir)
+            result = measure(
+                f"execbook: cold, execution, {workers} worker(s)",
+                sphinx(
+                    book_dir, out, "-D", f"execbook_workers={workers}", "-D", f"execbook_cache_dir=_build/cache-{out}"
+                ),
+                book_dir,
+            )
             data = report(book_dir, out, f"cold, {workers} worker(s)", jobs)
             bound = max(total / workers, longest)
-            result.update(exec_wall=data["wall"], lower_bound=round(bound, 2), ran=data["ran"],
-                          statuses=data["statuses"])
+            result.update(
+                exec_wall=data["wall"], lower_bound=round(bound, 2), ran=data["ran"], statuses=data["statuses"]
+            )
             print(f"{'':<44} execution {data['wall']:.1f} s vs lower bound {bound:.1f} s: {data['wall'] / bound:.2f}x")
         w2 = ["-D", "execbook_workers=2", "-D", "execbook_cache_dir=_build/cache-w2"]
         noop = measure("execbook: no-op rebuild", sphinx(book_dir, "w2", *w2), book_dir)
@@ -224,12 +265,20 @@ def main() -> int:
         entries = report(book_dir, "w2", "edit of one saved function", jobs)["entries"]
         ran = sorted({e["page"] for e in entries if not e["cached"]})
         library.update(ran_pages=len(ran), pages_using_it=len(users), exact=ran == sorted(users + ["ch01/p010"]))
-        print(f"{'':<44} re-ran {len(ran)} pages: the {len(users)} that use helper1 "
-              f"and the one defining it -> exact: {library['exact']}")
-        if shutil.which("latexmk") and shutil.which("xelatex"):  # one PDF, the first framework's, from the cached outputs
+        print(
+            f"{'':<44} re-ran {len(ran)} pages: the {len(users)} that use helper1 "
+            f"and the one defining it -> exact: {library['exact']}"
+        )
+        if shutil.which("latexmk") and shutil.which(
+            "xelatex"
+        ):  # one PDF, the first framework's, from the cached outputs
             execbook = Path(sys.executable).with_name("execbook")
-            measure(f"execbook: PDF ({TABS[0]})", [str(execbook), "build", "pdf", "--tab", TABS[0], "--book", str(book_dir), *w2],
-                    book_dir, must_pass=False)
+            measure(
+                f"execbook: PDF ({TABS[0]})",
+                [str(execbook), "build", "pdf", "--tab", TABS[0], "--book", str(book_dir), *w2],
+                book_dir,
+                must_pass=False,
+            )
         else:
             print(f"execbook: PDF ({TABS[0]}): skipped, TeX Live not found (latexmk, xelatex)")
             figures[f"execbook: PDF ({TABS[0]})"] = {"skipped": "TeX Live not found (latexmk, xelatex)"}
@@ -247,18 +296,26 @@ def main() -> int:
             figures["d2l-book"] = {"skipped": why_not}
         else:
             env = d2lbook_env(exe, d2lbook_dir)
-            steps = [("cold, eval + html (2 workers)", None), ("no-op rebuild", None),
-                     ("one-page prose edit", ("ch00/p005.md", "Prose with inline math", "Edited prose with inline math")),
-                     ("edit of one saved function", ("ch01/p010.md", "return x * 2", "return x * 2 + 0"))]
+            steps = [
+                ("cold, eval + html (2 workers)", None),
+                ("no-op rebuild", None),
+                ("one-page prose edit", ("ch00/p005.md", "Prose with inline math", "Edited prose with inline math")),
+                ("edit of one saved function", ("ch01/p010.md", "return x * 2", "return x * 2 + 0")),
+            ]
             for step, change in steps:
                 if change:
                     edit(d2lbook_dir / change[0], *change[1:])
                 name = f"d2l-book: {step}"
                 result = measure(name, d2lbook_build(exe), d2lbook_dir, env=env)
                 result["notebooks_evaluated"] = d2lbook_evaluated(outputs[name])
-                print(f"{'':<44} evaluated {result['notebooks_evaluated']} notebooks"
-                      + (" (d2l-book re-runs the pages whose file changed, not those using the edited function)"
-                         if "saved function" in step else ""))
+                print(
+                    f"{'':<44} evaluated {result['notebooks_evaluated']} notebooks"
+                    + (
+                        " (d2l-book re-runs the pages whose file changed, not those using the edited function)"
+                        if "saved function" in step
+                        else ""
+                    )
+                )
             if not (shutil.which("latexmk") and shutil.which("xelatex")):
                 print(f"d2l-book: PDF ({TABS[0]}): skipped, TeX Live not found (latexmk, xelatex)")
             else:
@@ -274,37 +331,50 @@ def main() -> int:
         return "failed" not in figures.get(name, {"failed": True})
 
     ratios = {
-        "cold render-only vs floor": figures["execbook: cold, execution off"]["seconds"] / figures["floor: Sphinx + MyST, render only"]["seconds"],
+        "cold render-only vs floor": figures["execbook: cold, execution off"]["seconds"]
+        / figures["floor: Sphinx + MyST, render only"]["seconds"],
         "execution (2 workers) vs lower bound": figures["execbook: cold, execution, 2 worker(s)"]["exec_wall"]
         / figures["execbook: cold, execution, 2 worker(s)"]["lower_bound"],
         "cold with execution (2 workers) vs MyST-NB -j 2": figures["execbook: cold, execution, 2 worker(s)"]["seconds"]
         / figures["MyST-NB: cold, cache mode, -j 2"]["seconds"],
         "cold with execution (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["seconds"]
         / figures["MyST-NB: cold, cache mode, serial"]["seconds"],
-        "no-op vs MyST-NB no-op": figures["execbook: no-op rebuild"]["seconds"] / figures["MyST-NB: no-op rebuild"]["seconds"],
-        "prose edit vs MyST-NB prose edit": figures["execbook: one-page prose edit"]["seconds"] / figures["MyST-NB: one-page prose edit"]["seconds"],
+        "no-op vs MyST-NB no-op": figures["execbook: no-op rebuild"]["seconds"]
+        / figures["MyST-NB: no-op rebuild"]["seconds"],
+        "prose edit vs MyST-NB prose edit": figures["execbook: one-page prose edit"]["seconds"]
+        / figures["MyST-NB: one-page prose edit"]["seconds"],
         "peak memory (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["peak_mb"]
         / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_mb"]),
     }
-    ratios["peak PSS (1 worker) vs MyST-NB serial"] = (figures["execbook: cold, execution, 1 worker(s)"]["peak_pss_mb"]
-                                                        / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_pss_mb"]))
+    ratios["peak PSS (1 worker) vs MyST-NB serial"] = figures["execbook: cold, execution, 1 worker(s)"][
+        "peak_pss_mb"
+    ] / max(1, figures["MyST-NB: cold, cache mode, serial"]["peak_pss_mb"])
     if ok("MyST-NB: cold, cache mode, -j 2"):
-        ratios["peak memory (2 workers) vs MyST-NB -j 2"] = (figures["execbook: cold, execution, 2 worker(s)"]["peak_mb"]
-                                                           / max(1, figures["MyST-NB: cold, cache mode, -j 2"]["peak_mb"]))
+        ratios["peak memory (2 workers) vs MyST-NB -j 2"] = figures["execbook: cold, execution, 2 worker(s)"][
+            "peak_mb"
+        ] / max(1, figures["MyST-NB: cold, cache mode, -j 2"]["peak_mb"])
     else:
         ratios.pop("cold with execution (2 workers) vs MyST-NB -j 2")
-    pairs = [("cold with execution (2 workers)", "execbook: cold, execution, 2 worker(s)", "d2l-book: cold, eval + html (2 workers)"),
-             ("no-op", "execbook: no-op rebuild", "d2l-book: no-op rebuild"),
-             ("prose edit", "execbook: one-page prose edit", "d2l-book: one-page prose edit"),
-             ("edit of one saved function", "execbook: edit of one saved function", "d2l-book: edit of one saved function"),
-             (f"PDF ({TABS[0]})", f"execbook: PDF ({TABS[0]})", f"d2l-book: PDF ({TABS[0]})")]
+    pairs = [
+        (
+            "cold with execution (2 workers)",
+            "execbook: cold, execution, 2 worker(s)",
+            "d2l-book: cold, eval + html (2 workers)",
+        ),
+        ("no-op", "execbook: no-op rebuild", "d2l-book: no-op rebuild"),
+        ("prose edit", "execbook: one-page prose edit", "d2l-book: one-page prose edit"),
+        ("edit of one saved function", "execbook: edit of one saved function", "d2l-book: edit of one saved function"),
+        (f"PDF ({TABS[0]})", f"execbook: PDF ({TABS[0]})", f"d2l-book: PDF ({TABS[0]})"),
+    ]
     for label, ours, theirs in pairs:  # a step of either side that failed or was skipped gives no ratio
         if ok(ours) and ok(theirs) and "seconds" in figures[ours] and "seconds" in figures[theirs]:
             ratios[f"{label} vs d2l-book"] = figures[ours]["seconds"] / figures[theirs]["seconds"]
     for name, value in ratios.items():
         print(f"  {name:<50} {value:5.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"figures": figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}, indent=1))
+    args.json.write_text(
+        json.dumps({"figures": figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}, indent=1)
+    )
     print(f"\nwrote {args.json}")
     return 0
 

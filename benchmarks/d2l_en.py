@@ -35,7 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rawsyntax import check_site  # noqa: E402
 
-WARNING_RE = re.compile(r"^(?P<where>.*?): (?P<level>WARNING|ERROR|CRITICAL): (?P<text>.*?)(?: \[(?P<kind>[\w.-]+)\])?$")
+WARNING_RE = re.compile(
+    r"^(?P<where>.*?): (?P<level>WARNING|ERROR|CRITICAL): (?P<text>.*?)(?: \[(?P<kind>[\w.-]+)\])?$"
+)
 TORCHVISION_STAND_IN = '''"""A stand-in for torchvision: enough for `import torchvision` and its submodules to succeed."""
 import types as _types
 import sys as _sys
@@ -124,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     site = book / "_build" / "html"
     pages, findings = check_site(site)
     kinds = warnings_by_kind(log)
-    print(f"website: {pages} pages, cold {cold:.1f} s, no-op {noop:.1f} s, peak RSS {rss_mb:.0f} MB"
-          f"{' (' + args.tab + ')' if args.tab else ''}")
+    print(
+        f"website: {pages} pages, cold {cold:.1f} s, no-op {noop:.1f} s, peak RSS {rss_mb:.0f} MB"
+        f"{' (' + args.tab + ')' if args.tab else ''}"
+    )
     total = sum(len(lines) for lines in kinds.values())
     print(f"warnings and errors: {total}")
     for kind, lines in sorted(kinds.items(), key=lambda item: -len(item[1])):

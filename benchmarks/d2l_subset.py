@@ -57,12 +57,33 @@ from guard import check_run, read_report  # noqa: E402
 
 SECTIONS = {
     "chapter_preface": ["index"],
-    "chapter_preliminaries": ["ndarray", "pandas", "linear-algebra", "calculus", "autograd", "probability", "lookup-api"],
-    "chapter_linear-regression": ["linear-regression", "oo-design", "synthetic-regression-data",
-                                  "linear-regression-scratch", "linear-regression-concise", "weight-decay"],
+    "chapter_preliminaries": [
+        "ndarray",
+        "pandas",
+        "linear-algebra",
+        "calculus",
+        "autograd",
+        "probability",
+        "lookup-api",
+    ],
+    "chapter_linear-regression": [
+        "linear-regression",
+        "oo-design",
+        "synthetic-regression-data",
+        "linear-regression-scratch",
+        "linear-regression-concise",
+        "weight-decay",
+    ],
     "chapter_multilayer-perceptrons": ["mlp", "numerical-stability-and-init"],
-    "chapter_builders-guide": ["model-construction", "parameters", "init-param", "lazy-init", "custom-layer",
-                               "read-write", "use-gpu"],
+    "chapter_builders-guide": [
+        "model-construction",
+        "parameters",
+        "init-param",
+        "lazy-init",
+        "custom-layer",
+        "read-write",
+        "use-gpu",
+    ],
     "chapter_convolutional-neural-networks": ["conv-layer", "padding-and-strides", "channels", "pooling"],
     "chapter_recurrent-neural-networks": ["sequence", "rnn"],
     "chapter_optimization": ["optimization-intro", "convexity", "gd"],
@@ -73,8 +94,12 @@ FRONT = ("chapter_preface",)  # the root toctree of front matter (unnumbered)
 BACK = ("chapter_references",)
 # Cells that need a second GPU raise on a machine without one, and d2l-book stops
 # its whole eval on a raising cell: here they fall back to the CPU (try_gpu(1) is cpu)
-CPU_ONLY = {"chapter_builders-guide/use-gpu": [("Z = X.cuda(1)", "Z = X.to(try_gpu(1))"),
-                                                 ("Z.cuda(1) is Z", "Z.to(try_gpu(1)) is Z")]}
+CPU_ONLY = {
+    "chapter_builders-guide/use-gpu": [
+        ("Z = X.cuda(1)", "Z = X.to(try_gpu(1))"),
+        ("Z.cuda(1) is Z", "Z.to(try_gpu(1)) is Z"),
+    ]
+}
 EDITED_PAGE = "chapter_optimization/gd.md"
 ADDED_SENTENCE = " This sentence was added to time a prose edit."
 TOC_RE = re.compile(r"^```toc\n(?P<options>(?::[^\n]*\n)*)(?P<body>.*?)^```\n", re.MULTILINE | re.DOTALL)
@@ -151,8 +176,10 @@ def add_sentence(page: Path) -> None:
 def kernel_packages(folder: Path, venv: Path) -> Path:
     """Links to execbook's venv's copies of what d2l-en's pages import (and what
     those need), leaving out every distribution d2l-book's venv already has."""
-    theirs = {d.metadata["Name"].lower().replace("_", "-")
-              for d in importlib.metadata.distributions(path=[str(p) for p in venv.glob("lib/python3*/site-packages")])}
+    theirs = {
+        d.metadata["Name"].lower().replace("_", "-")
+        for d in importlib.metadata.distributions(path=[str(p) for p in venv.glob("lib/python3*/site-packages")])
+    }
     todo, seen = list(KERNEL_DISTS), set()
     folder.mkdir(parents=True, exist_ok=True)
     site = Path(importlib.metadata.distribution("torch").locate_file(""))
@@ -195,8 +222,11 @@ def tracebacks(site: Path) -> list[str]:
     cell sent an error; an exception that IPython fails to format (it prints
     "Unexpected exception formatting exception" and the traceback to stderr)
     sends none, so the report alone would call such a page ok."""
-    return sorted(str(page.relative_to(site)) for page in site.rglob("*.html")
-                  if "Traceback (most recent call last)" in page.read_text(encoding="utf-8", errors="replace"))
+    return sorted(
+        str(page.relative_to(site))
+        for page in site.rglob("*.html")
+        if "Traceback (most recent call last)" in page.read_text(encoding="utf-8", errors="replace")
+    )
 
 
 def load() -> str:
@@ -248,7 +278,10 @@ def measure_all(args: argparse.Namespace, checkout: Path, work: Path, stand_in: 
         (work / "logs").mkdir(exist_ok=True)
         log = work / "logs" / f"{tool}-{row.replace(' ', '-').replace(':', '')}.log"
         log.write_text(output)
-        print(f"  {tool:<9} {row:<18} {wall:7.1f} s  load {load()}" + (f"  FAILED (exit {status}), see {log}" if status else ""))
+        print(
+            f"  {tool:<9} {row:<18} {wall:7.1f} s  load {load()}"
+            + (f"  FAILED (exit {status}), see {log}" if status else "")
+        )
         if status:
             if must_pass:
                 print(output[-3000:])
@@ -259,8 +292,17 @@ def measure_all(args: argparse.Namespace, checkout: Path, work: Path, stand_in: 
     # execbook
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [stand_in, env.get("PYTHONPATH", "")]))
-    build = [sys.executable, "-m", "execbook", "build", "html", "--tab", "pytorch",
-             "-D", f"execbook_workers={args.workers}"]
+    build = [
+        sys.executable,
+        "-m",
+        "execbook",
+        "build",
+        "html",
+        "--tab",
+        "pytorch",
+        "-D",
+        f"execbook_workers={args.workers}",
+    ]
     report_path = ours_dir / "_build" / "doctrees" / "execbook" / "report.json"
     print(f"execbook ({args.workers} workers): {' '.join(build[1:])}")
     reports = {}
@@ -272,8 +314,10 @@ def measure_all(args: argparse.Namespace, checkout: Path, work: Path, stand_in: 
         check_run(f"execbook, {row}", reports[row])
         hidden = tracebacks(ours_dir / "_build" / "html")
         if hidden:
-            raise SystemExit(f"d2l_subset: execbook, {row}: a traceback in the output of {', '.join(hidden)}; "
-                             "no figures from a broken run")
+            raise SystemExit(
+                f"d2l_subset: execbook, {row}: a traceback in the output of {', '.join(hidden)}; "
+                "no figures from a broken run"
+            )
 
     # d2l-book
     if args.skip_d2lbook:
@@ -302,8 +346,10 @@ def measure_all(args: argparse.Namespace, checkout: Path, work: Path, stand_in: 
 
     cold = reports["cold"]
     ran = sorted((e for e in cold["entries"] if not e["cached"]), key=lambda e: -e["duration"])
-    print(f"\nexecbook's jobs, cold: {cold['jobs']} ({cold['ran']} ran, {cold['failed']} failed), execution wall "
-          f"{cold['wall']:.1f} s, {sum(e['duration'] for e in ran):.1f} s of jobs on workers {', '.join(cold['workers'])}")
+    print(
+        f"\nexecbook's jobs, cold: {cold['jobs']} ({cold['ran']} ran, {cold['failed']} failed), execution wall "
+        f"{cold['wall']:.1f} s, {sum(e['duration'] for e in ran):.1f} s of jobs on workers {', '.join(cold['workers'])}"
+    )
     for entry in ran:
         print(f"  {entry['duration']:6.1f} s  {entry['status']:<6} {entry['worker']:<10} {entry['page']}")
     for row in ("no-op", "prose edit"):

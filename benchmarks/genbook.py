@@ -18,7 +18,8 @@ TABS = ("pytorch", "numpy")
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#4c9a6a"/></svg>\n'
 BIB = "\n".join(
     f"@article{{Author{n}.20{n:02d}, title={{Paper {n}}}, author={{Author{n}, A. and Other, B.}}, "
-    f"journal={{Journal}}, year={{20{n:02d}}}}}" for n in range(10)
+    f"journal={{Journal}}, year={{20{n:02d}}}}}"
+    for n in range(10)
 )
 
 
@@ -74,7 +75,8 @@ def page_text(page: int, rng: random.Random, book: Book, chapter: str) -> str:
         f"Prose with inline math $x_{page}^2$ and a citation :cite:`Author{page % 10}.20{page % 10:02d}`.\n",
         f"$$y = w_{page} x + b.$$\n:eqlabel:`eq_{name}`\n",
         f"As :eqref:`eq_{name}` shows, and as :numref:`fig_{name}` draws"
-        + (f" (see also :numref:`sec_p{page - 1:03d}`)" if page else "") + ".\n",
+        + (f" (see also :numref:`sec_p{page - 1:03d}`)" if page else "")
+        + ".\n",
         f"![A box for page {page}.](../img/box.svg)\n:width:`120px`\n:label:`fig_{name}`\n",
     ]
     helper = f"helper{page // 10}"

@@ -39,8 +39,9 @@ def broken_jobs(report: dict[str, Any], raising_pages: Collection[str] = ()) -> 
     return broken
 
 
-def check_run(name: str, report: dict[str, Any], jobs: int | None = None,
-              raising_pages: Collection[str] = ()) -> Counter[str]:
+def check_run(
+    name: str, report: dict[str, Any], jobs: int | None = None, raising_pages: Collection[str] = ()
+) -> Counter[str]:
     """The jobs of one build counted by status; SystemExit (non-zero, the jobs
     named) when any is not ok, or when the report does not hold the ``jobs`` expected."""
     counts = count_statuses(report)
@@ -50,8 +51,10 @@ def check_run(name: str, report: dict[str, Any], jobs: int | None = None,
         problems.append(f"the report holds {total} jobs, the book has {jobs}")
     if problems:
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-        raise SystemExit(f"benchmark: {name}: not every job ran ok ({summary}); no figures from a broken run:\n  "
-                         + "\n  ".join(problems))
+        raise SystemExit(
+            f"benchmark: {name}: not every job ran ok ({summary}); no figures from a broken run:\n  "
+            + "\n  ".join(problems)
+        )
     return counts
 
 

@@ -26,7 +26,9 @@ RAW_MARKS = {
     "role": re.compile(r":(?:numref|label|eqlabel|eqref|ref|cite|citet|width|height|bibliography|begin_tab|end_tab):`"),
     "tab mark": re.compile(r"(?:^|\n)\s*(?:#@tab|%%tab)\b", re.IGNORECASE),
     "slide mark": re.compile(r"\[\*\*|\*\*\]|\(~~|~~\)"),
-    "unresolved reference": re.compile(r"(?:Section|Sec\.|Chapter|Fig\.|Figure|Table|Tab\.|Eq\.|Equation)\s*\??\?\?|\(\?\?\)"),
+    "unresolved reference": re.compile(
+        r"(?:Section|Sec\.|Chapter|Fig\.|Figure|Table|Tab\.|Eq\.|Equation)\s*\??\?\?|\(\?\?\)"
+    ),
 }
 IN_LISTINGS = ("tab mark",)
 SKIPPED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
@@ -74,7 +76,11 @@ def site_pages(site: Path) -> Iterator[Path]:
 def check_site(site: Path) -> tuple[int, list[Finding]]:
     """(pages read, findings)."""
     pages = list(site_pages(site))
-    findings = [f for path in pages for f in raw_syntax(path.relative_to(site).as_posix(), path.read_text(encoding="utf-8", errors="replace"))]
+    findings = [
+        f
+        for path in pages
+        for f in raw_syntax(path.relative_to(site).as_posix(), path.read_text(encoding="utf-8", errors="replace"))
+    ]
     return len(pages), findings
 
 

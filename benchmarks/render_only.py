@@ -26,8 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from genbook import TABS, generate, to_myst_notebooks, write_assets
 
-FLOOR_CONF = ('project = "Bench"\nextensions = ["myst_parser"]\nexclude_patterns = ["_build"]\n'
-              'myst_enable_extensions = ["dollarmath", "colon_fence", "amsmath"]\nsuppress_warnings = ["*"]\n')
+FLOOR_CONF = (
+    'project = "Bench"\nextensions = ["myst_parser"]\nexclude_patterns = ["_build"]\n'
+    'myst_enable_extensions = ["dollarmath", "colon_fence", "amsmath"]\nsuppress_warnings = ["*"]\n'
+)
 
 
 def floor(book: Path, myst: Path, root: Path) -> dict[str, Path]:
@@ -44,9 +46,11 @@ def floor(book: Path, myst: Path, root: Path) -> dict[str, Path]:
     from execbook.source.syntax import parse
 
     write_assets(same)
-    (same / "conf.py").write_text(FLOOR_CONF.replace('["myst_parser"]', '["myst_parser", "sphinxcontrib.bibtex"]')
-                                  + 'html_theme = "pydata_sphinx_theme"\nnumfig = True\nmath_numfig = True\n'
-                                  'bibtex_bibfiles = ["refs.bib"]\n')
+    (same / "conf.py").write_text(
+        FLOOR_CONF.replace('["myst_parser"]', '["myst_parser", "sphinxcontrib.bibtex"]')
+        + 'html_theme = "pydata_sphinx_theme"\nnumfig = True\nmath_numfig = True\n'
+        'bibtex_bibfiles = ["refs.bib"]\n'
+    )
     for md in sorted(book.rglob("*.md")):
         relative = md.relative_to(book)
         if relative.parts[0].startswith("_"):
@@ -67,10 +71,27 @@ def build(book: Path, *options: str) -> tuple[float, float]:
     out = book / "_build"
     shutil.rmtree(out, ignore_errors=True)
     start, before = time.perf_counter(), os.times()
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book), str(out / "html"),
-                    "-d", str(out / "doctrees"), *options], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            str(book),
+            str(out / "html"),
+            "-d",
+            str(out / "doctrees"),
+            *options,
+        ],
+        check=True,
+        capture_output=True,
+    )
     after = os.times()
-    return time.perf_counter() - start, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return time.perf_counter() - start, (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
 
 
 def main() -> int:
@@ -93,11 +114,15 @@ def main() -> int:
             for name, path in cases.items():
                 seconds[name].append(build(path, *options.get(name, [])))
         base_wall, base_cpu = (min(x[i] for x in seconds["floor (make bench's)"]) for i in (0, 1))
-        print(f"{args.pages} pages, {args.rounds} rounds, load average {min(loads):.1f}-{max(loads):.1f} "
-              f"on {os.cpu_count()} cores; minimum of the rounds:")
+        print(
+            f"{args.pages} pages, {args.rounds} rounds, load average {min(loads):.1f}-{max(loads):.1f} "
+            f"on {os.cpu_count()} cores; minimum of the rounds:"
+        )
         for name, runs in seconds.items():
             wall, cpu = min(x[0] for x in runs), min(x[1] for x in runs)
-            print(f"  {name:<26} wall {wall:6.2f} s ({wall / base_wall:.2f}x)   CPU {cpu:6.2f} s ({cpu / base_cpu:.2f}x)")
+            print(
+                f"  {name:<26} wall {wall:6.2f} s ({wall / base_wall:.2f}x)   CPU {cpu:6.2f} s ({cpu / base_cpu:.2f}x)"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -25,8 +25,11 @@ SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 
 DEMO_PAGES_FOR_PDF = [
-    "chapters/basics/tensors", "chapters/basics/autograd", "chapters/models/linear-regression",
-    "chapters/models/training", "chapters/models/mlp",
+    "chapters/basics/tensors",
+    "chapters/basics/autograd",
+    "chapters/models/linear-regression",
+    "chapters/models/training",
+    "chapters/models/mlp",
 ]
 
 

@@ -6,43 +6,58 @@ import pytest
 
 from execbook.source.aliases import ALIAS_BANNER, AliasError, Aliases, parse_mapping
 
-TORCH = Aliases.from_option({
-    "lib_name": "torch",
-    "simple": "ones_like, ones, exp(, concat -> cat,\n normal -> randn",
-    "fluent": "numpy -> detach().numpy, size -> numel, reshape,\n reduce_sum -> sum",
-    "args": "full(a_shape, a_value, dtype=None) -> torch.full(a_shape, a_value, dtype=dtype)",
-    "alias": "  nn_Module = nn.Module\n  transpose = lambda a: a.T",
-    "reverse": "d2l.nn_Module -> nn.Module\nd2l.transpose\\(([\\w]+)\\) -> \\1.T",
-})
+TORCH = Aliases.from_option(
+    {
+        "lib_name": "torch",
+        "simple": "ones_like, ones, exp(, concat -> cat,\n normal -> randn",
+        "fluent": "numpy -> detach().numpy, size -> numel, reshape,\n reduce_sum -> sum",
+        "args": "full(a_shape, a_value, dtype=None) -> torch.full(a_shape, a_value, dtype=dtype)",
+        "alias": "  nn_Module = nn.Module\n  transpose = lambda a: a.T",
+        "reverse": "d2l.nn_Module -> nn.Module\nd2l.transpose\\(([\\w]+)\\) -> \\1.T",
+    }
+)
 
 
 def test_parse_mapping_splits_commas_and_lines() -> None:
     assert parse_mapping("numpy -> asnumpy, reshape\n  to -> as_in_context,") == [
-        ("numpy", "asnumpy"), ("reshape", "reshape"), ("to", "as_in_context")]
-    assert parse_mapping("d2l.size\\(([\\w,]+)\\) -> \\1.size", split_commas=False) == [("d2l.size\\(([\\w,]+)\\)", "\\1.size")]
+        ("numpy", "asnumpy"),
+        ("reshape", "reshape"),
+        ("to", "as_in_context"),
+    ]
+    assert parse_mapping("d2l.size\\(([\\w,]+)\\) -> \\1.size", split_commas=False) == [
+        ("d2l.size\\(([\\w,]+)\\)", "\\1.size")
+    ]
 
 
 def test_library_text_is_d2l_books_alias_block() -> None:
-    assert TORCH.library_text() == "\n".join([
-        ALIAS_BANNER,
-        "nn_Module = nn.Module",
-        "transpose = lambda a: a.T",
-        "ones_like = torch.ones_like",
-        "ones = torch.ones",
-        "exp = torch.exp",
-        "concat = torch.cat",
-        "normal = torch.randn",
-        "numpy = lambda x, *args, **kwargs: x.detach().numpy(*args, **kwargs)",
-        "size = lambda x, *args, **kwargs: x.numel(*args, **kwargs)",
-        "reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)",
-        "reduce_sum = lambda x, *args, **kwargs: x.sum(*args, **kwargs)",
-        "def full(a_shape, a_value, dtype=None):",
-        "    return torch.full(a_shape, a_value, dtype=dtype)",
-    ]) + "\n"
+    assert (
+        TORCH.library_text()
+        == "\n".join(
+            [
+                ALIAS_BANNER,
+                "nn_Module = nn.Module",
+                "transpose = lambda a: a.T",
+                "ones_like = torch.ones_like",
+                "ones = torch.ones",
+                "exp = torch.exp",
+                "concat = torch.cat",
+                "normal = torch.randn",
+                "numpy = lambda x, *args, **kwargs: x.detach().numpy(*args, **kwargs)",
+                "size = lambda x, *args, **kwargs: x.numel(*args, **kwargs)",
+                "reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)",
+                "reduce_sum = lambda x, *args, **kwargs: x.sum(*args, **kwargs)",
+                "def full(a_shape, a_value, dtype=None):",
+                "    return torch.full(a_shape, a_value, dtype=dtype)",
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_the_alias_block_runs() -> None:
-    numpy_aliases = Aliases.from_option({"lib_name": "np", "simple": "ones, concat -> concatenate", "fluent": "reshape"})
+    numpy_aliases = Aliases.from_option(
+        {"lib_name": "np", "simple": "ones, concat -> concatenate", "fluent": "reshape"}
+    )
     namespace = {"np": pytest.importorskip("numpy")}
     exec(numpy_aliases.library_text(), namespace)
     assert namespace["reshape"](namespace["ones"](6), (2, 3)).shape == (2, 3)
@@ -53,7 +68,11 @@ CASES = [
     ("simple name", "Y = d2l.ones((2, 3))", "Y = torch.ones((2, 3))"),
     ("simple renamed", "d2l.concat([X, Y], dim=0)", "torch.cat([X, Y], dim=0)"),
     ("a longer name is not a shorter alias", "d2l.ones_like(X) + d2l.ones(2)", "torch.ones_like(X) + torch.ones(2)"),
-    ("trailing ( rewrites calls only", "d2l.exp(X); d2l.expand_dims(X, 0); f = d2l.exp", "torch.exp(X); d2l.expand_dims(X, 0); f = d2l.exp"),
+    (
+        "trailing ( rewrites calls only",
+        "d2l.exp(X); d2l.expand_dims(X, 0); f = d2l.exp",
+        "torch.exp(X); d2l.expand_dims(X, 0); f = d2l.exp",
+    ),
     ("simple alias used as a value", "f = d2l.normal", "f = torch.randn"),
     ("not another object's attribute", "self.d2l.ones(3)", "self.d2l.ones(3)"),
     ("fluent", "d2l.numpy(X)", "X.detach().numpy()"),
@@ -65,7 +84,11 @@ CASES = [
     ("fluent without arguments stays", "d2l.numpy()", "d2l.numpy()"),
     ("fluent on several lines", "d2l.reshape(\n    X,\n    (2, 3))", "X.reshape((2, 3))"),
     ("args, a keyword left out", "d2l.full((2,), 7)", "torch.full((2,), 7)"),
-    ("args by keyword", "d2l.full((2,), a_value=X + 1, dtype=torch.int32)", "torch.full((2,), X + 1, dtype=torch.int32)"),
+    (
+        "args by keyword",
+        "d2l.full((2,), a_value=X + 1, dtype=torch.int32)",
+        "torch.full((2,), X + 1, dtype=torch.int32)",
+    ),
     ("args that do not fit stay", "d2l.full(*shape_and_value)", "d2l.full(*shape_and_value)"),
     ("reverse regex with a group", "Y = d2l.transpose(X)", "Y = X.T"),
     ("reverse plain", "class Net(d2l.nn_Module):\n    pass", "class Net(nn.Module):\n    pass"),
@@ -81,14 +104,23 @@ def test_shown_code(title: str, source: str, shown: str) -> None:
     assert TORCH.shown(source, "d2l") == shown
 
 
-MATH = Aliases.from_option({
-    "lib_name": "torch",
-    "fluent": "reshape, numel",
-    "args": "\n".join([
-        "square(x) -> x ** 2", "mul(a, b) -> a * b", "recip(x) -> 1 / x", "neg(x) -> -x", "count(x) -> x.numel()",
-        "zeros(shape, dtype=torch.int32) -> torch.zeros(shape, dtype=dtype)", "pair(a, b) -> a, b",
-    ]),
-})
+MATH = Aliases.from_option(
+    {
+        "lib_name": "torch",
+        "fluent": "reshape, numel",
+        "args": "\n".join(
+            [
+                "square(x) -> x ** 2",
+                "mul(a, b) -> a * b",
+                "recip(x) -> 1 / x",
+                "neg(x) -> -x",
+                "count(x) -> x.numel()",
+                "zeros(shape, dtype=torch.int32) -> torch.zeros(shape, dtype=dtype)",
+                "pair(a, b) -> a, b",
+            ]
+        ),
+    }
+)
 
 PRECEDENCE = [
     ("a negative number raised", "d2l.square(-1)", "(-1) ** 2"),
@@ -122,18 +154,21 @@ def test_args_alias_drops_nothing_it_cannot_fill() -> None:
     assert ones.shown("d2l.zeros(s, t)", "d2l") == "d2l.zeros(s, t)"
 
 
-@pytest.mark.parametrize(("maps", "entry"), [
-    ({"simple": "ones"}, "lib_name"),
-    ({"lib_name": "torch", "simple": "two words"}, "two words"),
-    ({"reverse": "d2l.size\\(( -> x"}, "d2l.size\\(("),
-    ({"args": "full -> torch.full"}, "full"),
-    ({"args": "full(a) -> torch.full(a"}, "torch.full(a"),
-    ({"alias": "size = lambda a:"}, "size = lambda a:"),
-    ({"colour": "x"}, "colour"),
-    ({"lib_name": "torch two", "simple": "ones"}, "torch two"),
-    ({"lib_name": "torch", "simple": "concat -> cat dim"}, "cat dim"),
-    ({"lib_name": "torch", "fluent": "numpy -> detach().numpy()"}, "detach().numpy()"),
-])
+@pytest.mark.parametrize(
+    ("maps", "entry"),
+    [
+        ({"simple": "ones"}, "lib_name"),
+        ({"lib_name": "torch", "simple": "two words"}, "two words"),
+        ({"reverse": "d2l.size\\(( -> x"}, "d2l.size\\(("),
+        ({"args": "full -> torch.full"}, "full"),
+        ({"args": "full(a) -> torch.full(a"}, "torch.full(a"),
+        ({"alias": "size = lambda a:"}, "size = lambda a:"),
+        ({"colour": "x"}, "colour"),
+        ({"lib_name": "torch two", "simple": "ones"}, "torch two"),
+        ({"lib_name": "torch", "simple": "concat -> cat dim"}, "cat dim"),
+        ({"lib_name": "torch", "fluent": "numpy -> detach().numpy()"}, "detach().numpy()"),
+    ],
+)
 def test_bad_entries_are_named(maps: dict, entry: str) -> None:
     with pytest.raises(AliasError) as error:
         Aliases.from_option(maps)

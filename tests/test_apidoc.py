@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from test_d2lbook import execbook, mini_book_copy
 
 from execbook.library.apidoc import documents_api, import_problem, install_hint, per_framework
 from execbook.source.document import MarkdownCell
 from execbook.source.syntax import parse
-from test_d2lbook import execbook, mini_book_copy
 
 API_PAGE = textwrap.dedent("""\
     # The API
@@ -41,8 +41,15 @@ def test_an_autodoc_block_becomes_one_pane_per_framework() -> None:
     tab_block = next(cell for cell in doc.cells if isinstance(cell, MarkdownCell) and cell.tabs)
     assert tab_block.text.startswith("```{eval-rst}")  # not a code listing in an unknown 'eval_rst' language
     out = per_framework(doc, {"pytorch": "d2l.torch", "numpy": "d2l.numpy"}, {"numpy": "importing it failed (X)"})
-    panes = [cell for cell in out.cells if isinstance(cell, MarkdownCell) and cell.tabs and documents_api(cell.text) or
-             isinstance(cell, MarkdownCell) and cell.tabs == ("numpy",)]
+    panes = [
+        cell
+        for cell in out.cells
+        if isinstance(cell, MarkdownCell)
+        and cell.tabs
+        and documents_api(cell.text)
+        or isinstance(cell, MarkdownCell)
+        and cell.tabs == ("numpy",)
+    ]
     assert [pane.tabs for pane in panes] == [("pytorch",), ("numpy",)]
     assert panes[0].text == "```{eval-rst}\n.. currentmodule:: d2l.torch\n\n.. autofunction:: total\n```"
     assert panes[1].text == "*The API of `d2l.numpy` could not be shown: importing it failed (X).*"
@@ -70,7 +77,9 @@ def test_the_api_page_documents_each_frameworks_library(tmp_path: Path) -> None:
     index = book / "chapter_basics" / "index.md"
     index.write_text(index.read_text().replace("tensors\n```", "tensors\napi\n```"))
     numpy_lib = book / "d2l" / "numpy.py"  # its hand-written header is the generated module's
-    numpy_lib.write_text(numpy_lib.read_text().replace("import numpy as np\n", "import numpy as np\nimport execbook_not_installed\n"))
+    numpy_lib.write_text(
+        numpy_lib.read_text().replace("import numpy as np\n", "import numpy as np\nimport execbook_not_installed\n")
+    )
     result = execbook(book, "build", "html")
     log = result.stdout + result.stderr
     assert result.returncode == 0, log

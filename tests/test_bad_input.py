@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from conftest import BuiltBook
 
 pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
@@ -43,65 +42,175 @@ INDEX_WITH_BAD = "# Home\n\n```toc\nother\nbad\n```\n"
 
 CASES = {
     # 1: a byte that is not UTF-8: the page is named at its line, and the rest builds
-    "not-utf8-build": Case(book(**{"bad.md": NOT_UTF8, "index.md": INDEX_WITH_BAD}), ["sphinx"], 0,
-                           ["bad.md:3: WARNING: byte 0xff at offset 12 is not UTF-8", "index.md:5: WARNING: toc entry 'bad'"],
-                           ["index", "other"]),
-    "not-utf8-check": Case(book(**{"bad.md": NOT_UTF8}), ["check"], 1, ["bad.md:3: byte 0xff at offset 12 is not UTF-8"]),
+    "not-utf8-build": Case(
+        book(**{"bad.md": NOT_UTF8, "index.md": INDEX_WITH_BAD}),
+        ["sphinx"],
+        0,
+        ["bad.md:3: WARNING: byte 0xff at offset 12 is not UTF-8", "index.md:5: WARNING: toc entry 'bad'"],
+        ["index", "other"],
+    ),
+    "not-utf8-check": Case(
+        book(**{"bad.md": NOT_UTF8}), ["check"], 1, ["bad.md:3: byte 0xff at offset 12 is not UTF-8"]
+    ),
     # 2: a toc cycle is reported with its pages and lines, and the book builds
-    "toc-cycle": Case(book(**{"index.md": "# Home\n\n```toc\na\n```\n", "a.md": "# A\n\n```toc\nb\n```\n",
-                              "b.md": "# B\n\nText.\n\n```toc\na.md\n```\n"}), ["sphinx"], 0,
-                      ["b.md:6: WARNING: toc cycle: a.md:4 lists b.md; b.md:6 lists a.md"], ["index", "a", "b"]),
+    "toc-cycle": Case(
+        book(
+            **{
+                "index.md": "# Home\n\n```toc\na\n```\n",
+                "a.md": "# A\n\n```toc\nb\n```\n",
+                "b.md": "# B\n\nText.\n\n```toc\na.md\n```\n",
+            }
+        ),
+        ["sphinx"],
+        0,
+        ["b.md:6: WARNING: toc cycle: a.md:4 lists b.md; b.md:6 lists a.md"],
+        ["index", "a", "b"],
+    ),
     # 3: a role after an eval_rst fence (here with an include that fails) keeps its line; MyST-NB no longer crashes
-    "eval-after-eval-rst": Case(book(**{"index.md": "# Home\n\n```eval_rst\n.. include:: missing.rst\n```\n\nIt is {eval}`x`.\n"}),
-                                ["sphinx"], 0, ["index.md:4: CRITICAL: Problems with \"include\"", "index.md:7: WARNING: "], ["index"]),
+    "eval-after-eval-rst": Case(
+        book(**{"index.md": "# Home\n\n```eval_rst\n.. include:: missing.rst\n```\n\nIt is {eval}`x`.\n"}),
+        ["sphinx"],
+        0,
+        ['index.md:4: CRITICAL: Problems with "include"', "index.md:7: WARNING: "],
+        ["index"],
+    ),
     # 4: config.ini without a [section] header
-    "ini-no-section": Case({"config.ini": "name = x\n", **INI_BOOK}, ["check"], 2,
-                           ["config.ini:1: ERROR: cannot read 'name = x'", "[project]"]),
+    "ini-no-section": Case(
+        {"config.ini": "name = x\n", **INI_BOOK},
+        ["check"],
+        2,
+        ["config.ini:1: ERROR: cannot read 'name = x'", "[project]"],
+    ),
     # 5: exclusions that leave out the index page leave nothing to build
-    "exclusions-all-md": Case({"config.ini": "[build]\nexclusions = *.md */*.md\n", **INI_BOOK}, ["build", "html"], 2,
-                              ["config.ini:2: ERROR: [build] exclusions: '*.md' leaves out the index page index.md"]),
-    "exclusions-everything": Case({"config.ini": "[project]\nname = x\n[build]\nexclusions = **\n", **INI_BOOK}, ["check"], 2,
-                                  ["config.ini:4: ERROR: [build] exclusions: '**' leaves out", "nothing is left to build"]),
+    "exclusions-all-md": Case(
+        {"config.ini": "[build]\nexclusions = *.md */*.md\n", **INI_BOOK},
+        ["build", "html"],
+        2,
+        ["config.ini:2: ERROR: [build] exclusions: '*.md' leaves out the index page index.md"],
+    ),
+    "exclusions-everything": Case(
+        {"config.ini": "[project]\nname = x\n[build]\nexclusions = **\n", **INI_BOOK},
+        ["check"],
+        2,
+        ["config.ini:4: ERROR: [build] exclusions: '**' leaves out", "nothing is left to build"],
+    ),
     # 6: conf.py that raises, or does not parse
-    "conf-raises-check": Case(book(CONF + "x = 1\nraise ValueError('boom')\n"), ["check"], 2,
-                              ["conf.py:5: ERROR: conf.py raised ValueError: boom"]),
-    "conf-raises-build": Case(book(CONF + "def f():\n    return 1 / 0\nf()\n"), ["build", "html"], 2,
-                              ["conf.py:5: ERROR: conf.py raised ZeroDivisionError"]),
-    "conf-syntax-build": Case(book(CONF + 'html_title = ["x"\n'), ["build", "html"], 2,
-                              ["conf.py:4: ERROR: conf.py does not parse: '[' was never closed"]),
-    "conf-syntax-check": Case(book(CONF + "if True\n    x = 1\n"), ["check"], 2, ["conf.py:4: ERROR: conf.py does not parse"]),
+    "conf-raises-check": Case(
+        book(CONF + "x = 1\nraise ValueError('boom')\n"),
+        ["check"],
+        2,
+        ["conf.py:5: ERROR: conf.py raised ValueError: boom"],
+    ),
+    "conf-raises-build": Case(
+        book(CONF + "def f():\n    return 1 / 0\nf()\n"),
+        ["build", "html"],
+        2,
+        ["conf.py:5: ERROR: conf.py raised ZeroDivisionError"],
+    ),
+    "conf-syntax-build": Case(
+        book(CONF + 'html_title = ["x"\n'),
+        ["build", "html"],
+        2,
+        ["conf.py:4: ERROR: conf.py does not parse: '[' was never closed"],
+    ),
+    "conf-syntax-check": Case(
+        book(CONF + "if True\n    x = 1\n"), ["check"], 2, ["conf.py:4: ERROR: conf.py does not parse"]
+    ),
     # 7: execbook new on a file
     "new-on-a-file": Case({"taken": "a file"}, ["new", "taken"], 1, ["taken is a file, not a folder"]),
     # 8: a port that is no port stops before any build
     "serve-bad-port": Case(book(), ["serve", "--port", "99999"], 2, ["--port: 99999 is not a TCP port"]),
     "serve-port-not-a-number": Case(book(), ["serve", "--port", "http"], 2, ["--port: 'http' is not a number"]),
     # 12: config errors inside a dict option name the line of its assignment
-    "library-name-line": Case(book(CONF + "x = 1\nexecbook_library = {\n    'name': 'no-pkg'}\n"), ["sphinx"], 2,
-                              ["conf.py:5: execbook_library['name'] must be a Python package name"]),
-    "pdf-paper-line": Case(book(CONF + "execbook_pdf = {'paper': 'a3'}\n"), ["sphinx"], 2, ["conf.py:4: execbook_pdf['paper'] must be one of"]),
-    "install-line": Case(book(CONF + "execbook_install = {'python': {'d2l': 1}}\n"), ["sphinx"], 2,
-                         ["conf.py:4: execbook_install['python'] must map module names"]),
+    "library-name-line": Case(
+        book(CONF + "x = 1\nexecbook_library = {\n    'name': 'no-pkg'}\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:5: execbook_library['name'] must be a Python package name"],
+    ),
+    "pdf-paper-line": Case(
+        book(CONF + "execbook_pdf = {'paper': 'a3'}\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_pdf['paper'] must be one of"],
+    ),
+    "install-line": Case(
+        book(CONF + "execbook_install = {'python': {'d2l': 1}}\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_install['python'] must map module names"],
+    ),
     # 14: an execbook_colab value is a GitHub 'owner/repo', never HTML
-    "colab-not-a-repo": Case(book(CONF + "execbook_colab = {'python': 'x\" onmouseover=\"alert(1)'}\n"), ["sphinx"], 2,
-                             ["conf.py:4: execbook_colab['python'] must be a GitHub repository as 'owner/repo'"]),
+    "colab-not-a-repo": Case(
+        book(CONF + "execbook_colab = {'python': 'x\" onmouseover=\"alert(1)'}\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_colab['python'] must be a GitHub repository as 'owner/repo'"],
+    ),
     # 11: a cache folder where notebooks/ and durations.json would land among other files
-    "cache-dir-root": Case(book(CONF + "execbook_cache_dir = '/'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '/' (/) is a filesystem root"]),
-    "cache-dir-parent": Case(book(CONF + "execbook_cache_dir = '..'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '..' (", "holds the book's sources"]),
-    "cache-dir-book": Case(book(CONF + "execbook_cache_dir = '.'\n"), ["sphinx"], 2, ["conf.py:4: execbook_cache_dir: '.' (", "is the book's own folder"]),
+    "cache-dir-root": Case(
+        book(CONF + "execbook_cache_dir = '/'\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_cache_dir: '/' (/) is a filesystem root"],
+    ),
+    "cache-dir-parent": Case(
+        book(CONF + "execbook_cache_dir = '..'\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_cache_dir: '..' (", "holds the book's sources"],
+    ),
+    "cache-dir-book": Case(
+        book(CONF + "execbook_cache_dir = '.'\n"),
+        ["sphinx"],
+        2,
+        ["conf.py:4: execbook_cache_dir: '.' (", "is the book's own folder"],
+    ),
     # 12: silent mistakes now said at their line
-    "front-matter-not-a-mapping": Case(book(**{"other.md": "---\ntitle: x\nexecbook: 5\n---\n# Other\n"}), ["sphinx"], 0,
-                                       ["other.md:3: WARNING: front matter 'execbook: 5' is not a mapping", "'execbook: {timeout: 60}'"], ["other"]),
-    "bibliography-missing": Case(book(**{"other.md": "# Other\n\nText.\n\n:bibliography:`nope.bib`\n"}), ["sphinx"], 0,
-                                 ["other.md:5: WARNING: :bibliography: file 'nope.bib' does not exist"], ["other"]),
-    "header-link-no-icon": Case({"config.ini": "[html]\nheader_links = GitHub, https://github.com/x, fab fa-github\n"
-                                               "    Docs, https://x.org\n", **INI_BOOK}, ["build", "html"], 0,
-                                ["config.ini:3: WARNING: [html] header_links: 'Docs, https://x.org' must be 'name, URL, icon'"], ["index"]),
+    "front-matter-not-a-mapping": Case(
+        book(**{"other.md": "---\ntitle: x\nexecbook: 5\n---\n# Other\n"}),
+        ["sphinx"],
+        0,
+        ["other.md:3: WARNING: front matter 'execbook: 5' is not a mapping", "'execbook: {timeout: 60}'"],
+        ["other"],
+    ),
+    "bibliography-missing": Case(
+        book(**{"other.md": "# Other\n\nText.\n\n:bibliography:`nope.bib`\n"}),
+        ["sphinx"],
+        0,
+        ["other.md:5: WARNING: :bibliography: file 'nope.bib' does not exist"],
+        ["other"],
+    ),
+    "header-link-no-icon": Case(
+        {
+            "config.ini": "[html]\nheader_links = GitHub, https://github.com/x, fab fa-github\n"
+            "    Docs, https://x.org\n",
+            **INI_BOOK,
+        },
+        ["build", "html"],
+        0,
+        ["config.ini:3: WARNING: [html] header_links: 'Docs, https://x.org' must be 'name, URL, icon'"],
+        ["index"],
+    ),
     # 13: a path that leaves the book is reported and left out (tests/test_outside.py checks nothing is copied or shown)
-    "outside-image": Case(book(**{"index.md": INDEX + f"\n![x]({'../' * 8}etc/passwd)\n"}), ["sphinx"], 0,
-                          [f"index.md:7: WARNING: image '{'../' * 8}etc/passwd' is outside the book's folder (/etc/passwd)",
-                           "execbook_allow_outside", "[execbook.outside]"], ["index"]),
-    "outside-literalinclude": Case(book(**{"index.md": INDEX + f"\n```eval_rst\n.. literalinclude:: {'../' * 8}etc/passwd\n```\n"}),
-                                   ["sphinx"], 0, [f"index.md:8: WARNING: literalinclude '{'../' * 8}etc/passwd' is outside"], ["index"]),
+    "outside-image": Case(
+        book(**{"index.md": INDEX + f"\n![x]({'../' * 8}etc/passwd)\n"}),
+        ["sphinx"],
+        0,
+        [
+            f"index.md:7: WARNING: image '{'../' * 8}etc/passwd' is outside the book's folder (/etc/passwd)",
+            "execbook_allow_outside",
+            "[execbook.outside]",
+        ],
+        ["index"],
+    ),
+    "outside-literalinclude": Case(
+        book(**{"index.md": INDEX + f"\n```eval_rst\n.. literalinclude:: {'../' * 8}etc/passwd\n```\n"}),
+        ["sphinx"],
+        0,
+        [f"index.md:8: WARNING: literalinclude '{'../' * 8}etc/passwd' is outside"],
+        ["index"],
+    ),
 }
 
 
@@ -120,8 +229,9 @@ def run(root: Path, command: list[str]) -> subprocess.CompletedProcess:
         argv = [sys.executable, "-m", "sphinx", "-b", "html", "-q", ".", "_build/html", *command[1:]]
     else:
         argv = [sys.executable, "-m", "execbook.cli", *command]
-    return subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return subprocess.run(
+        argv, cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -154,9 +264,14 @@ TOKEN = "SECRET123"
 SITE = {"_build/html/index.html": "<html><body>Home</body></html>"}
 SECRET_CASES = {
     "deploy-remote-url": ({**book(), **SITE}, ["deploy", "--remote", f"https://user:{TOKEN}@127.0.0.1:9/y.git"]),
-    "ini-github-repo-scp": ({"config.ini": f"[deploy]\ngithub_repo = user:{TOKEN}@127.0.0.1:x.git\n", **INI_BOOK, **SITE}, ["deploy"]),
-    "ini-github-repo-url": ({"config.ini": f"[deploy]\ngithub_repo = https://user:{TOKEN}@127.0.0.1:9/x.git\n", **INI_BOOK, **SITE},
-                            ["deploy"]),
+    "ini-github-repo-scp": (
+        {"config.ini": f"[deploy]\ngithub_repo = user:{TOKEN}@127.0.0.1:x.git\n", **INI_BOOK, **SITE},
+        ["deploy"],
+    ),
+    "ini-github-repo-url": (
+        {"config.ini": f"[deploy]\ngithub_repo = https://user:{TOKEN}@127.0.0.1:9/x.git\n", **INI_BOOK, **SITE},
+        ["deploy"],
+    ),
 }
 
 
@@ -175,8 +290,10 @@ def test_deploy_never_prints_a_token(name: str, tmp_path: Path, monkeypatch: pyt
 
 def test_a_cell_inside_an_html_comment_is_hidden_and_not_run(tmp_path: Path) -> None:
     """Issue 15, item 10: the comment closes, the page after it shows, the cell never runs."""
-    page = ('# Home\n\nBefore.\n\n<!--\n```{.python .input}\nopen("ran.txt", "w").write("x")\nprint("SECRET" + "_RAN")\n```\n-->\n\n'
-            "After the comment.\n")
+    page = (
+        '# Home\n\nBefore.\n\n<!--\n```{.python .input}\nopen("ran.txt", "w").write("x")\nprint("SECRET" + "_RAN")\n```\n-->\n\n'
+        "After the comment.\n"
+    )
     write(tmp_path, {"conf.py": CONF, "index.md": page})
     done = run(tmp_path, ["sphinx", "-W"])
     assert done.returncode == 0, done.stdout + done.stderr
@@ -239,7 +356,9 @@ def test_an_incomplete_bibliography_entry_is_shown_with_a_warning(tmp_path: Path
     book = run_sphinx(write_book(tmp_path / "book", pages, conf='execbook_execute = "off"\n'))
     assert book.returncode == 0, book.output
     assert "Traceback" not in book.output and "FieldIsMissing" not in book.output
-    assert ("WARNING: the bibliography entry 'lonely' (@article) has no journal, which pybtex's plain style needs "
-            "for its type; add it to the .bib file (shown without it) [execbook.bibtex]") in book.output
+    assert (
+        "WARNING: the bibliography entry 'lonely' (@article) has no journal, which pybtex's plain style needs "
+        "for its type; add it to the .bib file (shown without it) [execbook.bibtex]"
+    ) in book.output
     entry = book.main("refs").get_text(" ", strip=True)
     assert "Ann Author. A Lonely Title. 2020." in entry

@@ -20,7 +20,11 @@ def entry(page: str, tab: str, status: str, cached: bool = False, message: str =
 
 DEAD = "the kernel 'python3' could not start: RuntimeError: the kernel did not answer within 120 s"
 REPORT = {
-    "jobs": 4, "ran": 3, "cached": 1, "failed": 1, "wall": 130.0,
+    "jobs": 4,
+    "ran": 3,
+    "cached": 1,
+    "failed": 1,
+    "wall": 130.0,
     "entries": [
         entry("ch00/p001", "numpy", "ok"),
         entry("ch00/p001", "pytorch", "ok"),
@@ -51,8 +55,13 @@ def test_missing_jobs_and_a_missing_report_stop_the_run() -> None:
 
 
 def test_errors_only_where_the_cells_raise_on_purpose() -> None:
-    report = {"entries": [entry("raises", "numpy", "error"), entry("other", "numpy", "error"),
-                          entry("raises", "pytorch", "timeout")]}
+    report = {
+        "entries": [
+            entry("raises", "numpy", "error"),
+            entry("other", "numpy", "error"),
+            entry("raises", "pytorch", "timeout"),
+        ]
+    }
     assert broken_jobs(report, raising_pages={"raises"}) == ["other (numpy) error", "raises (pytorch) timeout"]
 
 

@@ -16,15 +16,20 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import BuiltBook
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -66,9 +71,17 @@ def page(browser: object, site: str) -> Iterator[object]:
     page = context.new_page()
     page.problems = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: msg.type == "error" and page.problems.append(f"console: {msg.text}"))
-    page.on("response", lambda response: response.status >= 400 and page.problems.append(f"{response.status}: {response.url}"))
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and page.problems.append(f"{response.status}: {response.url}"),
+    )
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on("request", lambda request: request.url.startswith((site, "data:")) or page.problems.append(f"left localhost: {request.url}"))
+    page.on(
+        "request",
+        lambda request: (
+            request.url.startswith((site, "data:")) or page.problems.append(f"left localhost: {request.url}")
+        ),
+    )
     yield page
     problems = page.problems
     context.close()
@@ -147,7 +160,9 @@ def test_download_button_follows_the_framework(page: object, site: str) -> None:
 
     page.goto(f"{site}/chapters/basics/tensors.html")  # type: ignore[attr-defined]
     button = page.locator(".execbook-page-button:visible")  # type: ignore[attr-defined]
-    assert button.count() == 1 and button.get_attribute("href").endswith("notebooks/pytorch/chapters/basics/tensors.ipynb")
+    assert button.count() == 1 and button.get_attribute("href").endswith(
+        "notebooks/pytorch/chapters/basics/tensors.ipynb"
+    )
     page.select_option("select.execbook-switcher", "numpy")  # type: ignore[attr-defined]
     button = page.locator(".execbook-page-button:visible")  # type: ignore[attr-defined]
     assert button.get_attribute("href").endswith("notebooks/numpy/chapters/basics/tensors.ipynb")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import SHARED_FIXTURES, BuiltBook, run_sphinx, write_book
 
 pytestmark = pytest.mark.sphinx
@@ -45,8 +44,20 @@ def target_of(book: BuiltBook, page: str, href: str) -> tuple[BeautifulSoup, Bea
 
 # -- the demo book ---------------------------------------------------------------
 
-DEMO_PAGES = ["index", "chapters/preface", "chapters/basics/index", "chapters/models/index", "chapters/basics/tensors", "chapters/basics/autograd", "chapters/models/linear-regression",
-              "chapters/models/training", "chapters/models/mlp", "chapters/notation", "chapters/api", "chapters/references"]
+DEMO_PAGES = [
+    "index",
+    "chapters/preface",
+    "chapters/basics/index",
+    "chapters/models/index",
+    "chapters/basics/tensors",
+    "chapters/basics/autograd",
+    "chapters/models/linear-regression",
+    "chapters/models/training",
+    "chapters/models/mlp",
+    "chapters/notation",
+    "chapters/api",
+    "chapters/references",
+]
 
 
 def test_demo_book_builds_without_warnings(demo_book: BuiltBook) -> None:
@@ -84,9 +95,15 @@ def test_figure_and_table_references_match_their_captions(demo_book: BuiltBook, 
 def test_section_references_match_heading_numbers(demo_book: BuiltBook, page: str) -> None:
     for text, href in numbered_links(demo_book, page, "Section"):
         soup, target = target_of(demo_book, page, href)
-        heading = target.find(re.compile("^h[1-6]$")) if target.name == "section" else target.find_next(re.compile("^h[1-6]$"))
+        heading = (
+            target.find(re.compile("^h[1-6]$"))
+            if target.name == "section"
+            else target.find_next(re.compile("^h[1-6]$"))
+        )
         number = text.removeprefix("Section ").strip()
-        assert heading.get_text(" ", strip=True).startswith(number + ". ") or heading.get_text(" ", strip=True).startswith(number + " ")
+        assert heading.get_text(" ", strip=True).startswith(number + ". ") or heading.get_text(
+            " ", strip=True
+        ).startswith(number + " ")
 
 
 @pytest.mark.parametrize("page", DEMO_PAGES)
@@ -102,7 +119,11 @@ def test_equation_references_match_equation_numbers(demo_book: BuiltBook, page: 
 
 def test_numbers_read_like_a_textbook(demo_book: BuiltBook) -> None:
     regression = demo_book.main("chapters/models/linear-regression")
-    assert [h.get_text(" ", strip=True).split(" ")[0] for h in regression.select("h1, h2")][:3] == ["2.1.", "2.1.1.", "2.1.2."]
+    assert [h.get_text(" ", strip=True).split(" ")[0] for h in regression.select("h1, h2")][:3] == [
+        "2.1.",
+        "2.1.1.",
+        "2.1.2.",
+    ]
     assert [c.get_text(strip=True) for c in regression.select(".caption-number")] == ["Fig. 2.1.1", "Table 2.1.1"]
     assert [e.get_text(strip=True).rstrip("#") for e in regression.select(".eqno")] == ["(2.1.1)", "(2.1.2)"]
     # the preface is front matter: unnumbered
@@ -323,8 +344,11 @@ PREFACE_PAGES = {
 
 
 @pytest.fixture(scope="module", params=sorted(PREFACE_PAGES))
-def preface_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                 sphinx_in_process: Callable[..., BuiltBook]) -> BuiltBook:
+def preface_book(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sphinx_in_process: Callable[..., BuiltBook],
+) -> BuiltBook:
     source = PREFACE_PAGES[request.param]
     if not source.is_file():
         pytest.skip(f"{source} is not beside this checkout")
@@ -335,7 +359,9 @@ def preface_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     }
     # the reader is under test here, not MXNet or TensorFlow
     root = write_book(
-        tmp_path_factory.mktemp("preface") / "book", pages, conf='execbook_execute = "off"\n',
+        tmp_path_factory.mktemp("preface") / "book",
+        pages,
+        conf='execbook_execute = "off"\n',
         tabs=("mxnet", "pytorch", "tensorflow"),
     )
     (root / "chapter_preface").mkdir()
@@ -359,7 +385,9 @@ def test_preface_site_links_resolve_but_the_missing_figure(preface_book: BuiltBo
     from execbook.outputs.linkcheck import check_site, report
 
     result = check_site(preface_book.outdir)
-    assert report(result) == ["chapter_preface/index.html: img/book-org.svg -> no file chapter_preface/img/book-org.svg"]
+    assert report(result) == [
+        "chapter_preface/index.html: img/book-org.svg -> no file chapter_preface/img/book-org.svg"
+    ]
     assert result.links >= 100
 
 

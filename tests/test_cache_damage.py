@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import BuiltBook, run_sphinx, write_book
+
 from execbook.execute.cache import Cache, DamagedEntry
 
 KEY = "ab" * 32
@@ -83,8 +83,11 @@ def test_a_read_only_folder_fails_the_store(tmp_path: Path) -> None:
         ("[1, 2]", {}, "JSON list"),
         ('"text"', {}, "JSON str"),
         (b"\xff\xfe", {}, "cannot be read"),
-        ('{"a|pytorch": [1.5], "b|numpy": 2, "c|numpy": {"x": 1}, "d|numpy": true, "e|numpy": NaN, "f|numpy": -1}',
-         {"b|numpy": 2.0}, "5 malformed entries ignored"),
+        (
+            '{"a|pytorch": [1.5], "b|numpy": 2, "c|numpy": {"x": 1}, "d|numpy": true, "e|numpy": NaN, "f|numpy": -1}',
+            {"b|numpy": 2.0},
+            "5 malformed entries ignored",
+        ),
         ('{"a|pytorch": 0.5}', {"a|pytorch": 0.5}, ""),
     ],
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 from conftest import BuiltBook, write_book
 
 pytestmark = pytest.mark.sphinx
@@ -93,9 +92,14 @@ def test_loose_label_shapes_build_without_warnings(shapes_book: BuiltBook) -> No
 
 
 def test_loose_label_shapes_resolve_to_numbers(shapes_book: BuiltBook) -> None:
-    links = [" ".join(a.get_text(" ", strip=True).split()) for a in shapes_book.main("shapes").select("p a.reference.internal")]
+    links = [
+        " ".join(a.get_text(" ", strip=True).split())
+        for a in shapes_book.main("shapes").select("p a.reference.internal")
+    ]
     assert links[:6] == ["Fig. 1.1", "Fig. 1.2", "Table 1.1", "Table 1.2", "Table 1.3", "(1.1)"]
-    captions = [" ".join(c.get_text(" ", strip=True).split()) for c in shapes_book.main("shapes").select(".caption-number")]
+    captions = [
+        " ".join(c.get_text(" ", strip=True).split()) for c in shapes_book.main("shapes").select(".caption-number")
+    ]
     assert captions == ["Fig. 1.1", "Fig. 1.2", "Table 1.1", "Table 1.2", "Table 1.3"]
 
 

@@ -99,13 +99,28 @@ def write_project(root: Path, ini: str, files: tuple[str, ...] = ()) -> Path:
 
 
 def test_every_key_is_mapped(tmp_path: Path) -> None:
-    files = ("img/a.svg", "data/x.csv", "mylib/__init__.py", "static/favicon.png", "static/logo.png", "static/a.css",
-             "static/b.css", "static/a.js", "refs.bib", "static/post.py")
+    files = (
+        "img/a.svg",
+        "data/x.csv",
+        "mylib/__init__.py",
+        "static/favicon.png",
+        "static/logo.png",
+        "static/a.css",
+        "static/b.css",
+        "static/a.js",
+        "refs.bib",
+        "static/post.py",
+    )
     book = write_project(tmp_path, EVERY_KEY, files)
     m = config_ini.map_ini(book)
     v = m.values
     assert m.errors == []
-    assert (v["project"], v["author"], v["copyright"], v["release"]) == ("My Book", "A. Author", "2026, A. Author", "1.2.0")
+    assert (v["project"], v["author"], v["copyright"], v["release"]) == (
+        "My Book",
+        "A. Author",
+        "2026, A. Author",
+        "1.2.0",
+    )
     assert v["root_doc"] == "index"
     assert v["execbook_tabs"] == ["pytorch", "numpy"]  # d2l-book lowercases them
     assert v["include_patterns"] == ["*.md", "chapter_*/*.md", "index.md", "index.rst"]
@@ -121,16 +136,21 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
     assert v["html_css_files"] == ["execbook-ini/static/a.css", "execbook-ini/static/b.css"]
     assert v["html_js_files"] == ["execbook-ini/static/a.js"]
     assert v["execbook_pdf"] == {
-        "name": "mybook", "fonts": {"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "Inconsolata"},
-        "post_latex": str(book / "static/post.py"), "style": "cambridge",
+        "name": "mybook",
+        "fonts": {"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "Inconsolata"},
+        "post_latex": str(book / "static/post.py"),
+        "style": "cambridge",
     }
     assert v["latex_logo"] == str(book / "static/logo.png") and v["bibtex_bibfiles"] == [str(book / "refs.bib")]
     library = v["execbook_library"]
     assert library["name"] == "mylib" and library["modules"] == {"pytorch": "mylib/torch.py", "numpy": "mylib/numpy.py"}
     assert library["version_file"] == "mylib/__init__.py"
     assert library["aliases"]["pytorch"] == {
-        "lib_name": "torch", "simple": "ones, concat -> cat", "fluent": "numpy -> detach().numpy, reshape",
-        "args": "full(a_shape, a_value) -> torch.full(a_shape, a_value)", "alias": "nn_Module = nn.Module",
+        "lib_name": "torch",
+        "simple": "ones, concat -> cat",
+        "fluent": "numpy -> detach().numpy, reshape",
+        "args": "full(a_shape, a_value) -> torch.full(a_shape, a_value)",
+        "alias": "nn_Module = nn.Module",
         "reverse": "d2l.nn_Module -> nn.Module",
     }
     assert library["aliases"]["numpy"] == {"lib_name": "np"}
@@ -143,14 +163,28 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
 
 
 def test_conf_values_run_sphinx_configs_over_the_mapping(tmp_path: Path) -> None:
-    files = ("img/a.svg", "data/x.csv", "mylib/__init__.py", "static/favicon.png", "static/logo.png", "static/a.css",
-             "static/b.css", "static/a.js", "refs.bib", "static/post.py")
+    files = (
+        "img/a.svg",
+        "data/x.csv",
+        "mylib/__init__.py",
+        "static/favicon.png",
+        "static/logo.png",
+        "static/a.css",
+        "static/b.css",
+        "static/a.js",
+        "refs.bib",
+        "static/post.py",
+    )
     book = write_project(tmp_path, EVERY_KEY, files)
     values = d2lbook.conf_values(str(book))
     assert values["html_title"] == "Mine" and values["latex_elements"] == {"papersize": "a4paper"}
     assert values["extensions"] == ["execbook", "sphinx.ext.autodoc"]
     static = book / ini_file.CONF_DIR / "_static" / "execbook-ini"
-    assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == ["static/a.css", "static/a.js", "static/b.css"]
+    assert sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*")) == [
+        "static/a.css",
+        "static/a.js",
+        "static/b.css",
+    ]
     assert values["html_static_path"] == [str(static.parent)]
 
 
@@ -168,7 +202,9 @@ def test_defaults_are_d2l_books(tmp_path: Path) -> None:
 
 
 def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> None:
-    book = write_project(tmp_path, """\
+    book = write_project(
+        tmp_path,
+        """\
         [project]
         titel = Oops
 
@@ -183,39 +219,77 @@ def test_unknown_and_unused_keys_are_named_with_their_line(tmp_path: Path) -> No
 
         [library-tensorflow]
         lib_file = d2l/tensorflow.py
-        """)
+        """,
+    )
     notes = [(n.line, n.text, n.error, n.info) for n in config_ini.map_ini(book).notes]
     assert notes == [  # keys d2l-book has but execbook does not use are information, not warnings (-W stays green)
         (2, "unknown key 'titel' in [project]; did you mean 'title'?; it is ignored", False, False),
         (4, "unknown section [biuld]; did you mean [build]?; it is ignored", False, False),
         (8, "[deploy] s3_bucket is not used by execbook (execbook deploys to GitHub Pages)", False, True),
         (10, "[sagemaker] is a d2l-book feature execbook does not have; the section is ignored", False, True),
-        (13, "[library-tensorflow]: 'tensorflow' is not one of the book's tabs (python; set them in [build] tabs); "
-             "the section is ignored", False, False),
+        (
+            13,
+            "[library-tensorflow]: 'tensorflow' is not one of the book's tabs (python; set them in [build] tabs); "
+            "the section is ignored",
+            False,
+            False,
+        ),
     ]
 
 
-@pytest.mark.parametrize(("ini", "line", "text"), [
-    ("[html]\nheader_links = GitHub, https://github.com/x\n", 2, "must be 'name, URL, icon' (one link a line); the link is left out"),
-    ("[pdf]\npost_latex = fix.py\n", 2, "post_latex: fix.py does not exist; the setting is left out"),
-    ("[html]\nfavicon = static/icon.png\n", 2, "favicon: static/icon.png does not exist; the setting is left out"),
-    ("[colab]\ngithub_repo = pytorch, me/x\n", 2, "must be 'tab, owner/repo' with a tab of [build] tabs; the line is left out"),
-    ("[colab]\ngithub_repo = me/x\"><script>\n", 2, "is not a GitHub repository as 'owner/repo'; the line is left out"),
-])
+@pytest.mark.parametrize(
+    ("ini", "line", "text"),
+    [
+        (
+            "[html]\nheader_links = GitHub, https://github.com/x\n",
+            2,
+            "must be 'name, URL, icon' (one link a line); the link is left out",
+        ),
+        ("[pdf]\npost_latex = fix.py\n", 2, "post_latex: fix.py does not exist; the setting is left out"),
+        ("[html]\nfavicon = static/icon.png\n", 2, "favicon: static/icon.png does not exist; the setting is left out"),
+        (
+            "[colab]\ngithub_repo = pytorch, me/x\n",
+            2,
+            "must be 'tab, owner/repo' with a tab of [build] tabs; the line is left out",
+        ),
+        (
+            '[colab]\ngithub_repo = me/x"><script>\n',
+            2,
+            "is not a GitHub repository as 'owner/repo'; the line is left out",
+        ),
+    ],
+)
 def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, text: str) -> None:
     m = config_ini.map_ini(write_project(tmp_path, ini))
-    assert m.errors == [] and [(n.line, n.info) for n in m.notes] == [(line, False)] and text in m.notes[0].text, m.notes
+    assert m.errors == [] and [(n.line, n.info) for n in m.notes] == [(line, False)] and text in m.notes[0].text, (
+        m.notes
+    )
     assert "html_favicon" not in m.values and "post_latex" not in m.values["execbook_pdf"]
 
 
-@pytest.mark.parametrize(("ini", "line", "text"), [
-    ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = torch\nreverse_alias = d2l.x( -> y\n", 6, "not a regular expression"),
-    ("[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = torch.py\n", 4, "must be a module in a package folder"),
-    ("[build]\ntabs = a, b\n[library-a]\nlib_file = p/a.py\n[library-b]\nlib_file = q/b.py\n", 3, "the same package folder"),
-    ("[build]\nindex = home\n", 2, "the index page home.md does not exist"),
-    ("[build]\nsphinx_configs = latex = '100%'\n", 2, "a literal % is written %%"),
-    ("[build]\nnotebooks = *.ipynb\n", 2, "must name Markdown files"),
-])
+@pytest.mark.parametrize(
+    ("ini", "line", "text"),
+    [
+        (
+            "[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = torch\nreverse_alias = d2l.x( -> y\n",
+            6,
+            "not a regular expression",
+        ),
+        (
+            "[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = torch.py\n",
+            4,
+            "must be a module in a package folder",
+        ),
+        (
+            "[build]\ntabs = a, b\n[library-a]\nlib_file = p/a.py\n[library-b]\nlib_file = q/b.py\n",
+            3,
+            "the same package folder",
+        ),
+        ("[build]\nindex = home\n", 2, "the index page home.md does not exist"),
+        ("[build]\nsphinx_configs = latex = '100%'\n", 2, "a literal % is written %%"),
+        ("[build]\nnotebooks = *.ipynb\n", 2, "must name Markdown files"),
+    ],
+)
 def test_errors_name_their_line(tmp_path: Path, ini: str, line: int, text: str) -> None:
     errors = config_ini.map_ini(write_project(tmp_path, ini)).errors
     assert len(errors) == 1 and errors[0].line == line and text in errors[0].text, errors
@@ -226,14 +300,23 @@ def test_one_framework_books_and_tab_case(tmp_path: Path) -> None:
     assert no_tabs.notes == [] and no_tabs.values["execbook_library"]["modules"] == {"python": "mylib/python.py"}
     old_form = config_ini.map_ini(write_project(tmp_path / "b", "[library]\nsave_filename = mylib/book.py\n"))
     assert old_form.notes == [] and old_form.values["execbook_library"]["modules"] == {"python": "mylib/book.py"}
-    cased = config_ini.map_ini(write_project(tmp_path / "c", "[build]\ntabs = PyTorch\n[library-PyTorch]\nlib_file = d2l/torch.py\n"))
+    cased = config_ini.map_ini(
+        write_project(tmp_path / "c", "[build]\ntabs = PyTorch\n[library-PyTorch]\nlib_file = d2l/torch.py\n")
+    )
     assert cased.notes == [] and cased.values["execbook_library"]["modules"] == {"pytorch": "d2l/torch.py"}
 
 
-@pytest.mark.parametrize(("ini", "line", "text"), [
-    ("[build]\nresources = ./ /\n[html]\ninclude_css = /nonexistent/x.css\n", 4, "'/nonexistent/x.css' matches no file"),
-    ("[build]\ntabs = a\nthis line is not a key\n", 3, "cannot read 'this line is not a key'"),
-])
+@pytest.mark.parametrize(
+    ("ini", "line", "text"),
+    [
+        (
+            "[build]\nresources = ./ /\n[html]\ninclude_css = /nonexistent/x.css\n",
+            4,
+            "'/nonexistent/x.css' matches no file",
+        ),
+        ("[build]\ntabs = a\nthis line is not a key\n", 3, "cannot read 'this line is not a key'"),
+    ],
+)
 def test_odd_values_are_reported_not_raised(tmp_path: Path, ini: str, line: int, text: str) -> None:
     notes = config_ini.map_ini(write_project(tmp_path, ini)).notes
     assert any(n.line == line and text in n.text for n in notes), notes
@@ -250,11 +333,18 @@ def test_static_files_keep_their_folders(tmp_path: Path) -> None:
     assert config_ini.map_ini(book).values["html_css_files"] == ["execbook-ini/a/book.css", "execbook-ini/b/book.css"]
 
 
-@pytest.mark.parametrize(("ini", "line", "error"), [
-    ("[build]\nsphinx_configs = a = 1\n    b = undefined_name\n", 3, "NameError: name 'undefined_name' is not defined"),
-    ("[build]\nsphinx_configs =\n    a = 1\n    b = (\n    c = 2\n", 4, "SyntaxError: '(' was never closed"),
-    ("[build]\nsphinx_configs =\n    a = 1\n    b = 1 / 0\n", 4, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    ("ini", "line", "error"),
+    [
+        (
+            "[build]\nsphinx_configs = a = 1\n    b = undefined_name\n",
+            3,
+            "NameError: name 'undefined_name' is not defined",
+        ),
+        ("[build]\nsphinx_configs =\n    a = 1\n    b = (\n    c = 2\n", 4, "SyntaxError: '(' was never closed"),
+        ("[build]\nsphinx_configs =\n    a = 1\n    b = 1 / 0\n", 4, "ZeroDivisionError"),
+    ],
+)
 def test_sphinx_configs_that_do_not_run(tmp_path: Path, ini: str, line: int, error: str) -> None:
     book = write_project(tmp_path, ini)
     note = d2lbook.check_sphinx_configs(book, config_ini.map_ini(book))
@@ -281,8 +371,14 @@ def test_mini_book_aliases_parse() -> None:
 
 
 def execbook(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "execbook.cli", *args], cwd=book, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "execbook.cli", *args],
+        cwd=book,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=900,
+    )
 
 
 def mini_book_copy(tmp_path: Path, old: str = "", new: str = "") -> Path:
@@ -311,7 +407,9 @@ def page(book: Path, name: str) -> BeautifulSoup:
 
 
 def code_of(soup: BeautifulSoup, tab: str) -> str:
-    return "\n".join(pre.get_text() for pane in soup.select(f'[data-tab="{tab}"]') for pre in pane.select("div.highlight pre"))
+    return "\n".join(
+        pre.get_text() for pane in soup.select(f'[data-tab="{tab}"]') for pre in pane.select("div.highlight pre")
+    )
 
 
 @pytest.mark.sphinx
@@ -347,9 +445,17 @@ def test_html_of_a_d2l_book_project(mini_book: Path) -> None:
     assert ("jax", "Download the JAX notebook") in buttons(regression)
     assert {tab for tab, _ in buttons(tensors)} == {"pytorch", "numpy"}
     assert ("pytorch", "Open in Colab") in buttons(tensors)
-    assert not any(text == "Open in Colab" for _, text in buttons(page(mini_book, "index.html")))  # d2l-book's exclusions
-    built = {p.relative_to(mini_book / "_build" / "html").as_posix() for p in (mini_book / "_build" / "html").rglob("*.html")}
-    assert "chapter_basics/notes.html" not in built and "README.html" not in built and "chapter_drafts/next.html" not in built
+    assert not any(
+        text == "Open in Colab" for _, text in buttons(page(mini_book, "index.html"))
+    )  # d2l-book's exclusions
+    built = {
+        p.relative_to(mini_book / "_build" / "html").as_posix() for p in (mini_book / "_build" / "html").rglob("*.html")
+    }
+    assert (
+        "chapter_basics/notes.html" not in built
+        and "README.html" not in built
+        and "chapter_drafts/next.html" not in built
+    )
 
 
 @pytest.mark.sphinx
@@ -373,10 +479,15 @@ def test_build_lib_keeps_the_header_and_appends_aliases(mini_book: Path) -> None
     assert "def stale():" not in torch_module  # the old generated part is replaced
     assert "# Defined in chapter_basics/tensors.md, section sec_tensors\ndef total(X):" in torch_module
     assert torch_module.index("def total") < torch_module.index("# Aliases defined in the book's settings")
-    assert "concat = torch.cat\n" in torch_module and "reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)" in torch_module
+    assert (
+        "concat = torch.cat\n" in torch_module
+        and "reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)" in torch_module
+    )
     assert '__version__ = "0.3.0"' in (mini_book / "d2l" / "__init__.py").read_text()
-    probe = ("from d2l import torch as d2l, numpy as d2n; import d2l as pkg; "
-             "print(pkg.__version__, d2l.total(d2l.reshape(d2l.arange(6), (2, 3))).item(), d2n.concat([d2n.arange(2)] * 2).tolist())")
+    probe = (
+        "from d2l import torch as d2l, numpy as d2n; import d2l as pkg; "
+        "print(pkg.__version__, d2l.total(d2l.reshape(d2l.arange(6), (2, 3))).item(), d2n.concat([d2n.arange(2)] * 2).tolist())"
+    )
     out = subprocess.run([sys.executable, "-c", probe], cwd=mini_book, capture_output=True, text=True)
     assert out.stdout.split() == ["0.3.0", "15", "[0,", "1,", "0,", "1]"], out.stderr
 
@@ -403,14 +514,18 @@ def test_eval_runs_the_code_only(tmp_path: Path) -> None:
     report = (book / "_build" / "doctrees" / "execbook" / "report.json").read_text()
     assert report.count('"status": "ok"') == 5  # tensors x 2, regression x 3
     again = execbook(book, "build", "html")
-    assert again.returncode == 0 and "stacked torch.Size" in (book / "_build/html/chapter_basics/tensors.html").read_text()
+    assert (
+        again.returncode == 0 and "stacked torch.Size" in (book / "_build/html/chapter_basics/tensors.html").read_text()
+    )
 
 
 def test_check_reports_stored_outputs_and_unknown_tabs(tmp_path: Path) -> None:
     book = mini_book_copy(tmp_path)
     assert execbook(book, "check").returncode == 0
     page_path = book / "chapter_models" / "regression.md"
-    page_path.write_text(page_path.read_text() + textwrap.dedent("""
+    page_path.write_text(
+        page_path.read_text()
+        + textwrap.dedent("""
         ```{.python .input}
         %%tab tensorflow
         print(1)
@@ -419,14 +534,19 @@ def test_check_reports_stored_outputs_and_unknown_tabs(tmp_path: Path) -> None:
         ```{.json .output n=1}
         [{"output_type": "stream", "text": "1"}]
         ```
-        """))
+        """)
+    )
     result = execbook(book, "check")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     source = page_path.read_text().splitlines()
     tab_line, output_line = source.index("%%tab tensorflow") + 1, source.index("```{.json .output n=1}") + 1
-    assert any(line.startswith(f"chapter_models/regression.md:{tab_line}: unknown tab 'tensorflow'") for line in lines), lines
-    assert any(line.startswith(f"chapter_models/regression.md:{output_line}: stored outputs found") for line in lines), lines
+    assert any(
+        line.startswith(f"chapter_models/regression.md:{tab_line}: unknown tab 'tensorflow'") for line in lines
+    ), lines
+    assert any(
+        line.startswith(f"chapter_models/regression.md:{output_line}: stored outputs found") for line in lines
+    ), lines
 
 
 def test_a_bad_config_ini_stops_with_its_line(tmp_path: Path) -> None:
@@ -435,7 +555,10 @@ def test_a_bad_config_ini_stops_with_its_line(tmp_path: Path) -> None:
     result = execbook(book, "build", "html")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     line = ini.read_text().splitlines().index(r"       d2l.size((\(([\w]+)\) -> \1.numel()") + 1
-    assert f"{ini}:{line}: ERROR: [library-pytorch] reverse_alias:" in result.stderr and "not a regular expression" in result.stderr
+    assert (
+        f"{ini}:{line}: ERROR: [library-pytorch] reverse_alias:" in result.stderr
+        and "not a regular expression" in result.stderr
+    )
 
 
 @pytest.mark.sphinx
@@ -450,7 +573,9 @@ def test_deploy_pushes_the_site_to_the_configured_repository(mini_book: Path, tm
     subprocess.run(["git", "init", "-q", "-b", "master"], cwd=book, check=True)
     subprocess.run([*git, "add", "config.ini", "index.md"], cwd=book, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "book"], cwd=book, check=True)
-    log = lambda repo: subprocess.run(["git", "log", "--format=%s", "master"], cwd=repo, capture_output=True, text=True).stdout.split()  # noqa: E731
+    log = lambda repo: subprocess.run(
+        ["git", "log", "--format=%s", "master"], cwd=repo, capture_output=True, text=True
+    ).stdout.split()  # noqa: E731
     for extra in ("", "", "new.html"):  # the same site twice: no empty commit; then a changed site
         if extra:
             (book / "_build" / "html" / extra).write_text("<p>new</p>")
@@ -458,7 +583,9 @@ def test_deploy_pushes_the_site_to_the_configured_repository(mini_book: Path, tm
         assert result.returncode == 0, result.stderr
     assert log(book) == ["book"]  # the book's own branch is left alone
     assert log(remote) == ["Version", "0.3.0"] * 2  # d2l-book's message; the site's history is kept
-    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "master"], cwd=remote, capture_output=True, text=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", "master"], cwd=remote, capture_output=True, text=True
+    ).stdout.split()
     assert "chapter_basics/tensors.html" in files and ".nojekyll" in files and "config.ini" not in files
 
 
@@ -472,8 +599,12 @@ def test_pdf_of_a_d2l_book_project(mini_book: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     tex = (mini_book / "_build" / "latex" / "pytorch" / "minibook.tex").read_text()
     assert r"\setmonofont{FreeMono}" in tex or "FreeMono" in tex
-    text = subprocess.run(["pdftotext", "-layout", str(mini_book / "_build" / "pdf" / "minibook.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(mini_book / "_build" / "pdf" / "minibook.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Typeset after post-processing by the Mini Book." in text  # post_latex ran on the .tex
     assert "Mini Book" in text and "Ada Example and Grace Sample" in text and "Release 0.3.0" in text
     assert "torch.cat([X, X], 0)" in text and "d2l.concat" not in text and "np.concatenate" not in text
@@ -496,8 +627,12 @@ def test_colab_notebooks_get_installs_and_a_gpu_only_when_they_need_them() -> No
     def notebook(code: str) -> nbformat.NotebookNode:
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
 
-    needs = for_colab(notebook("from d2l import torch as d2l\nd2l.try_gpu()"), {"d2l": "d2l==1.0", "flax": "flax"}, "Install:", "gpu")
+    needs = for_colab(
+        notebook("from d2l import torch as d2l\nd2l.try_gpu()"), {"d2l": "d2l==1.0", "flax": "flax"}, "Install:", "gpu"
+    )
     assert [c.source for c in needs.cells[:2]] == ["Install:", "!pip install d2l==1.0"]
     assert needs.metadata["accelerator"] == "GPU"
-    plain = for_colab(notebook("import numpy as np\n# import d2l is only mentioned"), {"d2l": "d2l==1.0"}, "Install:", "gpu")
+    plain = for_colab(
+        notebook("import numpy as np\n# import d2l is only mentioned"), {"d2l": "d2l==1.0"}, "Install:", "gpu"
+    )
     assert len(plain.cells) == 1 and "accelerator" not in plain.metadata

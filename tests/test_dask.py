@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import run_sphinx, write_book
 
 pytestmark = pytest.mark.sphinx
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -29,14 +29,35 @@ def cluster(workers: int = 2) -> Iterator[tuple[str, list[subprocess.Popen]]]:
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-dashboard",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny",
-             "--no-dashboard", "--name", f"w{n}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--name",
+                f"w{n}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for n in range(workers)
     ]
@@ -88,8 +109,12 @@ def test_a_book_builds_through_two_dask_workers(tmp_path: Path) -> None:
 def test_a_job_on_a_killed_worker_is_retried_elsewhere(tmp_path: Path) -> None:
     with cluster(2) as (address, workers):
         root = book_with(tmp_path, address, 6.0, 2)
-        build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build" / "html")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        build = subprocess.Popen(
+            [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build" / "html")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         time.sleep(4)  # both workers are in the middle of a 6 s job
         workers[0].kill()
         output = build.communicate(timeout=120)[0]

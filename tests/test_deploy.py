@@ -16,8 +16,9 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def deploy(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "execbook.cli", "deploy", "--book", str(book), *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "deploy", "--book", str(book), *args], capture_output=True, text=True
+    )
 
 
 def make_book(tmp_path: Path) -> tuple[Path, Path]:
@@ -82,7 +83,8 @@ def test_deploy_refuses_a_site_with_broken_links_unless_forced(tmp_path: Path) -
     site = book / "_build" / "html"
     (site / "index.html").write_text('<a href="chapters/one.html#intro">One</a> <a href="pdf/book.pdf">PDF</a>')
     (site / "chapters" / "one.html").write_text(
-        '<h1 id="one">One</h1><a download href="../notebooks/pytorch/chapters/one.ipynb">notebook</a>')
+        '<h1 id="one">One</h1><a download href="../notebooks/pytorch/chapters/one.ipynb">notebook</a>'
+    )
     (book / "_build" / "pdf" / "book.pdf").write_bytes(b"%PDF-1.5 test")  # deploy adds it: its link resolves
     refused = deploy(book)
     assert refused.returncode == 1

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BuiltBook, run_sphinx, write_book
 
 pytestmark = pytest.mark.sphinx
@@ -97,6 +96,7 @@ OTHER_PAGE = """
 def simple_page(name: str) -> str:
     return OTHER_PAGE.replace("Other", name.title()).replace("other page", f"{name} page")
 
+
 INDEX = """
     # Book
 
@@ -117,7 +117,12 @@ def ran(book: BuiltBook) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def outputs_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
-    pages = {"index.md": INDEX, "ch/outputs.md": OUTPUTS_PAGE, "ch/other.md": OTHER_PAGE, "data/values.csv": "a,b\n1,2\n"}
+    pages = {
+        "index.md": INDEX,
+        "ch/outputs.md": OUTPUTS_PAGE,
+        "ch/other.md": OTHER_PAGE,
+        "data/values.csv": "a,b\n1,2\n",
+    }
     root = write_book(tmp_path_factory.mktemp("exec") / "book", pages)
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
@@ -254,7 +259,10 @@ def test_failures_are_reported_by_page_framework_and_line(failing_book: BuiltBoo
     assert failing_book.returncode == 0
     warnings = "\n".join(failing_book.warnings)
     assert "failing.md:8: WARNING: [pytorch] the cell raised ZeroDivisionError: division by zero" in warnings
-    assert "failing.md:13: WARNING: [numpy] the cell ran past the 3 s timeout (execbook_timeout) and was interrupted" in warnings
+    assert (
+        "failing.md:13: WARNING: [numpy] the cell ran past the 3 s timeout (execbook_timeout) and was interrupted"
+        in warnings
+    )
     assert "dying.md:3: WARNING: [pytorch] the kernel died while running this cell" in warnings
     statuses = {(e["page"], e["tab"]): e["status"] for e in report(failing_book)["entries"]}
     assert statuses == {
@@ -329,7 +337,9 @@ def test_interrupted_build_leaves_no_kernel_and_resumes(tmp_path: Path) -> None:
     outdir = root / "_build" / "html"
     build = subprocess.Popen(
         [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(outdir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     cache = root / "_build" / ".execbook-cache" / "notebooks"
     deadline = time.monotonic() + 60
@@ -358,8 +368,12 @@ def test_two_builds_at_once_share_one_cache(tmp_path: Path) -> None:
     shared = tmp_path / "shared-cache"
     roots = [write_book(tmp_path / f"book{i}", pages, conf=f"execbook_cache_dir = {str(shared)!r}\n") for i in range(2)]
     builds = [
-        subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build" / "html")],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build" / "html")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for root in roots
     ]
     outputs = [build.communicate(timeout=120)[0] for build in builds]

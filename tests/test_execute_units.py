@@ -11,9 +11,8 @@ import pytest
 
 from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.jobs import ExecOptions, job_notebook, jobs_for
-from execbook.source.notebooks import outputs_by_cell
 from execbook.execute.workers import THREAD_VARIABLES, plan_workers
-from execbook.source.notebooks import rendered_notebook
+from execbook.source.notebooks import outputs_by_cell, rendered_notebook
 from execbook.source.syntax import parse
 
 PAGE = """# Page
@@ -87,7 +86,9 @@ def test_outputs_merge_back_per_framework() -> None:
         executed[job.tab] = notebook
     assert outputs_by_cell(executed["numpy"])[3][0]["text"] == "numpy: y = 2\n"
     page = rendered_notebook(doc, executed)
-    code = [(cell.metadata["execbook"]["tabs"], cell.outputs[0]["text"]) for cell in page.cells if cell.cell_type == "code"]
+    code = [
+        (cell.metadata["execbook"]["tabs"], cell.outputs[0]["text"]) for cell in page.cells if cell.cell_type == "code"
+    ]
     # the shared cell printed different things per tab, so it is split
     assert code == [
         (["pytorch"], "pytorch: import math\n"),

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import BuiltBook
+from nbclient import NotebookClient
 
 pytestmark = pytest.mark.sphinx
 
@@ -36,8 +35,12 @@ def leftovers(source: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def notebooks(demo_book: BuiltBook) -> Path:
-    result = subprocess.run([sys.executable, "-m", "execbook.cli", "build", "notebooks", "--book", str(demo_book.srcdir)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "build", "notebooks", "--book", str(demo_book.srcdir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
     return demo_book.srcdir / "_build" / "notebooks"
@@ -61,8 +64,12 @@ def test_notebooks_are_valid_and_hold_no_book_syntax(notebooks: Path) -> None:
 
 
 def markdown_links(notebook: nbformat.NotebookNode) -> list[str]:
-    return [link for cell in notebook.cells if cell.cell_type == "markdown"
-            for link in re.findall(r"\]\(([^)\s]+)\)", cell.source)]
+    return [
+        link
+        for cell in notebook.cells
+        if cell.cell_type == "markdown"
+        for link in re.findall(r"\]\(([^)\s]+)\)", cell.source)
+    ]
 
 
 def test_references_link_to_real_pages_and_anchors(notebooks: Path, demo_book: BuiltBook) -> None:
@@ -90,8 +97,12 @@ def test_each_framework_gets_its_code_text_and_outputs(notebooks: Path) -> None:
     def text_of(tab: str, page: str) -> str:
         notebook = nbformat.read(str(notebooks / tab / f"{page}.ipynb"), as_version=4)
         parts = [cell.source for cell in notebook.cells]
-        parts += [str(output.get("text", output.get("data", {}).get("text/plain", "")))
-                  for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+        parts += [
+            str(output.get("text", output.get("data", {}).get("text/plain", "")))
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            for output in cell.outputs
+        ]
         return "\n".join(parts)
 
     torch, numpy = text_of("pytorch", "chapters/basics/autograd"), text_of("numpy", "chapters/basics/autograd")
@@ -111,5 +122,7 @@ def test_zips_hold_notebooks_and_images(notebooks: Path) -> None:
 def test_a_notebook_runs_top_to_bottom(notebooks: Path) -> None:
     path = notebooks / "numpy" / "chapters" / "basics" / "tensors.ipynb"
     notebook = nbformat.read(str(path), as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

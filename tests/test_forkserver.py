@@ -14,15 +14,18 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import BuiltBook, describe, processes_under, run_sphinx, wait_until_ended, write_book
+
 from execbook.execute.forkserver import leading_imports, shadowed
 
 
 @pytest.mark.parametrize(
     ("source", "imports"),
     [
-        ("import torch\nfrom d2l import torch as d2l\nx = 1\nimport math", ("import torch", "from d2l import torch as d2l")),
+        (
+            "import torch\nfrom d2l import torch as d2l\nx = 1\nimport math",
+            ("import torch", "from d2l import torch as d2l"),
+        ),
         ("%matplotlib inline\nimport numpy as np, json\n", ("import numpy as np, json",)),
         ("# a comment\n\nfrom os import path as p, sep\n!ls\nimport json", ("from os import path as p, sep",)),
         ("import os\nos.environ['X'] = '1'\nimport torch", ("import os",)),
@@ -113,7 +116,9 @@ def imports_logged(log: Path) -> int:
 
 
 @pytest.mark.sphinx
-def test_pages_sharing_imports_import_once_and_stay_independent(tmp_path: Path, heavy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_sharing_imports_import_once_and_stay_independent(
+    tmp_path: Path, heavy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = three_pages(tmp_path / "book")
     cold = run_sphinx(root, "-D", "execbook_preload_imports=0")
     assert cold.returncode == 0, cold.output
@@ -135,7 +140,9 @@ def test_pages_sharing_imports_import_once_and_stay_independent(tmp_path: Path, 
 
 @pytest.mark.sphinx
 def test_option_is_checked(tmp_path: Path) -> None:
-    root = write_book(tmp_path / "book", {"index.md": "# Hi\n"}, conf='execbook_preload_imports = "yes"\n', tabs=("python",))
+    root = write_book(
+        tmp_path / "book", {"index.md": "# Hi\n"}, conf='execbook_preload_imports = "yes"\n', tabs=("python",)
+    )
     book = run_sphinx(root)
     assert book.returncode != 0
     assert "execbook_preload_imports must be True or False, got 'yes'" in book.output
@@ -174,20 +181,26 @@ def numbered_pages(template: str, count: int = 4) -> dict[str, str]:
 
 
 @pytest.mark.sphinx
-@pytest.mark.parametrize("case", ["server dies", "forked kernel crashes", "imports start a thread", "imports print", "imports use CUDA"])
+@pytest.mark.parametrize(
+    "case", ["server dies", "forked kernel crashes", "imports start a thread", "imports print", "imports use CUDA"]
+)
 def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -> None:
     site = Path(str(heavy.parent / "site"))
     if case == "forked kernel crashes":
         (site / "heavymod.py").write_text(CRASHES_WHEN_FORKED)
     elif case == "imports start a thread":
-        (site / "heavymod.py").write_text("import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n")
+        (site / "heavymod.py").write_text(
+            "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
+        )
     elif case == "imports print":
         (site / "heavymod.py").write_text("print('heavymod says hello')\n")
     elif case == "imports use CUDA":  # a stand-in for torch after a CUDA call at import
         (site / "heavymod.py").write_text(
             "import sys, types\nsys.modules['torch'] = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))\n"
         )
-    root = write_book(tmp_path / "book", numbered_pages(KILLS_ITS_SERVER), conf="execbook_workers = 1\n", tabs=("python",))
+    root = write_book(
+        tmp_path / "book", numbered_pages(KILLS_ITS_SERVER), conf="execbook_workers = 1\n", tabs=("python",)
+    )
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
     assert set(statuses(book).values()) == {"ok"}, report(book)
@@ -237,11 +250,18 @@ print("never", "printed")
 @pytest.mark.sphinx
 def test_a_forked_kernel_that_hangs_is_interrupted_then_killed_with_its_tree(tmp_path: Path) -> None:
     marker = f"execbook-fork-test-{tmp_path.name}"
-    root = write_book(tmp_path / "book", numbered_pages(STUBBORN.replace("MARKER", marker), 2), conf="execbook_workers = 1\n",
-                      tabs=("python",))
+    root = write_book(
+        tmp_path / "book",
+        numbered_pages(STUBBORN.replace("MARKER", marker), 2),
+        conf="execbook_workers = 1\n",
+        tabs=("python",),
+    )
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
-    assert "p0.md:12: WARNING: [python] the cell ran past the 2 s timeout (execbook_timeout), ignored the interrupt" in book.output
+    assert (
+        "p0.md:12: WARNING: [python] the cell ran past the 2 s timeout (execbook_timeout), ignored the interrupt"
+        in book.output
+    )
     assert set(statuses(book).values()) == {"timeout"}
     assert "never printed" not in book.main("p0").get_text()
     survivors = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
@@ -262,12 +282,17 @@ def forked_kernels(root: Path) -> list[psutil.Process]:
 
 
 @pytest.mark.sphinx
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["Ctrl-C", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["Ctrl-C", "SIGTERM", "SIGKILL"]
+)
 def test_a_stopped_build_leaves_no_forked_kernel_or_server(tmp_path: Path, signum: int) -> None:
     page = "# Stuck {n}\n\n```{{.python .input}}\nimport json\n```\n\n```{{.python .input}}\nprint('started', {n}, flush=True)\nsum(range(10**13))\n```\n"
     root = write_book(tmp_path / "book", numbered_pages(page, 3), conf="execbook_workers = 1\n", tabs=("python",))
-    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not forked_kernels(root) and time.monotonic() < deadline:
@@ -292,13 +317,22 @@ def test_one_server_serves_kernels_with_their_own_env_and_folder(tmp_path: Path)
     from execbook.execute.forkserver import ForkServer
     from execbook.execute.kernel import ipc_address, new_kernel_manager, shutdown
 
-    server = ForkServer(sys.executable, ("import json",), tmp_path, {**os.environ, "WHO": "server"}, None,
-                        ipc_address() + ".fork", tmp_path / "server.log")
+    server = ForkServer(
+        sys.executable,
+        ("import json",),
+        tmp_path,
+        {**os.environ, "WHO": "server"},
+        None,
+        ipc_address() + ".fork",
+        tmp_path / "server.log",
+    )
     try:
         for n in range(2):
             folder = tmp_path / f"job{n}"
             folder.mkdir()
-            manager = new_kernel_manager("python3", folder, {**os.environ, "WHO": f"job {n}"}, tmp_path / f"k{n}.log", fork=server)
+            manager = new_kernel_manager(
+                "python3", folder, {**os.environ, "WHO": f"job {n}"}, tmp_path / f"k{n}.log", fork=server
+            )
             client = manager.client()
             client.start_channels()
             try:
@@ -361,8 +395,15 @@ def test_closing_a_server_returns_while_a_kernel_it_forked_lives(tmp_path: Path)
     from execbook.execute.forkserver import ForkServer
     from execbook.execute.kernel import ipc_address, new_kernel_manager, shutdown
 
-    server = ForkServer(sys.executable, ("import json",), tmp_path, dict(os.environ), None, ipc_address() + ".fork",
-                        tmp_path / "server.log")
+    server = ForkServer(
+        sys.executable,
+        ("import json",),
+        tmp_path,
+        dict(os.environ),
+        None,
+        ipc_address() + ".fork",
+        tmp_path / "server.log",
+    )
     manager = new_kernel_manager("python3", tmp_path, dict(os.environ), tmp_path / "k.log", fork=server)
     client = manager.client()
     client.start_channels()
@@ -373,8 +414,9 @@ def test_closing_a_server_returns_while_a_kernel_it_forked_lives(tmp_path: Path)
         closing.join(15)
         assert not closing.is_alive(), "ForkServer.close() hangs while a kernel it forked is alive"
         texts: list[str] = []
-        run_sync(client.execute_interactive)("print(6 * 7)", timeout=30,
-                                             output_hook=lambda m: texts.append(m["content"].get("text", "")))
+        run_sync(client.execute_interactive)(
+            "print(6 * 7)", timeout=30, output_hook=lambda m: texts.append(m["content"].get("text", ""))
+        )
         assert "".join(texts).strip() == "42"
     finally:
         client.stop_channels()

@@ -5,7 +5,7 @@ config.ini texts never end in a traceback, in the parser, the option checks,
 Cases per run (hypothesis ``max_examples``, fixed here so the count can be reported):
 
 - test_parser_never_raises:            300 generated pages (parse, rendered_notebook, prose functions)
-- test_generated_books_build:            8 generated books + 2 explicit examples (crashes it found), 
+- test_generated_books_build:            8 generated books + 2 explicit examples (crashes it found),
   each 3-4 pages, real sphinx-build, execute off
 - test_from_sphinx_raises_only_config_error: 300 random execbook_* option sets + 1 explicit example (a crash it found)
 - test_bad_conf_values_build:            4 books with random bad conf.py values + 1 explicit example, real sphinx-build
@@ -24,23 +24,28 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import run_sphinx, write_book
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sphinx.errors import ConfigError
 
-from conftest import run_sphinx, write_book
 from execbook.book import config as cfg
-from execbook.compat import config_ini, d2lbook
-from execbook.cli.book import conf_namespace
-from execbook.source.notebooks import rendered_notebook
 from execbook.book.files import decode_page
+from execbook.cli.book import conf_namespace
+from execbook.compat import config_ini, d2lbook
+from execbook.source.notebooks import rendered_notebook
 from execbook.source.prose import ProseConverter
 from execbook.source.roles import convert_inline
 from execbook.source.slidemarks import resolve_slide_marks
 from execbook.source.syntax import parse
 
 CASES = {
-    "parser": 300, "books": 8, "from_sphinx": 300, "conf_builds": 4, "map_ini": 200, "check_ini": 4,
+    "parser": 300,
+    "books": 8,
+    "from_sphinx": 300,
+    "conf_builds": 4,
+    "map_ini": 200,
+    "check_ini": 4,
 }
 TABS = ["pytorch", "numpy"]
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -51,17 +56,39 @@ CRASHES = ("Traceback", "Exception occurred", "Extension error")
 
 words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 idents = st.from_regex(r"[a-z][a-z0-9_:-]{0,8}", fullmatch=True) | words
-tab_names = st.sampled_from(["pytorch", "numpy", "all", "jax", "PyTorch", "", "pytorch,numpy", "numpy, pytorch", "py torch", "@"])
+tab_names = st.sampled_from(
+    ["pytorch", "numpy", "all", "jax", "PyTorch", "", "pytorch,numpy", "numpy, pytorch", "py torch", "@"]
+)
 code_lines = st.lists(
-    st.sampled_from(["x = 1", "print('é')", "#@save", "def f():  #@save", "    return 1", "if tab.selected('numpy'):",
-                     "    y = 2", "%load_ext d2lbook.tab", "tab.interact_select(['pytorch'])", "%%time", "!ls", "```", ""])
-    | words, max_size=5,
+    st.sampled_from(
+        [
+            "x = 1",
+            "print('é')",
+            "#@save",
+            "def f():  #@save",
+            "    return 1",
+            "if tab.selected('numpy'):",
+            "    y = 2",
+            "%load_ext d2lbook.tab",
+            "tab.interact_select(['pytorch'])",
+            "%%time",
+            "!ls",
+            "```",
+            "",
+        ]
+    )
+    | words,
+    max_size=5,
 )
 
 
 @st.composite
 def code_cell(draw: st.DrawFn) -> str:
-    info = draw(st.sampled_from(["{.python .input}", "{.python .input  n=3}", "{.json .output n=1}", "python", "", "{.python .input"]))
+    info = draw(
+        st.sampled_from(
+            ["{.python .input}", "{.python .input  n=3}", "{.json .output n=1}", "python", "", "{.python .input"]
+        )
+    )
     mark = draw(st.sampled_from(["", "#@tab ", "%%tab ", "#@TAB ", "%%Tab "]))
     first = [mark + draw(tab_names)] if mark else []
     body = first + draw(code_lines)
@@ -79,18 +106,28 @@ def tab_block(draw: st.DrawFn) -> str:
 
 roles = st.builds(
     lambda name, body: f":{name}:`{body}`",
-    st.sampled_from(["label", "numref", "eqref", "cite", "citet", "ref", "width", "eqlabel", "bibliography", "numref", "nope"]),
+    st.sampled_from(
+        ["label", "numref", "eqref", "cite", "citet", "ref", "width", "eqlabel", "bibliography", "numref", "nope"]
+    ),
     idents,
 )
-broken_roles = st.sampled_from([":label:`", ":numref:``", ":cite:`a,", ":eqref:`x", ":width:`3px", "`", "``x", ":begin_tab:", ":end_tab:`x`"])
+broken_roles = st.sampled_from(
+    [":label:`", ":numref:``", ":cite:`a,", ":eqref:`x", ":width:`3px", "`", "``x", ":begin_tab:", ":end_tab:`x`"]
+)
 slide = st.sampled_from(["[**", "**]", "(**", "**)", "[~~", "~~]", "(~~", "~~)"])
-prose_line = st.lists(st.one_of(words, roles, broken_roles, slide, st.sampled_from(["*a*", "$x$", "$", "\\$", "<b>", "&amp;", "%"])),
-                      max_size=6).map(" ".join)
+prose_line = st.lists(
+    st.one_of(words, roles, broken_roles, slide, st.sampled_from(["*a*", "$x$", "$", "\\$", "<b>", "&amp;", "%"])),
+    max_size=6,
+).map(" ".join)
 
 
 @st.composite
 def math_block(draw: st.DrawFn) -> str:
-    body = draw(st.lists(st.sampled_from(["x = y", "\\begin{aligned}", "\\end{aligned}", "a & b \\\\", "$"]) | words, max_size=3))
+    body = draw(
+        st.lists(
+            st.sampled_from(["x = y", "\\begin{aligned}", "\\end{aligned}", "a & b \\\\", "$"]) | words, max_size=3
+        )
+    )
     tail = [draw(st.sampled_from(["$$", "$$ extra", ""]))]
     label = [f":eqlabel:`{draw(idents)}`"] if draw(st.booleans()) else []
     return "\n".join(["$$", *body, *tail, *label])
@@ -99,9 +136,16 @@ def math_block(draw: st.DrawFn) -> str:
 @st.composite
 def image(draw: st.DrawFn) -> str:
     caption = draw(prose_line)
-    path = draw(st.sampled_from(["img/a.svg", "../outside.png", "/abs.png", "missing.png", "", "a b.png", "http://x/y.png"]) | words)
+    path = draw(
+        st.sampled_from(["img/a.svg", "../outside.png", "/abs.png", "missing.png", "", "a b.png", "http://x/y.png"])
+        | words
+    )
     line = f"![{caption}]({path})" if draw(st.integers(0, 5)) else f"![{caption}]({path}"
-    extra = [draw(st.sampled_from([":width:`300px`", ":width:`abc`", ":label:`fig_x`", ":width:`"]))] if draw(st.booleans()) else []
+    extra = (
+        [draw(st.sampled_from([":width:`300px`", ":width:`abc`", ":label:`fig_x`", ":width:`"]))]
+        if draw(st.booleans())
+        else []
+    )
     return "\n".join([line, *extra])
 
 
@@ -120,35 +164,88 @@ def table(draw: st.DrawFn) -> str:
 
 @st.composite
 def toc(draw: st.DrawFn) -> str:
-    options = draw(st.lists(st.sampled_from([":maxdepth: 2", ":numbered:", ":maxdepth: x", ":glob:", ":unknown:"]), max_size=2))
-    entries = draw(st.lists(st.sampled_from(["p1", "p2.md", "p3", "missing", "../up", "/abs", "p1", "*"]) | words, max_size=4))
+    options = draw(
+        st.lists(st.sampled_from([":maxdepth: 2", ":numbered:", ":maxdepth: x", ":glob:", ":unknown:"]), max_size=2)
+    )
+    entries = draw(
+        st.lists(st.sampled_from(["p1", "p2.md", "p3", "missing", "../up", "/abs", "p1", "*"]) | words, max_size=4)
+    )
     close = ["```"] if draw(st.integers(0, 7)) else []
     return "\n".join(["```toc", *options, "", *entries, *close])
 
 
 @st.composite
 def front_matter(draw: st.DrawFn) -> str:
-    value = draw(st.one_of(
-        st.sampled_from(["{timeout: 60}", "{timeout: -1}", "{timeout: x}", "{timeout: true}", "5", "[1, 2]", "", "{timeout: 1e9}",
-                         "{timeout: [1]}", "{: }", "{timeout: 9999999999999999999999}", "null", "'é'"]),
-        words.map(repr),
-    ))
+    value = draw(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "{timeout: 60}",
+                    "{timeout: -1}",
+                    "{timeout: x}",
+                    "{timeout: true}",
+                    "5",
+                    "[1, 2]",
+                    "",
+                    "{timeout: 1e9}",
+                    "{timeout: [1]}",
+                    "{: }",
+                    "{timeout: 9999999999999999999999}",
+                    "null",
+                    "'é'",
+                ]
+            ),
+            words.map(repr),
+        )
+    )
     lines = [draw(st.sampled_from(["execbook: ", "title: ", "- ", ": ", "execbook:\n  timeout: "])) + value]
     body = draw(st.sampled_from([lines, ["a: [", "b"], ["%YAML 9"], ["{"], ["!!python/object:os.system x"], []]))
     close = [draw(st.sampled_from(["---", "...", ""]))]
     return "\n".join(["---", *body, *close])
 
 
-eval_rst = st.lists(st.sampled_from([".. math::", "   x", ".. only:: html", ".. bogus::", ":ref:`x`", ".. toctree::", "   p1"]) | words,
-                    max_size=3).map(lambda lines: "\n".join(["```eval_rst", *lines, "```"]))
+eval_rst = st.lists(
+    st.sampled_from([".. math::", "   x", ".. only:: html", ".. bogus::", ":ref:`x`", ".. toctree::", "   p1"]) | words,
+    max_size=3,
+).map(lambda lines: "\n".join(["```eval_rst", *lines, "```"]))
 comment = st.builds(lambda body, close: f"<!--{body}" + ("-->" if close else ""), prose_line, st.integers(0, 5))
 heading = st.builds(lambda level, text: "#" * level + " " + text, st.integers(1, 7), prose_line)
 setext = st.builds(lambda text, rule: f"{text}\n{rule}", prose_line, st.sampled_from(["===", "---", "==="]))
-misc = st.sampled_from(["", "\t", "\r\n", "\r", "\ufeff", "\x00", "(lbl)=", "---", ":bibliography:`references.bib`",
-                        ":bibliography:`missing.bib`", "```bash\nls\n```", "```", "$$", "\u2028", "\x0b"])
+misc = st.sampled_from(
+    [
+        "",
+        "\t",
+        "\r\n",
+        "\r",
+        "\ufeff",
+        "\x00",
+        "(lbl)=",
+        "---",
+        ":bibliography:`references.bib`",
+        ":bibliography:`missing.bib`",
+        "```bash\nls\n```",
+        "```",
+        "$$",
+        "\u2028",
+        "\x0b",
+    ]
+)
 
-fragment = st.one_of(prose_line, code_cell(), tab_block(), math_block(), image(), table(), toc(), eval_rst, comment, heading,
-                     setext, misc, roles)
+fragment = st.one_of(
+    prose_line,
+    code_cell(),
+    tab_block(),
+    math_block(),
+    image(),
+    table(),
+    toc(),
+    eval_rst,
+    comment,
+    heading,
+    setext,
+    misc,
+    roles,
+)
 
 
 @st.composite
@@ -183,8 +280,12 @@ def crashed(output: str) -> list[str]:
 @pytest.mark.sphinx  # builds books: not part of `make unit`
 @settings(max_examples=CASES["books"], **BUILD)
 @given(st.lists(page(), min_size=3, max_size=4))
-@example(pages=["# A", "# B\n\n![]()", "# C\n\ntext ![x]() and ![](img)\n\n![](.)"])  # found by this test: Sphinx raised IsADirectoryError
-@example(pages=["# A", "# B\n\n:cite:`a b` :citet:`x{y`", "# C\n\nSee :cite:`ë· ×=𳀔:`."])  # found: sphinxcontrib-bibtex ValueError
+@example(
+    pages=["# A", "# B\n\n![]()", "# C\n\ntext ![x]() and ![](img)\n\n![](.)"]
+)  # found by this test: Sphinx raised IsADirectoryError
+@example(
+    pages=["# A", "# B\n\n:cite:`a b` :citet:`x{y`", "# C\n\nSee :cite:`ë· ×=𳀔:`."]
+)  # found: sphinxcontrib-bibtex ValueError
 def test_generated_books_build(tmp_path_factory, pages: list[str]) -> None:
     root = tmp_path_factory.mktemp("book")
     names = ["index.md", "p1.md", "p2.md", "p3.md"]
@@ -203,12 +304,21 @@ def test_generated_books_build(tmp_path_factory, pages: list[str]) -> None:
 
 # -- conf.py and front matter values --------------------------------------------
 
-leaves = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**20), st.floats(allow_nan=True), words,
-                   st.sampled_from(["auto", "off", "force", "pytorch", "numpy", "all", "dask", "local", "me/repo", "a4paper", "2"]))
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**20),
+    st.floats(allow_nan=True),
+    words,
+    st.sampled_from(["auto", "off", "force", "pytorch", "numpy", "all", "dask", "local", "me/repo", "a4paper", "2"]),
+)
 values = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner) | st.dictionaries(leaves.filter(lambda v: v.__hash__ is not None) | words,
-                                                                                       inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(leaves.filter(lambda v: v.__hash__ is not None) | words, inner, max_size=3)
+    ),
     max_leaves=8,
 )
 option_names = st.sampled_from(cfg.option_names())
@@ -218,15 +328,31 @@ def plausible(name: str) -> st.SearchStrategy:
     """A value of the option's shape, with random insides: reaches the checks past the type test."""
     shapes = {
         "execbook_tabs": st.lists(st.sampled_from(TABS + ["jax", "all", "1x", "a b", ""]), max_size=3),
-        "execbook_library": st.fixed_dictionaries({}, optional={"name": st.sampled_from(["d2l", "1x", ""]) | values,
-                                                                "modules": st.dictionaries(st.sampled_from(TABS + ["jax"]), values | words, max_size=2),
-                                                                "aliases": st.dictionaries(st.sampled_from(TABS), st.dictionaries(
-                                                                    st.sampled_from(["lib_name", "simple", "fluent", "args", "alias", "reverse", "x"]),
-                                                                    values | st.sampled_from(["a -> b", "x,y", "->", "a ->", "é"]), max_size=3), max_size=2),
-                                                                "header": values, "version_file": values}),
-        "execbook_pdf": st.dictionaries(st.sampled_from(["name", "paper", "fonts", "preamble", "post_latex", "x"]), values, max_size=3),
+        "execbook_library": st.fixed_dictionaries(
+            {},
+            optional={
+                "name": st.sampled_from(["d2l", "1x", ""]) | values,
+                "modules": st.dictionaries(st.sampled_from(TABS + ["jax"]), values | words, max_size=2),
+                "aliases": st.dictionaries(
+                    st.sampled_from(TABS),
+                    st.dictionaries(
+                        st.sampled_from(["lib_name", "simple", "fluent", "args", "alias", "reverse", "x"]),
+                        values | st.sampled_from(["a -> b", "x,y", "->", "a ->", "é"]),
+                        max_size=3,
+                    ),
+                    max_size=2,
+                ),
+                "header": values,
+                "version_file": values,
+            },
+        ),
+        "execbook_pdf": st.dictionaries(
+            st.sampled_from(["name", "paper", "fonts", "preamble", "post_latex", "x"]), values, max_size=3
+        ),
         "execbook_install": st.dictionaries(st.sampled_from(TABS + ["jax"]), values, max_size=2),
-        "execbook_colab": st.dictionaries(st.sampled_from(TABS), words | st.sampled_from(["me/repo", "a/..", "a/b.git"]), max_size=2),
+        "execbook_colab": st.dictionaries(
+            st.sampled_from(TABS), words | st.sampled_from(["me/repo", "a/..", "a/b.git"]), max_size=2
+        ),
         "execbook_workers": st.one_of(values, st.lists(values, max_size=3)),
     }
     return shapes.get(name, values)
@@ -240,7 +366,9 @@ def option_sets(draw: st.DrawFn) -> dict:
 
 @settings(max_examples=CASES["from_sphinx"], **FAST)
 @given(option_sets())
-@example(options={"execbook_kernel_start_timeout": None})  # found by this test: KeyError naming float, not a ConfigError
+@example(
+    options={"execbook_kernel_start_timeout": None}
+)  # found by this test: KeyError naming float, not a ConfigError
 def test_from_sphinx_raises_only_config_error(options: dict) -> None:
     config = conf_namespace({"execbook_tabs": list(TABS), **options})
     try:
@@ -255,8 +383,15 @@ def test_from_sphinx_raises_only_config_error(options: dict) -> None:
 @example(options={"execbook_kernel_start_timeout": "60"})
 def test_bad_conf_values_build(tmp_path_factory, options: dict) -> None:
     root = tmp_path_factory.mktemp("conf")
-    conf = "nan, inf = float('nan'), float('inf')\n" + "".join(f"{name} = {value!r}\n" for name, value in options.items())
-    write_book(root, {"index.md": "# Book\n\n```{.python .input}\nx = 1\n```\n"}, conf='execbook_execute = "off"\n' + conf, tabs=tuple(TABS))
+    conf = "nan, inf = float('nan'), float('inf')\n" + "".join(
+        f"{name} = {value!r}\n" for name, value in options.items()
+    )
+    write_book(
+        root,
+        {"index.md": "# Book\n\n```{.python .input}\nx = 1\n```\n"},
+        conf='execbook_execute = "off"\n' + conf,
+        tabs=tuple(TABS),
+    )
     built = run_sphinx(root)
     assert not crashed(built.output), conf + built.output[-4000:]
     assert built.returncode in (0, 1, 2), conf + built.output[-4000:]
@@ -264,14 +399,55 @@ def test_bad_conf_values_build(tmp_path_factory, options: dict) -> None:
 
 # -- config.ini -----------------------------------------------------------------
 
-ini_sections = list(config_ini.DEFAULTS) + ["library-pytorch", "library-numpy", "library-JAX", "translation", "bogus", "Project", ""]
-ini_keys = sorted({key for keys in config_ini.DEFAULTS.values() for key in keys} | set(config_ini.LIBRARY_TAB_KEYS)
-                  | {key for _, key in config_ini.IGNORED} | {"unknown", "Tabs", ""})
+ini_sections = list(config_ini.DEFAULTS) + [
+    "library-pytorch",
+    "library-numpy",
+    "library-JAX",
+    "translation",
+    "bogus",
+    "Project",
+    "",
+]
+ini_keys = sorted(
+    {key for keys in config_ini.DEFAULTS.values() for key in keys}
+    | set(config_ini.LIBRARY_TAB_KEYS)
+    | {key for _, key in config_ini.IGNORED}
+    | {"unknown", "Tabs", ""}
+)
 ini_values = st.one_of(
     words,
-    st.sampled_from(["pytorch, numpy", "pytorch,,numpy", "all", "True", "false", "100%", "%(x)s", "%%", "**/*.md", "*.ipynb",
-                     "index", "missing", "../x", "/abs", "me/repo", "a -> b", "x,y", "d2l/torch.py", "é", "[x]", "a = b",
-                     "a\n  b\n  c", "\n  continued", ";comment", "#c", "img/*.svg", "title: 'x'", "name:d2l"]),
+    st.sampled_from(
+        [
+            "pytorch, numpy",
+            "pytorch,,numpy",
+            "all",
+            "True",
+            "false",
+            "100%",
+            "%(x)s",
+            "%%",
+            "**/*.md",
+            "*.ipynb",
+            "index",
+            "missing",
+            "../x",
+            "/abs",
+            "me/repo",
+            "a -> b",
+            "x,y",
+            "d2l/torch.py",
+            "é",
+            "[x]",
+            "a = b",
+            "a\n  b\n  c",
+            "\n  continued",
+            ";comment",
+            "#c",
+            "img/*.svg",
+            "title: 'x'",
+            "name:d2l",
+        ]
+    ),
 )
 
 
@@ -325,8 +501,12 @@ def test_map_ini_never_raises(tmp_path_factory, text: str, latin1: bool) -> None
 def test_check_on_generated_ini_books(tmp_path_factory, text: str) -> None:
     root = tmp_path_factory.mktemp("inibook")
     write_ini_book(root, text)
-    proc = subprocess.run([sys.executable, "-m", "execbook.cli", "check", "--book", str(root)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "check", "--book", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = proc.stdout + proc.stderr
     assert "Traceback" not in output, text + "\n" + output[-4000:]
     assert proc.returncode in (0, 1, 2), text + "\n" + output[-4000:]

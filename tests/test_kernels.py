@@ -14,12 +14,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import BuiltBook, run_sphinx, write_book
 
 pytestmark = pytest.mark.sphinx
 
-IPYKERNEL = f"exec {sys.executable} -m ipykernel_launcher -f \"$0\""
+IPYKERNEL = f'exec {sys.executable} -m ipykernel_launcher -f "$0"'
 
 # Kernel launchers written as Python: they patch ipykernel, then start it.
 LATE_FIRST_ANSWER = """
@@ -139,7 +138,9 @@ def test_slow_and_late_kernels_are_used_once_they_answer(tmp_path: Path, kernels
 def test_a_kernel_that_never_answers_is_replaced_then_reported(tmp_path: Path, kernels: Path) -> None:
     shell_kernel(kernels, "never", "exec sleep 100000")
     marker = tmp_path / "hung-once"
-    shell_kernel(kernels, "hangs-once", f'if [ ! -e {marker} ]; then touch {marker}; exec sleep 100000; fi; {IPYKERNEL}')
+    shell_kernel(
+        kernels, "hangs-once", f"if [ ! -e {marker} ]; then touch {marker}; exec sleep 100000; fi; {IPYKERNEL}"
+    )
     python_kernel(kernels, "dies-once", DIES_AFTER_ANSWERING_ONCE, str(tmp_path / "died-once"))
     conf = textwrap.dedent("""
         execbook_kernels = {"pytorch": "never", "jax": "hangs-once", "mxnet": "dies-once"}
@@ -162,7 +163,10 @@ def test_a_kernel_that_never_answers_is_replaced_then_reported(tmp_path: Path, k
         assert f"{tab} says hi" in text
     assert "the other page ran" in book.main("other").get_text()
     assert statuses(book) == {
-        ("index", "pytorch"): "dead", ("index", "numpy"): "ok", ("index", "jax"): "ok", ("index", "mxnet"): "ok",
+        ("index", "pytorch"): "dead",
+        ("index", "numpy"): "ok",
+        ("index", "jax"): "ok",
+        ("index", "mxnet"): "ok",
         ("other", "numpy"): "ok",
     }
     assert not [p for p in psutil.process_iter(["cmdline"]) if "100000" in (p.info["cmdline"] or [])]
@@ -198,13 +202,20 @@ sum(range(10**12))
 
 def test_timeouts_hold_against_cells_that_ignore_the_interrupt(tmp_path: Path) -> None:
     marker = f"execbook-test-{tmp_path.name}"
-    pages = {"index.md": STUBBORN_PAGE.replace("MARKER", marker) + "\n```toc\nother\n```\n", "other.md": NUMPY_ONLY_PAGE}
+    pages = {
+        "index.md": STUBBORN_PAGE.replace("MARKER", marker) + "\n```toc\nother\n```\n",
+        "other.md": NUMPY_ONLY_PAGE,
+    }
     root = write_book(tmp_path / "book", pages)
     book = run_sphinx(root)  # run_sphinx's own time limit bounds it
     assert book.returncode == 0, book.output
     killed = "ignored the interrupt for 5 s and its kernel was killed"
-    assert f"index.md:7: WARNING: [pytorch] the cell ran past the 2 s timeout (execbook_timeout), {killed}" in book.output
-    assert f"index.md:21: WARNING: [numpy] the cell ran past the 2 s timeout (execbook_timeout), {killed}" in book.output
+    assert (
+        f"index.md:7: WARNING: [pytorch] the cell ran past the 2 s timeout (execbook_timeout), {killed}" in book.output
+    )
+    assert (
+        f"index.md:21: WARNING: [numpy] the cell ran past the 2 s timeout (execbook_timeout), {killed}" in book.output
+    )
     assert "never printed" not in book.main("index").get_text()  # the kernel is gone: the next cell never ran
     assert "the other page ran" in book.main("other").get_text()
     assert statuses(book)[("index", "pytorch")] == "timeout"
@@ -228,7 +239,9 @@ print(" done")
 
 
 def test_long_outputs_are_cut_at_the_limit_and_progress_bars_collapse(tmp_path: Path) -> None:
-    root = write_book(tmp_path / "book", {"index.md": LOUD_PAGE}, conf="execbook_output_limit = 50_000\n", tabs=("python",))
+    root = write_book(
+        tmp_path / "book", {"index.md": LOUD_PAGE}, conf="execbook_output_limit = 50_000\n", tabs=("python",)
+    )
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
     outputs = [block.get_text() for block in book.main("index").select("div.cell_output pre")]
@@ -287,8 +300,12 @@ def test_four_builds_at_once_lose_no_job(tmp_path: Path) -> None:
     books = [stress_book(tmp_path / f"book{n}") for n in range(4)]
     for _ in range(3):
         builds = [
-            subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(book), str(book / "_build" / "dummy")],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(book), str(book / "_build" / "dummy")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             for book in books
         ]
         outputs = [build.communicate(timeout=600)[0] for build in builds]
@@ -313,8 +330,11 @@ def test_a_killed_build_leaves_no_kernel(tmp_path: Path, signum: int) -> None:
     """Even a cell stuck in C code, which no interrupt reaches, dies with its build."""
     page = "# Stuck\n\n```{.python .input}\nprint('started', flush=True)\nsum(range(10**13))\n```\n"
     root = write_book(tmp_path / "book", {"index.md": page}, tabs=("python",))
-    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not any(p.cpu_percent(0.2) > 50 for p in kernels_of(root)) and time.monotonic() < deadline:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from pytest_param_files import ParamTestData
+from test_syntax import dot_text
 
 from execbook.library.extract import book_order, extract, job_library_names
 from execbook.library.writer import LibrarySpec, kept_header, module_text
 from execbook.source.syntax import parse
-from test_syntax import dot_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "library"
 TABS = ["pytorch", "numpy"]
@@ -188,7 +188,9 @@ def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None
 
 
 def run_cli(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "execbook.cli", *args, "--book", str(book)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "execbook.cli", *args, "--book", str(book)], capture_output=True, text=True
+    )
 
 
 def test_build_lib_writes_the_package_and_keeps_a_hand_written_header(tmp_path: Path) -> None:
@@ -197,9 +199,11 @@ def test_build_lib_writes_the_package_and_keeps_a_hand_written_header(tmp_path: 
     pages = {
         "index.md": "# Book\n\n```toc\nch\n```\n",
         "ch.md": "# Ch\n\n```{.python .input}\n#@tab all\ndef f():  #@save\n    return 1\n```\n\n"
-                 "```{.python .input}\n#@tab numpy\nimport numpy as np  #@save\n```\n",
+        "```{.python .input}\n#@tab numpy\nimport numpy as np  #@save\n```\n",
     }
-    book = write_book(tmp_path / "book", pages, conf='execbook_library = {"name": "mylib", "modules": {"numpy": "mylib/np.py"}}\n')
+    book = write_book(
+        tmp_path / "book", pages, conf='execbook_library = {"name": "mylib", "modules": {"numpy": "mylib/np.py"}}\n'
+    )
     (book / "mylib").mkdir()
     (book / "mylib" / "torch.py").write_text("# Copyright the authors\n" + BANNER_LINE + "\nold = 1\n")
     result = run_cli(book, "build", "lib")
@@ -209,7 +213,9 @@ def test_build_lib_writes_the_package_and_keeps_a_hand_written_header(tmp_path: 
     assert torch_module.startswith("# Copyright the authors\n\n#################   WARNING")
     assert "old = 1" not in torch_module and "def f():" in torch_module
     assert "import numpy as np" in (book / "mylib" / "np.py").read_text()
-    check = subprocess.run([sys.executable, "-c", "from mylib import np; assert np.f() == 1"], cwd=book, capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-c", "from mylib import np; assert np.f() == 1"], cwd=book, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import BuiltBook
+
 from execbook.outputs.linkcheck import check_site, is_external, report
 
 HEAD = '<link rel="stylesheet" href="_static/s.css"><script src="_static/s.js"></script>'
@@ -36,14 +36,21 @@ def broken(root: Path, files: dict[str, str]) -> list[str]:
 
 
 def test_a_whole_small_site_resolves(tmp_path: Path) -> None:
-    result = check_site(make_site(tmp_path, {
-        "index.html": f"""<html><head>{HEAD}</head><body id="top">
+    result = check_site(
+        make_site(
+            tmp_path,
+            {
+                "index.html": f"""<html><head>{HEAD}</head><body id="top">
             <a href="chapters/one.html">One</a> <a href="chapters/one.html#intro">Intro</a>
             <a href="#top">top</a> <a href="#">nowhere in particular</a> <a href="">this page</a>
             <img src="_images/a.svg" alt=""></body></html>""",
-        "chapters/one.html": '<h1 id="intro">One</h1><a href="../index.html#top">back</a><a href="../index.html">home</a>',
-        "_static/s.css": "body {}", "_static/s.js": "", "_images/a.svg": "<svg/>",
-    }))
+                "chapters/one.html": '<h1 id="intro">One</h1><a href="../index.html#top">back</a><a href="../index.html">home</a>',
+                "_static/s.css": "body {}",
+                "_static/s.js": "",
+                "_images/a.svg": "<svg/>",
+            },
+        )
+    )
     assert result.broken == []
     assert (result.pages, result.links, result.external) == (2, 10, 0)
 
@@ -54,13 +61,16 @@ def test_a_missing_page_is_named_with_the_page_that_links_to_it(tmp_path: Path) 
 
 
 def test_a_missing_anchor_in_another_page(tmp_path: Path) -> None:
-    lines = broken(tmp_path, {"a.html": '<a href="b.html#gone">x</a><a href="b.html#here">y</a>', "b.html": '<p id="here">'})
+    lines = broken(
+        tmp_path, {"a.html": '<a href="b.html#gone">x</a><a href="b.html#here">y</a>', "b.html": '<p id="here">'}
+    )
     assert lines == ["a.html: b.html#gone -> no id 'gone' in b.html"]
 
 
 def test_a_missing_anchor_in_the_same_page(tmp_path: Path) -> None:
     assert broken(tmp_path, {"a.html": '<a href="#sec-2">x</a><section id="sec-1"></section>'}) == [
-        "a.html: #sec-2 -> no id 'sec-2' in a.html"]
+        "a.html: #sec-2 -> no id 'sec-2' in a.html"
+    ]
 
 
 def test_named_anchors_count_as_targets(tmp_path: Path) -> None:
@@ -70,8 +80,10 @@ def test_named_anchors_count_as_targets(tmp_path: Path) -> None:
 def test_missing_images_scripts_and_styles(tmp_path: Path) -> None:
     lines = broken(tmp_path, {"a.html": f'{HEAD}<img src="img/x.png"><video poster="img/p.jpg"></video>'})
     assert lines == [
-        "a.html: _static/s.css -> no file _static/s.css", "a.html: _static/s.js -> no file _static/s.js",
-        "a.html: img/x.png -> no file img/x.png", "a.html: img/p.jpg -> no file img/p.jpg",
+        "a.html: _static/s.css -> no file _static/s.css",
+        "a.html: _static/s.js -> no file _static/s.js",
+        "a.html: img/x.png -> no file img/x.png",
+        "a.html: img/p.jpg -> no file img/p.jpg",
     ]
 
 
@@ -81,21 +93,32 @@ def test_every_candidate_of_a_srcset(tmp_path: Path) -> None:
 
 
 def test_downloads_the_page_offers(tmp_path: Path) -> None:
-    lines = broken(tmp_path, {
-        "chapters/a.html": """<a download href="../notebooks/pytorch/chapters/a.ipynb">notebook</a>
+    lines = broken(
+        tmp_path,
+        {
+            "chapters/a.html": """<a download href="../notebooks/pytorch/chapters/a.ipynb">notebook</a>
                               <a href="../pdf/book.pdf#page=3">PDF</a><a href="../notebooks/book-pytorch.zip">all</a>""",
-        "pdf/book.pdf": "%PDF",
-    })
+            "pdf/book.pdf": "%PDF",
+        },
+    )
     assert lines == [
         "chapters/a.html: ../notebooks/pytorch/chapters/a.ipynb -> no file notebooks/pytorch/chapters/a.ipynb",
         "chapters/a.html: ../notebooks/book-pytorch.zip -> no file notebooks/book-pytorch.zip",
     ]  # a PDF's fragment is the viewer's business, not an id
 
 
-@pytest.mark.parametrize("link", [
-    "https://example.org/x.html#nothing", "http://example.org", "//cdn.example.org/x.js", "mailto:a@b.org",
-    "javascript:void(0)", "data:image/png;base64,AAAA", "tel:+123",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://example.org/x.html#nothing",
+        "http://example.org",
+        "//cdn.example.org/x.js",
+        "mailto:a@b.org",
+        "javascript:void(0)",
+        "data:image/png;base64,AAAA",
+        "tel:+123",
+    ],
+)
 def test_other_sites_are_not_fetched(tmp_path: Path, link: str) -> None:
     result = check_site(make_site(tmp_path, {"a.html": f'<a href="{link}">x</a>'}))
     assert result.broken == [] and (result.links, result.external) == (0, 1) and is_external(link)
@@ -116,8 +139,14 @@ def test_character_references_in_links(tmp_path: Path) -> None:
 
 
 def test_folders_mean_their_index_page(tmp_path: Path) -> None:
-    lines = broken(tmp_path, {"a.html": '<a href="sub/">x</a><a href="sub">y</a><a href="empty/">z</a>',
-                              "sub/index.html": "", "empty/x.txt": ""})
+    lines = broken(
+        tmp_path,
+        {
+            "a.html": '<a href="sub/">x</a><a href="sub">y</a><a href="empty/">z</a>',
+            "sub/index.html": "",
+            "empty/x.txt": "",
+        },
+    )
     assert lines == ["a.html: empty/ -> no empty/index.html for this folder"]
 
 
@@ -141,32 +170,50 @@ def test_a_base_element_moves_relative_links(tmp_path: Path) -> None:
 
 def test_static_and_hidden_folders_hold_no_pages(tmp_path: Path) -> None:
     """The theme ships Jinja macro files as _static/*.html; .doctrees is Sphinx's state."""
-    result = check_site(make_site(tmp_path, {
-        "index.html": "", "_static/macros.html": '<a href="{{ x }}">', ".doctrees/x.html": '<a href="y.html">',
-        "_sources/index.html": '<a href="nope.html">',
-    }))
+    result = check_site(
+        make_site(
+            tmp_path,
+            {
+                "index.html": "",
+                "_static/macros.html": '<a href="{{ x }}">',
+                ".doctrees/x.html": '<a href="y.html">',
+                "_sources/index.html": '<a href="nope.html">',
+            },
+        )
+    )
     assert result.broken == [] and result.pages == 1
 
 
 def test_the_command_lists_broken_links_and_exits_1(tmp_path: Path) -> None:
     site = make_site(tmp_path / "_build" / "html", {"index.html": '<a href="gone.html">x</a><a href="#top">y</a>'})
-    run = subprocess.run([sys.executable, "-m", "execbook.cli", "check-links", str(site)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "check-links", str(site)], capture_output=True, text=True
+    )
     assert run.returncode == 1
-    assert run.stdout.splitlines() == ["index.html: gone.html -> no file gone.html", "index.html: #top -> no id 'top' in index.html"]
+    assert run.stdout.splitlines() == [
+        "index.html: gone.html -> no file gone.html",
+        "index.html: #top -> no id 'top' in index.html",
+    ]
     assert "2 internal links in 1 pages, 2 broken" in run.stderr
     (site / "gone.html").write_text('<p id="top">')
     (site / "index.html").write_text('<a href="gone.html#top">x</a>')
-    here = subprocess.run([sys.executable, "-m", "execbook.cli", "check-links"], cwd=tmp_path, capture_output=True, text=True)
+    here = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "check-links"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert here.returncode == 0 and here.stdout == "" and ", 0 broken" in here.stderr  # default: _build/html
-    missing = subprocess.run([sys.executable, "-m", "execbook.cli", "check-links", str(tmp_path / "none")],
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "check-links", str(tmp_path / "none")], capture_output=True, text=True
+    )
     assert missing.returncode == 2 and "run `make html` first" in missing.stderr
 
 
 def test_a_long_list_is_cut_with_a_count(tmp_path: Path) -> None:
     result = check_site(make_site(tmp_path, {"a.html": "".join(f'<a href="p{n}.html">' for n in range(5))}))
-    assert report(result, limit=2) == ["a.html: p0.html -> no file p0.html", "a.html: p1.html -> no file p1.html",
-                                       "... and 3 more"]
+    assert report(result, limit=2) == [
+        "a.html: p0.html -> no file p0.html",
+        "a.html: p1.html -> no file p1.html",
+        "... and 3 more",
+    ]
 
 
 # -- the books the test suite builds ------------------------------------------------
@@ -207,12 +254,15 @@ def test_every_download_button_gets_a_valid_notebook_that_links_into_the_site(de
 def test_a_rebuild_writes_the_notebooks_again_only_when_they_change(tmp_path: Path) -> None:
     from conftest import run_sphinx, write_book
 
-    book = write_book(tmp_path / "b", {
-        "index.md": "# Home\n\n```toc\n:numbered:\none\ntwo\n```\n",
-        "one.md": "# One\n:label:`sec_one`\n\n```{.python .input}\n#@tab pytorch\nprint('torch')\n```\n\n"
-                  "```{.python .input}\n#@tab numpy\nprint('numpy')\n```\n",
-        "two.md": "# Two\n\nSee :numref:`sec_one`.\n",
-    })
+    book = write_book(
+        tmp_path / "b",
+        {
+            "index.md": "# Home\n\n```toc\n:numbered:\none\ntwo\n```\n",
+            "one.md": "# One\n:label:`sec_one`\n\n```{.python .input}\n#@tab pytorch\nprint('torch')\n```\n\n"
+            "```{.python .input}\n#@tab numpy\nprint('numpy')\n```\n",
+            "two.md": "# Two\n\nSee :numref:`sec_one`.\n",
+        },
+    )
     assert run_sphinx(book, "-W").returncode == 0
     site = book / "_build" / "html"
     one, two = site / "notebooks" / "numpy" / "one.ipynb", site / "notebooks" / "pytorch" / "two.ipynb"
@@ -235,12 +285,16 @@ def test_a_rebuild_writes_the_notebooks_again_only_when_they_change(tmp_path: Pa
 def test_notebooks_of_a_site_with_an_address_and_of_pages_with_little_in_them(tmp_path: Path) -> None:
     from conftest import run_sphinx, write_book
 
-    book = write_book(tmp_path / "b", {
-        "index.md": "# Home\n\n```toc\n:numbered:\nfig\nonly-torch\n```\n",
-        "fig.md": "# Figure\n\n![A box](img/box.svg)\n:label:`fig_box`\n\nSee :numref:`fig_box`.\n",
-        "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n',
-        "only-torch.md": "# Torch\n\n:begin_tab:`pytorch`\nOnly for PyTorch readers.\n:end_tab:\n",
-    }, conf='html_baseurl = "https://example.org/book/"\n')
+    book = write_book(
+        tmp_path / "b",
+        {
+            "index.md": "# Home\n\n```toc\n:numbered:\nfig\nonly-torch\n```\n",
+            "fig.md": "# Figure\n\n![A box](img/box.svg)\n:label:`fig_box`\n\nSee :numref:`fig_box`.\n",
+            "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n',
+            "only-torch.md": "# Torch\n\n:begin_tab:`pytorch`\nOnly for PyTorch readers.\n:end_tab:\n",
+        },
+        conf='html_baseurl = "https://example.org/book/"\n',
+    )
     built = run_sphinx(book, "-W")
     assert built.returncode == 0, built.output
     site = book / "_build" / "html"
@@ -253,4 +307,7 @@ def test_notebooks_of_a_site_with_an_address_and_of_pages_with_little_in_them(tm
     buttons = {a["href"] for a in built.html("only-torch").select("a.execbook-page-button[download]")}
     assert buttons == {"notebooks/pytorch/only-torch.ipynb", "notebooks/numpy/only-torch.ipynb"}
     empty = nbformat.read(str(site / "notebooks" / "numpy" / "only-torch.ipynb"), as_version=4)
-    assert "Only for PyTorch" not in str(empty.cells) and "Only for PyTorch" in (site / "notebooks/pytorch/only-torch.ipynb").read_text()
+    assert (
+        "Only for PyTorch" not in str(empty.cells)
+        and "Only for PyTorch" in (site / "notebooks/pytorch/only-torch.ipynb").read_text()
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import nbformat
 
-from execbook.source.notebooks import rendered_notebook, tab_block_source
 from execbook.html.reader import read_notebook
 from execbook.source.document import MarkdownCell
+from execbook.source.notebooks import rendered_notebook, tab_block_source
 from execbook.source.syntax import parse
 
 PAGE = """# Title

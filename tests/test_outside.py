@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from test_bad_input import CONF, run, write
 
 pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
 
 SECRET = "the-secret-line-42"
-PAGE = ("# Home\n\n![leak](../outside/secret.png)\n\n![fine](img/ok.svg)\n\n"
-        "```eval_rst\n.. literalinclude:: ../outside/secret.txt\n```\n\n"
-        "```eval_rst\n.. include:: ../outside/secret.rst\n```\n\nAfter.\n\n```toc\nchapter/page\n```\n\n```{include} ../outside/secret.rst\n```\n")
+PAGE = (
+    "# Home\n\n![leak](../outside/secret.png)\n\n![fine](img/ok.svg)\n\n"
+    "```eval_rst\n.. literalinclude:: ../outside/secret.txt\n```\n\n"
+    "```eval_rst\n.. include:: ../outside/secret.rst\n```\n\nAfter.\n\n```toc\nchapter/page\n```\n\n```{include} ../outside/secret.rst\n```\n"
+)
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\n'
 
 
@@ -21,7 +22,10 @@ def make_book(root: Path, conf: str = CONF) -> Path:
     """A book in root/book, secret files in root/outside (the ../ of its pages)."""
     write(root / "outside", {"secret.png": SECRET, "secret.txt": SECRET + "\n", "secret.rst": SECRET + "\n"})
     book = root / "book"
-    write(book, {"conf.py": conf, "index.md": PAGE, "img/ok.svg": SVG, "chapter/page.md": "# Page\n\n![ok](../img/ok.svg)\n"})
+    write(
+        book,
+        {"conf.py": conf, "index.md": PAGE, "img/ok.svg": SVG, "chapter/page.md": "# Page\n\n![ok](../img/ok.svg)\n"},
+    )
     return book
 
 
@@ -30,8 +34,12 @@ def test_paths_leaving_the_book_are_reported_and_left_out(tmp_path: Path) -> Non
     done = run(book, ["sphinx"])
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    for line, what, path in [(3, "image", "../outside/secret.png"), (8, "literalinclude", "../outside/secret.txt"),
-                             (12, "include", "../outside/secret.rst"), (21, "include", "../outside/secret.rst")]:
+    for line, what, path in [
+        (3, "image", "../outside/secret.png"),
+        (8, "literalinclude", "../outside/secret.txt"),
+        (12, "include", "../outside/secret.rst"),
+        (21, "include", "../outside/secret.rst"),
+    ]:
         assert f"index.md:{line}: WARNING: {what} '{path}' is outside the book's folder" in output, output
     assert "execbook_allow_outside" in output and "[execbook.outside]" in output
     html = (book / "_build" / "html" / "index.html").read_text(encoding="utf-8")
@@ -59,14 +67,21 @@ def test_cell_images_of_a_build_folder_outside_the_book_are_shown(tmp_path: Path
 
     from conftest import write_book
 
-    png = base64.b64encode(bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode()
+    png = base64.b64encode(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+        )
+    ).decode()
     page = f"# Plot\n\n```{{.python .input}}\nfrom IPython.display import Image\nImage(data=__import__('base64').b64decode('{png}'))\n```\n"
     book = write_book(tmp_path / "book", {"index.md": page}, tabs=("numpy",))
     out = tmp_path / "elsewhere"
-    built = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book), str(out / "html"), "-d", str(out / "doctrees")],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book), str(out / "html"), "-d", str(out / "doctrees")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
     assert "outside the book" not in built.stderr
     images = [path.name for path in (out / "html" / "_images").glob("*.png")]

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_PAGES_FOR_PDF, BuiltBook, write_book
 
 pytestmark = pytest.mark.pdf
@@ -28,8 +27,9 @@ def require_tex() -> None:
 
 
 def execbook(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "execbook.cli", *args, "--book", str(book)],
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "execbook.cli", *args, "--book", str(book)], capture_output=True, text=True, timeout=900
+    )
 
 
 def pdf_text(path: Path) -> str:
@@ -42,7 +42,10 @@ def pdfs(demo_book: BuiltBook) -> dict[str, str]:
     result = execbook(demo_book.srcdir, "build", "pdf")
     assert result.returncode == 0, result.stdout + result.stderr
     folder = demo_book.srcdir / "_build" / "pdf"
-    assert sorted(p.name for p in folder.glob("*.pdf")) == ["deep-learning-briefly-numpy.pdf", "deep-learning-briefly.pdf"]
+    assert sorted(p.name for p in folder.glob("*.pdf")) == [
+        "deep-learning-briefly-numpy.pdf",
+        "deep-learning-briefly.pdf",
+    ]
     return {
         "pytorch": pdf_text(folder / "deep-learning-briefly.pdf"),
         "numpy": pdf_text(folder / "deep-learning-briefly-numpy.pdf"),
@@ -115,7 +118,11 @@ def test_a_latex_error_names_the_page_and_shows_the_error(tmp_path: Path) -> Non
 def test_missing_tex_says_what_to_install(tmp_path: Path) -> None:
     book = write_book(tmp_path / "book", {"index.md": "# Book\n"})
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # Python, but no TeX
-    result = subprocess.run([sys.executable, "-m", "execbook.cli", "build", "pdf", "--book", str(book)],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "build", "pdf", "--book", str(book)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 2
     assert "sudo apt-get install latexmk texlive-xetex" in result.stderr

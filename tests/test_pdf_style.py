@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import write_book
+
 from execbook.outputs import fonts, latex_style
 from execbook.outputs.latex import run_post_latex
 
@@ -90,8 +90,13 @@ def d2l_book(root: Path, url: str, extra: str = "") -> Path:
 
 def execbook(book: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {key: value for key, value in os.environ.items() if key != latex_style.ARCHIVE_ENV}
-    return subprocess.run([sys.executable, "-m", "execbook.cli", "build", "pdf", *args, "--book", str(book)],
-                          capture_output=True, text=True, timeout=600, env={**environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "build", "pdf", *args, "--book", str(book)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**environ, **(env or {})},
+    )
 
 
 def pdf_text(path: Path) -> str:
@@ -99,7 +104,9 @@ def pdf_text(path: Path) -> str:
 
 
 def ini_line(book: Path, key: str) -> int:
-    return next(n for n, line in enumerate((book / "config.ini").read_text().splitlines(), 1) if line.startswith(f"{key} ="))
+    return next(
+        n for n, line in enumerate((book / "config.ini").read_text().splitlines(), 1) if line.startswith(f"{key} =")
+    )
 
 
 @pytest.fixture
@@ -133,7 +140,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
 
 @pytest.mark.sphinx
 @pytest.mark.pdf
-def test_the_style_archive_is_fetched_once_and_its_class_typesets(tmp_path: Path, server: tuple[str, list[str]]) -> None:
+def test_the_style_archive_is_fetched_once_and_its_class_typesets(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
     from test_pdf import require_tex
 
     require_tex()
@@ -143,7 +152,9 @@ def test_the_style_archive_is_fetched_once_and_its_class_typesets(tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
     assert asked == ["/PT1.zip"]
     latex = book / "_build" / "latex" / "pytorch"
-    assert "{PT1}" in (latex / "styled.tex").read_text(encoding="utf-8").split("\n\\documentclass", 1)[-1].splitlines()[0]
+    assert (
+        "{PT1}" in (latex / "styled.tex").read_text(encoding="utf-8").split("\n\\documentclass", 1)[-1].splitlines()[0]
+    )
     assert (latex / "PT1.cls").is_file()
     assert "an old Sphinx" not in (latex / "sphinx.sty").read_text(encoding="utf-8")  # Sphinx's own support files stay
     text = pdf_text(book / "_build" / "pdf" / "styled.pdf")
@@ -173,11 +184,17 @@ def test_an_unreachable_url_is_named_with_the_way_to_a_local_copy(tmp_path: Path
     result = execbook(book)
     assert result.returncode == 2
     assert f"config.ini:{ini_line(book, 'latex_url')}: cannot download the LaTeX style archive {url}" in result.stderr
-    assert "EXECBOOK_LATEX_ARCHIVE=/path/to/PT1.zip" in result.stderr and "latex_archive = path/to/PT1.zip" in result.stderr
+    assert (
+        "EXECBOOK_LATEX_ARCHIVE=/path/to/PT1.zip" in result.stderr
+        and "latex_archive = path/to/PT1.zip" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     # the environment variable must name a file
     wrong = execbook(book, env={latex_style.ARCHIVE_ENV: str(tmp_path / "nowhere.zip")})
-    assert wrong.returncode == 2 and f"$EXECBOOK_LATEX_ARCHIVE names {tmp_path / 'nowhere.zip'}, which is not a file" in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and f"$EXECBOOK_LATEX_ARCHIVE names {tmp_path / 'nowhere.zip'}, which is not a file" in wrong.stderr
+    )
     # a local copy, named in config.ini relative to it, stands in for the download
     archive(tmp_path)
     book2 = d2l_book(tmp_path / "book2", url, extra="latex_archive = ../PT1.zip")
@@ -201,9 +218,13 @@ execbook_pdf = {
     book = write_book(tmp_path / "book", {"index.md": "# Fonts\n\nSome text.\n"}, conf=conf, tabs=("python",))
     result = execbook(book)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (f"{book / 'conf.py'}:7: WARNING: the main font 'No Such Serif Font' is not installed" in result.stderr
-            and "typesetting with FreeSerif instead" in result.stderr)
-    used = subprocess.run(["pdffonts", str(book / "_build" / "pdf" / "fonts.pdf")], capture_output=True, text=True).stdout
+    assert (
+        f"{book / 'conf.py'}:7: WARNING: the main font 'No Such Serif Font' is not installed" in result.stderr
+        and "typesetting with FreeSerif instead" in result.stderr
+    )
+    used = subprocess.run(
+        ["pdffonts", str(book / "_build" / "pdf" / "fonts.pdf")], capture_output=True, text=True
+    ).stdout
     assert "FreeSerif" in used
     strict = execbook(book, "-W")
     assert strict.returncode != 0 and "No Such Serif Font" in strict.stderr
@@ -214,8 +235,14 @@ execbook_pdf = {
 
 def test_fonts_fall_back_to_installed_free_ones() -> None:
     names = frozenset(fonts.normal(name) for name in ("FreeSerif", "DejaVu Sans", "FreeMono", "Inconsolata"))
-    chosen, replaced = fonts.choose({"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "inconsolata"}, names)
-    assert chosen == {"main": "FreeSerif", "sans": "DejaVu Sans", "mono": "inconsolata"}  # fontconfig ignores case and blanks
+    chosen, replaced = fonts.choose(
+        {"main": "Source Serif Pro", "sans": "Source Sans Pro", "mono": "inconsolata"}, names
+    )
+    assert chosen == {
+        "main": "FreeSerif",
+        "sans": "DejaVu Sans",
+        "mono": "inconsolata",
+    }  # fontconfig ignores case and blanks
     assert replaced == [("main", "Source Serif Pro", "FreeSerif"), ("sans", "Source Sans Pro", "DejaVu Sans")]
     assert fonts.choose({"main": "Nothing"}, frozenset())[1] == [("main", "Nothing", "")]
     assert fonts.available("myfont.otf", frozenset())  # a file name: kpathsea's to find, not fontconfig's
@@ -257,6 +284,8 @@ def test_xindy_gets_the_options_sphinx_makefile_exports(tmp_path: Path) -> None:
     from execbook.outputs.latex import DEFAULT_XINDYOPTS, xindy_options
 
     makefile = tmp_path / "Makefile"
-    makefile.write_text("LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M LatinRules.xdy\nFMT = pdf\n")
+    makefile.write_text(
+        "LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M LatinRules.xdy\nFMT = pdf\n"
+    )
     assert xindy_options(makefile) == "-L german -C utf8 -M sphinx.xdy -M LatinRules.xdy"
     assert xindy_options(tmp_path / "missing") == DEFAULT_XINDYOPTS

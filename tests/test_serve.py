@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import end_processes, processes_under, write_book
 
 pytestmark = pytest.mark.sphinx

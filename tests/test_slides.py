@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import write_book
 
 pytestmark = pytest.mark.sphinx
@@ -42,8 +41,12 @@ PAGE = """
 
 def test_slide_marks_make_slides(tmp_path: Path) -> None:
     book = write_book(tmp_path / "book", {"index.md": PAGE})
-    result = subprocess.run([sys.executable, "-m", "execbook.cli", "build", "slides", "--book", str(book)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "build", "slides", "--book", str(book)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     deck = BeautifulSoup((book / "_build" / "slides" / "pytorch" / "index.slides.html").read_text(), "html.parser")
     slides = [s for s in deck.select("div.reveal div.slides > section")]

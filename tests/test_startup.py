@@ -49,7 +49,8 @@ def test_shared_entry_points_select_what_a_fresh_scan_does() -> None:
     for group in ("pybtex.style.formatting", "sphinx.html_themes", "pygments.lexers", "console_scripts"):
         assert sorted(shared_entry_points(group=group)) == sorted(entry_points(group=group))
     assert list(shared_entry_points(group="pybtex.database.input", name="bibtex")) == list(
-        entry_points(group="pybtex.database.input", name="bibtex"))
+        entry_points(group="pybtex.database.input", name="bibtex")
+    )
 
 
 def test_pygments_finds_plugin_lexers_as_before() -> None:
@@ -70,10 +71,14 @@ def test_myst_nb_writes_the_same_notebook_text() -> None:
     from execbook.html.startup import _UncheckedNbformat
 
     unchecked = _UncheckedNbformat(real)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\né"),
-                                               nbformat.v4.new_code_cell("x = 1\nx", outputs=[
-                                                   nbformat.v4.new_output("execute_result", {"text/plain": "1"},
-                                                                          execution_count=1)])])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T\n\né"),
+            nbformat.v4.new_code_cell(
+                "x = 1\nx", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "1"}, execution_count=1)]
+            ),
+        ]
+    )
     notebook.nbformat_minor = 4
     assert unchecked.writes(notebook) == real.writes(notebook)
     assert unchecked.NotebookNode is real.NotebookNode
@@ -84,14 +89,24 @@ def test_notebook_text_is_nbformats_text_and_leaves_the_notebook_as_it_was() -> 
 
     from execbook.source.notebooks import notebook_text
 
-    outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\nb\n"),
-               nbformat.v4.new_output("display_data", {"text/plain": "x\ny", "image/svg+xml": "<svg>\n</svg>",
-                                                       "image/png": "iVBOR", "application/json": {"k": [1, 2]}}),
-               nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["t1", "t2"])]
+    outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\nb\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            {
+                "text/plain": "x\ny",
+                "image/svg+xml": "<svg>\n</svg>",
+                "image/png": "iVBOR",
+                "application/json": {"k": [1, 2]},
+            },
+        ),
+        nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["t1", "t2"]),
+    ]
     markdown = nbformat.v4.new_markdown_cell("# T\n\né\n", attachments={"a.png": {"image/png": "iVBOR"}})
     markdown.metadata["trusted"] = True
-    notebook = nbformat.v4.new_notebook(cells=[markdown, nbformat.v4.new_code_cell("x = 1\nx", outputs=outputs),
-                                               nbformat.v4.new_raw_cell("raw\ntext")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[markdown, nbformat.v4.new_code_cell("x = 1\nx", outputs=outputs), nbformat.v4.new_raw_cell("raw\ntext")]
+    )
     notebook.metadata["orig_nbformat"] = 3
     before = copy.deepcopy(notebook)
     text = notebook_text(notebook)

@@ -92,8 +92,12 @@ def test_stdout_comes_before_stderr_where_they_meet() -> None:
 def test_the_output_limit_is_in_the_cache_key_only_when_set() -> None:
     default = job_key("python3", ["print(1)"], ExecOptions(), "")
     before_the_option = {  # the key's payload as it was before execbook_output_limit existed
-        "v": 1, "kernel": "python3", "options": {"timeout": 1200, "allow_errors": True}, "cells": ["print(1)"],
-        "workdir": "", "extra": "",
+        "v": 1,
+        "kernel": "python3",
+        "options": {"timeout": 1200, "allow_errors": True},
+        "cells": ["print(1)"],
+        "workdir": "",
+        "extra": "",
     }
     assert default == hashlib.sha256(json.dumps(before_the_option, sort_keys=True).encode()).hexdigest()
     assert job_key("python3", ["print(1)"], ExecOptions(output_limit=10), "") != default

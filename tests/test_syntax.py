@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from pytest_param_files import ParamTestData
 
-from execbook.source.notebooks import code_variants
 from execbook.source.document import CodeCell, Document, MarkdownCell, select_tab
+from execbook.source.notebooks import code_variants
 from execbook.source.syntax import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -98,6 +98,7 @@ def test_every_fixture_file_has_its_test() -> None:
 
 
 # -- tab selection and save marks in code ---------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("tab", "expected"),

@@ -11,13 +11,13 @@ from collections import Counter
 import pytest
 from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
+from test_d2lbook import execbook, mini_book_copy
 
 from execbook.book import config as cfg
 from execbook.book.scan import BookScan
 from execbook.html.references import footnote_citations
 from execbook.source.document import CodeCell, MarkdownCell
 from execbook.source.syntax import marker_tab_names, parse
-from test_d2lbook import execbook, mini_book_copy
 
 FOUR = textwrap.dedent("""\
     # Page
@@ -93,11 +93,16 @@ def test_a_framework_is_the_books_when_marked_twice() -> None:
 
 
 def test_only_tabs_leaves_out_the_rest_and_their_settings() -> None:
-    options = cfg.only_tabs(cfg.ExecbookConfig(
-        tabs=["pytorch", "mxnet", "jax"], only_tabs=["jax", "pytorch"], kernels={"jax": "jax-env", "mxnet": "mx"},
-        colab={"mxnet": "me/mx"}, library={"name": "d2l", "modules": {"pytorch": "d2l/torch.py", "mxnet": "d2l/mxnet.py"}},
-        pdf_tab="mxnet",
-    ))
+    options = cfg.only_tabs(
+        cfg.ExecbookConfig(
+            tabs=["pytorch", "mxnet", "jax"],
+            only_tabs=["jax", "pytorch"],
+            kernels={"jax": "jax-env", "mxnet": "mx"},
+            colab={"mxnet": "me/mx"},
+            library={"name": "d2l", "modules": {"pytorch": "d2l/torch.py", "mxnet": "d2l/mxnet.py"}},
+            pdf_tab="mxnet",
+        )
+    )
     assert options.tabs == ["pytorch", "jax"]  # the book's order, not the command line's
     assert options.left_out == ("mxnet",)
     assert options.kernels == {"jax": "jax-env"} and options.colab == {} and options.pdf_tab == ""
@@ -137,8 +142,11 @@ def test_a_build_of_one_framework_says_so_once(tmp_path) -> None:
 
 @pytest.mark.sphinx
 def test_a_part_without_its_bibliography_page_cites_in_footnotes(tmp_path) -> None:
-    book = mini_book_copy(tmp_path, "exclusions = README.md chapter_drafts/*.md",
-                          "exclusions = README.md chapter_drafts/*.md chapter_references/*.md")
+    book = mini_book_copy(
+        tmp_path,
+        "exclusions = README.md chapter_drafts/*.md",
+        "exclusions = README.md chapter_drafts/*.md chapter_references/*.md",
+    )
     index = book / "index.md"
     index.write_text(index.read_text().replace("chapter_references/zreferences\n", ""))
     ini = book / "config.ini"

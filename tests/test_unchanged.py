@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from test_d2lbook import execbook, mini_book_copy
 
 from execbook.html import unchanged
-from test_d2lbook import execbook, mini_book_copy
 
 
 class Env:
@@ -36,7 +36,9 @@ def figure_and_citation(book: Path) -> tuple[str, str]:
     regression = BeautifulSoup((book / "_build/html/chapter_models/regression.html").read_text(), "html.parser")
     figure_ref = tensors.select_one('a[href="#fig-grid"], a.reference.internal[href*="fig"]')
     citation = regression.select_one('a[href*="zreferences.html#"]')  # resolved: it links to the entry
-    return (figure_ref.get_text() if figure_ref else ""), (f"{citation.get_text()}: {citation.get('title')}" if citation else "")
+    return (figure_ref.get_text() if figure_ref else ""), (
+        f"{citation.get_text()}: {citation.get('title')}" if citation else ""
+    )
 
 
 @pytest.mark.sphinx
@@ -50,8 +52,11 @@ def test_numbers_and_citations_survive_a_no_op_and_follow_edits(tmp_path: Path) 
     tensors = book / "chapter_basics" / "tensors.md"
     text = tensors.read_text()
     # a figure before fig_grid: its number must move, so numbering runs when a page was read
-    tensors.write_text(text.replace(":label:`fig_grid`", ":label:`fig_grid`", 1).replace(
-        "A tensor is a grid", "![An axis](../img/grid.svg)\n:label:`fig_axis`\n\nA tensor is a grid", 1))
+    tensors.write_text(
+        text.replace(":label:`fig_grid`", ":label:`fig_grid`", 1).replace(
+            "A tensor is a grid", "![An axis](../img/grid.svg)\n:label:`fig_axis`\n\nA tensor is a grid", 1
+        )
+    )
     regression = book / "chapter_models" / "regression.md"
     regression.write_text(regression.read_text().replace("we use the helper", "we reuse the helper"))
     assert execbook(book, "build", "html").returncode == 0

@@ -10,15 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import write_book
+
 from execbook.book import uptodate
 
 ARGV = ["build", "html"]
 
 
 def tiny_book(root: Path) -> Path:
-    return write_book(root, {"index.md": "# Home\n\nFirst words.\n\n```{toctree}\npage\n```\n", "page.md": "# Page\n\nText.\n"})
+    return write_book(
+        root, {"index.md": "# Home\n\nFirst words.\n\n```{toctree}\npage\n```\n", "page.md": "# Page\n\nText.\n"}
+    )
 
 
 def touch_later(path: Path, text: str | None = None) -> None:
@@ -29,7 +31,9 @@ def touch_later(path: Path, text: str | None = None) -> None:
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 2_000_000_000))
 
 
-def test_the_fingerprint_sees_pages_settings_and_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fingerprint_sees_pages_settings_and_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     book = tiny_book(tmp_path / "book")
     first = uptodate.inputs_digest(book, ARGV)
     assert uptodate.inputs_digest(book, ARGV) == first
@@ -113,15 +117,25 @@ def test_a_damaged_stamp_means_build_again(tmp_path: Path) -> None:
 
 
 def build(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "execbook", "build", "html", "--book", str(book), *args],
-                          cwd=book, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "execbook", "build", "html", "--book", str(book), *args],
+        cwd=book,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=600,
+    )
 
 
 def test_an_unchanged_book_is_answered_without_sphinx_and_any_change_builds(tmp_path: Path) -> None:
-    book = write_book(tmp_path / "book", {
-        "index.md": "# Home\n\n```{toctree}\npage\n```\n",
-        "page.md": "# Page\n\nFirst words.\n\n```{.python .input}\nprint(6 * 7)\n```\n",
-    }, tabs=("numpy",))
+    book = write_book(
+        tmp_path / "book",
+        {
+            "index.md": "# Home\n\n```{toctree}\npage\n```\n",
+            "page.md": "# Page\n\nFirst words.\n\n```{.python .input}\nprint(6 * 7)\n```\n",
+        },
+        tabs=("numpy",),
+    )
     site = book / "_build" / "html"
     first = build(book)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -149,10 +163,14 @@ def test_an_unchanged_book_is_answered_without_sphinx_and_any_change_builds(tmp_
 
 
 def test_a_failed_job_is_reported_again_by_the_next_build(tmp_path: Path) -> None:
-    book = write_book(tmp_path / "book", {
-        "index.md": "# Home\n\n```{toctree}\npage\n```\n",
-        "page.md": "# Page\n\n```{.python .input}\nraise ValueError('broken on purpose')\n```\n",
-    }, tabs=("numpy",))
+    book = write_book(
+        tmp_path / "book",
+        {
+            "index.md": "# Home\n\n```{toctree}\npage\n```\n",
+            "page.md": "# Page\n\n```{.python .input}\nraise ValueError('broken on purpose')\n```\n",
+        },
+        tabs=("numpy",),
+    )
     first = build(book)
     assert "broken on purpose" in first.stdout + first.stderr
     assert not (book / uptodate.STAMP).exists()

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import ROOT
 from test_pdf import pdf_text, require_tex
 
@@ -40,8 +39,11 @@ def tracked(*paths: str) -> list[str]:
 def clean_env() -> dict[str, str]:
     """This process's environment without this checkout's venv: what a user's fresh shell has."""
     ours = str(Path(sys.executable).parent)
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    }
     env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != ours)
     return env
 
@@ -114,8 +116,18 @@ def book(venv: Path, wheel: Path) -> Path:
     The wheel is vendored into the book, as the README tells a user whose book must build in CI too.
     """
     folder = venv.parent / "my-book"
-    run([str(venv / "bin" / "execbook"), "new", str(folder), "--title", "Wheel Book",
-         "--requirement", f"./vendor/{wheel.name}"], cwd=venv.parent)
+    run(
+        [
+            str(venv / "bin" / "execbook"),
+            "new",
+            str(folder),
+            "--title",
+            "Wheel Book",
+            "--requirement",
+            f"./vendor/{wheel.name}",
+        ],
+        cwd=venv.parent,
+    )
     (folder / "vendor").mkdir()
     shutil.copy2(wheel, folder / "vendor")
     run(["make", "html", "SPHINXOPTS=-W"], cwd=folder, timeout=1200)

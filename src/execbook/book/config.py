@@ -70,20 +70,38 @@ class ExecbookConfig:
         "'auto' (one worker per GPU, else one per core), a number of workers, or a list of GPU ids.",
         types=(int, str, list),
     )
-    kernels: dict = _option({}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str)
-    timeout: int = _option(1200, "Seconds a cell may run before it is interrupted (and, if it does not stop, its kernel killed) and reported.")
+    kernels: dict = _option(
+        {}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str
+    )
+    timeout: int = _option(
+        1200,
+        "Seconds a cell may run before it is interrupted (and, if it does not stop, its kernel killed) and reported.",
+    )
     kernel_start_timeout: int = _option(
-        60, "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 tries in all).",
+        60,
+        "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 tries in all).",
         types=(int, float),
     )
     preload_imports: bool = _option(
-        True, "Fork each job's kernel from a process that imported the page's leading imports once (per worker); "
-        "False starts every kernel cold. Outputs are the same either way.", rebuild="",
+        True,
+        "Fork each job's kernel from a process that imported the page's leading imports once (per worker); "
+        "False starts every kernel cold. Outputs are the same either way.",
+        rebuild="",
     )
-    output_limit: int = _option(100_000, "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped.")
-    cache_dir: str = _option("", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py.")
-    fail_on_error: bool = _option(False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel.")
-    colab: dict = _option({}, "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.", item=str)
+    output_limit: int = _option(
+        100_000, "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped."
+    )
+    cache_dir: str = _option(
+        "", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py."
+    )
+    fail_on_error: bool = _option(
+        False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel."
+    )
+    colab: dict = _option(
+        {},
+        "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.",
+        item=str,
+    )
     install: dict = _option(
         {},
         "Install cell of downloaded notebooks, per tab: {'pytorch': {'d2l': 'd2l==1.0.0'}} adds `!pip install d2l==1.0.0` "
@@ -104,13 +122,22 @@ class ExecbookConfig:
         item=str,
     )
     only_tabs: list = _option(
-        [], "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others are left out quietly.",
+        [],
+        "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others are left out quietly.",
         item=str,
     )
-    pdf_tab: str = _option("", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild="")
-    executor: str = _option("local", "Where jobs run: 'local' (a pool on this machine) or 'dask' (a cluster).", choices=("local", "dask"))
-    dask_scheduler: str = _option("", "The Dask scheduler, e.g. 'tcp://host:8786' (or EXECBOOK_DASK_SCHEDULER); sets execbook_executor to 'dask'.")
-    dask_shared_fs: bool = _option(False, "The Dask workers see the book's folder at the same path: send paths, not files.")
+    pdf_tab: str = _option(
+        "", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild=""
+    )
+    executor: str = _option(
+        "local", "Where jobs run: 'local' (a pool on this machine) or 'dask' (a cluster).", choices=("local", "dask")
+    )
+    dask_scheduler: str = _option(
+        "", "The Dask scheduler, e.g. 'tcp://host:8786' (or EXECBOOK_DASK_SCHEDULER); sets execbook_executor to 'dask'."
+    )
+    dask_shared_fs: bool = _option(
+        False, "The Dask workers see the book's folder at the same path: send paths, not files."
+    )
     dask_max_payload_mb: int = _option(200, "Largest book (files + library, zipped) sent to Dask workers, in MB.")
     gpus_per_job: int = _option(0, "GPUs each job asks the Dask cluster for (resource 'GPU'); 0 for CPU-only books.")
     library: dict = _option(
@@ -155,7 +182,14 @@ def register(app: Sphinx) -> None:
 
 
 def _type_name(kind: type) -> str:
-    return {list: "a list", dict: "a dict", bool: "True or False", str: "a string", int: "an integer", float: "a number"}[kind]
+    return {
+        list: "a list",
+        dict: "a dict",
+        bool: "True or False",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+    }[kind]
 
 
 def from_sphinx(config: Config) -> ExecbookConfig:
@@ -164,7 +198,12 @@ def from_sphinx(config: Config) -> ExecbookConfig:
     for field in option_fields():
         name = f"execbook_{field.name}"
         value = getattr(config, name)
-        if field.name in NUMBER_OR_TEXT and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if (
+            field.name in NUMBER_OR_TEXT
+            and isinstance(value, str)
+            and value.strip().isascii()
+            and value.strip().isdigit()
+        ):
             value = int(value)  # from the command line: -D execbook_workers=2
         kinds = field.metadata.get("types", (field.type,))
         if list in kinds and isinstance(value, tuple):
@@ -196,7 +235,9 @@ def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
         if tab not in options.tabs:
             close = difflib.get_close_matches(tab, options.tabs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(options.tabs)}){hint}")
+            raise ConfigError(
+                f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(options.tabs)}){hint}"
+            )
     kept = [tab for tab in options.tabs if tab in options.only_tabs]
 
     def keep(mapping: dict) -> dict:
@@ -207,8 +248,15 @@ def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
         if key in library:
             library[key] = keep(library[key])
     return dc.replace(
-        options, tabs=kept, tab_labels=keep(options.tab_labels), kernels=keep(options.kernels), colab=keep(options.colab), install=keep(options.install),
-        library=library, pdf_tab=options.pdf_tab if options.pdf_tab in kept else "", left_out=tuple(tab for tab in options.tabs if tab not in kept),
+        options,
+        tabs=kept,
+        tab_labels=keep(options.tab_labels),
+        kernels=keep(options.kernels),
+        colab=keep(options.colab),
+        install=keep(options.install),
+        library=library,
+        pdf_tab=options.pdf_tab if options.pdf_tab in kept else "",
+        left_out=tuple(tab for tab in options.tabs if tab not in kept),
     )
 
 
@@ -217,13 +265,21 @@ def _check_tabs(options: ExecbookConfig) -> None:
         raise ConfigError("execbook_tabs must name at least one framework, e.g. ['pytorch', 'numpy']")
     for tab in options.tabs:
         if not TAB_NAME_RE.match(tab) or tab == "all":
-            raise ConfigError(f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')")
+            raise ConfigError(
+                f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')"
+            )
     if len(set(options.tabs)) != len(options.tabs):
         raise ConfigError(f"execbook_tabs names a tab twice: {options.tabs}")
-    for option, mapping in (("execbook_tab_labels", options.tab_labels), ("execbook_kernels", options.kernels), ("execbook_colab", options.colab)):
+    for option, mapping in (
+        ("execbook_tab_labels", options.tab_labels),
+        ("execbook_kernels", options.kernels),
+        ("execbook_colab", options.colab),
+    ):
         for tab in mapping:
             if tab not in options.tabs:
-                raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {options.tabs} (execbook_tabs)")
+                raise ConfigError(
+                    f"{option} names unknown tab {tab!r}; the book's tabs are {options.tabs} (execbook_tabs)"
+                )
     _check_colab(options)
     _check_library(options)
     _check_pdf(options)
@@ -232,7 +288,10 @@ def _check_tabs(options: ExecbookConfig) -> None:
         raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {options.workers!r}")
     if isinstance(options.workers, int) and options.workers < 1:
         raise ConfigError(f"execbook_workers must be at least 1, got {options.workers}")
-    if isinstance(options.workers, list) and (not options.workers or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in options.workers)):
+    if isinstance(options.workers, list) and (
+        not options.workers
+        or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in options.workers)
+    ):
         raise ConfigError(
             f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {options.workers!r}, which runs nothing "
             "(use 'auto' or a number of workers for a machine without GPUs)"
@@ -259,8 +318,14 @@ def _check_pdf(options: ExecbookConfig) -> None:
     if "paper" in options.pdf and options.pdf["paper"] not in PAPERS:
         raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {options.pdf['paper']!r}")
     fonts = options.pdf.get("fonts", {})
-    if not isinstance(fonts, dict) or set(fonts) - {"main", "sans", "mono"} or not all(isinstance(v, str) for v in fonts.values()):
-        raise ConfigError("execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}")
+    if (
+        not isinstance(fonts, dict)
+        or set(fonts) - {"main", "sans", "mono"}
+        or not all(isinstance(v, str) for v in fonts.values())
+    ):
+        raise ConfigError(
+            "execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}"
+        )
     for key in ("name", "preamble", "post_latex"):
         if not isinstance(options.pdf.get(key, ""), str):
             raise ConfigError(f"execbook_pdf[{key!r}] must be text")
@@ -270,16 +335,22 @@ def _check_colab(options: ExecbookConfig) -> None:
     """The value goes into a Colab URL on every page: only ``owner/repo`` makes a working link."""
     for tab, repo in options.colab.items():
         if not GITHUB_REPO_RE.match(repo) or repo.endswith((".", "/.git")) or ".." in repo:
-            raise ConfigError(f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
-                              f"got {repo!r}")
+            raise ConfigError(
+                f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
+                f"got {repo!r}"
+            )
 
 
 def _check_install(options: ExecbookConfig) -> None:
     for tab, modules in options.install.items():
         if tab not in options.tabs:
             raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {options.tabs}")
-        if not isinstance(modules, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in modules.items()):
-            raise ConfigError(f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}")
+        if not isinstance(modules, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in modules.items()
+        ):
+            raise ConfigError(
+                f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}"
+            )
 
 
 LIBRARY_KEYS = {"name", "modules", "header", "aliases", "version_file"}
@@ -299,17 +370,23 @@ def _check_library(options: ExecbookConfig) -> None:
         raise ConfigError("execbook_library['modules'] must map tabs to module files, e.g. {'pytorch': 'd2l/torch.py'}")
     for tab in modules:
         if tab not in options.tabs:
-            raise ConfigError(f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {options.tabs}")
+            raise ConfigError(
+                f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {options.tabs}"
+            )
     if not isinstance(options.library.get("header", ""), str):
         raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
     if not isinstance(options.library.get("version_file", ""), str):
         raise ConfigError("execbook_library['version_file'] must be the path of the file holding __version__")
     aliases = options.library.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
-        raise ConfigError("execbook_library['aliases'] must map tabs to alias maps, e.g. {'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}")
+        raise ConfigError(
+            "execbook_library['aliases'] must map tabs to alias maps, e.g. {'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}"
+        )
     for tab, maps in aliases.items():
         if tab not in options.tabs:
-            raise ConfigError(f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {options.tabs}")
+            raise ConfigError(
+                f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {options.tabs}"
+            )
         try:
             Aliases.from_option(maps)
         except AliasError as error:

@@ -61,8 +61,10 @@ def decode_page(data: bytes, encoding: str = "utf-8-sig") -> tuple[str, Message 
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         byte = data[error.start : error.start + 1].hex()
-        text = (f"byte 0x{byte} at offset {error.start} is not {error.encoding.upper().removesuffix('-SIG')}; "
-                f"save the file as UTF-8 (the page is left out of the build until then)")
+        text = (
+            f"byte 0x{byte} at offset {error.start} is not {error.encoding.upper().removesuffix('-SIG')}; "
+            f"save the file as UTF-8 (the page is left out of the build until then)"
+        )
         return data.decode(encoding, errors="replace"), Message(line, text, "encoding")
 
 

@@ -101,8 +101,10 @@ def report_left_out(app: Sphinx, exception: BaseException | None) -> None:
     found = run_state(app).scan
     names = found.left_out(options) if found is not None else options.left_out
     if names:
-        logger.info(f"execbook: built for {', '.join(options.tabs)}; left out {', '.join(names)} "
-                    "(their code cells, tab blocks and tab.selected() branches are skipped)")
+        logger.info(
+            f"execbook: built for {', '.join(options.tabs)}; left out {', '.join(names)} "
+            "(their code cells, tab blocks and tab.selected() branches are skipped)"
+        )
 
 
 def setup_bookscan(app: Sphinx) -> None:

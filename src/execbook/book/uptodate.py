@@ -48,7 +48,18 @@ OUTPUT_DIRS = (Path(BUILD_DIR) / "html", Path(BUILD_DIR) / "doctrees")
 FORCE_FLAGS = {"-E", "-a", "--fresh-env", "--write-all"}
 QUIET_FLAGS = {"-q", "-Q", "--quiet", "--silent"}
 # flags that change what is printed, or whether a warning fails the build, but not the site
-NEUTRAL_FLAGS = QUIET_FLAGS | {"-W", "--fail-on-warning", "--keep-going", "-T", "--show-traceback", "-v", "-vv", "--color", "--no-color", "-N"}
+NEUTRAL_FLAGS = QUIET_FLAGS | {
+    "-W",
+    "--fail-on-warning",
+    "--keep-going",
+    "-T",
+    "--show-traceback",
+    "-v",
+    "-vv",
+    "--color",
+    "--no-color",
+    "-N",
+}
 ENV_PREFIXES = ("EXECBOOK_", "SPHINX")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,7 +76,12 @@ def book_folder(argv: list[str]) -> Path:
 
 def may_skip(argv: list[str]) -> bool:
     """Whether this command line is an ``execbook build html`` the shortcut may answer."""
-    return argv[:2] == ["build", "html"] and not FORCE_FLAGS.intersection(argv) and "-h" not in argv and "--help" not in argv
+    return (
+        argv[:2] == ["build", "html"]
+        and not FORCE_FLAGS.intersection(argv)
+        and "-h" not in argv
+        and "--help" not in argv
+    )
 
 
 def _tree_stats(top: Path, skip_top: bool) -> list[tuple[str, int, int]]:
@@ -124,8 +140,9 @@ def inputs_digest(book: Path, argv: list[str]) -> str:
     described = {
         "version": STAMP_VERSION,
         "argv": [arg for arg in argv if arg not in NEUTRAL_FLAGS],
-        "environment": sorted((name, value) for name, value in os.environ.items()
-                              if name.startswith(ENV_PREFIXES) or name == "PYTHONPATH"),
+        "environment": sorted(
+            (name, value) for name, value in os.environ.items() if name.startswith(ENV_PREFIXES) or name == "PYTHONPATH"
+        ),
         "python": [sys.executable, sys.version],
         "installed": _installed(),
         "execbook": _tree_stats(PACKAGE_DIR, skip_top=True),

@@ -43,10 +43,16 @@ class Book:
 
 
 def conf_namespace(values: dict) -> SimpleNamespace:
-    names = {name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_"))) for name in cfg.option_names()}
+    names = {
+        name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_")))
+        for name in cfg.option_names()
+    }
     return SimpleNamespace(
-        **names, root_doc=values.get("root_doc", "index"), exclude_patterns=values.get("exclude_patterns", []),
-        include_patterns=values.get("include_patterns", ["**"]), release=values.get("release", ""),
+        **names,
+        root_doc=values.get("root_doc", "index"),
+        exclude_patterns=values.get("exclude_patterns", []),
+        include_patterns=values.get("include_patterns", ["**"]),
+        release=values.get("release", ""),
     )
 
 
@@ -84,7 +90,11 @@ def load_book(folder: Path) -> Book:
         except ConfigError as error:
             fail([f"execbook: {conf_py}: {error}"])
     if not ini_path.is_file():
-        fail([f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"])
+        fail(
+            [
+                f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"
+            ]
+        )
     mapping = config_ini.map_ini(folder)
     problem = d2lbook.check_sphinx_configs(folder, mapping)
     errors = mapping.errors + ([problem] if problem else [])
@@ -113,9 +123,13 @@ def build_lib(folder: Path) -> list[Path]:
         raise SystemExit(f"execbook: this book has no {where}, so there is no library to write")
     pages = book_pages(folder, book.conf.exclude_patterns)
     left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
-    docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, left_out=left_out)
-            for name, path in pages.items()}
-    libraries = extract_book(docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini])
+    docs = {
+        name: parse(path.read_text(encoding="utf-8", errors="replace"), book.options.tabs, left_out=left_out)
+        for name, path in pages.items()
+    }
+    libraries = extract_book(
+        docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini]
+    )
     for library in libraries.values():
         for docname, message in library.messages:
             print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
@@ -128,7 +142,9 @@ def check_book(folder: Path) -> int:
     """d2l-book's outputcheck and tabcheck, and every other mistake the parser finds: file:line, exit 1."""
     book = load_book(folder)
     include = Matcher(list(book.conf.include_patterns))
-    pages = {name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")}
+    pages = {
+        name: path for name, path in book_pages(folder, book.conf.exclude_patterns).items() if include(f"{name}.md")
+    }
     problems = 0
     left_out = book_left_out(folder, book.conf.exclude_patterns, book.options)
     for path in pages.values():

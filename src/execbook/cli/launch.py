@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
         if uptodate.is_current(book, args):
             if not uptodate.QUIET_FLAGS.intersection(args):
                 site = os.path.relpath(book / uptodate.BUILD_DIR / "html")
-                print(f"execbook: nothing changed since the last build; the site is in {site} (add -E to rebuild everything)")
+                print(
+                    f"execbook: nothing changed since the last build; the site is in {site} (add -E to rebuild everything)"
+                )
             return 0
     from execbook.cli.main import main as cli_main
 

@@ -35,7 +35,8 @@ def command_line() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build the book")
     build.add_argument(
-        "what", choices=["html", "pdf", "notebooks", "slides", "lib", "eval"],
+        "what",
+        choices=["html", "pdf", "notebooks", "slides", "lib", "eval"],
         help="html: the website; pdf: one PDF per framework; notebooks: .ipynb and a zip per framework; "
         "slides: reveal.js decks from slide marks; lib: the library into the book folder; eval: run the code only",
     )
@@ -47,10 +48,14 @@ def command_line() -> argparse.ArgumentParser:
     publish.add_argument("--remote", help="a git remote of the book's repository (default: origin)")
     publish.add_argument("--branch", help="default: gh-pages (master for a config.ini [deploy] github_repo)")
     publish.add_argument("--force", action="store_true", help="publish even when the site has broken internal links")
-    check = commands.add_parser("check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)")
+    check = commands.add_parser(
+        "check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)"
+    )
     check.add_argument("--book", type=Path, default=Path("."))
     links = commands.add_parser("check-links", help="every internal link and anchor of a built site resolves (exit 1)")
-    links.add_argument("site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)")
+    links.add_argument(
+        "site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)"
+    )
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
     serve.add_argument("--book", type=Path, default=Path("."))
     serve.add_argument("--port", type=port_number, default=8000)
@@ -59,9 +64,12 @@ def command_line() -> argparse.ArgumentParser:
     new.add_argument("folder", type=Path)
     new.add_argument("--title", default="My Book")
     new.add_argument("--author", default="The authors")
-    new.add_argument("--requirement", metavar="SPEC",
-                     help="requirements.txt's execbook line (default: the execbook running now, "
-                     "pinned to where it was installed from)")
+    new.add_argument(
+        "--requirement",
+        metavar="SPEC",
+        help="requirements.txt's execbook line (default: the execbook running now, "
+        "pinned to where it was installed from)",
+    )
     return parser
 
 
@@ -116,8 +124,9 @@ def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[
     # eval: Sphinx's dummy builder reads every page (as the website does: -t html), which
     # runs the stale code, and writes nothing
     builder = ["-b", "dummy", "-t", "html"] if what == "eval" else ["-b", what]
-    return loaded.run_sphinx(*builder, str(book), str(book / BUILD_DIR / what), "-d", str(book / BUILD_DIR / "doctrees"),
-                             "-q", *extra)
+    return loaded.run_sphinx(
+        *builder, str(book), str(book / BUILD_DIR / what), "-d", str(book / BUILD_DIR / "doctrees"), "-q", *extra
+    )
 
 
 def write_lib(book: Path) -> int:
@@ -133,8 +142,9 @@ def deploy_book(folder: Path, remote: str | None, branch: str | None, force: boo
         book = load_book(folder)
         if book.ini and book.ini.deploy_repo:  # d2l-book pushes the site to [deploy] github_repo's master
             message = f"Version {book.conf.release}" if book.conf.release else "Publish the book"
-            return deploy_to_repository(folder, github_remote(book.ini.deploy_repo, folder), branch or "master",
-                                        message, force=force)
+            return deploy_to_repository(
+                folder, github_remote(book.ini.deploy_repo, folder), branch or "master", message, force=force
+            )
     return deploy(folder, remote or "origin", branch or "gh-pages", force=force)
 
 

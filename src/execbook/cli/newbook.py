@@ -25,11 +25,17 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
     package = regex.sub(r"\W+", "_", title.lower()).strip("_") or "book"
     package = package if package[0].isalpha() else f"book_{package}"
     values = {
-        "title": title, "underline": "=" * len(title), "author": author, "year": datetime.date.today().year,
+        "title": title,
+        "underline": "=" * len(title),
+        "author": author,
+        "year": datetime.date.today().year,
         # conf.py gets Python literals: a quote or a backslash in a title must not break its syntax
-        "title_repr": repr(title), "author_repr": repr(author),
+        "title_repr": repr(title),
+        "author_repr": repr(author),
         "copyright_repr": repr(f"{datetime.date.today().year}, {author}"),
-        "package": package[:20], "version": __version__, "requirement": pin.line,
+        "package": package[:20],
+        "version": __version__,
+        "requirement": pin.line,
         "requirement_comment": source_comment(pin, with_line=False),
         "workflow_comment": source_comment(pin, indent=" " * 6),
     }

@@ -43,8 +43,12 @@ def pin_requirement(version: str, direct_url: dict | None) -> Pin:
         return Pin(line, url)
     path = _path(url)
     what = "checkout" if direct_url.get("dir_info", {}).get("editable") else "folder"
-    return Pin(line, f"the execbook {what} {path} on the machine that ran `execbook new`",
-               _local_note(line, version, path), reachable=False)
+    return Pin(
+        line,
+        f"the execbook {what} {path} on the machine that ran `execbook new`",
+        _local_note(line, version, path),
+        reachable=False,
+    )
 
 
 def requested_pin(line: str) -> Pin:
@@ -63,8 +67,10 @@ def installed_pin() -> Pin:
         from execbook.version import __version__
 
         pin = pin_requirement(__version__, None)
-        note = (f"execbook is not installed as a package here, so requirements.txt asks for {pin.line}, "
-                "which no index may have; name where pip finds execbook with `execbook new --requirement SPEC`.")
+        note = (
+            f"execbook is not installed as a package here, so requirements.txt asks for {pin.line}, "
+            "which no index may have; name where pip finds execbook with `execbook new --requirement SPEC`."
+        )
         return Pin(pin.line, pin.source, note)
     dist, text = next(((dist, text) for dist, text in records if text), records[0])
     return pin_requirement(dist.version, json.loads(text) if text else None)
@@ -75,8 +81,10 @@ def source_comment(pin: Pin, indent: str = "", with_line: bool = True) -> str:
     lines = [f"execbook comes from {pin.source}" + (":" if with_line else ".")]
     lines += [f"  {pin.line}"] if with_line else []
     if not pin.reachable:
-        lines += ["That path exists on one machine only: CI fails to install it until requirements.txt",
-                  "names a git URL that pip can reach or a wheel committed with the book (./vendor/...)."]
+        lines += [
+            "That path exists on one machine only: CI fails to install it until requirements.txt",
+            "names a git URL that pip can reach or a wheel committed with the book (./vendor/...).",
+        ]
     return "\n".join(f"{indent}# {line}" for line in lines)
 
 
@@ -89,8 +97,12 @@ def _vcs_pin(url: str, vcs_info: dict, subdirectory: str | None, version: str) -
     if not _is_local(url):
         return Pin(line, at)
     # a clone on this disk: the commit is exact, but CI cannot reach the repository
-    return Pin(line, f"{at}, a repository on the machine that ran `execbook new`",
-               _local_note(line, version, _path(url)), reachable=False)
+    return Pin(
+        line,
+        f"{at}, a repository on the machine that ran `execbook new`",
+        _local_note(line, version, _path(url)),
+        reachable=False,
+    )
 
 
 def _archive_pin(url: str, archive_info: dict, subdirectory: str | None, version: str) -> Pin:
@@ -101,8 +113,9 @@ def _archive_pin(url: str, archive_info: dict, subdirectory: str | None, version
         fragment = "&" if "#" in line else "#"
         return Pin(line + (f"{fragment}{algorithm}={digest}" if digest else ""), url)
     path = _path(url)
-    return Pin(line, f"{path} on the machine that ran `execbook new`", _local_note(line, version, path),
-               reachable=False)
+    return Pin(
+        line, f"{path} on the machine that ran `execbook new`", _local_note(line, version, path), reachable=False
+    )
 
 
 def _local_note(line: str, version: str, path: str) -> str:
@@ -110,17 +123,19 @@ def _local_note(line: str, version: str, path: str) -> str:
     name = path.rsplit("/", 1)[-1] if path.endswith(".whl") else f"execbook-{version}-py3-none-any.whl"
     # a wheel is copied as it is; pip builds one from a checkout or an sdist
     vendor = f"cp {path} vendor/" if path.endswith(".whl") else f"pip wheel --no-deps -w vendor {path}"
-    return "\n".join([
-        f"requirements.txt asks for `{line}`,",
-        "a path on this machine: `make html` works here, but not in the book's GitHub Actions workflow",
-        "nor on any other machine. To build the book there, either",
-        "  - push execbook where pip can reach it and name that, e.g.",
-        '      execbook new --requirement "execbook @ git+https://github.com/OWNER/execbook@COMMIT" DIR',
-        "    (or write that line in requirements.txt), or",
-        "  - vendor a wheel: in the book's folder,",
-        f"      mkdir -p vendor && {vendor}",
-        f"    commit vendor/{name}, and write `./vendor/{name}` as requirements.txt's execbook line.",
-    ])
+    return "\n".join(
+        [
+            f"requirements.txt asks for `{line}`,",
+            "a path on this machine: `make html` works here, but not in the book's GitHub Actions workflow",
+            "nor on any other machine. To build the book there, either",
+            "  - push execbook where pip can reach it and name that, e.g.",
+            '      execbook new --requirement "execbook @ git+https://github.com/OWNER/execbook@COMMIT" DIR',
+            "    (or write that line in requirements.txt), or",
+            "  - vendor a wheel: in the book's folder,",
+            f"      mkdir -p vendor && {vendor}",
+            f"    commit vendor/{name}, and write `./vendor/{name}` as requirements.txt's execbook line.",
+        ]
+    )
 
 
 def _is_local(url: str) -> bool:

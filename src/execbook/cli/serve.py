@@ -34,9 +34,21 @@ def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
     edits run no code; a code edit runs just its jobs) and a browser reload.
     A stop signal to this process alone ends everything it started."""
     command = [
-        sys.executable, "-m", "sphinx_autobuild", str(book), str(book / BUILD_DIR / "html"),
-        "-d", str(book / BUILD_DIR / "doctrees"), "--host", host, "--port", str(port),
-        "--re-ignore", NOT_SOURCES_RE, *load_book(book).flags, *sphinx_args,
+        sys.executable,
+        "-m",
+        "sphinx_autobuild",
+        str(book),
+        str(book / BUILD_DIR / "html"),
+        "-d",
+        str(book / BUILD_DIR / "doctrees"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--re-ignore",
+        NOT_SOURCES_RE,
+        *load_book(book).flags,
+        *sphinx_args,
     ]
     previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
     server = None

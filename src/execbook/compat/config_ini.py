@@ -12,17 +12,33 @@ all writing into the same ``Mapping`` with its line bookkeeping.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
-from execbook.source.aliases import AliasError, Aliases
 from execbook.book.config import GITHUB_REPO_RE
 from execbook.book.files import BUILD_DIR
 from execbook.compat.ini_file import (
-    DEFAULTS, DEFAULT_TAB, IGNORED, IGNORED_SECTIONS, INI_NAME, Ini, LIBRARY_TAB_KEYS, Note, TRUE, exists, first_heading, matching_files, read_ini, sphinx_globs, split_globs, split_rows,
+    DEFAULT_TAB,
+    DEFAULTS,
+    IGNORED,
+    IGNORED_SECTIONS,
+    INI_NAME,
+    LIBRARY_TAB_KEYS,
+    TRUE,
+    Ini,
+    Note,
+    exists,
+    first_heading,
+    matching_files,
+    read_ini,
+    sphinx_globs,
+    split_globs,
+    split_rows,
 )
+from execbook.source.aliases import AliasError, Aliases
+
 
 @dataclass
 class Mapping:
@@ -54,7 +70,9 @@ def marked_tabs(book: Path, ini: Ini) -> Callable[[], set[str]]:
         if not found:
             from execbook.book.scan import scan_book
 
-            exclude = sphinx_globs(split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks")))
+            exclude = sphinx_globs(
+                split_globs(ini.get("build", "exclusions")) + split_globs(ini.get("build", "non-notebooks"))
+            )
             found.append(scan_book(book, exclude).frameworks())
         return found[0]
 
@@ -67,27 +85,58 @@ def check_keys(ini: Ini, tabs: list[str], marked: Callable[[], set[str]] = set) 
     known_sections = [*DEFAULTS, *(f"library-{tab}" for tab in tabs)]
     for section, keys in ini.values.items():
         if section in IGNORED_SECTIONS:
-            notes.append(Note(ini.line(section), f"[{section}] is a d2l-book feature execbook does not have; the section is ignored", info=True))
+            notes.append(
+                Note(
+                    ini.line(section),
+                    f"[{section}] is a d2l-book feature execbook does not have; the section is ignored",
+                    info=True,
+                )
+            )
             continue
         if section.startswith("library-") and section not in known_sections:
             if section[8:] in marked():  # a framework of the book that this build leaves out
                 continue
-            notes.append(Note(ini.line(section), f"[{section}]: '{section[8:]}' is not one of the book's tabs ({', '.join(tabs)}; "
-                                                 "set them in [build] tabs); the section is ignored"))
+            notes.append(
+                Note(
+                    ini.line(section),
+                    f"[{section}]: '{section[8:]}' is not one of the book's tabs ({', '.join(tabs)}; "
+                    "set them in [build] tabs); the section is ignored",
+                )
+            )
             continue
         if section not in known_sections:
             hint = difflib.get_close_matches(section, known_sections, 1)
-            notes.append(Note(ini.line(section), f"unknown section [{section}]" + (f"; did you mean [{hint[0]}]?" if hint else "") + "; it is ignored"))
+            notes.append(
+                Note(
+                    ini.line(section),
+                    f"unknown section [{section}]"
+                    + (f"; did you mean [{hint[0]}]?" if hint else "")
+                    + "; it is ignored",
+                )
+            )
             continue
         allowed = LIBRARY_TAB_KEYS if section.startswith("library-") else DEFAULTS[section]
         for key in keys:
             if key in allowed:
                 continue
             if (section, key) in IGNORED:
-                notes.append(Note(ini.line(section, key), f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})", info=True))
+                notes.append(
+                    Note(
+                        ini.line(section, key),
+                        f"[{section}] {key} is not used by execbook ({IGNORED[section, key]})",
+                        info=True,
+                    )
+                )
                 continue
             hint = difflib.get_close_matches(key, list(allowed), 1)
-            notes.append(Note(ini.line(section, key), f"unknown key '{key}' in [{section}]" + (f"; did you mean '{hint[0]}'?" if hint else "") + "; it is ignored"))
+            notes.append(
+                Note(
+                    ini.line(section, key),
+                    f"unknown key '{key}' in [{section}]"
+                    + (f"; did you mean '{hint[0]}'?" if hint else "")
+                    + "; it is ignored",
+                )
+            )
     return notes
 
 
@@ -114,8 +163,16 @@ def map_project(book: Path, ini: Ini, m: Mapping) -> str:
     get, line = ini.get, ini.line
     index = get("build", "index").removesuffix(".md") or "index"
     if not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
-        m.notes.append(Note(line("build", "index"), f"the index page {index}.md does not exist; create it or set [build] index", True))
-    m.put("project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, line("project", "title"))
+        m.notes.append(
+            Note(
+                line("build", "index"),
+                f"the index page {index}.md does not exist; create it or set [build] index",
+                True,
+            )
+        )
+    m.put(
+        "project", get("project", "title") or first_heading(book / f"{index}.md") or book.name, line("project", "title")
+    )
     for key in ("author", "copyright", "release"):
         m.put(key, get("project", key), line("project", key))
     m.values["version"] = m.values["release"]
@@ -131,7 +188,13 @@ def map_build(book: Path, ini: Ini, m: Mapping, index: str, tabs: list[str]) -> 
     notebooks = split_globs(get("build", "notebooks"))
     for pattern in notebooks:
         if not pattern.endswith("md"):
-            m.notes.append(Note(line("build", "notebooks"), f"[build] notebooks: {pattern!r} must name Markdown files (end in .md)", True))
+            m.notes.append(
+                Note(
+                    line("build", "notebooks"),
+                    f"[build] notebooks: {pattern!r} must name Markdown files (end in .md)",
+                    True,
+                )
+            )
     include = sphinx_globs(notebooks + split_globs(get("build", "rsts"))) + [f"{index}.md", f"{index}.rst"]
     m.put("include_patterns", include, line("build", "notebooks"))
     exclude = sphinx_globs(split_globs(get("build", "exclusions")) + split_globs(get("build", "non-notebooks")))
@@ -139,7 +202,9 @@ def map_build(book: Path, ini: Ini, m: Mapping, index: str, tabs: list[str]) -> 
     m.notes += excluded_index(ini, index)
     for resource in split_globs(get("build", "resources")):
         if not exists(book, resource):
-            m.notes.append(Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}"))
+            m.notes.append(
+                Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}")
+            )
     if get("build", "eval_notebook").lower() not in TRUE:
         m.put("execbook_execute", "off", line("build", "eval_notebook"))
     m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
@@ -157,8 +222,14 @@ def excluded_index(ini: Ini, index: str) -> list[Note]:
     for key in ("exclusions", "non-notebooks"):
         for pattern in split_globs(ini.get("build", key)):
             if Matcher(sphinx_globs([pattern]))(f"{index}.md"):
-                return [Note(ini.line("build", key), f"[build] {key}: {pattern!r} leaves out the index page {index}.md, "
-                                                     "so nothing is left to build; exclude only the pages to leave out", True)]
+                return [
+                    Note(
+                        ini.line("build", key),
+                        f"[build] {key}: {pattern!r} leaves out the index page {index}.md, "
+                        "so nothing is left to build; exclude only the pages to leave out",
+                        True,
+                    )
+                ]
     return []
 
 
@@ -169,7 +240,9 @@ def existing_file(book: Path, ini: Ini, m: Mapping, section: str, key: str) -> P
         return None
     path = (book / value).resolve()
     if not path.is_file():
-        m.notes.append(Note(ini.line(section, key), f"[{section}] {key}: {value} does not exist; the setting is left out"))
+        m.notes.append(
+            Note(ini.line(section, key), f"[{section}] {key}: {value} does not exist; the setting is left out")
+        )
         return None
     return path
 
@@ -178,8 +251,13 @@ def map_html(book: Path, ini: Ini, m: Mapping) -> None:
     links = []
     for row in split_rows(ini.get("html", "header_links")):
         if len(row) != 3:
-            m.notes.append(Note(ini.entry_line("html", "header_links", ", ".join(row)), f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
-                                                                     "the link is left out"))
+            m.notes.append(
+                Note(
+                    ini.entry_line("html", "header_links", ", ".join(row)),
+                    f"[html] header_links: {', '.join(row)!r} must be 'name, URL, icon' (one link a line); "
+                    "the link is left out",
+                )
+            )
             continue
         name, url, icon = row
         links.append({"name": name, "url": url, "icon": icon, "type": "fontawesome"})
@@ -206,7 +284,9 @@ def map_html(book: Path, ini: Ini, m: Mapping) -> None:
 
 def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     pdf: dict[str, Any] = {"name": ini.get("project", "name")}
-    fonts = {role: ini.get("pdf", f"{role}_font") for role in ("main", "sans", "mono") if ini.get("pdf", f"{role}_font")}
+    fonts = {
+        role: ini.get("pdf", f"{role}_font") for role in ("main", "sans", "mono") if ini.get("pdf", f"{role}_font")
+    }
     if fonts:
         pdf["fonts"] = fonts
     script = existing_file(book, ini, m, "pdf", "post_latex")
@@ -243,27 +323,51 @@ def map_library(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
         else:
             lib_file = ini.get(section, "lib_file")
         if not lib_file:
-            m.notes.append(Note(ini.line(section), f"[{section}] needs lib_file, the module its #@save code goes to (e.g. d2l/torch.py)", True))
+            m.notes.append(
+                Note(
+                    ini.line(section),
+                    f"[{section}] needs lib_file, the module its #@save code goes to (e.g. d2l/torch.py)",
+                    True,
+                )
+            )
             continue
         parts = Path(lib_file).with_suffix("").parts
         if len(parts) != 2:
-            m.notes.append(Note(ini.line(section, "lib_file"), f"[{section}] lib_file {lib_file!r} must be a module in a package "
-                                                                f"folder beside config.ini, e.g. d2l/{Path(lib_file).name}", True))
+            m.notes.append(
+                Note(
+                    ini.line(section, "lib_file"),
+                    f"[{section}] lib_file {lib_file!r} must be a module in a package "
+                    f"folder beside config.ini, e.g. d2l/{Path(lib_file).name}",
+                    True,
+                )
+            )
             continue
         packages[tab] = "/".join(parts[:-1])
         modules[tab] = lib_file
-        maps = {target: ini.get(section, key) for key, target in LIBRARY_TAB_KEYS.items() if target and ini.get(section, key)}
+        maps = {
+            target: ini.get(section, key)
+            for key, target in LIBRARY_TAB_KEYS.items()
+            if target and ini.get(section, key)
+        }
         try:
             Aliases.from_option(maps)
         except AliasError as error:
             key = next((k for k, t in LIBRARY_TAB_KEYS.items() if t and error.entry in ini.get(section, k)), "")
-            m.notes.append(Note(ini.entry_line(section, key, error.entry), f"[{section}] {key or 'aliases'}: {error}", True))
+            m.notes.append(
+                Note(ini.entry_line(section, key, error.entry), f"[{section}] {key or 'aliases'}: {error}", True)
+            )
             continue
         if maps:
             aliases[tab] = maps
     if len(set(packages.values())) > 1:
-        m.notes.append(Note(ini.line(f"library-{tabs[0]}"), "every [library-<tab>] lib_file must be in the same package folder, "
-                                                            f"got {sorted(set(packages.values()))}", True))
+        m.notes.append(
+            Note(
+                ini.line(f"library-{tabs[0]}"),
+                "every [library-<tab>] lib_file must be in the same package folder, "
+                f"got {sorted(set(packages.values()))}",
+                True,
+            )
+        )
         return
     if not modules:
         return
@@ -288,14 +392,23 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[st
             if len(row) == 2 and tabs and row[0] not in tabs and row[0] in marked():
                 continue  # a framework of the book that this build leaves out
             if len(row) != 2 or row[0] not in (tabs or [default_tab]):
-                m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' "
-                                                                     "with a tab of [build] tabs; the line is left out"))
+                m.notes.append(
+                    Note(
+                        ini.line("colab", "github_repo"),
+                        f"[colab] github_repo: {', '.join(row)!r} must be 'tab, owner/repo' "
+                        "with a tab of [build] tabs; the line is left out",
+                    )
+                )
                 continue
             repos[row[0]] = row[1]
     for tab, repo in list(repos.items()):  # it goes into a URL on every page: only owner/repo makes a link
         if not GITHUB_REPO_RE.match(repo):
-            m.notes.append(Note(ini.line("colab", "github_repo"), f"[colab] github_repo: {repo!r} is not a GitHub repository "
-                                                                 "as 'owner/repo'; the line is left out"))
+            m.notes.append(
+                Note(
+                    ini.line("colab", "github_repo"),
+                    f"[colab] github_repo: {repo!r} is not a GitHub repository as 'owner/repo'; the line is left out",
+                )
+            )
             del repos[tab]
     if repos:
         m.values["execbook_colab"] = repos
@@ -305,15 +418,24 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[st
     for row in split_rows(ini.get("colab", "libs")):
         row = row if len(row) == 3 else [default_tab, *row] if len(row) == 2 and not tabs else row
         if len(row) != 3:
-            m.notes.append(Note(ini.line("colab", "libs"), f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'; "
-                                                              "the line is left out"))
+            m.notes.append(
+                Note(
+                    ini.line("colab", "libs"),
+                    f"[colab] libs: {', '.join(row)!r} must be 'tab, module, pip requirement'; the line is left out",
+                )
+            )
             continue
         tab, module, requirement = row
         if tabs and tab not in tabs and tab in marked():
             continue  # a framework of the book that this build leaves out
         if tab not in (tabs or [default_tab]):
-            m.notes.append(Note(ini.entry_line("colab", "libs", ", ".join(row)), f"[colab] libs: '{tab}' is not one of the book's "
-                                f"tabs ({', '.join(tabs or [default_tab])}); the line is left out"))
+            m.notes.append(
+                Note(
+                    ini.entry_line("colab", "libs", ", ".join(row)),
+                    f"[colab] libs: '{tab}' is not one of the book's "
+                    f"tabs ({', '.join(tabs or [default_tab])}); the line is left out",
+                )
+            )
             continue
         install.setdefault(tab, {})[module] = requirement.replace("==RELEASE", f"=={release}")
     if install:

@@ -15,14 +15,13 @@ from typing import Any
 from execbook.compat.config_ini import Mapping, map_ini
 from execbook.compat.ini_file import CONF_DIR, INI_NAME, Note
 
-
 # -- the generated conf.py ---------------------------------------------------------------
 
-CONF_TEXT = '''# Written by execbook for the d2l-book project in {book}: edit config.ini, not this file.
+CONF_TEXT = """# Written by execbook for the d2l-book project in {book}: edit config.ini, not this file.
 from execbook.compat.d2lbook import conf_values
 
 globals().update(conf_values({book!r}))
-'''
+"""
 
 
 def conf_values(book: str, mapping: Mapping | None = None) -> dict[str, Any]:
@@ -73,7 +72,9 @@ def check_sphinx_configs(book: Path, m: Mapping) -> Note | None:
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "sphinx_configs"]
             where = frames[-1].lineno if frames else 1
         message = error.msg if isinstance(error, SyntaxError) else str(error)
-        return Note(line + (where or 1) - 1, f"[build] sphinx_configs does not run: {type(error).__name__}: {message}", True)
+        return Note(
+            line + (where or 1) - 1, f"[build] sphinx_configs does not run: {type(error).__name__}: {message}", True
+        )
     return None
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from execbook.book.files import BUILD_DIR
 
-
 INI_NAME = "config.ini"
 DEFAULT_TAB = "python"  # a book without [build] tabs has one framework, execbook's default
 CONF_DIR = Path(BUILD_DIR) / ".execbook-conf"
@@ -21,24 +20,49 @@ CONF_DIR = Path(BUILD_DIR) / ".execbook-conf"
 DEFAULTS = {
     "project": {"name": "d2lbook", "title": "", "author": "The contributors", "release": "0.0.1", "copyright": ""},
     "build": {
-        "index": "index", "notebooks": "**/*.md", "rsts": "", "non-notebooks": "", "exclusions": "",
-        "resources": "", "eval_notebook": "True", "warning_is_error": "False", "sphinx_extensions": "",
-        "sphinx_configs": "", "tabs": "",
+        "index": "index",
+        "notebooks": "**/*.md",
+        "rsts": "",
+        "non-notebooks": "",
+        "exclusions": "",
+        "resources": "",
+        "eval_notebook": "True",
+        "warning_is_error": "False",
+        "sphinx_extensions": "",
+        "sphinx_configs": "",
+        "tabs": "",
     },
     "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
-    "pdf": {"main_font": "", "sans_font": "", "mono_font": "", "post_latex": "", "latex_logo": "", "bibfile": "", "style": "",
-            "latex_url": "", "latex_archive": ""},
+    "pdf": {
+        "main_font": "",
+        "sans_font": "",
+        "mono_font": "",
+        "post_latex": "",
+        "latex_logo": "",
+        "bibfile": "",
+        "style": "",
+        "latex_url": "",
+        "latex_archive": "",
+    },
     "library": {"version_file": "", "save_filename": ""},
     "deploy": {"github_repo": ""},
     "colab": {
-        "github_repo": "", "exclusions": "*.html **/index.html", "libs": "", "gpu_pattern": "gpu",
+        "github_repo": "",
+        "exclusions": "*.html **/index.html",
+        "libs": "",
+        "gpu_pattern": "gpu",
         "libs_header": "The following additional libraries are needed to run this notebook. "
         "Note that running on Colab is experimental, please report a Github issue if you have any problem.",
     },
 }
 LIBRARY_TAB_KEYS = {
-    "lib_file": None, "lib_name": "lib_name", "simple_alias": "simple", "fluent_alias": "fluent",
-    "args_alias": "args", "alias": "alias", "reverse_alias": "reverse",
+    "lib_file": None,
+    "lib_name": "lib_name",
+    "simple_alias": "simple",
+    "fluent_alias": "fluent",
+    "args_alias": "args",
+    "alias": "alias",
+    "reverse_alias": "reverse",
 }
 # d2l-book keys execbook has no use for, and why
 IGNORED = {
@@ -94,10 +118,14 @@ class Ini:
         end = start
         while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
             end += 1  # the value's continuation lines
-        value_lines = [(number, lines[number - 1].split("=", 1)[-1] if number == start else lines[number - 1])
-                       for number in range(start, end + 1)]
-        for match in (lambda text: first in [t.strip() for t in text.split(",")] or text.strip() == first,
-                      lambda text: first in text):
+        value_lines = [
+            (number, lines[number - 1].split("=", 1)[-1] if number == start else lines[number - 1])
+            for number in range(start, end + 1)
+        ]
+        for match in (
+            lambda text: first in [t.strip() for t in text.split(",")] or text.strip() == first,
+            lambda text: first in text,
+        ):
             for number, text in value_lines:
                 if first and match(text):
                     return number
@@ -140,12 +168,20 @@ def read_ini(path: Path) -> tuple[Ini, list[Note]]:
     try:
         parser.read_string(text, source=str(path))
     except configparser.MissingSectionHeaderError as error:  # a ParsingError since Python 3.12, without .errors
-        return Ini(path, {}, lines), [Note(error.lineno, f"cannot read {error.line.strip()!r}: config.ini starts with a [section] "
-                                           "header, such as [project], before any 'key = value'", True)]
+        return Ini(path, {}, lines), [
+            Note(
+                error.lineno,
+                f"cannot read {error.line.strip()!r}: config.ini starts with a [section] "
+                "header, such as [project], before any 'key = value'",
+                True,
+            )
+        ]
     except configparser.ParsingError as error:  # lines that are neither a section, a key nor a continuation
         source_lines = text.splitlines()
-        return Ini(path, {}, lines), [Note(line, f"cannot read {source_lines[line - 1].strip()!r}: write 'key = value' under a [section]", True)
-                                      for line, _ in error.errors]
+        return Ini(path, {}, lines), [
+            Note(line, f"cannot read {source_lines[line - 1].strip()!r}: write 'key = value' under a [section]", True)
+            for line, _ in error.errors
+        ]
     except configparser.Error as error:
         line = getattr(error, "lineno", None) or 1
         return Ini(path, {}, lines), [Note(line, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
@@ -158,7 +194,13 @@ def read_ini(path: Path) -> tuple[Ini, list[Note]]:
                 section[key] = parser[name][key].strip()
             except configparser.InterpolationError:
                 section[key] = parser.get(name, key, raw=True).strip()
-                notes.append(Note(lines.get((section_name(name), key), 1), f"[{name}] {key}: a literal % is written %% (as for d2l-book)", True))
+                notes.append(
+                    Note(
+                        lines.get((section_name(name), key), 1),
+                        f"[{name}] {key}: a literal % is written %% (as for d2l-book)",
+                        True,
+                    )
+                )
     return Ini(path, values, lines), notes
 
 

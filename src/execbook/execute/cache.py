@@ -22,13 +22,14 @@ from nbformat import NotebookNode
 
 from execbook.book.files import atomic_write, remove
 
-
 # the cache-directory tag (https://bford.info/cachedir/): backup tools skip the
 # folder, and execbook knows the folder is its own to write into
 TAG_NAME = "CACHEDIR.TAG"
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
-TAG_TEXT = (f"{TAG_SIGNATURE}\n# This file is a cache directory tag created by execbook.\n"
-            "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+TAG_TEXT = (
+    f"{TAG_SIGNATURE}\n# This file is a cache directory tag created by execbook.\n"
+    "# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
 
 
 def is_tagged(folder: Path) -> bool:

@@ -65,8 +65,12 @@ def run_remote(job: Job, payload: bytes | None, tree: str, lib: str, settings: A
             tree, lib = os.path.join(scratch, "tree"), os.path.join(scratch, "lib")
         Path(tree, job.workdir).mkdir(parents=True, exist_ok=True)
         status, notebook, errors, message = run_in_fresh_kernel(
-            job, lambda: new_kernel_manager(job.kernel, Path(tree), dict(os.environ), Path(scratch) / "kernel.log"),
-            shutdown, Path(tree), Path(lib), settings or KernelSettings(),
+            job,
+            lambda: new_kernel_manager(job.kernel, Path(tree), dict(os.environ), Path(scratch) / "kernel.log"),
+            shutdown,
+            Path(tree),
+            Path(lib),
+            settings or KernelSettings(),
         )
     return {
         "status": status,
@@ -82,7 +86,15 @@ class DaskPool(Pool):
     """A ``Pool`` whose workers are the cluster's."""
 
     def __init__(
-        self, address: str, tree: Path, libdir: Path, *, shared_fs: bool, gpus_per_job: int, limit_mb: int, settings: Any = None
+        self,
+        address: str,
+        tree: Path,
+        libdir: Path,
+        *,
+        shared_fs: bool,
+        gpus_per_job: int,
+        limit_mb: int,
+        settings: Any = None,
     ):
         self.address = address
         self.settings = settings  # KernelSettings: how kernels are started and watched on the workers
@@ -114,12 +126,23 @@ class DaskPool(Pool):
         try:
             payload = None
             if not self.shared_fs:
-                payload = client.scatter(zip_folders({"tree": self.tree, "lib": self.libdir}, self.limit_mb), broadcast=True)
+                payload = client.scatter(
+                    zip_folders({"tree": self.tree, "lib": self.libdir}, self.limit_mb), broadcast=True
+                )
             resources = {"GPU": self.gpus_per_job} if self.gpus_per_job else None
             futures = {}
             for job in jobs:
-                future = client.submit(run_remote, job, payload, str(self.tree), str(self.libdir), self.settings,
-                                       resources=resources, pure=False, key=f"execbook-{job.tab}-{job.key[:16]}")
+                future = client.submit(
+                    run_remote,
+                    job,
+                    payload,
+                    str(self.tree),
+                    str(self.libdir),
+                    self.settings,
+                    resources=resources,
+                    pure=False,
+                    key=f"execbook-{job.tab}-{job.key[:16]}",
+                )
                 futures[future] = (job, time.monotonic())
                 on_start(job, self.address)
             for future in as_completed(futures):
@@ -142,4 +165,6 @@ class DaskPool(Pool):
         errors = [CellError(*error) for error in data["errors"]]
         start = max(0.0, finished - data["duration"])
         message = data["message"] + (f" (on {data['worker']})" if data["status"] != Status.OK else "")
-        return JobResult(job, Status(data["status"]), notebook, data["worker"], start, data["duration"], errors, message.strip())
+        return JobResult(
+            job, Status(data["status"]), notebook, data["worker"], start, data["duration"], errors, message.strip()
+        )

@@ -99,7 +99,9 @@ def leading_imports(source: str) -> tuple[str, ...]:
     ``__future__`` imports end it too.
     """
     lines = source.splitlines()
-    while lines and (not lines[0].strip() or lines[0].strip().startswith("#") or lines[0].strip() == "%matplotlib inline"):
+    while lines and (
+        not lines[0].strip() or lines[0].strip().startswith("#") or lines[0].strip() == "%matplotlib inline"
+    ):
         lines.pop(0)
     for end, line in enumerate(lines):  # IPython syntax (%magic, !shell) is not Python: parse what comes before
         if line.lstrip().startswith(("%", "!")):
@@ -162,8 +164,16 @@ def fork_python(kernel: str) -> tuple[str, list[str]] | None:
 class ForkServer:
     """One server process: started at once, used as soon as it accepts."""
 
-    def __init__(self, python: str, imports: tuple[str, ...], cwd: Path, env: dict[str, str], libdir: Path | None,
-                 socket_path: str, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        python: str,
+        imports: tuple[str, ...],
+        cwd: Path,
+        env: dict[str, str],
+        libdir: Path | None,
+        socket_path: str,
+        log: Path | None = None,
+    ) -> None:
         self.imports = imports
         self.socket = socket_path
         self.state = "starting"  # then "ready", "unsafe: ...", "ended"
@@ -171,8 +181,20 @@ class ForkServer:
         stderr = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - the server owns it
         try:
             self.process = subprocess.Popen(
-                [python, FORKKERNEL, "ipykernel-server", socket_path, str(os.getpid()), str(libdir or ""), json.dumps(list(imports))],
-                cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                [
+                    python,
+                    FORKKERNEL,
+                    "ipykernel-server",
+                    socket_path,
+                    str(os.getpid()),
+                    str(libdir or ""),
+                    json.dumps(list(imports)),
+                ],
+                cwd=str(cwd),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
             )
         finally:
             if log is not None:
@@ -191,7 +213,7 @@ class ForkServer:
 
     @property
     def unsafe(self) -> str:
-        return self.state[len("unsafe: "):] if self.state.startswith("unsafe:") else ""
+        return self.state[len("unsafe: ") :] if self.state.startswith("unsafe:") else ""
 
     def usable(self) -> bool:
         return not self.failed and not self.unsafe and self.state != "ended" and self.process.poll() is None
@@ -219,5 +241,16 @@ class ForkServer:
 
 def proxy_argv(server: ForkServer, pid_file: str, extra: list[str]) -> list[str]:
     """The kernelspec argv of a kernel forked by ``server``."""
-    return [sys.executable, "-I", FORKKERNEL, "proxy", server.socket, str(server.process.pid), str(os.getpid()), pid_file,
-            "-f", "{connection_file}", *extra]
+    return [
+        sys.executable,
+        "-I",
+        FORKKERNEL,
+        "proxy",
+        server.socket,
+        str(server.process.pid),
+        str(os.getpid()),
+        pid_file,
+        "-f",
+        "{connection_file}",
+        *extra,
+    ]

@@ -59,7 +59,9 @@ class Job:
 
     @property
     def key(self) -> str:
-        return job_key(self.kernel, [cell.source for cell in self.cells], self.options, self.workdir, self.library_digest)
+        return job_key(
+            self.kernel, [cell.source for cell in self.cells], self.options, self.workdir, self.library_digest
+        )
 
 
 def job_key(kernel: str, sources: list[str], options: ExecOptions, workdir: str, extra: str = "") -> str:
@@ -70,14 +72,17 @@ def job_key(kernel: str, sources: list[str], options: ExecOptions, workdir: str,
     it because code reads files relative to it.
     """
     payload = {
-        "v": KEY_VERSION, "kernel": kernel, "options": options.as_dict(), "cells": sources, "workdir": workdir, "extra": extra,
+        "v": KEY_VERSION,
+        "kernel": kernel,
+        "options": options.as_dict(),
+        "cells": sources,
+        "workdir": workdir,
+        "extra": extra,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def jobs_for(
-    docname: str, path: str, doc: Document, kernels: dict[str, str], options: ExecOptions
-) -> list[Job]:
+def jobs_for(docname: str, path: str, doc: Document, kernels: dict[str, str], options: ExecOptions) -> list[Job]:
     """One job per framework that has code on the page.
 
     Front matter can give the page its own timeout (``execbook: {timeout: 60}``).
@@ -101,7 +106,9 @@ def job_notebook(job: Job, setup: str) -> NotebookNode:
     """The notebook a kernel runs: a setup cell (working folder), then the job's cells."""
     cells = [nbformat.v4.new_code_cell(setup, metadata={"execbook": {"setup": True}})]
     for cell in job.cells:
-        cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"execbook": {"index": cell.index, "line": cell.line}}))
+        cells.append(
+            nbformat.v4.new_code_cell(cell.source, metadata={"execbook": {"index": cell.index, "line": cell.line}})
+        )
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["execbook"] = {"docname": job.docname, "tab": job.tab, "key": job.key}
     return notebook

@@ -53,7 +53,9 @@ class KernelSettings:
     start_timeout: float = 60.0  # seconds for a kernel to answer (execbook_kernel_start_timeout)
     start_tries: int = 3  # a kernel that fails to start is replaced this many times, less one
     grace: float = 5.0  # seconds an interrupted cell has to stop before its kernel is killed
-    preload_imports: bool = True  # fork kernels from a server that imported the page's imports (execbook_preload_imports)
+    preload_imports: bool = (
+        True  # fork kernels from a server that imported the page's imports (execbook_preload_imports)
+    )
 
 
 class Client(NotebookClient):
@@ -61,7 +63,9 @@ class Client(NotebookClient):
     with a start handshake that waits for slow kernels, timeouts that hold and
     stream outputs gathered in linear time."""
 
-    def __init__(self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = OUTPUT_LIMIT, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = OUTPUT_LIMIT, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.output_limit = output_limit
@@ -107,7 +111,9 @@ class Client(NotebookClient):
             f"for {self.settings.grace:g} s and its kernel was killed"
         )
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> NotebookNode | None:
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         """Stream text goes into one bounded buffer per stream and cell; the rest as nbclient does it."""
         if msg["msg_type"] != "stream" or self.output_hook_stack[msg["parent_header"].get("msg_id")]:
             return super().output(outs, msg, display_id, cell_index)
@@ -272,7 +278,9 @@ def new_kernel_manager(
         )
     stderr = open(log, "wb") if log is not None else None  # noqa: SIM115 - the kernel process owns it
     try:
-        run_sync(manager.start_kernel)(cwd=str(cwd), env=env, stderr=stderr, extra_arguments=["--HistoryManager.enabled=False"])
+        run_sync(manager.start_kernel)(
+            cwd=str(cwd), env=env, stderr=stderr, extra_arguments=["--HistoryManager.enabled=False"]
+        )
     finally:
         if stderr is not None:
             stderr.close()  # the child has its own copy
@@ -302,7 +310,11 @@ DIE_WITH_BUILD = """if __execbook_sys.platform == "linux":
 def setup_code(workdir: Path, libdir: Path | None = None) -> str:
     """The hidden first cell: the page's folder, the book's library on the path,
     and the kernel tied to the build's life."""
-    lines = ["import os as __execbook_os, sys as __execbook_sys", f"__execbook_os.chdir({str(workdir)!r})", DIE_WITH_BUILD]
+    lines = [
+        "import os as __execbook_os, sys as __execbook_sys",
+        f"__execbook_os.chdir({str(workdir)!r})",
+        DIE_WITH_BUILD,
+    ]
     if libdir is not None:
         lines.append(f"__execbook_sys.path.insert(0, {str(libdir)!r})")
     lines.append("del __execbook_os, __execbook_sys")
@@ -313,7 +325,11 @@ Outcome = tuple[str, "NotebookNode | None", list[CellError], str]  # status, not
 
 
 def run_job(
-    job: Job, manager: AsyncKernelManager, tree: Path, libdir: Path | None = None, settings: KernelSettings = KernelSettings()
+    job: Job,
+    manager: AsyncKernelManager,
+    tree: Path,
+    libdir: Path | None = None,
+    settings: KernelSettings = KernelSettings(),
 ) -> Outcome:
     """Execute ``job`` in an already started kernel; (status, notebook, errors, message).
 
@@ -406,7 +422,12 @@ def run_in_fresh_kernel(
             if manager is not None:
                 retire(manager)
     tries = f"{len(problems)} tries" if len(problems) > 1 else "1 try"
-    return Status.DEAD, None, [], f"the kernel {job.kernel!r} could not start ({tries}): " + "; ".join(dict.fromkeys(problems))
+    return (
+        Status.DEAD,
+        None,
+        [],
+        f"the kernel {job.kernel!r} could not start ({tries}): " + "; ".join(dict.fromkeys(problems)),
+    )
 
 
 def kernel_problem(kernel: str, error: Exception) -> str:
@@ -464,6 +485,10 @@ def mark_failure(cell: NotebookNode, ename: str, message: str) -> None:
     A timed-out cell's own KeyboardInterrupt traceback (from the interrupt we
     sent) says nothing useful and is replaced.
     """
-    outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt")]
+    outputs = [
+        o
+        for o in cell.get("outputs", [])
+        if not (o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt")
+    ]
     outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
     cell["outputs"] = outputs

@@ -25,13 +25,13 @@ from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.state import kept_state, run_state
 from execbook.execute.cache import Cache, DamagedEntry
-from execbook.execute.layout import Layout
-from execbook.execute.tree import sync_tree
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
-from execbook.execute.results import JobResult, Status
+from execbook.execute.layout import Layout
+from execbook.execute.pools import Pool
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
-from execbook.execute.pools import Pool
+from execbook.execute.results import JobResult, Status
+from execbook.execute.tree import sync_tree
 from execbook.execute.workers import WorkerSpec, plan_workers
 from execbook.library.build import book_libraries, built_libraries, library_extras, library_spec
 from execbook.library.extract import Library, job_library_names
@@ -42,14 +42,17 @@ from execbook.source.syntax import parse
 logger = logging.getLogger(__name__)
 
 
-
 def page_jobs(app: Sphinx, docname: str, doc: Document | None = None) -> list[Job]:
     options = cfg.get(app.config)
     path = app.env.doc2path(docname)
     if doc is None:
-        doc = parse(Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
+        doc = parse(
+            Path(path).read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app)
+        )
     relative = os.path.relpath(path, app.srcdir)
-    return jobs_for(docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout, output_limit=options.output_limit))
+    return jobs_for(
+        docname, relative, doc, options.kernels, ExecOptions(timeout=options.timeout, output_limit=options.output_limit)
+    )
 
 
 def unchanged_page_jobs(app: Sphinx, env: BuildEnvironment, docname: str) -> list[Job]:
@@ -77,7 +80,9 @@ def with_library(job: Job, libraries: dict[str, Library], spec: LibrarySpec | No
     return replace(job, library_digest=digest)
 
 
-def on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+def on_env_get_outdated(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     options = cfg.get(app.config)
     previous = kept_state(env).keys
     pages = [name for name in sorted(env.found_docs) if str(env.doc2path(name)).endswith(".md")]
@@ -118,7 +123,11 @@ def damaged(cache: Cache, job: Job) -> bool:
         cache.load(job.key)
         return False
     except DamagedEntry as error:
-        logger.warning(f"damaged cache entry for {job.docname} ({job.tab}), running it again: {error}", type="execbook", subtype="cache")
+        logger.warning(
+            f"damaged cache entry for {job.docname} ({job.tab}), running it again: {error}",
+            type="execbook",
+            subtype="cache",
+        )
         cache.discard(job.key)
         return True
 
@@ -127,8 +136,9 @@ def remembered_durations(cache: Cache) -> dict[str, float]:
     """Earlier runs' durations (only an ordering hint): what is malformed is warned about once and left out."""
     durations, problem = cache.read_durations()
     if problem:
-        logger.warning(f"{cache.durations_path}: {problem}; it is rewritten after this build",
-                       type="execbook", subtype="cache")
+        logger.warning(
+            f"{cache.durations_path}: {problem}; it is rewritten after this build", type="execbook", subtype="cache"
+        )
     return durations
 
 
@@ -136,8 +146,9 @@ def record_durations(cache: Cache, finished: dict[str, float]) -> None:
     try:
         cache.record_durations(finished)
     except OSError as error:  # a read-only cache: the next build only orders its jobs less well
-        logger.warning(f"could not record job durations in {cache.durations_path}: {error}",
-                       type="execbook", subtype="cache")
+        logger.warning(
+            f"could not record job durations in {cache.durations_path}: {error}", type="execbook", subtype="cache"
+        )
 
 
 def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
@@ -187,10 +198,20 @@ def make_pool(app: Sphinx, workers: list[WorkerSpec], layout: Layout) -> Pool:
         from execbook.execute.cluster import DaskPool
 
         if not address:
-            cfg.report_config_error(app, "execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)",
-                                    in_settings=False)
-        return DaskPool(address, layout.tree, layout.lib, shared_fs=options.dask_shared_fs,
-                        gpus_per_job=options.gpus_per_job, limit_mb=options.dask_max_payload_mb, settings=settings)
+            cfg.report_config_error(
+                app,
+                "execbook_executor = 'dask' needs execbook_dask_scheduler (or EXECBOOK_DASK_SCHEDULER)",
+                in_settings=False,
+            )
+        return DaskPool(
+            address,
+            layout.tree,
+            layout.lib,
+            shared_fs=options.dask_shared_fs,
+            gpus_per_job=options.gpus_per_job,
+            limit_mb=options.dask_max_payload_mb,
+            settings=settings,
+        )
     return LocalPool(workers, layout.tree, layout.logs, layout.lib, settings)
 
 
@@ -221,12 +242,21 @@ def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode])
         cleared = cache.store(job.key, result.notebook, partial=not Status(result.status).final)
     except Exception as error:  # noqa: BLE001 - a read-only folder, a file where a folder belongs, ...
         held[job.key] = result.notebook
-        logger.warning(f"[{job.tab}] the outputs could not be cached ({error}): they are shown in this build "
-                       "and the code runs again next build", location=job.docname, type="execbook", subtype="cache")
+        logger.warning(
+            f"[{job.tab}] the outputs could not be cached ({error}): they are shown in this build "
+            "and the code runs again next build",
+            location=job.docname,
+            type="execbook",
+            subtype="cache",
+        )
         return
     if cleared:
-        logger.warning(f"[{job.tab}] damaged cache entry (a folder) replaced: {cache.path(job.key)}",
-                       location=job.docname, type="execbook", subtype="cache")
+        logger.warning(
+            f"[{job.tab}] damaged cache entry (a folder) replaced: {cache.path(job.key)}",
+            location=job.docname,
+            type="execbook",
+            subtype="cache",
+        )
 
 
 def outputs_for(app: Sphinx, docname: str, doc: Document) -> dict[str, Any]:

@@ -61,7 +61,12 @@ class LocalPool(Pool):
     """One thread per worker (``WorkerSpec``) of this machine, each running one job at a time."""
 
     def __init__(
-        self, workers: list[WorkerSpec], tree: Path, logs: Path, libdir: Path | None = None, settings: KernelSettings = KernelSettings()
+        self,
+        workers: list[WorkerSpec],
+        tree: Path,
+        logs: Path,
+        libdir: Path | None = None,
+        settings: KernelSettings = KernelSettings(),
     ):
         self.workers = workers
         self.settings = settings
@@ -88,7 +93,9 @@ class LocalPool(Pool):
         queue = list(jobs)
         epoch = time.monotonic() if epoch is None else epoch
         threads = [
-            threading.Thread(target=self._work, args=(spec, queue, on_done, on_start, epoch), name=spec.name, daemon=True)
+            threading.Thread(
+                target=self._work, args=(spec, queue, on_done, on_start, epoch), name=spec.name, daemon=True
+            )
             for spec in self.workers[: max(1, len(jobs))]
         ]
         for thread in threads:
@@ -118,7 +125,9 @@ class LocalPool(Pool):
     def _env(spec: WorkerSpec) -> dict[str, str]:
         return {**os.environ, **spec.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
-    def _start(self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None = None) -> AsyncKernelManager:
+    def _start(
+        self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None = None
+    ) -> AsyncKernelManager:
         self.logs.mkdir(parents=True, exist_ok=True)
         manager = new_kernel_manager(kernel, self.tree, self._env(spec), self.logs / f"{log_name}.log", fork=server)
         with self.lock:  # stop() may have run while this kernel was starting: it must not escape it
@@ -168,8 +177,11 @@ class LocalPool(Pool):
         if not imports:
             return None
         with self.lock:
-            mine = [(key, server) for key, server in self.servers.items()
-                    if key[0] == spec.name and key[1] == job.kernel and starts_with(imports, key[2])]
+            mine = [
+                (key, server)
+                for key, server in self.servers.items()
+                if key[0] == spec.name and key[1] == job.kernel and starts_with(imports, key[2])
+            ]
         for key, server in sorted(mine, key=lambda item: -len(item[0][2])):
             if server.usable():
                 return server
@@ -191,8 +203,15 @@ class LocalPool(Pool):
             if self.stopping.is_set():
                 return None
             try:
-                server = ForkServer(python[0], shared, self.tree, self._env(spec), self.libdir, ipc_address() + ".fork",
-                                    self.logs / f"{spec.name}-forkserver-{len(self.servers)}.log")
+                server = ForkServer(
+                    python[0],
+                    shared,
+                    self.tree,
+                    self._env(spec),
+                    self.libdir,
+                    ipc_address() + ".fork",
+                    self.logs / f"{spec.name}-forkserver-{len(self.servers)}.log",
+                )
             except OSError:
                 return None
             self.servers[key] = server
@@ -244,7 +263,9 @@ class LocalPool(Pool):
 
             logging.getLogger(__name__).warning(
                 f"execbook: kernels start cold for pages that begin with {'; '.join(server.imports)[:200]}: "
-                f"{server.unsafe} (execbook_preload_imports)", type="execbook", subtype="preload",
+                f"{server.unsafe} (execbook_preload_imports)",
+                type="execbook",
+                subtype="preload",
             )
 
     def _forget(self, manager: AsyncKernelManager) -> None:
@@ -289,29 +310,54 @@ class LocalPool(Pool):
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
                 # a cold spare suits any job of its kernel; a forked one only a job whose imports begin with its server's
-                if spare is not None and spare[0] == job.kernel and (spare[1] is None or starts_with(self._prefix(job), spare[1].imports)):
+                if (
+                    spare is not None
+                    and spare[0] == job.kernel
+                    and (spare[1] is None or starts_with(self._prefix(job), spare[1].imports))
+                ):
                     first, first_server, spare = spare[2], spare[1], None
                 elif spare is not None and spare[1] is not None and not spare[1].usable():
                     self._retire(spare[2])  # no job will want it: make room for a spare that one will
                     spare = None
                 upcoming, after = self._peek(queue)
                 if upcoming is not None and spare is None:
-                    spare = self._try_start(spec, upcoming.kernel, f"{spec.name}-{int(start * 1000)}-next",
-                                            self._server(spec, upcoming, after))
-                start_kernel = self._starter(spec, job, f"{spec.name}-{int(start * 1000)}", server if first is None else None,
-                                             first_server)
+                    spare = self._try_start(
+                        spec,
+                        upcoming.kernel,
+                        f"{spec.name}-{int(start * 1000)}-next",
+                        self._server(spec, upcoming, after),
+                    )
+                start_kernel = self._starter(
+                    spec, job, f"{spec.name}-{int(start * 1000)}", server if first is None else None, first_server
+                )
                 status, notebook, errors, message = run_in_fresh_kernel(
-                    job, start_kernel, self._retire, self.tree, self.libdir, self.settings, first,
+                    job,
+                    start_kernel,
+                    self._retire,
+                    self.tree,
+                    self.libdir,
+                    self.settings,
+                    first,
                 )
             except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
-                status, notebook, errors, message = Status.DEAD, None, [], f"the job could not run: {type(error).__name__}: {error}"
+                status, notebook, errors, message = (
+                    Status.DEAD,
+                    None,
+                    [],
+                    f"the job could not run: {type(error).__name__}: {error}",
+                )
             if self.stopping.is_set() and status != Status.OK:
                 status, message = Status.INTERRUPTED, "the build was interrupted"
-            result = JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message)
+            result = JobResult(
+                job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message
+            )
             try:
                 on_done(result)
             except Exception as error:  # noqa: BLE001 - the job ran; its bookkeeping failing must not stop the worker
-                print(f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}", file=sys.stderr)
+                print(
+                    f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}",
+                    file=sys.stderr,
+                )
         if spare is not None:
             self._retire(spare[2])
         self._close_servers(spec.name)

@@ -18,8 +18,13 @@ if TYPE_CHECKING:
     from execbook.execute.layout import Layout
 
 REPORT_PAGE = "execbook-report"
-COLOURS = {Status.OK: "#4c9a6a", Status.ERROR: "#d9534f", Status.TIMEOUT: "#e0a030", Status.DEAD: "#8e44ad",
-           Status.INTERRUPTED: "#999999"}
+COLOURS = {
+    Status.OK: "#4c9a6a",
+    Status.ERROR: "#d9534f",
+    Status.TIMEOUT: "#e0a030",
+    Status.DEAD: "#8e44ad",
+    Status.INTERRUPTED: "#999999",
+}
 
 
 @dataclass
@@ -43,8 +48,18 @@ class Report:
 
     def add(self, result: JobResult) -> None:
         self.entries.append(
-            Entry(result.job.docname, result.job.tab, result.status, False, result.worker,
-                  round(result.start, 3), round(result.duration, 3), result.message, len(result.errors), result.job.key)
+            Entry(
+                result.job.docname,
+                result.job.tab,
+                result.status,
+                False,
+                result.worker,
+                round(result.start, 3),
+                round(result.duration, 3),
+                result.message,
+                len(result.errors),
+                result.job.key,
+            )
         )
 
     def add_cached(self, jobs: list[Job]) -> None:
@@ -56,8 +71,15 @@ class Report:
                 self.entries.append(Entry(job.docname, job.tab, Status.CACHED, True, key=job.key))
             else:
                 self.entries.append(
-                    Entry(job.docname, job.tab, twin.status, True, twin.worker, key=job.key,
-                          message=f"same code as {twin.page} ({twin.tab}): one run served both")
+                    Entry(
+                        job.docname,
+                        job.tab,
+                        twin.status,
+                        True,
+                        twin.worker,
+                        key=job.key,
+                        message=f"same code as {twin.page} ({twin.tab}): one run served both",
+                    )
                 )
 
     @property

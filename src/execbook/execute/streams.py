@@ -80,7 +80,11 @@ def order_streams(outputs: list) -> list:
     outputs = list(outputs)
     for index in range(len(outputs) - 1):
         first, second = outputs[index], outputs[index + 1]
-        if (first.get("output_type") == "stream" and first.get("name") == "stderr"
-                and second.get("output_type") == "stream" and second.get("name") == "stdout"):
+        if (
+            first.get("output_type") == "stream"
+            and first.get("name") == "stderr"
+            and second.get("output_type") == "stream"
+            and second.get("name") == "stdout"
+        ):
             outputs[index], outputs[index + 1] = second, first
     return outputs

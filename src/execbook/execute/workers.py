@@ -7,7 +7,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,9 @@ def detect_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(line for line in listing.splitlines() if line.startswith("GPU "))]
 
 
-def plan_workers(setting: int | list | str, cores: int | None = None, gpus: list[str] | None = None) -> list[WorkerSpec]:
+def plan_workers(
+    setting: int | list | str, cores: int | None = None, gpus: list[str] | None = None
+) -> list[WorkerSpec]:
     """``execbook_workers``: "auto", a count, or a list of GPU ids.
 
     With GPUs each worker owns one (CUDA_VISIBLE_DEVICES); without, workers
@@ -46,7 +54,12 @@ def plan_workers(setting: int | list | str, cores: int | None = None, gpus: list
         return [WorkerSpec(f"gpu{gpu}", {"CUDA_VISIBLE_DEVICES": gpu}, gpu) for gpu in gpus]
     count = cores if setting == "auto" else max(1, int(setting))
     if gpus:
-        return [WorkerSpec(f"gpu{gpus[i % len(gpus)]}-{i}", {"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)]}, gpus[i % len(gpus)]) for i in range(count)]
+        return [
+            WorkerSpec(
+                f"gpu{gpus[i % len(gpus)]}-{i}", {"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)]}, gpus[i % len(gpus)]
+            )
+            for i in range(count)
+        ]
     threads = str(max(1, cores // count))
     env = {name: threads for name in THREAD_VARIABLES}
     env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU worker never grabs a GPU by accident

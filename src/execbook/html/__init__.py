@@ -17,8 +17,19 @@ HERE = Path(__file__).parent
 
 
 def setup(app: Sphinx) -> None:
-    from execbook.html import mathjax, outside, reader, references, site_notebooks, startup, tabs, theme, toc_cycles
-    from execbook.html import unchanged, upstream
+    from execbook.html import (
+        mathjax,
+        outside,
+        reader,
+        references,
+        site_notebooks,
+        startup,
+        tabs,
+        theme,
+        toc_cycles,
+        unchanged,
+        upstream,
+    )
 
     startup.defer_myst_nb_execution()  # before myst_nb is imported
     startup.share_entry_point_scans()

@@ -74,8 +74,12 @@ def drop_outside_images(app: Sphinx, doctree: nodes.document) -> None:
             warn("image", uri, path, node)
             node.parent.remove(node)
         elif not uri or Path(path).is_dir():  # '![]()': Sphinx's image collector would stop the build opening a folder
-            logger.warning(f"image '{uri}' names a folder, not an image file, so it was left out; give the image's path",
-                           location=node, type="execbook", subtype="image")
+            logger.warning(
+                f"image '{uri}' names a folder, not an image file, so it was left out; give the image's path",
+                location=node,
+                type="execbook",
+                subtype="image",
+            )
             node.parent.remove(node)
 
 

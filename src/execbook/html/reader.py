@@ -16,15 +16,15 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
-from execbook.library.apidoc import api_page
+from execbook.book.files import decode_page
 from execbook.execute.failures import record_failures
 from execbook.execute.phase import outputs_for
 from execbook.execute.results import Status, cell_errors
-from execbook.library.build import shown_code
-from execbook.source.notebooks import rendered_notebook
-from execbook.book.files import decode_page
 from execbook.html.references import footnote_citations
+from execbook.library.apidoc import api_page
+from execbook.library.build import shown_code
 from execbook.source.document import toc_target
+from execbook.source.notebooks import rendered_notebook
 from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ NOTEBOOK_MARK = '{\n "cells"'  # how nbformat.writes() starts
 COMPACT_MARK = '{"cells": '  # how on_source_read's notebook starts (compact_notebook_text)
 
 
-def skip_undecodable(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+def skip_undecodable(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     """Leave out a page Sphinx cannot decode, with a warning at its line: Sphinx
     would stop the whole build on it, with no file named ("Encoding error!")."""
     for docname in sorted(added | changed):
@@ -87,13 +89,19 @@ def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> 
     meta = notebook.metadata.get("execbook", {})
     worker = f" (worker {meta['worker']})" if meta.get("worker") else ""
     for error in cell_errors(notebook):
-        what = error.evalue if error.ename in ("CellTimeout", "DeadKernel") else f"the cell raised {error.ename}: {error.evalue}"
+        what = (
+            error.evalue
+            if error.ename in ("CellTimeout", "DeadKernel")
+            else f"the cell raised {error.ename}: {error.evalue}"
+        )
         logger.warning(f"[{tab}] {what}{worker}", location=(docname, error.line or 1), type="execbook", subtype="cell")
         count += 1
     if meta.get("status") == Status.INTERRUPTED:
         logger.warning(
             f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
-            location=(docname, meta.get("failed_line") or 1), type="execbook", subtype="kernel",
+            location=(docname, meta.get("failed_line") or 1),
+            type="execbook",
+            subtype="kernel",
         )
         count += 1
     return count

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from pathlib import Path
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -143,7 +143,8 @@ def register_entry_style() -> None:
                 logger.warning(
                     f"the bibliography entry '{entry.key}' (@{entry.type}) has no {missing.field_name}, which pybtex's "
                     f"plain style needs for its type; add it to the .bib file (shown without it)",
-                    type="execbook", subtype="bibtex",
+                    type="execbook",
+                    subtype="bibtex",
                 )
                 template = toplevel[
                     optional[sentence[self.format_names("author")]],
@@ -176,8 +177,13 @@ def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
                     relative = str(path)
                 if not path.is_file():  # sphinxcontrib-bibtex would say nothing: every citation just goes unresolved
                     line = text.count("\n", 0, target.start()) + 1
-                    logger.warning(f":bibliography: file {bib.strip()!r} does not exist (looked for {path}); "
-                                   "fix the name or add the .bib file", location=f"{page}:{line}", type="execbook", subtype="bibliography")
+                    logger.warning(
+                        f":bibliography: file {bib.strip()!r} does not exist (looked for {path}); "
+                        "fix the name or add the .bib file",
+                        location=f"{page}:{line}",
+                        type="execbook",
+                        subtype="bibliography",
+                    )
                 elif relative not in found:
                     found.append(relative)
     if not found and (srcdir / "references.bib").is_file():
@@ -207,5 +213,9 @@ def footnote_citations(doc: Document) -> Document:
 def configure_bibtex(app: Sphinx, config: Config) -> None:
     if not config.bibtex_bibfiles:  # the pages of this book only (not those of books in its subfolders)
         include = Matcher(list(config.include_patterns))
-        pages = [path for name, path in book_pages(Path(app.srcdir), list(config.exclude_patterns)).items() if include(f"{name}.md")]
+        pages = [
+            path
+            for name, path in book_pages(Path(app.srcdir), list(config.exclude_patterns)).items()
+            if include(f"{name}.md")
+        ]
         config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), pages)

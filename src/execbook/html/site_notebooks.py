@@ -25,15 +25,15 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from execbook.version import __version__
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.state import kept_state
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
-from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
 from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
+from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
 from execbook.source.syntax import parse
+from execbook.version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +49,22 @@ def book_digest(app: Sphinx) -> str:
     env = app.env
     bibdata = env.domaindata.get("cite", {}).get("bibdata")
     bibfiles = getattr(bibdata, "bibfiles", {}) or {}
-    return digest({
-        "execbook": __version__,
-        "builder": app.builder.name,
-        "options": repr(cfg.get(app.config)),
-        "baseurl": app.config.html_baseurl,
-        "numfig_format": app.config.numfig_format,
-        "labels": env.domaindata.get("std", {}).get("labels", {}),
-        "math": env.domaindata.get("math", {}).get("objects", {}),
-        "secnumbers": env.toc_secnumbers,
-        "fignumbers": env.toc_fignumbers,
-        "titles": {name: title.astext() for name, title in env.titles.items()},
-        "images": {path: unique for path, (_, unique) in env.images.items()},
-        "bib": {str(path): getattr(info, "mtime", None) for path, info in bibfiles.items()},
-    })
+    return digest(
+        {
+            "execbook": __version__,
+            "builder": app.builder.name,
+            "options": repr(cfg.get(app.config)),
+            "baseurl": app.config.html_baseurl,
+            "numfig_format": app.config.numfig_format,
+            "labels": env.domaindata.get("std", {}).get("labels", {}),
+            "math": env.domaindata.get("math", {}).get("objects", {}),
+            "secnumbers": env.toc_secnumbers,
+            "fignumbers": env.toc_fignumbers,
+            "titles": {name: title.astext() for name, title in env.titles.items()},
+            "images": {path: unique for path, (_, unique) in env.images.items()},
+            "bib": {str(path): getattr(info, "mtime", None) for path, info in bibfiles.items()},
+        }
+    )
 
 
 def page_digest(app: Sphinx, docname: str, text: str, tabs: list[str], book: str) -> str:
@@ -114,15 +116,20 @@ def write_site_notebooks(app: Sphinx, exception: Exception | None) -> None:
         try:
             written += write_page(app, refs, manifest, docname, list(tabs), book, root)
         except Exception as error:  # the rest of the site stands; the link check will name the buttons
-            logger.warning(f"its notebooks could not be written ({type(error).__name__}: {error}); "
-                           "please report this to execbook", location=docname, type="execbook", subtype="notebooks")
+            logger.warning(
+                f"its notebooks could not be written ({type(error).__name__}: {error}); please report this to execbook",
+                location=docname,
+                type="execbook",
+                subtype="notebooks",
+            )
     manifest.save()
     if written:
         logger.info(f"execbook: wrote {written} notebooks into {root}")
 
 
-def write_page(app: Sphinx, refs: References, manifest: Manifest, docname: str, tabs: list[str], book: str,
-               root: Path) -> int:
+def write_page(
+    app: Sphinx, refs: References, manifest: Manifest, docname: str, tabs: list[str], book: str, root: Path
+) -> int:
     """One page's notebooks, unless what they are made of is unchanged and
     they are all there; returns how many were written."""
     source = Path(app.env.doc2path(docname))
@@ -136,8 +143,9 @@ def write_page(app: Sphinx, refs: References, manifest: Manifest, docname: str, 
         manifest.new[docname] = before
         return 0
     doc = parse(text, cfg.get(app.config).tabs, left_out=bookscan.left_out(app))
-    page = write_download_notebooks(app, refs, docname, source, doc, outputs_for(app, docname, doc), root,
-                                site_image(app, refs, docname))
+    page = write_download_notebooks(
+        app, refs, docname, source, doc, outputs_for(app, docname, doc), root, site_image(app, refs, docname)
+    )
     images = {(str(original), str(copy)) for pairs in page.images.values() for original, copy in pairs}
     manifest.new[docname] = {"digest": signature, "images": sorted(images)}
     return len(page.notebooks)

@@ -83,8 +83,15 @@ def _deferred_client(module_name: str, class_name: str) -> type:
         real = getattr(_real_module(module_name), class_name)
         return real(*args, **kwargs)
 
-    return type(class_name, (), {"__new__": __new__, "__module__": module_name,
-                                 "__doc__": f"{module_name}.{class_name}, imported when first used"})
+    return type(
+        class_name,
+        (),
+        {
+            "__new__": __new__,
+            "__module__": module_name,
+            "__doc__": f"{module_name}.{class_name}, imported when first used",
+        },
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -165,7 +165,7 @@ def visit_tab_group_html(self: Any, node: tab_group) -> None:
     hidden = "" if default not in tabs else " hidden"
     self.body.append(
         f'<p class="execbook-missing"{hidden} data-available="{html.escape(" ".join(tabs))}">'
-        f"Not available for <span class=\"execbook-missing-name\">{html.escape(options.label(default))}</span>; "
+        f'Not available for <span class="execbook-missing-name">{html.escape(options.label(default))}</span>; '
         f"available for {html.escape(names)}.</p>"
     )
 

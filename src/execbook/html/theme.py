@@ -43,7 +43,11 @@ def configure(app: Sphinx, config: Config) -> None:
     setdefault(config, "numfig", True)
     setdefault(config, "math_numfig", True)
     setdefault(config, "numfig_secnum_depth", 2)
-    setdefault(config, "numfig_format", {"section": "Section %s", "figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"})
+    setdefault(
+        config,
+        "numfig_format",
+        {"section": "Section %s", "figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"},
+    )
     # the author's patterns plus ours: build output and hidden folders are never pages
     config.exclude_patterns = [*config.exclude_patterns, *(p for p in EXCLUDE if p not in config.exclude_patterns)]
     if not user_set(config, "html_theme"):
@@ -91,9 +95,12 @@ def check_cache_dir(app: Sphinx, options: cfg.ExecbookConfig) -> None:
     for book in dict.fromkeys((Path(app.srcdir), Path(app.confdir))):
         reason = unsafe_root(root, book)
         if reason:
-            report_config_error(app, f"execbook_cache_dir: {options.cache_dir!r} ({root.resolve()}) {reason}; the cache would "
-                                     f"write notebooks/ and durations.json there. Use a folder of its own, e.g. "
-                                     f"'_build/.execbook-cache' (an empty folder, or one holding execbook's {TAG_NAME}, is accepted)")
+            report_config_error(
+                app,
+                f"execbook_cache_dir: {options.cache_dir!r} ({root.resolve()}) {reason}; the cache would "
+                f"write notebooks/ and durations.json there. Use a folder of its own, e.g. "
+                f"'_build/.execbook-cache' (an empty folder, or one holding execbook's {TAG_NAME}, is accepted)",
+            )
 
 
 def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -124,8 +131,14 @@ def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, An
     for tab in notebook_tabs:
         label = options.label(tab)
         notebook = f"{SITE_NOTEBOOKS}/{tab}/{pagename}.ipynb"
-        buttons.append({"tab": tab, "href": context["pathto"](notebook, 1), "download": True,
-                        "text": f"Download the {label} notebook"})
+        buttons.append(
+            {
+                "tab": tab,
+                "href": context["pathto"](notebook, 1),
+                "download": True,
+                "text": f"Download the {label} notebook",
+            }
+        )
         if tab in options.colab and show_colab:
             colab = f"https://colab.research.google.com/github/{options.colab[tab]}/blob/master/{pagename}.ipynb"
             buttons.append({"tab": tab, "href": colab, "download": False, "text": "Open in Colab"})

@@ -38,7 +38,7 @@ def _walk(env: BuildEnvironment, docname: str, path: list[str], done: set[str]) 
     path.append(docname)
     for child in list(env.toctree_includes.get(docname, ())):
         if child in path:
-            _report(env, path[path.index(child):] + [child])
+            _report(env, path[path.index(child) :] + [child])
             env.toctree_includes[docname].remove(child)
         else:
             _walk(env, child, path, done)
@@ -48,13 +48,17 @@ def _walk(env: BuildEnvironment, docname: str, path: list[str], done: set[str]) 
 
 def _report(env: BuildEnvironment, cycle: list[str]) -> None:
     """``cycle`` is the pages in toc order, its first page again at the end."""
-    steps = [f"{_file(env, parent)}:{_entry_line(env, parent, child)} lists {_file(env, child)}"
-             for parent, child in zip(cycle, cycle[1:])]
+    steps = [
+        f"{_file(env, parent)}:{_entry_line(env, parent, child)} lists {_file(env, child)}"
+        for parent, child in zip(cycle, cycle[1:])
+    ]
     parent, child = cycle[-2], cycle[-1]
     logger.warning(
         f"toc cycle: {'; '.join(steps)}; a page cannot be inside its own toc; remove one of these entries "
         "(this one is left out)",
-        location=(parent, _entry_line(env, parent, child)), type="execbook", subtype="toc",
+        location=(parent, _entry_line(env, parent, child)),
+        type="execbook",
+        subtype="toc",
     )
 
 

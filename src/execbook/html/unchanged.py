@@ -36,7 +36,9 @@ PATCHED = "_execbook_patched"
 _changes: weakref.WeakKeyDictionary[BuildEnvironment, list[Any]] = weakref.WeakKeyDictionary()
 
 
-def note_removed(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+def note_removed(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     _changes[env] = [removed, None]
     return []
 

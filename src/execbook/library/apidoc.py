@@ -29,8 +29,12 @@ from execbook.source.document import Cell, Document, MarkdownCell
 
 logger = logging.getLogger(__name__)
 
-EVAL_RST_RE = re.compile(r"^(?P<fence>`{3,}|~{3,})\{eval-rst\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
-AUTODOC_RE = re.compile(r"^\s*\.\.\s+auto(?:class|function|module|data|method|attribute|exception|decorator)::", re.MULTILINE)
+EVAL_RST_RE = re.compile(
+    r"^(?P<fence>`{3,}|~{3,})\{eval-rst\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL
+)
+AUTODOC_RE = re.compile(
+    r"^\s*\.\.\s+auto(?:class|function|module|data|method|attribute|exception|decorator)::", re.MULTILINE
+)
 CURRENTMODULE_RE = re.compile(r"^\s*\.\.\s+(?:current)?module::.*$\n?", re.MULTILINE)
 
 
@@ -128,6 +132,10 @@ def api_page(app: Sphinx, docname: str, doc: Document) -> Document:
         problem = import_problem(module)
         if problem is not None:
             broken[tab] = f"importing it failed ({problem})"
-            logger.warning(f"[{tab}] the API of {module} is not documented: importing it failed ({problem}); {install_hint(problem)}",
-                           location=(docname, line), type="execbook", subtype="api")
+            logger.warning(
+                f"[{tab}] the API of {module} is not documented: importing it failed ({problem}); {install_hint(problem)}",
+                location=(docname, line),
+                type="execbook",
+                subtype="api",
+            )
     return per_framework(doc, modules, broken)

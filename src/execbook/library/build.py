@@ -50,8 +50,12 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
     cached = kept.libraries
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
-        docs = {name: parse(path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app))
-                for name, path in pages.items()}
+        docs = {
+            name: parse(
+                path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app)
+            )
+            for name, path in pages.items()
+        }
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
         for library in libraries.values():
             for docname, message in library.messages:
@@ -60,8 +64,13 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
         kept.libraries = cached
     libraries = cached[1]
     init = Path(app.srcdir) / spec.package / "__init__.py"  # the book's own, with its __version__
-    write_library(library_dir(app.doctreedir), spec, libraries, headers_from=Path(app.srcdir),
-                  init=init.read_text(encoding="utf-8") if init.is_file() else None)
+    write_library(
+        library_dir(app.doctreedir),
+        spec,
+        libraries,
+        headers_from=Path(app.srcdir),
+        init=init.read_text(encoding="utf-8") if init.is_file() else None,
+    )
     return libraries
 
 
@@ -80,7 +89,9 @@ def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
     settings = run_state(app).library
     assert settings is not None  # read just above
     if settings.extras is None:
-        settings.extras = {tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs}
+        settings.extras = {
+            tab: spec.header_for(tab, Path(app.srcdir)) + spec.alias_text(tab) for tab in cfg.get(app.config).tabs
+        }
     return settings.extras
 
 
@@ -102,12 +113,17 @@ def collect_library_page(app: Sphinx) -> Any:
             if not item.names:
                 continue
             docname, anchor, title = labels.get(item.section or "", (item.docname, "", ""))
-            items.append({
-                "name": f"{item.owner}.{item.names[0]}" if item.owner else item.names[0],
-                "signature": ("@add_to_class(" + item.owner + ") " if item.owner else "") + item.signature,
-                "doc": item.doc.split("\n\n")[0],
-                "docname": docname, "anchor": anchor, "title": title or docname, "href": bool(anchor),
-            })
+            items.append(
+                {
+                    "name": f"{item.owner}.{item.names[0]}" if item.owner else item.names[0],
+                    "signature": ("@add_to_class(" + item.owner + ") " if item.owner else "") + item.signature,
+                    "doc": item.doc.split("\n\n")[0],
+                    "docname": docname,
+                    "anchor": anchor,
+                    "title": title or docname,
+                    "href": bool(anchor),
+                }
+            )
         modules.append({"tab": tab, "label": options.label(tab), "module": spec.module(tab), "items": items})
     context = {"title": "Library reference", "execbook_library": {"package": spec.package, "modules": modules}}
     yield LIBRARY_PAGE, context, "execbook-library.html"

@@ -15,9 +15,17 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from execbook.source.document import (
+    SAVE_LINE_RE,
+    SAVE_TRAIL_RE,
+    CodeCell,
+    Document,
+    MarkdownCell,
+    mask_magics,
+    toc_target,
+)
 from execbook.source.messages import Message
 from execbook.source.prose import LABEL_LINE_RE
-from execbook.source.document import SAVE_LINE_RE, SAVE_TRAIL_RE, CodeCell, Document, MarkdownCell, mask_magics, toc_target
 
 
 @dataclass
@@ -174,7 +182,11 @@ def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], l
         tree = ast.parse(mask_magics(source))
     except SyntaxError as error:
         line = cell_line + (error.lineno or 1) - 1
-        return [], [Message(line, f"a saved cell has a syntax error ({error.msg}); fix it or remove #@save", "library")], None
+        return (
+            [],
+            [Message(line, f"a saved cell has a syntax error ({error.msg}); fix it or remove #@save", "library")],
+            None,
+        )
     starts = {statement_start(node): node for node in tree.body}
     spans, messages = [], []
     for mark in marks:
@@ -185,8 +197,12 @@ def saved_in_cell(source: str, cell_line: int) -> tuple[list[tuple[int, int]], l
         node = starts.get(target)
         if node is None:
             messages.append(
-                Message(cell_line + mark - 1, "#@save marks something that is not a top-level statement; "
-                        "put it on the first line of a top-level def, class, import or assignment", "library")
+                Message(
+                    cell_line + mark - 1,
+                    "#@save marks something that is not a top-level statement; "
+                    "put it on the first line of a top-level def, class, import or assignment",
+                    "library",
+                )
             )
             continue
         end = run_end(lines, tree.body, node) if alone else node.end_lineno or node.lineno
@@ -209,7 +225,9 @@ def run_end(lines: list[str], body: list[ast.stmt], first: ast.stmt) -> int:
     while not any(line[:1].isspace() for line in lines[statement_start(node) : node.end_lineno]) and following:
         after = following.pop(0)
         between = lines[(node.end_lineno or node.lineno) : statement_start(after) - 1]
-        if any(not line.strip() or line[:1].isspace() for line in between) or statement_start(after) <= (node.end_lineno or 0):
+        if any(not line.strip() or line[:1].isspace() for line in between) or statement_start(after) <= (
+            node.end_lineno or 0
+        ):
             break
         node = after
     return node.end_lineno or node.lineno
@@ -262,7 +280,9 @@ def extract(pages: list[tuple[str, Document]], tab: str) -> Library:
     return library
 
 
-def saved_statements(library: Library, docname: str, cell: CodeCell, tab: str, section: str | None) -> list[tuple[Saved, ast.AST]]:
+def saved_statements(
+    library: Library, docname: str, cell: CodeCell, tab: str, section: str | None
+) -> list[tuple[Saved, ast.AST]]:
     """The saved top-level statements of one cell, each with its syntax tree; problems go to ``library.messages``."""
     source = cell.code_for(tab, keep_save_marks=True)
     spans, messages, tree = saved_in_cell(source, cell.first_line)
@@ -279,10 +299,15 @@ def saved_statements(library: Library, docname: str, cell: CodeCell, tab: str, s
             if not piece:  # an IPython magic line
                 continue
             item = Saved(
-                piece, docname, cell.first_line + statement_start(node) - 1, section,
-                defined_names(node), owner=add_to_class_owner(node),
+                piece,
+                docname,
+                cell.first_line + statement_start(node) - 1,
+                section,
+                defined_names(node),
+                owner=add_to_class_owner(node),
                 is_import=isinstance(node, (ast.Import, ast.ImportFrom)),
-                signature=signature_of(node), doc=docstring_of(node),
+                signature=signature_of(node),
+                doc=docstring_of(node),
             )
             found.append((item, node))
     return found
@@ -298,9 +323,17 @@ def add_saved(library: Library, item: Saved, seen: dict[str, Saved]) -> None:
                 # a later page redefining a saved name is d2l's way of improving it (Trainer.prepare_batch
                 # learns GPUs in a later chapter); twice on one page is a slip
                 if earlier.docname == item.docname:
-                    library.messages.append((item.docname, Message(
-                        item.line, f"'{name}' is saved twice for {library.tab}; this one (later) wins over "
-                        f"{earlier.docname}.md:{earlier.line}", "library")))
+                    library.messages.append(
+                        (
+                            item.docname,
+                            Message(
+                                item.line,
+                                f"'{name}' is saved twice for {library.tab}; this one (later) wins over "
+                                f"{earlier.docname}.md:{earlier.line}",
+                                "library",
+                            ),
+                        )
+                    )
                 library.items = [i for i in library.items if i is not earlier]
             seen[name] = item
     if item.is_import and any(i.is_import and i.source == item.source for i in library.items):

@@ -88,12 +88,17 @@ class LibrarySpec:
 
 
 def module_name(value: str) -> str:
-    """"d2l/torch.py" or "torch" -> "torch"."""
+    """ "d2l/torch.py" or "torch" -> "torch"."""
     return value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
 
 
-def write_library(folder: Path, spec: LibrarySpec, libraries: dict[str, Library], headers_from: Path | None = None,
-                  init: str | None = None) -> list[Path]:
+def write_library(
+    folder: Path,
+    spec: LibrarySpec,
+    libraries: dict[str, Library],
+    headers_from: Path | None = None,
+    init: str | None = None,
+) -> list[Path]:
     """One module per framework plus ``__init__.py`` (``init``, or a docstring
     if there is none yet); unchanged files are not rewritten. Each module's
     header is the spec's, or the hand-written text above the banner of the

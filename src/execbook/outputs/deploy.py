@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
 from execbook.book.files import BUILD_DIR
 
 # userinfo of a URL (``https://user:token@``), and of git's scp-like form when it
@@ -68,10 +69,16 @@ def links_refuse(staging: Path, force: bool) -> bool:
         return False
     listing = "\n".join(f"    {line}" for line in report(result, BROKEN_SHOWN))
     if force:
-        print(f"execbook: publishing with {len(result.broken)} broken internal links (--force):\n{listing}", file=sys.stderr)
+        print(
+            f"execbook: publishing with {len(result.broken)} broken internal links (--force):\n{listing}",
+            file=sys.stderr,
+        )
         return False
-    print(f"execbook: not publishing: {len(result.broken)} broken internal links in the site "
-          f"(`execbook check-links` lists them; --force publishes anyway):\n{listing}", file=sys.stderr)
+    print(
+        f"execbook: not publishing: {len(result.broken)} broken internal links in the site "
+        f"(`execbook check-links` lists them; --force publishes anyway):\n{listing}",
+        file=sys.stderr,
+    )
     return True
 
 
@@ -113,7 +120,11 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.copytree(staging, clone, dirs_exist_ok=True)
     (clone / ".nojekyll").touch()
-    identity = [] if git("config", "user.email", cwd=clone).stdout.strip() else ["-c", "user.name=execbook", "-c", "user.email=execbook@localhost"]
+    identity = (
+        []
+        if git("config", "user.email", cwd=clone).stdout.strip()
+        else ["-c", "user.name=execbook", "-c", "user.email=execbook@localhost"]
+    )
     git("add", "-A", cwd=clone)
     committed = git(*identity, "commit", "--quiet", "-m", message, cwd=clone)
     if committed.returncode != 0 and "nothing to commit" not in committed.stdout + committed.stderr:
@@ -128,8 +139,9 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
     return 0
 
 
-def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book",
-           force: bool = False) -> int:
+def deploy(
+    book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book", force: bool = False
+) -> int:
     if shutil.which("git") is None:
         print("execbook: deploy needs git", file=sys.stderr)
         return 2
@@ -139,18 +151,40 @@ def deploy(book: Path, remote: str = "origin", branch: str = "gh-pages", message
         return 2
     remotes = subprocess.run(["git", "remote"], cwd=book, capture_output=True, text=True).stdout.split()
     if remote not in remotes:
-        print(mask(f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
-                   f"`git remote add {remote} URL` or pass --remote"), file=sys.stderr)
+        print(
+            mask(
+                f"execbook: no git remote named {remote!r} (have: {', '.join(remotes) or 'none'}); "
+                f"`git remote add {remote} URL` or pass --remote"
+            ),
+            file=sys.stderr,
+        )
         return 2
     staging = stage(book)
     if links_refuse(staging, force):
         return 1
-    command = [sys.executable, "-m", "ghp_import", str(staging), "--no-jekyll", "--push",
-               "--remote", remote, "--branch", branch, "--message", message]
+    command = [
+        sys.executable,
+        "-m",
+        "ghp_import",
+        str(staging),
+        "--no-jekyll",
+        "--push",
+        "--remote",
+        remote,
+        "--branch",
+        branch,
+        "--message",
+        message,
+    ]
     result = subprocess.run(command, cwd=book, capture_output=True, text=True)
     if result.returncode != 0:
-        url = subprocess.run(["git", "remote", "get-url", remote], cwd=book, capture_output=True, text=True).stdout.strip()
-        print(mask(f"execbook: publishing to branch {branch} of {remote} ({url}) failed:\n{git_says(result)}"), file=sys.stderr)
+        url = subprocess.run(
+            ["git", "remote", "get-url", remote], cwd=book, capture_output=True, text=True
+        ).stdout.strip()
+        print(
+            mask(f"execbook: publishing to branch {branch} of {remote} ({url}) failed:\n{git_says(result)}"),
+            file=sys.stderr,
+        )
         return 1
     files = sum(1 for path in staging.rglob("*") if path.is_file())
     print(mask(f"published {files} files to branch {branch} of {remote}"))

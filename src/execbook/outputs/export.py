@@ -18,8 +18,8 @@ import posixpath
 import re
 import shutil
 import zipfile
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,10 @@ from execbook.source.syntax import parse
 logger = logging.getLogger(__name__)
 
 ROLE_RE = re.compile(r"\{(numref|ref|eq|cite:p|cite:t)\}`([^`]*)`")
-FENCE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
-                      re.MULTILINE | re.DOTALL)
+FENCE_RE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)\s*$",
+    re.MULTILINE | re.DOTALL,
+)
 OPTION_RE = re.compile(r"^:(\w+):\s*(.*)$")
 
 
@@ -269,12 +271,14 @@ def markdown_cell(text: str) -> nbformat.NotebookNode:
 
 
 def code_cell(source: str, outputs: list[Any]) -> nbformat.NotebookNode:
-    return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs,
-                               "source": source})
+    return nbformat.from_dict(
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs, "source": source}
+    )
 
 
-def download_notebooks(doc: Document, docname: str, executed: dict[str, Any], refs: References,
-                   show: Show = as_written) -> dict[str, nbformat.NotebookNode]:
+def download_notebooks(
+    doc: Document, docname: str, executed: dict[str, Any], refs: References, show: Show = as_written
+) -> dict[str, nbformat.NotebookNode]:
     """Per tab, the reader's notebook of a page: one for every framework the
     page offers (``Document.notebook_tabs``, as its download buttons do), even
     one with nothing to show, so that no button points at a missing file."""
@@ -300,7 +304,9 @@ def download_notebooks(doc: Document, docname: str, executed: dict[str, Any], re
 IMPORT_RE = re.compile(r"^\s*(?:from\s+(\w+)[\w.]*\s+import|import\s+(\w+))", re.MULTILINE)
 
 
-def for_colab(notebook: nbformat.NotebookNode, requirements: dict[str, str], header: str, gpu_pattern: str) -> nbformat.NotebookNode:
+def for_colab(
+    notebook: nbformat.NotebookNode, requirements: dict[str, str], header: str, gpu_pattern: str
+) -> nbformat.NotebookNode:
     """An install cell for the modules the notebook imports (``!pip install``),
     with ``header`` above it, and a GPU for notebooks whose code has ``gpu_pattern``."""
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
@@ -377,8 +383,13 @@ class PageFiles:
 ImageLink = Callable[[Path], "str | None"]  # the book's image file -> where a notebook finds it, or None: copy it
 
 
-def place_images(notebook: nbformat.NotebookNode, source: Path, target: Path, image_link: ImageLink | None,
-                 copies: list[tuple[Path, Path]]) -> None:
+def place_images(
+    notebook: nbformat.NotebookNode,
+    source: Path,
+    target: Path,
+    image_link: ImageLink | None,
+    copies: list[tuple[Path, Path]],
+) -> None:
     """Each local image a markdown cell shows: linked where ``image_link``
     finds it, else copied beside the notebook (``../img/x.svg`` as the page has it)."""
 
@@ -399,8 +410,16 @@ def place_images(notebook: nbformat.NotebookNode, source: Path, target: Path, im
             cell.source = IMAGE_RE.sub(place, cell.source)
 
 
-def write_download_notebooks(app: Any, refs: References, docname: str, source: Path, doc: Document,
-                         executed: dict[str, Any], root: Path, image_link: ImageLink | None = None) -> PageFiles:
+def write_download_notebooks(
+    app: Any,
+    refs: References,
+    docname: str,
+    source: Path,
+    doc: Document,
+    executed: dict[str, Any],
+    root: Path,
+    image_link: ImageLink | None = None,
+) -> PageFiles:
     """A page's notebooks into ``root/<tab>/<docname>.ipynb``, with their
     images (``place_images``). A notebook whose text did not change is left alone."""
     options = cfg.get(app.config)

@@ -34,8 +34,12 @@ def installed() -> frozenset[str] | None:
     if shutil.which("fc-list") is None:
         return None
     try:
-        done = subprocess.run(["fc-list", "--format", "%{family}\n%{fullname}\n%{postscriptname}\n"],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["fc-list", "--format", "%{family}\n%{fullname}\n%{postscriptname}\n"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -50,7 +54,9 @@ def available(name: str, names: frozenset[str] | None = None) -> bool:
     return normal(name) in names
 
 
-def choose(fonts: dict[str, str], names: frozenset[str] | None = None) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+def choose(
+    fonts: dict[str, str], names: frozenset[str] | None = None
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     """The fonts to typeset with, and (role, wanted, used instead) for each wanted font that is not
     installed ("used instead" is empty where no fallback is installed either)."""
     names = installed() if names is None else names

@@ -31,9 +31,9 @@ from sphinx.util import logging
 from sphinxcontrib.rsvgconverter.rsvgconverter import RSVGConverter
 
 from execbook.book import config as cfg
-from execbook.outputs import fonts, latex_style
 from execbook.book.config import setdefault
 from execbook.book.files import BUILD_DIR
+from execbook.outputs import fonts, latex_style
 
 TEX_PACKAGES = "latexmk texlive-xetex texlive-fonts-recommended texlive-latex-extra fonts-freefont-otf xindy"
 DEFAULT_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
@@ -54,7 +54,8 @@ def configure_latex(app: Sphinx, config: Config) -> None:
     fonts = {**DEFAULT_FONTS, **options.get("fonts", {})}
     setdefault(config, "latex_engine", "xelatex")
     setdefault(
-        config, "latex_documents",
+        config,
+        "latex_documents",
         [(config.root_doc, f"{pdf_name(config)}.tex", config.project, config.author or "", "manual")],
     )
     elements = dict(config.latex_elements or {})
@@ -96,16 +97,24 @@ def prepare_latex_build(app: Sphinx) -> None:
         chosen, replaced = fonts.choose(wanted)
         for role, font, fallback in replaced:
             instead = f"typesetting with {fallback} instead" if fallback else "no fallback font is installed either"
-            logger.warning(f"the {role} font {font!r} is not installed (fontconfig does not know it, so xelatex cannot "
-                           f"load it); {instead}. Install the font, or name an installed one (fc-list : family)",
-                           location=setting_location(app, f"{role}_font", font), type="execbook", subtype="font")
+            logger.warning(
+                f"the {role} font {font!r} is not installed (fontconfig does not know it, so xelatex cannot "
+                f"load it); {instead}. Install the font, or name an installed one (fc-list : family)",
+                location=setting_location(app, f"{role}_font", font),
+                type="execbook",
+                subtype="font",
+            )
         if chosen != wanted:
             changes["fontpkg"] = font_package(chosen)
     if options.get("style"):
         try:
             changes.update(use_style(app, options))
         except latex_style.StyleError as error:
-            key = "latex_archive" if options.get("latex_archive") or os.environ.get(latex_style.ARCHIVE_ENV) else "latex_url"
+            key = (
+                "latex_archive"
+                if options.get("latex_archive") or os.environ.get(latex_style.ARCHIVE_ENV)
+                else "latex_url"
+            )
             where = setting_location(app, key, options.get(key, ""))
             logger.error(f"{where}: {error}" if where else str(error), type="execbook", subtype="config")
             raise SystemExit(2) from None
@@ -119,10 +128,14 @@ def use_style(app: Sphinx, options: dict[str, Any]) -> dict[str, str]:
     """The style archive's files go next to the .tex (latex_additional_files) and its class becomes the
     document's (the theme of latex_documents, as d2l-book's conf.py sets 'PT1' for style = cambridge)."""
     url = options.get("latex_url", "")
-    base = Path(app.config.execbook_ini_file).parent if getattr(app.config, "execbook_ini_file", "") else Path(app.confdir)
+    base = (
+        Path(app.config.execbook_ini_file).parent if getattr(app.config, "execbook_ini_file", "") else Path(app.confdir)
+    )
     local = latex_style.override(options.get("latex_archive", ""), base)
     if not url and local is None:
-        raise latex_style.StyleError(f"style = {options['style']} needs the style archive: set latex_url (or latex_archive, a local copy)")
+        raise latex_style.StyleError(
+            f"style = {options['style']} needs the style archive: set latex_url (or latex_archive, a local copy)"
+        )
     unpacked = latex_style.fetch(url, Path(app.srcdir) / BUILD_DIR / "latex-styles", local)
     sphinx_files = {path.name.removesuffix(".jinja") for path in (Path(sphinx.__file__).parent / "texinputs").iterdir()}
     keep = sphinx_files | {"sphinxmessages.sty", "sphinxhighlight.sty", "Makefile", "latexmkrc", "make.bat"}
@@ -133,7 +146,9 @@ def use_style(app: Sphinx, options: dict[str, Any]) -> dict[str, str]:
     elements = app.config.latex_elements or {}
     changes = {key: value for key, value in FOREIGN_CLASS_ELEMENTS.items() if key not in elements}
     changes["preamble"] = FOREIGN_CLASS_PREAMBLE + elements.get("preamble", "")
-    logger.info(f"execbook: typesetting with the class {docclass} of the style archive {url or local} ({len(files)} files)")
+    logger.info(
+        f"execbook: typesetting with the class {docclass} of the style archive {url or local} ({len(files)} files)"
+    )
     return changes
 
 
@@ -169,7 +184,9 @@ def mark_front_matter(app: Sphinx, doctree: nodes.document, docname: str) -> Non
         numbered = bool(app.env.toc_secnumbers.get(start["docname"]))
         if numbered != numbered_now:
             depth = 2 if numbered else -1
-            start.parent.insert(start.parent.index(start), nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n", format="latex"))
+            start.parent.insert(
+                start.parent.index(start), nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n", format="latex")
+            )
             numbered_now = numbered
 
 
@@ -258,9 +275,11 @@ def run_post_latex(script: str, tex: Path, book: Path) -> str | None:
     missing = re.search(r"No module named '([\w.]+)'", error)
     if missing and error.startswith(("ModuleNotFoundError", "ImportError")):
         module = missing.group(1).split(".")[0]
-        message.append(f"    the script imports {module}, which is not installed for that Python; install it with\n"
-                       f"        {python} -m pip install {module}\n"
-                       f"    (pip's name for it may differ from the module's)")
+        message.append(
+            f"    the script imports {module}, which is not installed for that Python; install it with\n"
+            f"        {python} -m pip install {module}\n"
+            f"    (pip's name for it may differ from the module's)"
+        )
     return "\n".join(message)
 
 
@@ -291,13 +310,21 @@ def typeset(tex: Path) -> Typeset:
     pdf_mode 5) instead of a PDF per pass (``-pdf``, what Sphinx's Makefile and d2l-book's
     ``make`` run), as many passes as the cross-references need. Its output goes to
     ``<name>.latexmk.log`` beside the .tex."""
-    env = {**os.environ, "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error",
-           "XINDYOPTS": os.environ.get("XINDYOPTS") or xindy_options(tex.parent / "Makefile")}
+    env = {
+        **os.environ,
+        "LATEXOPTS": "-halt-on-error -interaction=nonstopmode -file-line-error",
+        "XINDYOPTS": os.environ.get("XINDYOPTS") or xindy_options(tex.parent / "Makefile"),
+    }
     log = tex.with_name(f"{tex.stem}.latexmk.log")
     start = time.monotonic()
     with log.open("w", encoding="utf-8") as out:
-        done = subprocess.run(["latexmk", "-xelatex", "-dvi-", "-ps-", tex.name], cwd=tex.parent, env=env,
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            ["latexmk", "-xelatex", "-dvi-", "-ps-", tex.name],
+            cwd=tex.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     text = log.read_text(encoding="utf-8", errors="replace")
     passes = len(re.findall(r"^Run number \d+ of rule '(?:xe|pdf|lua)?latex", text, re.MULTILINE))
     return Typeset(done.returncode == 0, passes, time.monotonic() - start)

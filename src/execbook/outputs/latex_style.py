@@ -39,7 +39,9 @@ def override(setting: str, base: Path) -> Path | None:
     path = (base / os.path.expanduser(value)).resolve()
     if not path.is_file():
         source = f"${ARCHIVE_ENV}" if os.environ.get(ARCHIVE_ENV) else "latex_archive"
-        raise StyleError(f"{source} names {path}, which is not a file; give the path of the style archive (.zip or .tar.gz)")
+        raise StyleError(
+            f"{source} names {path}, which is not a file; give the path of the style archive (.zip or .tar.gz)"
+        )
     return path
 
 
@@ -79,9 +81,11 @@ def download(url: str, target: Path) -> None:
     except (urllib.error.URLError, OSError, ValueError) as error:
         partial.unlink(missing_ok=True)
         reason = getattr(error, "reason", None) or error
-        raise StyleError(f"cannot download the LaTeX style archive {url} ({reason}). Without network, download it "
-                         f"elsewhere and name the copy: {ARCHIVE_ENV}=/path/to/{archive_name(url)}, or latex_archive = "
-                         f"path/to/{archive_name(url)} under [pdf] in config.ini (execbook_pdf['latex_archive'] in conf.py)") from None
+        raise StyleError(
+            f"cannot download the LaTeX style archive {url} ({reason}). Without network, download it "
+            f"elsewhere and name the copy: {ARCHIVE_ENV}=/path/to/{archive_name(url)}, or latex_archive = "
+            f"path/to/{archive_name(url)} under [pdf] in config.ini (execbook_pdf['latex_archive'] in conf.py)"
+        ) from None
     partial.rename(target)
 
 
@@ -96,7 +100,9 @@ def unpack(archive: Path, folder: Path) -> None:
                         target.write_bytes(zipped.read(member))
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tarred:
-                tarred.extractall(folder, members=[m for m in tarred.getmembers() if m.isfile() and safe(m.name)], filter="data")
+                tarred.extractall(
+                    folder, members=[m for m in tarred.getmembers() if m.isfile() and safe(m.name)], filter="data"
+                )
         else:
             raise StyleError(f"the LaTeX style archive {archive} is neither a .zip nor a .tar file")
     except (zipfile.BadZipFile, tarfile.TarError, OSError) as error:
@@ -105,7 +111,12 @@ def unpack(archive: Path, folder: Path) -> None:
 
 def safe(name: str) -> bool:
     parts = PurePosixPath(name.replace("\\", "/")).parts
-    return bool(parts) and not name.startswith("/") and ".." not in parts and not any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    return (
+        bool(parts)
+        and not name.startswith("/")
+        and ".." not in parts
+        and not any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    )
 
 
 def style_files(unpacked: Path, keep: set[str]) -> list[Path]:
@@ -127,4 +138,6 @@ def document_class(files: list[Path], style: str, url: str) -> str:
     if len(classes) == 1:
         return classes[0]
     found = ", ".join(f"{name}.cls" for name in classes) or "no .cls file"
-    raise StyleError(f"style = {style}: the LaTeX style archive {url} holds {found}; name one of its classes as the style")
+    raise StyleError(
+        f"style = {style}: the LaTeX style archive {url} holds {found}; name one of its classes as the style"
+    )

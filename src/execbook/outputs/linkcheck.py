@@ -47,8 +47,10 @@ class Result:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (f"{self.links} internal links in {self.pages} pages, {len(self.broken)} broken "
-                f"({self.external} external not checked, {self.seconds:.2f} s)")
+        return (
+            f"{self.links} internal links in {self.pages} pages, {len(self.broken)} broken "
+            f"({self.external} external not checked, {self.seconds:.2f} s)"
+        )
 
 
 class PageParser(HTMLParser):
@@ -102,7 +104,9 @@ class Site:
         for folder, dirs, files in os.walk(self.root):
             here = Path(folder).relative_to(self.root).as_posix()
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here == "." and d in NOT_PAGES))
-            found += [posixpath.normpath(posixpath.join(here, name)) for name in sorted(files) if name.endswith(".html")]
+            found += [
+                posixpath.normpath(posixpath.join(here, name)) for name in sorted(files) if name.endswith(".html")
+            ]
         return found
 
     def page(self, name: str) -> PageParser:

@@ -20,12 +20,15 @@ def missing_tex() -> str | None:
     missing = missing_tools()
     if not missing:
         return None
-    return (f"execbook: making PDFs needs TeX Live ({', '.join(missing)} not found); install it with\n"
-            f"    sudo apt-get install {TEX_PACKAGES}")
+    return (
+        f"execbook: making PDFs needs TeX Live ({', '.join(missing)} not found); install it with\n"
+        f"    sudo apt-get install {TEX_PACKAGES}"
+    )
 
 
-def build_pdfs(book: Path, options: ExecbookConfig, sphinx: Callable[..., list[str]], only: str | None,
-               sphinx_args: list[str]) -> int:
+def build_pdfs(
+    book: Path, options: ExecbookConfig, sphinx: Callable[..., list[str]], only: str | None, sphinx_args: list[str]
+) -> int:
     """One PDF per framework into _build/pdf: <name>.pdf, <name>-<tab>.pdf; ``sphinx``
     makes the sphinx-build command line of this book from its arguments."""
     if only is not None and only not in options.tabs:
@@ -35,8 +38,18 @@ def build_pdfs(book: Path, options: ExecbookConfig, sphinx: Callable[..., list[s
     pdfs.mkdir(parents=True, exist_ok=True)
     for tab in [only] if only else options.tabs:
         outdir = book / BUILD_DIR / "latex" / tab
-        command = sphinx("-b", "latex", str(book), str(outdir), "-d", str(book / BUILD_DIR / "doctrees"),
-                                "-D", f"execbook_pdf_tab={tab}", "-q", *sphinx_args)
+        command = sphinx(
+            "-b",
+            "latex",
+            str(book),
+            str(outdir),
+            "-d",
+            str(book / BUILD_DIR / "doctrees"),
+            "-D",
+            f"execbook_pdf_tab={tab}",
+            "-q",
+            *sphinx_args,
+        )
         status = subprocess.call(command)
         if status:
             return status

@@ -16,15 +16,18 @@ import nbformat
 from sphinx.util import logging
 
 from execbook.book import config as cfg
-from execbook.outputs.export import WholeBookBuilder
 from execbook.library.build import shown_code
-from execbook.source.notebooks import outputs_by_cell, Show, as_written, downloadable_notebook
-from execbook.source.slidemarks import Heading, SlideMark
+from execbook.outputs.export import WholeBookBuilder
 from execbook.source.document import CodeCell, Document
+from execbook.source.notebooks import Show, as_written, downloadable_notebook, outputs_by_cell
+from execbook.source.slidemarks import Heading, SlideMark
 
 logger = logging.getLogger(__name__)
 
-def slide_notebook(doc: Document, tab: str, outputs: dict[int, list[Any]], show: Show = as_written) -> nbformat.NotebookNode:
+
+def slide_notebook(
+    doc: Document, tab: str, outputs: dict[int, list[Any]], show: Show = as_written
+) -> nbformat.NotebookNode:
     """The deck of one framework: the page title, then a slide per mark that opens
     one, with the marks that add to it and the code cells before the next heading."""
     events: list[tuple[int, int, Any]] = []  # (line, heading first, item)
@@ -44,12 +47,21 @@ def slide_notebook(doc: Document, tab: str, outputs: dict[int, list[Any]], show:
             open_slide = False
         elif isinstance(item, SlideMark):
             starts = item.opens_slide or not open_slide
-            cells.append(nbformat.v4.new_markdown_cell(item.words, metadata={"slideshow": {"slide_type": "slide" if starts else "-"}}))
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    item.words, metadata={"slideshow": {"slide_type": "slide" if starts else "-"}}
+                )
+            )
             open_slide = True
         elif open_slide:
             index, cell = item
-            cells.append(nbformat.v4.new_code_cell(show(tab, cell.code_for(tab)), outputs=outputs.get(index, []),
-                                                   metadata={"slideshow": {"slide_type": "-"}}))
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    show(tab, cell.code_for(tab)),
+                    outputs=outputs.get(index, []),
+                    metadata={"slideshow": {"slide_type": "-"}},
+                )
+            )
     return downloadable_notebook(cells)
 
 

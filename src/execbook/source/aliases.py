@@ -36,8 +36,20 @@ ALIAS_KEYS = ("lib_name", "simple", "fluent", "args", "alias", "reverse")
 DOTTED_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 FLUENT_RE = re.compile(r"^[\w.()]*[A-Za-z_]\w*$")
 # receivers written as they are: anything else is parenthesized before ".method("
-ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set,
-         ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
+ATOMS = (
+    ast.Name,
+    ast.Attribute,
+    ast.Call,
+    ast.Subscript,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+)
 
 
 class AliasError(ValueError):
@@ -116,8 +128,12 @@ class Aliases:
                 raise AliasError(target, "a simple alias names a function of lib_name, e.g. cat or random.normal")
         for _, method in fluent:
             if not FLUENT_RE.match(method) or not _parses(f"x.{method}(1)"):
-                raise AliasError(method, "a fluent alias names a method, e.g. sum or detach().numpy (without the last ())")
-        args = tuple(args_alias(left, right) for left, right in parse_mapping(value.get("args", ""), split_commas=False))
+                raise AliasError(
+                    method, "a fluent alias names a method, e.g. sum or detach().numpy (without the last ())"
+                )
+        args = tuple(
+            args_alias(left, right) for left, right in parse_mapping(value.get("args", ""), split_commas=False)
+        )
         reverse = parse_mapping(value.get("reverse", ""), split_commas=False)
         for pattern, _ in reverse:
             try:
@@ -152,9 +168,13 @@ class Aliases:
         whole name, or only before ``(`` for names written ``name(``. Built once."""
         cache: dict = self.__dict__.setdefault("_patterns", {})  # a frozen dataclass still has its __dict__
         if prefix not in cache:
-            targets = {alias.removesuffix("("): f"{self.lib_name}.{target.removesuffix('(')}" for alias, target in self.simple}
+            targets = {
+                alias.removesuffix("("): f"{self.lib_name}.{target.removesuffix('(')}" for alias, target in self.simple
+            }
             names = sorted(self.simple, key=lambda pair: -len(pair[0]))
-            choices = "|".join(re.escape(a.removesuffix("(")) + (r"(?=\()" if a.endswith("(") else r"(?!\w)") for a, _ in names)
+            choices = "|".join(
+                re.escape(a.removesuffix("(")) + (r"(?=\()" if a.endswith("(") else r"(?!\w)") for a, _ in names
+            )
             cache[prefix] = (re.compile(r"(?<![\w.])" + re.escape(prefix) + r"\.(" + choices + ")"), targets)
         return cache[prefix]
 
@@ -188,8 +208,12 @@ def args_alias(signature: str, expression: str) -> ArgsAlias:
     except SyntaxError as error:
         bad = signature if error.text and error.text.strip() == signature.strip() else expression
         raise AliasError(bad, f"not a Python expression ({error.msg})") from None
-    if (not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name)
-            or not all(isinstance(a, ast.Name) for a in call.args) or any(k.arg is None for k in call.keywords)):
+    if (
+        not isinstance(call, ast.Call)
+        or not isinstance(call.func, ast.Name)
+        or not all(isinstance(a, ast.Name) for a in call.args)
+        or any(k.arg is None for k in call.keywords)
+    ):
         raise AliasError(signature, "an argument alias is 'name(a_x, key=default) -> expression using a_x and key'")
     params = tuple(a.id for a in call.args) + tuple(k.arg for k in call.keywords if k.arg)  # type: ignore[union-attr]
     defaults = {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg}
@@ -225,13 +249,32 @@ def _fits(node: ast.Call, name: str, fluent: dict[str, str], args: dict[str, Arg
         return bool(node.args) and not isinstance(node.args[0], ast.Starred)
     entry = args[name]
     given = set(entry.params[: len(node.args)]) | {k.arg for k in node.keywords if k.arg}
-    return not (len(node.args) > len(entry.params) or any(isinstance(a, ast.Starred) for a in node.args)
-                or any(k.arg is None for k in node.keywords) or not given <= set(entry.params)
-                or set(entry.params) - given - set(entry.defaults))
+    return not (
+        len(node.args) > len(entry.params)
+        or any(isinstance(a, ast.Starred) for a in node.args)
+        or any(k.arg is None for k in node.keywords)
+        or not given <= set(entry.params)
+        or set(entry.params) - given - set(entry.defaults)
+    )
 
 
-LOOSE_PARENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.keyword, ast.List, ast.Set,
-                 ast.Dict, ast.Tuple, ast.FormattedValue, ast.comprehension, ast.ListComp, ast.SetComp, ast.DictComp)
+LOOSE_PARENTS = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.Expr,
+    ast.Return,
+    ast.keyword,
+    ast.List,
+    ast.Set,
+    ast.Dict,
+    ast.Tuple,
+    ast.FormattedValue,
+    ast.comprehension,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+)
 
 
 def _loose(node: ast.AST, parent: ast.AST | None) -> bool:
@@ -284,8 +327,14 @@ class _Rewriter:
             parent = stack.pop()
             for node in ast.iter_child_nodes(parent):
                 stack.append(node)
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-                        and node.func.value.id == prefix and node.func.attr in names and _fits(node, node.func.attr, fluent, args)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == prefix
+                    and node.func.attr in names
+                    and _fits(node, node.func.attr, fluent, args)
+                ):
                     self.parents[id(node)] = parent
                     start, end = self.text.span(node)
                     calls.append((start, -end, node))
@@ -335,13 +384,16 @@ class _Rewriter:
         placeholders: dict[str, str] = {}
         for sub in ast.walk(tree):
             if isinstance(sub, ast.Call):
-                sub.keywords = [k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in dropped)]
+                sub.keywords = [
+                    k for k in sub.keywords if not (isinstance(k.value, ast.Name) and k.value.id in dropped)
+                ]
             if isinstance(sub, ast.Name) and sub.id in entry.params:
                 parent = parents.get(id(sub))
                 where = "receiver" if isinstance(parent, ast.Attribute) else "loose" if _loose(sub, parent) else "tight"
                 placeholder = f"__execbook_arg{len(placeholders)}__"
-                placeholders[placeholder] = (self.wrapped(given[sub.id], where) if sub.id in given
-                                             else _wrap(entry.defaults[sub.id], where))
+                placeholders[placeholder] = (
+                    self.wrapped(given[sub.id], where) if sub.id in given else _wrap(entry.defaults[sub.id], where)
+                )
                 sub.id = placeholder
         shown = ast.unparse(tree)
         for placeholder, code in placeholders.items():

@@ -73,7 +73,9 @@ class Document:
     def notebook_tabs(self) -> tuple[str, ...]:
         """The frameworks this page has a notebook for: those with code here, or
         every one for a page of prose only (as d2l-book builds them)."""
-        coded = {tab for cell in self.cells if isinstance(cell, CodeCell) for tab in cell.tabs if cell.code_for(tab).strip()}
+        coded = {
+            tab for cell in self.cells if isinstance(cell, CodeCell) for tab in cell.tabs if cell.code_for(tab).strip()
+        }
         return tuple(tab for tab in self.tabs if tab in coded) if coded else self.tabs
 
     def page_option(self, name: str, default: object = None) -> object:

@@ -49,8 +49,12 @@ TRANSIENT = {"orig_nbformat", "orig_nbformat_minor", "signature"}
 
 
 def _split_bundle(bundle: dict) -> dict:
-    return {key: value.splitlines(True) if isinstance(value, str) and (key.startswith("text/") or key in SPLIT_MIMES)
-            else value for key, value in bundle.items()}
+    return {
+        key: value.splitlines(True)
+        if isinstance(value, str) and (key.startswith("text/") or key in SPLIT_MIMES)
+        else value
+        for key, value in bundle.items()
+    }
 
 
 def _split_output(output: dict) -> dict:
@@ -125,12 +129,18 @@ def markdown_cell(source: str) -> NotebookNode:
 
 def code_cell(source: str, tabs: tuple[str, ...], outputs: list[NotebookNode]) -> NotebookNode:
     """``nbformat.v4.new_code_cell`` without its id and its schema check."""
-    return NotebookNode(cell_type="code", execution_count=None, source=source,
-                        metadata=nbformat.from_dict({"execbook": {"tabs": list(tabs)}}),
-                        outputs=nbformat.from_dict(list(outputs)))
+    return NotebookNode(
+        cell_type="code",
+        execution_count=None,
+        source=source,
+        metadata=nbformat.from_dict({"execbook": {"tabs": list(tabs)}}),
+        outputs=nbformat.from_dict(list(outputs)),
+    )
 
 
-def rendered_notebook(doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written) -> NotebookNode:
+def rendered_notebook(
+    doc: Document, executed: dict[str, NotebookNode] | None = None, show: Show = as_written
+) -> NotebookNode:
     """The notebook Sphinx renders for one page, every tab's code included.
 
     ``source_map`` holds, per cell, the source line of its first line minus

@@ -24,7 +24,6 @@ from execbook.source.messages import Message
 from execbook.source.roles import convert_inline
 from execbook.source.slidemarks import Heading, SlideMark, resolve_slide_marks, slide_marks
 
-
 ROLE_LINE_RE = re.compile(r"^ {0,3}:(?P<name>label|eqlabel|width|height|bibliography):`(?P<body>[^`]*)`\s*$")
 ATX_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
@@ -153,7 +152,9 @@ class ProseConverter:
         }[name]
         self.messages.append(Message(line, f":{name}:`{body}` belongs {where}; it was ignored", "label"))
 
-    def _figure(self, image: tuple[str, str], lines: list[str], i: int, lineno: int, span: int = 1) -> tuple[int, list[str]]:
+    def _figure(
+        self, image: tuple[str, str], lines: list[str], i: int, lineno: int, span: int = 1
+    ) -> tuple[int, list[str]]:
         """The image's ``span`` lines, then its option lines, which d2l books
         sometimes set off from the image by a blank line."""
         caption, target = image
@@ -179,7 +180,11 @@ class ProseConverter:
             directive += ["", caption]
         elif "name" in options:
             self.messages.append(
-                Message(lineno, f"figure '{options['name']}' has no caption, so it gets no number; write one inside ![...]", "figure")
+                Message(
+                    lineno,
+                    f"figure '{options['name']}' has no caption, so it gets no number; write one inside ![...]",
+                    "figure",
+                )
             )
         return consumed, directive + [":::"]
 
@@ -218,7 +223,11 @@ class ProseConverter:
         head = "::::{table}" + (" " + self._inline(caption, lineno) if caption else "")
         if label and not caption:
             self.messages.append(
-                Message(lineno, f"table '{label}' has no caption, so it gets no number; add a line ': Caption' above it", "table")
+                Message(
+                    lineno,
+                    f"table '{label}' has no caption, so it gets no number; add a line ': Caption' above it",
+                    "table",
+                )
             )
         body = [head] + ([f":name: {label}"] if label else []) + [""] + rows + ["::::"]
         return i - start, body
@@ -234,7 +243,9 @@ class ProseConverter:
             while end < len(lines) and "$$" not in lines[end]:
                 end += 1
             if end == len(lines):
-                self.messages.append(Message(lineno, "display math opened with $$ is never closed; add a closing $$", "math"))
+                self.messages.append(
+                    Message(lineno, "display math opened with $$ is never closed; add a closing $$", "math")
+                )
                 return end - i, None
             closing = lines[end]
             body = [first] + lines[i + 1 : end] + [closing[: closing.index("$$")]]
@@ -345,7 +356,11 @@ def convert_toc(
                 out.append(line)
             else:
                 messages.append(
-                    Message(lineno, f"unknown toc option ':{option.group(1)}:'; use one of {', '.join(sorted(TOC_OPTIONS))}", "toc")
+                    Message(
+                        lineno,
+                        f"unknown toc option ':{option.group(1)}:'; use one of {', '.join(sorted(TOC_OPTIONS))}",
+                        "toc",
+                    )
                 )
                 out.append("")
             continue
@@ -355,7 +370,11 @@ def convert_toc(
         entry = line[:-3] if line.endswith(".md") else line
         if page_exists is not None and not page_exists(entry):
             messages.append(
-                Message(lineno, f"toc entry '{line}' names no page; fix the path (relative to this page, .md optional) or create the page", "toc")
+                Message(
+                    lineno,
+                    f"toc entry '{line}' names no page; fix the path (relative to this page, .md optional) or create the page",
+                    "toc",
+                )
             )
             out.append("")
             continue

@@ -57,7 +57,13 @@ def _convert_role(name: str, body: str, raw: str, line: int, messages: list[Mess
             body = ",".join(key.strip() for key in body.split(",") if key.strip())
             bad = [key for key in body.split(",") if key and not CITE_KEY_RE.fullmatch(key)]
             if bad:  # sphinxcontrib-bibtex would stop the build on it (ValueError: malformed citation target)
-                messages.append(Message(line, f":{name}: key {bad[0]!r} is not a BibTeX key (no spaces or braces); it was left as text", "syntax"))
+                messages.append(
+                    Message(
+                        line,
+                        f":{name}: key {bad[0]!r} is not a BibTeX key (no spaces or braces); it was left as text",
+                        "syntax",
+                    )
+                )
                 return raw
         if not body.strip():
             messages.append(Message(line, f"empty :{name}: role; put a label or key between the backticks", "syntax"))

@@ -18,10 +18,15 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
-from execbook.source.messages import Message
 from execbook.source.document import (
-    TAB_MARK_RE, MarkdownCell, CodeCell, Document, tab_selected_names, _split_names,
+    TAB_MARK_RE,
+    CodeCell,
+    Document,
+    MarkdownCell,
+    _split_names,
+    tab_selected_names,
 )
+from execbook.source.messages import Message
 from execbook.source.prose import Chunk, ProseConverter, convert_toc
 
 FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -168,7 +173,11 @@ class _Parser:
         end = self.find_fence_end(i, match.group("fence"))
         closed = end is not None
         if end is None:
-            self.warn(line_no, f"code fence {match.group('fence')} is never closed; close it with a line of {match.group('fence')}", "fence")
+            self.warn(
+                line_no,
+                f"code fence {match.group('fence')} is never closed; close it with a line of {match.group('fence')}",
+                "fence",
+            )
             end = len(self.lines)
         body = self.lines[i + 1 : end]
         closing = self.lines[end] if closed else match.group("indent") + match.group("fence")
@@ -239,7 +248,9 @@ class _Parser:
         if source.strip():
             self.doc.cells.append(CodeCell(fence_line, tabs, source, first_line))
 
-    def inner_tab_marks(self, lines: list[str], first_line: int, tabs: tuple[str, ...], marked: bool) -> tuple[str, ...]:
+    def inner_tab_marks(
+        self, lines: list[str], first_line: int, tabs: tuple[str, ...], marked: bool
+    ) -> tuple[str, ...]:
         """The cell's tabs, given the tab marks below its first line.
 
         As in d2l-book 1.0.3, such a mark never splits the cell and is never
@@ -274,7 +285,9 @@ class _Parser:
         would turn it into an en dash, leaving the comment open to the page end).
         """
         after_open = self.lines[i].index("<!--") + 4
-        end = next((j for j in range(i, len(self.lines)) if "-->" in self.lines[j][after_open if j == i else 0 :]), None)
+        end = next(
+            (j for j in range(i, len(self.lines)) if "-->" in self.lines[j][after_open if j == i else 0 :]), None
+        )
         if end is None:
             self.warn(
                 i + 1,
@@ -301,15 +314,21 @@ class _Parser:
         try:
             data = yaml.safe_load("\n".join(self.lines[1:end])) or {}
         except yaml.YAMLError as error:
-            self.warn(1, f"front matter is not valid YAML ({str(error).splitlines()[0]}); it was ignored", "front-matter")
+            self.warn(
+                1, f"front matter is not valid YAML ({str(error).splitlines()[0]}); it was ignored", "front-matter"
+            )
             data = {}
         if not isinstance(data, dict):
             self.warn(1, "front matter must be a YAML mapping (key: value lines); it was ignored", "front-matter")
             data = {}
         if "execbook" in data and not isinstance(data["execbook"], dict):
             line = next((n for n in range(1, end) if re.match(r"execbook\s*:", self.lines[n])), 0) + 1
-            self.warn(line, f"front matter 'execbook: {data['execbook']!r}' is not a mapping of settings, so it was ignored; "
-                            "write them as 'execbook: {timeout: 60}'", "front-matter")
+            self.warn(
+                line,
+                f"front matter 'execbook: {data['execbook']!r}' is not a mapping of settings, so it was ignored; "
+                "write them as 'execbook: {timeout: 60}'",
+                "front-matter",
+            )
         timeout = data.get("execbook", {}).get("timeout") if isinstance(data.get("execbook"), dict) else None
         if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1):
             self.warn(1, f"execbook: timeout must be a positive number of seconds, got {timeout!r}", "front-matter")
