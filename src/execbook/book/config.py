@@ -314,7 +314,7 @@ def _check_pdf(options: ExecbookConfig) -> None:
         raise ConfigError(f"execbook_pdf_tab names unknown tab {options.pdf_tab!r}; the book's tabs are {options.tabs}")
     unknown = set(options.pdf) - PDF_KEYS
     if unknown:
-        raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown)}; use {sorted(PDF_KEYS)}")
+        raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(PDF_KEYS)}")
     if "paper" in options.pdf and options.pdf["paper"] not in PAPERS:
         raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {options.pdf['paper']!r}")
     fonts = options.pdf.get("fonts", {})
@@ -361,7 +361,7 @@ def _check_library(options: ExecbookConfig) -> None:
         return
     unknown = set(options.library) - LIBRARY_KEYS
     if unknown:
-        raise ConfigError(f"execbook_library has unknown key(s) {sorted(unknown)}; use {sorted(LIBRARY_KEYS)}")
+        raise ConfigError(f"execbook_library has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(LIBRARY_KEYS)}")
     name = options.library.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")

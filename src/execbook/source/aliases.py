@@ -112,7 +112,7 @@ class Aliases:
         (strings as in config.ini, or lists of entries); AliasError names a bad entry."""
         unknown = set(value) - set(ALIAS_KEYS)
         if unknown:
-            raise AliasError(", ".join(sorted(unknown)), f"unknown key; use {', '.join(ALIAS_KEYS)}")
+            raise AliasError(", ".join(sorted(map(str, unknown))), f"unknown key; use {', '.join(ALIAS_KEYS)}")
         lib_name = str(value.get("lib_name", "")).strip()
         simple = parse_mapping(value.get("simple", ""))
         fluent = parse_mapping(value.get("fluent", ""))
