@@ -38,7 +38,7 @@ from rawsyntax import check_site  # noqa: E402
 WARNING_RE = re.compile(
     r"^(?P<where>.*?): (?P<level>WARNING|ERROR|CRITICAL): (?P<text>.*?)(?: \[(?P<kind>[\w.-]+)\])?$"
 )
-TORCHVISION_STAND_IN = '''"""A stand-in for torchvision: enough for `import torchvision` and its submodules to succeed."""
+TORCHVISION_STAND_IN = '''"""A stand-in for torchvision: `import torchvision` and its submodules succeed."""
 import types as _types
 import sys as _sys
 

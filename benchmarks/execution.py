@@ -276,8 +276,8 @@ def main() -> None:
             serial_startup = bound + startup * len(durations) / workers
             ran = report.get("ran")
             print(
-                f"{workers:>7} {wall:>9.2f}s {bound:>7.2f}s {wall / bound:>6.2f} {serial_startup:>15.2f}s {elapsed:>6.1f}s"
-                + ("" if ran == len(durations) else f"  (ran {ran} jobs!)")
+                f"{workers:>7} {wall:>9.2f}s {bound:>7.2f}s {wall / bound:>6.2f} "
+                f"{serial_startup:>15.2f}s {elapsed:>6.1f}s" + ("" if ran == len(durations) else f"  (ran {ran} jobs!)")
             )
             results["runs"].append(
                 {

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TABS = ("pytorch", "numpy")
-SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#4c9a6a"/></svg>\n'
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60">'
+    '<rect width="120" height="60" fill="#4c9a6a"/></svg>\n'
+)
 BIB = "\n".join(
     f"@article{{Author{n}.20{n:02d}, title={{Paper {n}}}, author={{Author{n}, A. and Other, B.}}, "
     f"journal={{Journal}}, year={{20{n:02d}}}}}"

@@ -291,7 +291,8 @@ def test_deploy_never_prints_a_token(name: str, tmp_path: Path, monkeypatch: pyt
 def test_a_cell_inside_an_html_comment_is_hidden_and_not_run(tmp_path: Path) -> None:
     """Issue 15, item 10: the comment closes, the page after it shows, the cell never runs."""
     page = (
-        '# Home\n\nBefore.\n\n<!--\n```{.python .input}\nopen("ran.txt", "w").write("x")\nprint("SECRET" + "_RAN")\n```\n-->\n\n'
+        '# Home\n\nBefore.\n\n<!--\n```{.python .input}\nopen("ran.txt", "w").write("x")\nprint("SECRET" '
+        '+ "_RAN")\n```\n-->\n\n'
         "After the comment.\n"
     )
     write(tmp_path, {"conf.py": CONF, "index.md": page})

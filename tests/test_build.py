@@ -328,9 +328,12 @@ def test_config_errors_stop_the_build_naming_the_option(tmp_path: Path, conf: st
 # -- the real preface page -----------------------------------------------------------
 
 PREFACE_BIB = """
-@book{Goodfellow.Bengio.Courville.2016, title={Deep Learning}, author={Goodfellow, Ian and Bengio, Yoshua and Courville, Aaron}, year={2016}, publisher={MIT Press}}
-@book{Bishop.2006, title={Pattern Recognition and Machine Learning}, author={Bishop, Christopher M.}, year={2006}, publisher={Springer}}
-@book{Bollobas.1999, title={Linear Analysis}, author={Bollob{\\'a}s, B{\\'e}la}, year={1999}, publisher={Cambridge University Press}}
+@book{Goodfellow.Bengio.Courville.2016, title={Deep Learning},
+  author={Goodfellow, Ian and Bengio, Yoshua and Courville, Aaron}, year={2016}, publisher={MIT Press}}
+@book{Bishop.2006, title={Pattern Recognition and Machine Learning},
+  author={Bishop, Christopher M.}, year={2006}, publisher={Springer}}
+@book{Bollobas.1999, title={Linear Analysis}, author={Bollob{\\'a}s, B{\\'e}la}, year={1999},
+  publisher={Cambridge University Press}}
 @book{Wasserman.2013, title={All of Statistics}, author={Wasserman, Larry}, year={2013}, publisher={Springer}}
 """
 

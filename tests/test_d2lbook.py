@@ -271,7 +271,8 @@ def test_what_can_be_left_out_is_a_warning(tmp_path: Path, ini: str, line: int, 
     ("ini", "line", "text"),
     [
         (
-            "[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = torch\nreverse_alias = d2l.x( -> y\n",
+            "[build]\ntabs = pytorch\n[library-pytorch]\nlib_file = d2l/torch.py\nlib_name = "
+            "torch\nreverse_alias = d2l.x( -> y\n",
             6,
             "not a regular expression",
         ),
@@ -486,7 +487,8 @@ def test_build_lib_keeps_the_header_and_appends_aliases(mini_book: Path) -> None
     assert '__version__ = "0.3.0"' in (mini_book / "d2l" / "__init__.py").read_text()
     probe = (
         "from d2l import torch as d2l, numpy as d2n; import d2l as pkg; "
-        "print(pkg.__version__, d2l.total(d2l.reshape(d2l.arange(6), (2, 3))).item(), d2n.concat([d2n.arange(2)] * 2).tolist())"
+        "print(pkg.__version__, d2l.total(d2l.reshape(d2l.arange(6), (2, 3))).item(), "
+        "d2n.concat([d2n.arange(2)] * 2).tolist())"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=mini_book, capture_output=True, text=True)
     assert out.stdout.split() == ["0.3.0", "15", "[0,", "1,", "0,", "1]"], out.stderr
@@ -573,9 +575,12 @@ def test_deploy_pushes_the_site_to_the_configured_repository(mini_book: Path, tm
     subprocess.run(["git", "init", "-q", "-b", "master"], cwd=book, check=True)
     subprocess.run([*git, "add", "config.ini", "index.md"], cwd=book, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "book"], cwd=book, check=True)
-    log = lambda repo: subprocess.run(
-        ["git", "log", "--format=%s", "master"], cwd=repo, capture_output=True, text=True
-    ).stdout.split()  # noqa: E731
+
+    def log(repo: Path) -> list[str]:
+        return subprocess.run(
+            ["git", "log", "--format=%s", "master"], cwd=repo, capture_output=True, text=True
+        ).stdout.split()
+
     for extra in ("", "", "new.html"):  # the same site twice: no empty commit; then a changed site
         if extra:
             (book / "_build" / "html" / extra).write_text("<p>new</p>")

@@ -443,8 +443,10 @@ LIB_PAGES = {
             return 'unused'
         ```
         """,
-    "direct.md": "# Direct\n\n```{.python .input}\nfrom lib import python as lib\nprint('direct', lib.helper(1))\n```\n",
-    "transitive.md": "# Transitive\n\n```{.python .input}\nfrom lib import python as lib\nprint('transitive', lib.uses_helper(1))\n```\n",
+    "direct.md": "# Direct\n\n```{.python .input}\nfrom lib import python as lib\n"
+    "print('direct', lib.helper(1))\n```\n",
+    "transitive.md": "# Transitive\n\n```{.python .input}\nfrom lib import python as lib\n"
+    "print('transitive', lib.uses_helper(1))\n```\n",
     "none.md": "# None\n\n```{.python .input}\nprint('no library here')\n```\n",
 }
 

@@ -196,7 +196,8 @@ def test_a_failing_server_costs_no_job(tmp_path: Path, heavy: Path, case: str) -
         (site / "heavymod.py").write_text("print('heavymod says hello')\n")
     elif case == "imports use CUDA":  # a stand-in for torch after a CUDA call at import
         (site / "heavymod.py").write_text(
-            "import sys, types\nsys.modules['torch'] = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))\n"
+            "import sys, types\nsys.modules['torch'] = "
+            "types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))\n"
         )
     root = write_book(
         tmp_path / "book", numbered_pages(KILLS_ITS_SERVER), conf="execbook_workers = 1\n", tabs=("python",)
@@ -286,7 +287,10 @@ def forked_kernels(root: Path) -> list[psutil.Process]:
     "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["Ctrl-C", "SIGTERM", "SIGKILL"]
 )
 def test_a_stopped_build_leaves_no_forked_kernel_or_server(tmp_path: Path, signum: int) -> None:
-    page = "# Stuck {n}\n\n```{{.python .input}}\nimport json\n```\n\n```{{.python .input}}\nprint('started', {n}, flush=True)\nsum(range(10**13))\n```\n"
+    page = (
+        "# Stuck {n}\n\n```{{.python .input}}\nimport json\n```\n\n"
+        "```{{.python .input}}\nprint('started', {n}, flush=True)\nsum(range(10**13))\n```\n"
+    )
     root = write_book(tmp_path / "book", numbered_pages(page, 3), conf="execbook_workers = 1\n", tabs=("python",))
     build = subprocess.Popen(
         [sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
@@ -345,7 +349,10 @@ def test_one_server_serves_kernels_with_their_own_env_and_folder(tmp_path: Path)
                     elif message["msg_type"] == "error":
                         texts.append(message["content"]["ename"])
 
-                code = "import os, sys; print(os.environ['WHO'], os.getcwd(), 'json' in sys.modules, 'seen' in globals()); seen = 1"
+                code = (
+                    "import os, sys; "
+                    "print(os.environ['WHO'], os.getcwd(), 'json' in sys.modules, 'seen' in globals()); seen = 1"
+                )
                 run_sync(client.execute_interactive)(code, output_hook=hook, timeout=30)
                 assert "".join(texts).strip() == f"job {n} {folder} True False"
                 kernel = psutil.Process(int(Path(manager.execbook_forked).read_text()))

@@ -179,7 +179,8 @@ def test_generated_modules_import_in_a_fresh_interpreter(tmp_path: Path) -> None
     for module in ("torch", "numpy"):
         check = (
             f"from dlb import {module} as lib; "
-            "assert {'Timer', 'plot', 'add_to_class', 'synthetic_data', 'data_iter', 'LinearRegression'} <= set(dir(lib)); "
+            "assert {'Timer', 'plot', 'add_to_class', 'synthetic_data', 'data_iter', 'LinearRegression'} "
+            "<= set(dir(lib)); "
             "assert hasattr(lib.LinearRegression, 'loss')"
         )
         result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True)

@@ -44,7 +44,8 @@ def test_a_whole_small_site_resolves(tmp_path: Path) -> None:
             <a href="chapters/one.html">One</a> <a href="chapters/one.html#intro">Intro</a>
             <a href="#top">top</a> <a href="#">nowhere in particular</a> <a href="">this page</a>
             <img src="_images/a.svg" alt=""></body></html>""",
-                "chapters/one.html": '<h1 id="intro">One</h1><a href="../index.html#top">back</a><a href="../index.html">home</a>',
+                "chapters/one.html": '<h1 id="intro">One</h1><a href="../index.html#top">back</a>'
+                '<a href="../index.html">home</a>',
                 "_static/s.css": "body {}",
                 "_static/s.js": "",
                 "_images/a.svg": "<svg/>",
@@ -97,7 +98,8 @@ def test_downloads_the_page_offers(tmp_path: Path) -> None:
         tmp_path,
         {
             "chapters/a.html": """<a download href="../notebooks/pytorch/chapters/a.ipynb">notebook</a>
-                              <a href="../pdf/book.pdf#page=3">PDF</a><a href="../notebooks/book-pytorch.zip">all</a>""",
+                              <a href="../pdf/book.pdf#page=3">PDF</a>
+                              <a href="../notebooks/book-pytorch.zip">all</a>""",
             "pdf/book.pdf": "%PDF",
         },
     )

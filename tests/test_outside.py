@@ -13,7 +13,8 @@ SECRET = "the-secret-line-42"
 PAGE = (
     "# Home\n\n![leak](../outside/secret.png)\n\n![fine](img/ok.svg)\n\n"
     "```eval_rst\n.. literalinclude:: ../outside/secret.txt\n```\n\n"
-    "```eval_rst\n.. include:: ../outside/secret.rst\n```\n\nAfter.\n\n```toc\nchapter/page\n```\n\n```{include} ../outside/secret.rst\n```\n"
+    "```eval_rst\n.. include:: "
+    "../outside/secret.rst\n```\n\nAfter.\n\n```toc\nchapter/page\n```\n\n```{include} ../outside/secret.rst\n```\n"
 )
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\n'
 
@@ -73,7 +74,10 @@ def test_cell_images_of_a_build_folder_outside_the_book_are_shown(tmp_path: Path
             "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
         )
     ).decode()
-    page = f"# Plot\n\n```{{.python .input}}\nfrom IPython.display import Image\nImage(data=__import__('base64').b64decode('{png}'))\n```\n"
+    page = (
+        "# Plot\n\n```{.python .input}\nfrom IPython.display import Image\n"
+        f"Image(data=__import__('base64').b64decode('{png}'))\n```\n"
+    )
     book = write_book(tmp_path / "book", {"index.md": page}, tabs=("numpy",))
     out = tmp_path / "elsewhere"
     built = subprocess.run(

@@ -75,8 +75,10 @@ def d2l_book(root: Path, url: str, extra: str = "") -> Path:
     pages = {
         "config.ini": ini,
         "index.md": "# Styled Book\n\n```toc\n:numbered:\n\nintro\nrefs\n```\n",
-        "intro.md": "# Introduction\n\nAs :citet:`legendre1805` showed, least squares works.\n\n![A box](img/box.svg)\n",
-        "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="40"><rect width="80" height="40"/></svg>\n',
+        "intro.md": "# Introduction\n\nAs :citet:`legendre1805` showed, least squares works.\n\n"
+        "![A box](img/box.svg)\n",
+        "img/box.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="40">'
+        '<rect width="80" height="40"/></svg>\n',
         "refs.md": "```eval_rst\n.. only:: html\n\n   References\n   ==========\n```\n\n:bibliography:`refs.bib`\n",
         "refs.bib": BIB,
         "static/post.py": POST_LATEX,
@@ -285,7 +287,8 @@ def test_xindy_gets_the_options_sphinx_makefile_exports(tmp_path: Path) -> None:
 
     makefile = tmp_path / "Makefile"
     makefile.write_text(
-        "LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M LatinRules.xdy\nFMT = pdf\n"
+        "LATEXMKOPTS ?=\nexport XINDYOPTS = -L german -C utf8 -M sphinx.xdy\nXINDYOPTS += -M "
+        "LatinRules.xdy\nFMT = pdf\n"
     )
     assert xindy_options(makefile) == "-L german -C utf8 -M sphinx.xdy -M LatinRules.xdy"
     assert xindy_options(tmp_path / "missing") == DEFAULT_XINDYOPTS

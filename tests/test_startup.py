@@ -139,6 +139,7 @@ def test_per_page_setup_done_once_gives_the_same_results() -> None:
         assert type(lexer).__name__ == "IPython3Lexer" and lexer.stripnl is False
         assert highlighting.get_lexer_by_name("ipython3") is not highlighting.get_lexer_by_name("ipython3")
         code = "import os\\nprint(os.sep)\\n"
-        print(bridge.highlight_block(code, "ipython3") == PygmentsBridge("html", "default").highlight_block(code, "ipython3"))
+        ours = bridge.highlight_block(code, "ipython3")
+        print(ours == PygmentsBridge("html", "default").highlight_block(code, "ipython3"))
     """)
     assert out.split() == ["True"]

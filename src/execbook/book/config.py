@@ -79,7 +79,8 @@ class ExecbookConfig:
     )
     kernel_start_timeout: int = _option(
         60,
-        "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 tries in all).",
+        "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 "
+        "tries in all).",
         types=(int, float),
     )
     preload_imports: bool = _option(
@@ -104,7 +105,8 @@ class ExecbookConfig:
     )
     install: dict = _option(
         {},
-        "Install cell of downloaded notebooks, per tab: {'pytorch': {'d2l': 'd2l==1.0.0'}} adds `!pip install d2l==1.0.0` "
+        "Install cell of downloaded notebooks, per tab: {'pytorch': {'d2l': 'd2l==1.0.0'}} adds `!pip "
+        "install d2l==1.0.0` "
         "to notebooks that import d2l.",
     )
     install_header: str = _option("", "Text of a markdown cell above the install cell.")
@@ -112,8 +114,10 @@ class ExecbookConfig:
     colab_gpu: str = _option("", "Notebooks whose code contains this text ask Colab for a GPU (e.g. 'gpu').")
     pdf: dict = _option(
         {},
-        "PDF settings: {'name': 'book', 'paper': 'a4paper', 'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': '', "
-        "'post_latex': 'tools/fix.py', 'style': 'cambridge', 'latex_url': 'https://.../PT1.zip', 'latex_archive': 'PT1.zip'}.",
+        "PDF settings: {'name': 'book', 'paper': 'a4paper', "
+        "'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': '', "
+        "'post_latex': 'tools/fix.py', 'style': 'cambridge', 'latex_url': 'https://.../PT1.zip', "
+        "'latex_archive': 'PT1.zip'}.",
     )
     allow_outside: list = _option(
         [],
@@ -123,7 +127,8 @@ class ExecbookConfig:
     )
     only_tabs: list = _option(
         [],
-        "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others are left out quietly.",
+        "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others "
+        "are left out quietly.",
         item=str,
     )
     pdf_tab: str = _option(
@@ -143,7 +148,8 @@ class ExecbookConfig:
     library: dict = _option(
         {},
         "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...', "
-        "'aliases': {'pytorch': {'lib_name': 'torch', 'simple': 'concat -> cat', 'fluent': 'reshape', ...}}, 'version_file': 'd2l/__init__.py'}.",
+        "'aliases': {'pytorch': {'lib_name': 'torch', 'simple': 'concat -> cat', 'fluent': 'reshape', ...}}, "
+        "'version_file': 'd2l/__init__.py'}.",
     )
 
     # not an option: the book's tabs that execbook_only_tabs leaves out of this build
@@ -236,7 +242,8 @@ def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
             close = difflib.get_close_matches(tab, options.tabs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs ({', '.join(options.tabs)}){hint}"
+                f"--tab / execbook_only_tabs names {tab!r}, which is not one of the book's tabs "
+                f"({', '.join(options.tabs)}){hint}"
             )
     kept = [tab for tab in options.tabs if tab in options.only_tabs]
 
@@ -293,7 +300,8 @@ def _check_tabs(options: ExecbookConfig) -> None:
         or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in options.workers)
     ):
         raise ConfigError(
-            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {options.workers!r}, which runs nothing "
+            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {options.workers!r}, "
+            "which runs nothing "
             "(use 'auto' or a number of workers for a machine without GPUs)"
         )
     for name in ("timeout", "kernel_start_timeout", "output_limit"):
@@ -361,7 +369,9 @@ def _check_library(options: ExecbookConfig) -> None:
         return
     unknown = set(options.library) - LIBRARY_KEYS
     if unknown:
-        raise ConfigError(f"execbook_library has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(LIBRARY_KEYS)}")
+        raise ConfigError(
+            f"execbook_library has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(LIBRARY_KEYS)}"
+        )
     name = options.library.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")
@@ -380,7 +390,8 @@ def _check_library(options: ExecbookConfig) -> None:
     aliases = options.library.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
         raise ConfigError(
-            "execbook_library['aliases'] must map tabs to alias maps, e.g. {'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}"
+            "execbook_library['aliases'] must map tabs to alias maps, e.g. "
+            "{'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}"
         )
     for tab, maps in aliases.items():
         if tab not in options.tabs:

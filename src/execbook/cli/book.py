@@ -92,7 +92,8 @@ def load_book(folder: Path) -> Book:
     if not ini_path.is_file():
         fail(
             [
-                f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see README, 'Your own book')"
+                f"execbook: no conf.py or config.ini in {folder}; run this in a book's folder (see "
+                "README, 'Your own book')"
             ]
         )
     mapping = config_ini.map_ini(folder)

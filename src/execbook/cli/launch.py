@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
             if not uptodate.QUIET_FLAGS.intersection(args):
                 site = os.path.relpath(book / uptodate.BUILD_DIR / "html")
                 print(
-                    f"execbook: nothing changed since the last build; the site is in {site} (add -E to rebuild everything)"
+                    f"execbook: nothing changed since the last build; the site is in {site} (add -E to "
+                    "rebuild everything)"
                 )
             return 0
     from execbook.cli.main import main as cli_main

@@ -1,4 +1,5 @@
-"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib|eval``, ``check``, ``check-links``, ``serve``, ``deploy``, ``new``.
+"""The execbook command: ``execbook build html|pdf|notebooks|slides|lib|eval``, ``check``,
+``check-links``, ``serve``, ``deploy``, ``new``.
 
 ``build html`` is ``sphinx-build -M html . _build`` for people who think in
 books, not in Sphinx; ``build lib`` writes the book's library into the book's

@@ -300,7 +300,8 @@ def map_pdf(book: Path, ini: Ini, m: Mapping, tabs: list[str]) -> None:
     bib = existing_file(book, ini, m, "pdf", "bibfile")
     if bib is not None:
         m.values["bibtex_bibfiles"] = [str(bib)]
-    # d2l-book uses the archive at latex_url only for style = cambridge; latex_archive (execbook's) is a local copy of it
+    # d2l-book uses the archive at latex_url only for style = cambridge;
+    # latex_archive (execbook's) is a local copy of it
     if ini.get("pdf", "style") and ini.get("pdf", "style").lower() != "default":
         pdf["style"] = ini.get("pdf", "style")
         for key in ("latex_url", "latex_archive"):

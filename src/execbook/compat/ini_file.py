@@ -215,7 +215,8 @@ def exists(book: Path, pattern: str) -> bool:
 
 
 def matching_files(book: Path, pattern: str) -> list[Path]:
-    """d2l-book's ``find_files``: a glob (``**`` recursive) relative to the book, or absolute; a folder is everything in it."""
+    """d2l-book's ``find_files``: a glob (``**`` recursive) relative to the book, or
+    absolute; a folder is everything in it."""
     full = pattern if os.path.isabs(pattern) else os.path.join(book, pattern)
     if os.path.isdir(full):
         full = os.path.join(full, "**")

@@ -108,7 +108,8 @@ class DaskPool(Pool):
             return Client(self.address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
             raise DaskError(
-                f"cannot reach the Dask scheduler at {self.address} within {CONNECT_TIMEOUT} s ({type(error).__name__}); "
+                f"cannot reach the Dask scheduler at {self.address} within {CONNECT_TIMEOUT} s "
+                f"({type(error).__name__}); "
                 "start it (`dask scheduler`) or fix execbook_dask_scheduler / EXECBOOK_DASK_SCHEDULER"
             ) from None
 

@@ -420,7 +420,8 @@ def main(args: list[str]) -> None:
     if args[:1] == ["proxy"]:
         sys.exit(proxy(args[1], int(args[2]), int(args[3]), args[4], args[5:]))
     sys.exit(
-        f"usage: {__file__} ipykernel-server SOCKET BUILD_PID LIBDIR IMPORTS_JSON | proxy SOCKET SERVER_PID BUILD_PID PID_FILE ARGS..."
+        f"usage: {__file__} ipykernel-server SOCKET BUILD_PID LIBDIR IMPORTS_JSON | proxy SOCKET "
+        "SERVER_PID BUILD_PID PID_FILE ARGS..."
     )
 
 

@@ -309,7 +309,8 @@ class LocalPool(Pool):
                     waiting = list(queue)
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
-                # a cold spare suits any job of its kernel; a forked one only a job whose imports begin with its server's
+                # a cold spare suits any job of its kernel; a forked one only a job whose
+                # imports begin with its server's
                 if (
                     spare is not None
                     and spare[0] == job.kernel

@@ -112,7 +112,8 @@ class Report:
         height = row * max(1, len(workers)) + 40
         scale = (width - left - 10) / end
         parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            'font-family="sans-serif" font-size="11">',
             f"<title>Jobs on workers ({len(ran)} jobs, {end:.1f} s)</title>",
         ]
         for i, worker in enumerate(workers):
@@ -123,7 +124,8 @@ class Report:
                 label = f"{entry.page} ({entry.tab}) {entry.status} {entry.duration:.1f} s"
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" '
-                    f'fill="{COLOURS.get(entry.status, "#777")}" stroke="#fff"><title>{html.escape(label)}</title></rect>'
+                    f'fill="{COLOURS.get(entry.status, "#777")}" '
+                    f'stroke="#fff"><title>{html.escape(label)}</title></rect>'
                 )
         axis_y = 10 + len(workers) * row + 14
         for step in range(0, 6):

@@ -133,7 +133,8 @@ def api_page(app: Sphinx, docname: str, doc: Document) -> Document:
         if problem is not None:
             broken[tab] = f"importing it failed ({problem})"
             logger.warning(
-                f"[{tab}] the API of {module} is not documented: importing it failed ({problem}); {install_hint(problem)}",
+                f"[{tab}] the API of {module} is not documented: importing it failed ({problem}); "
+                f"{install_hint(problem)}",
                 location=(docname, line),
                 type="execbook",
                 subtype="api",

@@ -32,7 +32,8 @@ class StyleError(Exception):
 
 
 def override(setting: str, base: Path) -> Path | None:
-    """The local copy of the archive: $EXECBOOK_LATEX_ARCHIVE, else the ``latex_archive`` setting (relative to the book)."""
+    """The local copy of the archive: $EXECBOOK_LATEX_ARCHIVE, else the
+    ``latex_archive`` setting (relative to the book)."""
     value = os.environ.get(ARCHIVE_ENV) or setting
     if not value:
         return None
@@ -121,7 +122,8 @@ def safe(name: str) -> bool:
 
 def style_files(unpacked: Path, keep: set[str]) -> list[Path]:
     """The archive's files to put next to the .tex (flattened, as d2l-book's conf.py copies them), the first of
-    each name; none of the names in ``keep`` (Sphinx's own support files, which must match the Sphinx that wrote the .tex)."""
+    each name; none of the names in ``keep`` (Sphinx's own support files, which must
+    match the Sphinx that wrote the .tex)."""
     files: dict[str, Path] = {}
     for path in sorted(unpacked.rglob("*"), key=lambda p: (len(p.relative_to(unpacked).parts), str(p))):
         if path.is_file() and path.name not in keep:
@@ -130,7 +132,8 @@ def style_files(unpacked: Path, keep: set[str]) -> list[Path]:
 
 
 def document_class(files: list[Path], style: str, url: str) -> str:
-    """The class ``style`` names: d2l-book's name for it (cambridge: PT1), the style itself, or the archive's only class."""
+    """The class ``style`` names: d2l-book's name for it (cambridge: PT1), the style
+    itself, or the archive's only class."""
     classes = sorted(path.stem for path in files if path.suffix == ".cls")
     for name in (STYLE_CLASSES.get(style.lower(), ""), style):
         if name in classes:

@@ -372,7 +372,8 @@ def convert_toc(
             messages.append(
                 Message(
                     lineno,
-                    f"toc entry '{line}' names no page; fix the path (relative to this page, .md optional) or create the page",
+                    f"toc entry '{line}' names no page; fix the path (relative to this page, .md "
+                    "optional) or create the page",
                     "toc",
                 )
             )

@@ -291,7 +291,8 @@ class _Parser:
         if end is None:
             self.warn(
                 i + 1,
-                "HTML comment <!-- is never closed, so it hides the rest of the page (code cells included); close it with -->",
+                "HTML comment <!-- is never closed, so it hides the rest of the page (code cells "
+                "included); close it with -->",
                 "comment",
             )
             end = len(self.lines) - 1
