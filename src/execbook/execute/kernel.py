@@ -1,4 +1,9 @@
-"""Run one job in a fresh kernel with nbclient: start it, watch it, stop it."""
+"""Run one job in a fresh kernel with nbclient: start it, watch it, stop it.
+
+Longer than most modules on purpose: starting a kernel, watching it and stopping it
+(with every process under it) share the same client and its timeouts; apart, each
+would need the others' state.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ jobs share their leading imports, kernels are forked from a server that did
 those imports once (forkserver.py, ``execbook_preload_imports``).
 Ctrl-C, SIGTERM and SIGHUP kill every kernel (its whole process tree) before
 they propagate.
+
+Longer than most modules on purpose: the worker threads, their spare kernels and the
+signal handling that kills them all share one lock and one stop flag.
 """
 
 from __future__ import annotations
