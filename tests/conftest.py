@@ -18,6 +18,12 @@ from pathlib import Path
 import psutil
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import settings
+
+# CI runs the property tests with fixed seeds (HYPOTHESIS_PROFILE=ci in .ci/run): a landing never
+# waits on a new random case; a developer's run keeps exploring and adds what it finds as @example
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

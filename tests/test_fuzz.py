@@ -369,6 +369,7 @@ def option_sets(draw: st.DrawFn) -> dict:
 @example(
     options={"execbook_kernel_start_timeout": None}
 )  # found by this test: KeyError naming float, not a ConfigError
+@example(options={"execbook_pdf": {None: None, False: None}})  # found: TypeError sorting the unknown keys
 def test_from_sphinx_raises_only_config_error(options: dict) -> None:
     config = conf_namespace({"execbook_tabs": list(TABS), **options})
     try:
