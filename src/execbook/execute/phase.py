@@ -30,7 +30,7 @@ from execbook.execute.layout import Layout
 from execbook.execute.pools import Pool
 from execbook.execute.progress import Progress
 from execbook.execute.report import Report
-from execbook.execute.results import JobResult, Status
+from execbook.execute.results import JobResult
 from execbook.execute.tree import sync_tree
 from execbook.execute.workers import WorkerSpec, plan_workers
 from execbook.library.build import book_libraries, built_libraries, library_extras, library_spec
@@ -165,7 +165,7 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
 
         def on_done(result: JobResult) -> None:
             store_result(layout.cache, result, unstored(app))
-            if Status(result.status).final:
+            if result.status.final:
                 finished[result.job.id] = result.duration
             report.add(result)
             progress.finished(result)
@@ -239,7 +239,7 @@ def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode])
     job = result.job
     try:
         # outputs of a timeout or dead kernel are shown, but the job runs again next build
-        cleared = cache.store(job.key, result.notebook, partial=not Status(result.status).final)
+        cleared = cache.store(job.key, result.notebook, partial=not result.status.final)
     except Exception as error:  # noqa: BLE001 - a read-only folder, a file where a folder belongs, ...
         held[job.key] = result.notebook
         logger.warning(

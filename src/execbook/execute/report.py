@@ -92,7 +92,7 @@ class Report:
             "jobs": len(self.entries),
             "ran": len(ran),
             "cached": len(self.entries) - len(ran),
-            "failed": sum(not Status(entry.status).good for entry in ran),
+            "failed": sum(not entry.status.good for entry in ran),
             "wall": round(self.wall, 3),
             "workers": sorted({entry.worker for entry in ran}),
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
