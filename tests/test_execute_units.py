@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -189,3 +190,21 @@ def test_dask_payload_holds_the_book_and_refuses_what_is_too_big(tmp_path: Path)
     (tmp_path / "tree" / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
     with pytest.raises(DaskError, match="over execbook_dask_max_payload_mb = 1"):
         zip_folders({"tree": tmp_path / "tree"}, limit_mb=1)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_an_ignored_hangup_stays_ignored_while_jobs_run() -> None:
+    """Under nohup a build must outlive its terminal; SIGTERM still stops the kernels first."""
+    from execbook.execute.pool import stop_on_termination
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_on_termination():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert callable(signal.getsignal(signal.SIGTERM))
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with stop_on_termination():
+            assert callable(signal.getsignal(signal.SIGHUP))
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, before)

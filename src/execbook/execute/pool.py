@@ -43,7 +43,9 @@ def starts_with(imports: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
 @contextlib.contextmanager
 def stop_on_termination() -> Iterator[None]:
     """SIGTERM and SIGHUP end the build as Ctrl-C does (every kernel killed
-    first); by default they would end the process and leave its kernels running."""
+    first); by default they would end the process and leave its kernels running.
+    A signal the process ignores stays ignored: under ``nohup`` a build goes
+    on when its terminal closes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -52,6 +54,7 @@ def stop_on_termination() -> Iterator[None]:
         raise SystemExit(128 + signum)
 
     signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    signals = [signum for signum in signals if signal.getsignal(signum) is not signal.SIG_IGN]
     previous = {signum: signal.signal(signum, terminate) for signum in signals}
     try:
         yield
