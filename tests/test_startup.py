@@ -143,3 +143,38 @@ def test_per_page_setup_done_once_gives_the_same_results() -> None:
         print(ours == PygmentsBridge("html", "default").highlight_block(code, "ipython3"))
     """)
     assert out.split() == ["True"]
+
+
+def test_page_settings_made_once_are_the_same_and_follow_their_defaults(tmp_path) -> None:
+    out = run_fresh(f"""
+        import os
+        from docutils.readers import standalone
+        from myst_nb.sphinx_ import Parser
+        from sphinx.util import docutils as sphinx_docutils
+        from execbook.html import startup
+        os.chdir({str(tmp_path)!r})  # ./docutils.conf is one of the files docutils reads
+        env, locales = object(), []
+        defaults = {{"traceback": True, "env": env, "smartquotes_locales": locales, "tab_width": 8}}
+        def settings(**more):
+            return sphinx_docutils._get_settings(
+                standalone.Reader, Parser(), defaults={{**defaults, **more}}, read_config_files=True
+            )
+        fresh = settings()
+        startup.share_docutils_settings()
+        startup.share_docutils_settings()  # twice: wrapped once
+        one, two = settings(), settings()
+        def plain(values):
+            return {{k: v for k, v in vars(values).items() if k != "record_dependencies"}}
+        assert plain(one) == plain(two) == plain(fresh), set(plain(one).items()) ^ set(plain(fresh).items())
+        assert one is not two and one.record_dependencies is not two.record_dependencies
+        one.tab_width = 2  # a page's own settings: not the next page's
+        assert settings().tab_width == 8 and settings().env is env and settings().smartquotes_locales is locales
+        assert settings(tab_width=4).tab_width == 4 and settings().tab_width == 8  # other defaults: made again
+        with open("docutils.conf", "w") as conf:
+            conf.write("[general]\\ntab_width: 3\\n")
+        assert settings(tab_width=5).tab_width == 3  # a docutils.conf is read...
+        with open("docutils.conf", "w") as conf:
+            conf.write("[general]\\ntab_width: 6\\n")
+        print(settings(tab_width=5).tab_width)  # ... and read again, as before
+    """)
+    assert out.split() == ["6"]

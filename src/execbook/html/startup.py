@@ -207,6 +207,11 @@ def reuse_per_page_setup() -> None:
     """Work that MyST-Parser and Sphinx redo for every page (or code block)
     though its result never changes within a build, done once:
 
+    - Sphinx makes each page's docutils settings with a new ``OptionParser``
+      (every component's options, then the docutils.conf files read again),
+      about 2 ms a page; for the same components and the same defaults the
+      result is the same, so it is made once and each page gets its own copy
+      (read from a docutils.conf, settings are made afresh every page, as before).
     - MyST-Parser's renderer makes a throwaway docutils document for every
       page it renders (``options.get("document", make_document())`` builds
       the default before looking the page's own document up), and with it
@@ -222,9 +227,73 @@ def reuse_per_page_setup() -> None:
       (a code cell asks for IPython's ``ipython3``). The class found for a
       name is kept; each block still gets its own lexer, made with its options.
     """
+    share_docutils_settings()
     share_myst_default_settings()
     share_pygments_formatters()
     share_pygments_lexer_lookups()
+
+
+SETTINGS_SPEC = (
+    "settings_spec",
+    "settings_defaults",
+    "settings_default_overrides",
+    "relative_path_settings",
+    "config_section",
+    "config_section_dependencies",
+)
+
+
+def _settings_key(components: tuple[Any, ...]) -> tuple[type, ...] | None:
+    """What a component contributes to the settings is its class's (a parser is
+    made per page); a component that overrides that itself is not shared."""
+    key = []
+    for component in components:
+        if component is None or isinstance(component, type):
+            key.append(component)
+        elif any(name in vars(component) for name in SETTINGS_SPEC):
+            return None
+        else:
+            key.append(type(component))
+    return tuple(key)
+
+
+def share_docutils_settings() -> None:
+    """``sphinx.util.docutils._get_settings`` (Sphinx 8.2-9: the settings of each
+    page ``_parse_str_to_doctree`` reads) made once per set of components and defaults."""
+    try:
+        from sphinx.util import docutils as sphinx_docutils
+    except ImportError:
+        return
+    original = getattr(sphinx_docutils, "_get_settings", None)
+    if original is None or getattr(original, "_execbook_shared", False):
+        return
+    import warnings
+
+    from docutils.frontend import Values
+
+    made: dict[tuple, tuple[dict[str, Any], dict[str, Any]]] = {}  # key -> (defaults given, settings made)
+
+    def _get_settings(*components: Any, defaults: Any, read_config_files: bool = False) -> Any:
+        key = _settings_key(components)
+        if key is None or "record_dependencies" in defaults:
+            return original(*components, defaults=defaults, read_config_files=read_config_files)
+        key = (key, read_config_files)
+        kept = made.get(key)
+        if kept is None or kept[0].keys() != defaults.keys() or any(defaults[k] is not v for k, v in kept[0].items()):
+            settings = original(*components, defaults=defaults, read_config_files=read_config_files)
+            if settings._config_files or settings.record_dependencies.list:  # read from docutils.conf:
+                return settings  # made afresh each time, as before
+            values = dict(vars(settings))
+            values["record_dependencies"] = None  # each page gets a new, empty list (Values does that)
+            made[key] = (dict(defaults), values)
+            return settings
+        with warnings.catch_warnings(action="ignore", category=DeprecationWarning):
+            settings = Values(kept[1])
+        settings._config_files = []
+        return settings
+
+    _get_settings._execbook_shared = True  # type: ignore[attr-defined]
+    sphinx_docutils._get_settings = _get_settings
 
 
 def share_myst_default_settings() -> None:
