@@ -3,7 +3,7 @@ switcher (``tabs``), cross-references and citations (``references``), MathJax,
 the theme's defaults and page buttons (``theme``), the notebooks pages offer for
 download (``site_notebooks``), files from outside the book (``outside``), and the
 start-up and no-op shortcuts around Sphinx and MyST-NB (``startup``,
-``upstream``, ``unchanged``, ``toc_cycles``)."""
+``upstream``, ``unchanged``, ``doctrees``, ``toc_cycles``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ HERE = Path(__file__).parent
 
 def setup(app: Sphinx) -> None:
     from execbook.html import (
+        doctrees,
         mathjax,
         outside,
         reader,
@@ -59,6 +60,7 @@ def setup(app: Sphinx) -> None:
     site_notebooks.setup_site_notebooks(app)
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
+    doctrees.setup_doctrees(app)
 
 
 def add_package_paths(app: Sphinx, config: Any) -> None:
