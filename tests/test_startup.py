@@ -178,3 +178,36 @@ def test_page_settings_made_once_are_the_same_and_follow_their_defaults(tmp_path
         print(settings(tab_width=5).tab_width)  # ... and read again, as before
     """)
     assert out.split() == ["6"]
+
+
+def test_search_stems_and_stylesheet_lists_kept_give_the_same_answers(tmp_path) -> None:
+    (tmp_path / "a" / "css").mkdir(parents=True)
+    (tmp_path / "a" / "css" / "minimal.css").write_text("")
+    (tmp_path / "b").mkdir()
+    out = run_fresh(f"""
+        import os, types
+        from docutils import utils
+        from sphinx.search import IndexBuilder
+        from sphinx.search.en import SearchEnglish
+        from execbook.html import startup
+        startup.reuse_per_page_setup()
+        env = types.SimpleNamespace(_search_index_titles={{}}, _search_index_filenames={{}}, _search_index_mapping={{}},
+            _search_index_title_mapping={{}}, _search_index_all_titles={{}}, _search_index_index_entries={{}},
+            _search_index_objtypes={{}}, _search_index_objnames={{}}, domains=None, version={{}})
+        english, german = IndexBuilder(env, "en", {{}}, ""), IndexBuilder(env, "de", {{}}, "")
+        words = ["running", "runs", "ran", "tensors", "running"]
+        assert [english.lang.stem(w) for w in words] == [SearchEnglish({{}}).stem(w) for w in words]
+        assert english.lang.stem.cache_info().hits == 1  # "running" again
+        print(german.lang.stem("laufende"), german.lang.stem.cache_info().hits)  # its own language, its own cache
+        def stylesheets(**settings):
+            values = {{"stylesheet_path": ["minimal.css"], "stylesheet": None, "stylesheet_dirs": ["css"], **settings}}
+            return utils.get_stylesheet_list(types.SimpleNamespace(**values))
+        os.chdir({str(tmp_path / "a")!r})
+        print(*stylesheets(), *stylesheets(), *stylesheets(stylesheet_dirs=["."]))
+        os.chdir({str(tmp_path / "b")!r})  # the same relative folder elsewhere: looked up again
+        print(*stylesheets())
+        stylesheets().append("x.css")  # each caller its own list
+        print(*stylesheets())
+    """)
+    found, elsewhere = ["css/minimal.css"] * 2 + ["minimal.css"], ["minimal.css"] * 2
+    assert out.split() == ["laufend", "0", *found, *elsewhere]

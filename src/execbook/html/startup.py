@@ -226,11 +226,23 @@ def reuse_per_page_setup() -> None:
       every lexer's aliases, and the plugin lexers after it, for each block
       (a code cell asks for IPython's ``ipython3``). The class found for a
       name is kept; each block still gets its own lexer, made with its options.
+    - Sphinx makes a docutils HTML translator for every page and for every
+      title it renders (previous, next, parents: several a page), and each one
+      looks its stylesheets up in the stylesheet folders on disk, a few
+      ``stat`` calls each time, for a list Sphinx's pages never use (its
+      templates link the theme's CSS). The list found for the same settings
+      in the same folder is kept.
+    - The search index stems every word of a page (Snowball, in Python) with a
+      cache that lives for that page only, so each word of the book is stemmed
+      again on every page it is on; the index builder's language keeps one
+      cache for the whole build (a stem depends on the word alone).
     """
     share_docutils_settings()
     share_myst_default_settings()
     share_pygments_formatters()
     share_pygments_lexer_lookups()
+    share_stylesheet_lists()
+    share_search_stems()
 
 
 SETTINGS_SPEC = (
@@ -359,3 +371,53 @@ def share_pygments_lexer_lookups() -> None:
 
     get_lexer_by_name._execbook_shared = True  # type: ignore[attr-defined]
     highlighting.get_lexer_by_name = get_lexer_by_name
+
+
+def share_search_stems() -> None:
+    from sphinx.search import IndexBuilder
+
+    original = IndexBuilder.__init__
+    if getattr(original, "_execbook_shared", False):
+        return
+
+    @functools.wraps(original)
+    def __init__(self: IndexBuilder, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        language = getattr(self, "lang", None)  # made for this index builder alone
+        stem = getattr(language, "stem", None)
+        if callable(stem) and "stem" not in vars(language):
+            language.stem = functools.lru_cache(maxsize=None)(stem)
+
+    __init__._execbook_shared = True  # type: ignore[attr-defined]
+    IndexBuilder.__init__ = __init__
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def share_stylesheet_lists() -> None:
+    import os
+
+    from docutils import utils
+
+    original = getattr(utils, "get_stylesheet_list", None)
+    if original is None or getattr(original, "_execbook_shared", False):
+        return
+    found: dict[tuple, list[str]] = {}
+
+    @functools.wraps(original)
+    def get_stylesheet_list(settings: Any) -> list[str]:
+        try:
+            names = ("stylesheet_path", "stylesheet", "stylesheet_dirs")
+            key = (*(_frozen(getattr(settings, name, None)) for name in names), os.getcwd())  # relative dirs: from here
+            hash(key)
+        except (TypeError, OSError):
+            return original(settings)
+        stylesheets = found.get(key)
+        if stylesheets is None:
+            stylesheets = found[key] = original(settings)
+        return list(stylesheets)
+
+    get_stylesheet_list._execbook_shared = True  # type: ignore[attr-defined]
+    utils.get_stylesheet_list = get_stylesheet_list
