@@ -428,3 +428,23 @@ def test_closing_a_server_returns_while_a_kernel_it_forked_lives(tmp_path: Path)
     finally:
         client.stop_channels()
         shutdown(manager)
+
+
+def test_a_server_imports_what_every_kernel_would_and_stays_safe_to_fork() -> None:
+    """The kernel modules a server imports ahead (KERNEL_MODULES: the shell, the
+    debugger...) all exist in this ipykernel, start no thread and print nothing
+    on stdout, where the server's first line must be ``ready``."""
+    import execbook.execute.forkkernel as forkkernel
+
+    script = (
+        "import json, sys, threading\n"
+        f"sys.path.insert(0, {str(Path(forkkernel.__file__).parent)!r})\n"
+        "import forkkernel\n"
+        "forkkernel.preload_kernel_modules()\n"
+        "missing = [name for name in forkkernel.KERNEL_MODULES if name not in sys.modules]\n"
+        "print(json.dumps({'threads': threading.active_count(), 'missing': missing, "
+        "'unsafe': forkkernel.unsafe_now()}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"threads": 1, "missing": [], "unsafe": ""}, done.stdout
