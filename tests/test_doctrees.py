@@ -47,6 +47,12 @@ def test_held_pages_are_served_and_unpickled_ones_kept_only_when_asked() -> None
         for number in range(doctrees.KEPT):  # a bounded few are kept
             env.get_doctree(f"page{number}")
         assert env.get_doctree("a") is not first
+    written = Held()
+    doctrees._keep(env, "written", written)  # type: ignore[arg-type]  # a page resolved and written a moment ago
+    with doctrees.reading_only(env, keep=True):  # type: ignore[arg-type]
+        assert env.get_doctree("written") is written
+    with doctrees.reading_only(env, keep=False):  # type: ignore[arg-type]  # figure numbering: never a written page
+        assert env.get_doctree("written") != env.get_doctree("written")
     doctrees.forget(None, env)  # type: ignore[arg-type]  # pages are read again: kept ones are stale
     with doctrees.reading_only(env, keep=True):  # type: ignore[arg-type]
         assert env.get_doctree(f"page{doctrees.KEPT - 1}")[1] == env.unpickled - 1  # just unpickled
