@@ -211,3 +211,24 @@ def test_search_stems_and_stylesheet_lists_kept_give_the_same_answers(tmp_path) 
     """)
     found, elsewhere = ["css/minimal.css"] * 2 + ["minimal.css"], ["minimal.css"] * 2
     assert out.split() == ["laufend", "0", *found, *elsewhere]
+
+
+def test_the_collector_is_relaxed_for_a_build_and_as_before_after_it() -> None:
+    out = run_fresh("""
+        import gc
+        from execbook.html import startup
+        class App:  # what the handlers need of a Sphinx app: a weak-referable key
+            pass
+        gc.set_threshold(500, 11, 12)
+        junk = [[] for _ in range(1000)]
+        outer, inner = App(), App()
+        startup.collect_less(outer)
+        frozen = gc.get_freeze_count()
+        startup.collect_less(inner)  # a build within a build (sphinx.testing in a build): left to the outer one
+        print(frozen > 1000, gc.get_threshold() == (startup.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
+        startup.collect_as_before(inner, None)
+        print(gc.get_threshold() == (startup.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
+        startup.collect_as_before(outer, RuntimeError("a failed build restores it too"))
+        print(gc.get_threshold() == (500, 11, 12), gc.get_freeze_count() == 0)
+    """)
+    assert out.split() == ["True"] * 7
