@@ -232,3 +232,39 @@ def test_the_collector_is_relaxed_for_a_build_and_as_before_after_it() -> None:
         print(gc.get_threshold() == (500, 11, 12), gc.get_freeze_count() == 0)
     """)
     assert out.split() == ["True"] * 7
+
+
+def test_plain_titles_render_once_and_again_when_they_change(tmp_path) -> None:
+    (tmp_path / "conf.py").write_text('project = "T"\n')
+    (tmp_path / "index.rst").write_text("T\\n=\\n")
+    out = run_fresh(f"""
+        from pathlib import Path
+        from docutils import nodes
+        from sphinx.builders.html import StandaloneHTMLBuilder
+        from sphinx.testing.util import SphinxTestApp
+        from execbook.html import startup
+        unshared = StandaloneHTMLBuilder.render_partial
+        startup.share_title_renders()
+        startup.share_title_renders()  # twice: wrapped once
+        app = SphinxTestApp("html", srcdir=Path({str(tmp_path)!r}))
+        builder = app.builder
+        made = []
+        create_translator = builder.create_translator
+        builder.create_translator = lambda *args: made.append(1) or create_translator(*args)
+        def title(*children):
+            return nodes.title("", "", *children)
+        def fresh(node):
+            return unshared(builder, node.deepcopy())
+        quoted = title(nodes.Text('A "quoted" '), nodes.literal("x", "x"), nodes.emphasis("e", "e"))
+        expected = fresh(quoted.deepcopy())
+        first, second = builder.render_partial(quoted), builder.render_partial(quoted)
+        print(first == second == expected, len(made))  # rendered once (made: 1 for expected, 1 for first)
+        quoted += nodes.Text(" more")  # changed in place: rendered again
+        again = builder.render_partial(quoted)
+        print(again == fresh(quoted), "more" in builder.render_partial(quoted)["title"], len(made))
+        pictured = title(nodes.Text("with "), nodes.image(uri="a.png"))
+        builder.render_partial(pictured), builder.render_partial(pictured)  # not plain: rendered each time
+        print(len(made))
+        app.cleanup()
+    """)
+    assert out.split() == ["True", "2", "True", "True", "4", "6"]

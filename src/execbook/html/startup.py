@@ -264,6 +264,13 @@ def reuse_per_page_setup() -> None:
       ``stat`` calls each time, for a list Sphinx's pages never use (its
       templates link the theme's CSS). The list found for the same settings
       in the same folder is kept.
+    - Sphinx renders page titles on their own (``render_partial``: a docutils
+      document, its transforms and an HTML translator each time) for every
+      page that shows them: its own, and as the previous, next and parent
+      page's link. A title of plain text and inline markup renders the same
+      on every page; what it rendered to is kept with the node, and used
+      while the node still prints as it did after that render (the first
+      render's transforms, smart quotes, change the node itself).
     - The search index stems every word of a page (Snowball, in Python) with a
       cache that lives for that page only, so each word of the book is stemmed
       again on every page it is on; the index builder's language keeps one
@@ -275,6 +282,7 @@ def reuse_per_page_setup() -> None:
     share_pygments_lexer_lookups()
     share_stylesheet_lists()
     share_search_stems()
+    share_title_renders()
 
 
 SETTINGS_SPEC = (
@@ -453,3 +461,33 @@ def share_stylesheet_lists() -> None:
 
     get_stylesheet_list._execbook_shared = True  # type: ignore[attr-defined]
     utils.get_stylesheet_list = get_stylesheet_list
+
+
+def _plain_title(node: Any) -> bool:
+    from docutils import nodes
+
+    plain = (nodes.title, nodes.Text, nodes.emphasis, nodes.strong, nodes.literal, nodes.inline)
+    return isinstance(node, nodes.title) and all(type(child) in plain for child in node.findall())
+
+
+def share_title_renders() -> None:
+    from sphinx.builders.html import StandaloneHTMLBuilder
+
+    original = StandaloneHTMLBuilder.render_partial
+    if getattr(original, "_execbook_shared", False):
+        return
+
+    @functools.wraps(original)
+    def render_partial(self: StandaloneHTMLBuilder, node: Any) -> dict[str, str]:
+        if node is None or not _plain_title(node):  # links, images, math...: rendered as before
+            return original(self, node)
+        rendered = self.__dict__.setdefault("_execbook_titles", weakref.WeakKeyDictionary())
+        kept = rendered.get(node)
+        if kept is not None and kept[0] == node.pformat():
+            return dict(kept[1])
+        parts = original(self, node)
+        rendered[node] = (node.pformat(), dict(parts))
+        return parts
+
+    render_partial._execbook_shared = True  # type: ignore[attr-defined]
+    StandaloneHTMLBuilder.render_partial = render_partial
