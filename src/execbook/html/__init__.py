@@ -1,6 +1,6 @@
 """The website: the page reader MyST-NB calls (``reader``), tab groups and the
 switcher (``tabs``), cross-references and citations (``references``), MathJax,
-the theme's defaults and page buttons (``theme``), the notebooks pages offer for
+the theme's defaults and page buttons (``theme``, ``theme_checks``), the notebooks pages offer for
 download (``site_notebooks``), files from outside the book (``outside``), and the
 start-up and no-op shortcuts around Sphinx and MyST-NB (``startup``,
 ``upstream``, ``unchanged``, ``doctrees``, ``toc_cycles``)."""
@@ -27,6 +27,7 @@ def setup(app: Sphinx) -> None:
         startup,
         tabs,
         theme,
+        theme_checks,
         toc_cycles,
         unchanged,
         upstream,
@@ -63,6 +64,7 @@ def setup(app: Sphinx) -> None:
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
     doctrees.setup_doctrees(app)
+    theme_checks.setup_theme_checks(app)
 
 
 def add_package_paths(app: Sphinx, config: Any) -> None:

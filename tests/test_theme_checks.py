@@ -1,0 +1,67 @@
+"""theme_checks.py: the PyData theme's empty-template check, answered once a
+build for templates whose answer cannot change from page to page."""
+
+from __future__ import annotations
+
+import hashlib
+import types
+from pathlib import Path
+
+import pydata_sphinx_theme
+
+from execbook.html import theme_checks
+
+COMPONENTS = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components"
+OURS = Path(theme_checks.__file__).parent / "templates"
+
+
+def test_the_templates_reviewed_are_the_ones_installed() -> None:
+    """A theme upgrade or an edit of our template fails here: read the new
+    template, and if its emptiness still depends on settings alone, put its
+    new digest in PAGE_INDEPENDENT (else take it out)."""
+    for template, digest in theme_checks.PAGE_INDEPENDENT.items():
+        path = OURS / template if template.startswith("execbook-") else COMPONENTS / template
+        assert hashlib.sha256(path.read_text().encode()).hexdigest()[:16] == digest, template
+
+
+class Loader:
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+
+    def get_source(self, environment: object, template: str) -> tuple[str, str, None]:
+        return self.sources[template], template, None
+
+
+class App:
+    """What the check uses of a Sphinx app: its builder's template loader (and a weak reference)."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        environment = types.SimpleNamespace(loader=Loader(sources))
+        self.builder = types.SimpleNamespace(templates=types.SimpleNamespace(environment=environment))
+
+
+def test_page_independent_templates_are_checked_on_the_first_page_only() -> None:
+    reviewed = {name: (COMPONENTS / name).read_text() for name in ("theme-version.html", "copyright.html")}
+    app = App({**reviewed, "breadcrumbs.html": "{{ pagename }}", "sphinx-version.html": "overridden"})
+    empty = {"copyright.html"}  # e.g. no copyright set
+    checked: list[list[str]] = []
+
+    def original(app, context, templates, section, skip=None):  # the theme's: keeps the non-empty ones
+        checked.append(list(templates))
+        return [t for t in templates if t not in empty and not (t == "breadcrumbs.html" and context["root"])]
+
+    check = theme_checks._wrap(original)
+    names = "theme-version, copyright, breadcrumbs, sphinx-version"
+    assert check(app, {"root": True}, names, "footer") == ["theme-version.html", "sphinx-version.html"]
+    assert checked == [["theme-version.html", "copyright.html", "breadcrumbs.html", "sphinx-version.html"]]
+    # the next page: the reviewed templates' answers stand; the page's own and the overridden one are checked
+    assert check(app, {"root": False}, names, "footer") == [
+        "theme-version.html",
+        "breadcrumbs.html",
+        "sphinx-version.html",
+    ]
+    assert checked[1] == ["breadcrumbs.html", "sphinx-version.html"]
+    assert check(app, {"root": False}, ["theme-version.html"], "footer") == ["theme-version.html"]
+    assert len(checked) == 2  # nothing left to check: the theme's function is not called
+    other = App(reviewed)  # another build: its own answers
+    assert check(other, {"root": True}, ["copyright.html"], "footer") == [] and checked[2] == ["copyright.html"]
