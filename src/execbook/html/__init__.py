@@ -54,7 +54,8 @@ def setup(app: Sphinx) -> None:
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", theme.keep_source_tree_clean, priority=900)
     app.connect("builder-inited", startup.cache_compiled_templates)
-    app.connect("builder-inited", startup.collect_less, priority=900)  # after the others' start-up
+    startup.collect_less(app)  # Sphinx and the extensions so far are loaded
+    app.connect("builder-inited", startup.freeze_start_up, priority=900)  # after the others' start-up
     app.connect("build-finished", startup.collect_as_before, priority=900)
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", theme.html_context)

@@ -25,10 +25,10 @@ about the page, without changing what is built:
 - Python's cyclic garbage collector runs every 700 allocations, and each
   full collection walks every object alive, the tens of thousands of
   functions, classes and modules that Sphinx and its extensions are made of
-  among them: about a tenth of a render-only build. From builder-inited to
-  build-finished those are frozen (``gc.freeze``: not walked, never garbage)
-  and the youngest generation is collected every 10,000 allocations; then
-  both are as they were. Collection finds the same garbage, a little later;
+  among them: about a tenth of a render-only build. From execbook's set-up
+  (and again at builder-inited) to build-finished those are frozen
+  (``gc.freeze``: not walked, never garbage) and the youngest generation is
+  collected every 10,000 allocations; then both are as they were. Collection finds the same garbage, a little later;
   nothing a build writes depends on when.
 - MyST-NB writes each page's notebook with ``nbformat.writes``, which
   schema-checks it (and only logs what it finds); execbook made that
@@ -201,13 +201,19 @@ _collector: weakref.WeakKeyDictionary[Sphinx, tuple[int, ...]] = weakref.WeakKey
 
 
 def collect_less(app: Sphinx) -> None:
-    """On builder-inited: start-up's objects frozen, fewer young collections."""
+    """When execbook is set up: what is loaded so far frozen, fewer young collections."""
     if _collector:  # a build within a build: the outer one restores
         return
     threshold = gc.get_threshold()
     _collector[app] = threshold
     gc.freeze()
     gc.set_threshold(max(threshold[0], GEN0_THRESHOLD), *threshold[1:])
+
+
+def freeze_start_up(app: Sphinx) -> None:
+    """On builder-inited: the builder, its theme and templates frozen too."""
+    if app in _collector:
+        gc.freeze()
 
 
 def collect_as_before(app: Sphinx, exception: BaseException | None) -> None:
