@@ -11,8 +11,9 @@ the search field, the colour switcher, the theme's version, the ads slot) or
 is conditional on settings only (copyright, Sphinx version, execbook's
 framework switcher: ``execbook_tabs``). Their answer on the first page is
 their answer on every page: from then on an empty one is dropped and a
-non-empty one kept without rendering it again. The real rendering of the
-page is untouched.
+non-empty one kept without rendering it again (the theme still checks the
+others, with the section's list in its context holding those it checks).
+The real rendering of the page is untouched.
 
 Each template is recognised by the text it was reviewed with (a hash of the
 source the build's template loader finds): a template overridden in the
