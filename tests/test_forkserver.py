@@ -128,6 +128,8 @@ def test_pages_sharing_imports_import_once_and_stay_independent(
     assert warm.returncode == 0, warm.output
     assert imports_logged(heavy) == 4  # once in the server, for all three pages
     assert set(statuses(warm).values()) == {"ok"}
+    # a -q build's terminal shows warnings only: no forked kernel's "To connect another client" banner
+    assert "--existing" not in warm.output and "Ctrl-C will not work" not in warm.output, warm.output
     for docname in ("a", "sub/b", "sub/c"):
         text = warm.main(docname).get_text()
         assert "before False 0 from the build True" in text  # no other page's globals or module state; env and cwd

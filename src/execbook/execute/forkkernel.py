@@ -314,7 +314,11 @@ def become_kernel(conn: socket.socket, parent: int, request: dict, fds: list[int
         sys.argv = [ipykernel_launcher.__file__, *request["argv"]]
         from ipykernel.kernelapp import IPKernelApp
 
-        app = IPKernelApp.instance()
+        # parent_handle's default was read from JPY_PARENT_PID when the server imported
+        # ipykernel, where it is unset; 0 would print the `ipython kernel` banner to the
+        # build's terminal and watch no parent. A cold kernel watches its launcher: this
+        # one watches its watcher, which dies with the proxy jupyter_client launched.
+        app = IPKernelApp.instance(parent_handle=parent)
         app.initialize(request["argv"])
         inline = sys.modules.get("matplotlib_inline.backend_inline")
         if inline is not None:  # imported before the shell existed: do what its import does in a kernel
