@@ -2,9 +2,13 @@
 
 Every page's *Download the <framework> notebook* button points at
 ``notebooks/<tab>/<page>.ipynb`` inside the site. The HTML build writes those
-files when it finishes (``build-finished``), from the environment it has just
-resolved and the execution cache it has just filled: no code runs again, and
-``make html`` alone gives a site whose buttons all work. References in them
+files from the environment it has just resolved and the execution cache it
+has just filled: no code runs again, and ``make html`` alone gives a site
+whose buttons all work. They are planned when Sphinx starts writing pages
+(``write-started``: numbers, labels and titles are final) and written by a
+forked copy of the build beside it (``forked.py``), on the second core Sphinx
+leaves idle; ``build-finished`` waits for them, and writes them itself where
+no fork was made or the fork failed. References in them
 link to the site's own pages (``../../chapters/x.html#sec``) and figures to
 the site's own copies (``../../_images/x.svg``), or both to ``html_baseurl``
 when set, so that a downloaded notebook finds them on the published site.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,7 @@ from execbook.book import scan as bookscan
 from execbook.book.state import kept_state
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
+from execbook.html import forked
 from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
 from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
 from execbook.source.syntax import parse
@@ -100,55 +106,117 @@ class Manifest:
         temporary.replace(self.path)
 
 
-def write_site_notebooks(app: Sphinx, exception: Exception | None) -> None:
-    """On ``build-finished`` of an HTML build: every offered notebook is in the site."""
-    if exception is not None or not site_offers_notebooks(app.builder):
-        return
-    root = Path(app.outdir) / SITE_NOTEBOOKS
-    refs = References(app.builder, site="../", page_uri=app.builder.get_target_uri)
-    manifest = Manifest(Path(app.doctreedir) / "execbook" / f"site-notebooks-{app.builder.name}.json")
+FORK_AT = 8  # pages to write before writing them beside Sphinx pays for the fork
+PLAN = "_execbook_site_notebooks"  # the builder's attribute holding this build's Plan
+
+
+@dataclass
+class Plan:
+    """The pages whose notebooks must be written, and the child writing them."""
+
+    root: Path
+    manifest: Manifest
+    pending: list[tuple[str, list[str], str, str]] = field(default_factory=list)  # docname, tabs, text, digest
+    child: forked.Forked | None = None
+
+
+def plan_site_notebooks(app: Sphinx) -> Plan | None:
+    """Every page whose notebooks changed, or are missing; None when the site offers none.
+    Unchanged pages keep their manifest entry, and their figures are copied again if edited."""
+    if not site_offers_notebooks(app.builder):
+        return None
+    plan = Plan(
+        Path(app.outdir) / SITE_NOTEBOOKS,
+        Manifest(Path(app.doctreedir) / "execbook" / f"site-notebooks-{app.builder.name}.json"),
+    )
     book = book_digest(app)
-    written = 0
     for docname in sorted(app.env.found_docs):
         tabs = app.env.metadata.get(docname, {}).get("execbook_notebook_tabs")
         if tabs is None:  # not a d2l page (no buttons either)
             continue
+        text = Path(app.env.doc2path(docname)).read_text(encoding="utf-8", errors="replace")
+        signature = page_digest(app, docname, text, list(tabs), book)
+        before = plan.manifest.old.get(docname, {})
+        if before.get("digest") == signature and all((plan.root / tab / f"{docname}.ipynb").is_file() for tab in tabs):
+            for image, copy in before.get("images", []):  # a figure edited in place
+                if Path(image).is_file():
+                    copy_if_changed(Path(image), Path(copy))
+            plan.manifest.new[docname] = before
+        else:
+            plan.pending.append((docname, list(tabs), text, signature))
+    return plan
+
+
+def write_planned(app: Sphinx, plan: Plan) -> dict[str, Any]:
+    """Write the plan's pages: how many notebooks, their manifest entries, and
+    per page that failed, why (JSON, as the forked child hands it back)."""
+    refs = References(app.builder, site="../", page_uri=app.builder.get_target_uri)
+    outcome: dict[str, Any] = {"written": 0, "entries": {}, "failed": []}
+    for docname, tabs, text, signature in plan.pending:
         try:
-            written += write_page(app, refs, manifest, docname, list(tabs), book, root)
+            count, images = write_page(app, refs, docname, tabs, text, plan.root)
         except Exception as error:  # the rest of the site stands; the link check will name the buttons
-            logger.warning(
-                f"its notebooks could not be written ({type(error).__name__}: {error}); please report this to execbook",
-                location=docname,
-                type="execbook",
-                subtype="notebooks",
-            )
-    manifest.save()
-    if written:
-        logger.info(f"execbook: wrote {written} notebooks into {root}")
+            outcome["failed"].append([docname, f"{type(error).__name__}: {error}"])
+            continue
+        outcome["written"] += count
+        outcome["entries"][docname] = {"digest": signature, "images": images}
+    return outcome
+
+
+def start_site_notebooks(app: Sphinx, builder: Any) -> None:
+    """On ``write-started``: the environment is final, so the notebooks can be
+    written now, by a forked copy of the build, while Sphinx writes the pages."""
+    plan = plan_site_notebooks(app)
+    if plan is not None and len(plan.pending) >= FORK_AT:
+        plan.child = forked.start(lambda: write_planned(app, plan))
+    setattr(builder, PLAN, plan)
+
+
+def write_site_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """On ``build-finished`` of an HTML build: every offered notebook is in the site."""
+    plan = getattr(app.builder, PLAN, None)
+    if plan is not None:
+        delattr(app.builder, PLAN)
+    if exception is not None:
+        if plan is not None and plan.child is not None:
+            plan.child.cancel()
+        return
+    if plan is None:
+        plan = plan_site_notebooks(app)  # a builder that never started writing
+        if plan is None:
+            return
+    outcome = None
+    if plan.child is not None:
+        answer = plan.child.result()
+        if answer is not None:
+            outcome, records = answer
+            forked.replay(records)
+    if outcome is None:  # written here: no child, or it failed (what it wrote is checked again)
+        outcome = write_planned(app, plan)
+    for docname, reason in outcome["failed"]:
+        logger.warning(
+            f"its notebooks could not be written ({reason}); please report this to execbook",
+            location=docname,
+            type="execbook",
+            subtype="notebooks",
+        )
+    plan.manifest.new.update(outcome["entries"])
+    plan.manifest.save()
+    if outcome["written"]:
+        logger.info(f"execbook: wrote {outcome['written']} notebooks into {plan.root}")
 
 
 def write_page(
-    app: Sphinx, refs: References, manifest: Manifest, docname: str, tabs: list[str], book: str, root: Path
-) -> int:
-    """One page's notebooks, unless what they are made of is unchanged and
-    they are all there; returns how many were written."""
+    app: Sphinx, refs: References, docname: str, tabs: list[str], text: str, root: Path
+) -> tuple[int, list[list[str]]]:
+    """One page's notebooks: how many, and the figures copied beside them (original, copy)."""
     source = Path(app.env.doc2path(docname))
-    text = source.read_text(encoding="utf-8", errors="replace")
-    signature = page_digest(app, docname, text, tabs, book)
-    before = manifest.old.get(docname, {})
-    if before.get("digest") == signature and all((root / tab / f"{docname}.ipynb").is_file() for tab in tabs):
-        for image, copy in before.get("images", []):  # a figure edited in place
-            if Path(image).is_file():
-                copy_if_changed(Path(image), Path(copy))
-        manifest.new[docname] = before
-        return 0
     doc = parse(text, cfg.get(app.config).tabs, left_out=bookscan.left_out(app))
     page = write_download_notebooks(
         app, refs, docname, source, doc, outputs_for(app, docname, doc), root, site_image(app, refs, docname)
     )
     images = {(str(original), str(copy)) for pairs in page.images.values() for original, copy in pairs}
-    manifest.new[docname] = {"digest": signature, "images": sorted(images)}
-    return len(page.notebooks)
+    return len(page.notebooks), [list(pair) for pair in sorted(images)]
 
 
 def site_image(app: Sphinx, refs: References, docname: str) -> ImageLink:
@@ -168,4 +236,5 @@ def site_image(app: Sphinx, refs: References, docname: str) -> ImageLink:
 
 
 def setup_site_notebooks(app: Sphinx) -> None:
+    app.connect("write-started", start_site_notebooks)
     app.connect("build-finished", write_site_notebooks)
