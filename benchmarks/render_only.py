@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import sphinx  # noqa: E402 - the same sphinx-build command make bench times
+from bench import compile_execbook, sphinx  # noqa: E402 - the same sphinx-build command make bench times
 from genbook import TABS, generate, to_myst_notebooks, write_assets
 
 FLOOR_CONF = (
@@ -84,6 +84,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="build the books here and keep them")
     args = parser.parse_args()
+    compile_execbook()
     root = args.keep or Path(tempfile.mkdtemp(prefix="render-only-"))
     try:
         book, myst = root / "d2l", root / "mystnb"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
+import pytest
 
 
 def run_fresh(code: str) -> str:
@@ -138,6 +140,13 @@ def test_per_page_setup_done_once_gives_the_same_results() -> None:
         lexer = highlighting.get_lexer_by_name("ipython3", stripnl=False)
         assert type(lexer).__name__ == "IPython3Lexer" and lexer.stripnl is False
         assert highlighting.get_lexer_by_name("ipython3") is not highlighting.get_lexer_by_name("ipython3")
+        one = bridge.get_lexer("x = 1", "ipython3")
+        assert bridge.get_lexer("y = 2", "ipython3") is one and len(one.filters) == 1  # one error filter
+        assert bridge.get_lexer("x", "ipython3", {"stripnl": False}) is not one
+        assert bridge.get_lexer("x", "ipython3", force=True).filters == []
+        assert PygmentsBridge("html", "default").get_lexer("x", "ipython3") is not one  # per builder
+        assert type(bridge.get_lexer(">>> 1", "python")).__name__ == "PythonConsoleLexer"
+        assert type(bridge.get_lexer("1", "python")).__name__ == "PythonLexer"
         code = "import os\\nprint(os.sep)\\n"
         ours = bridge.highlight_block(code, "ipython3")
         print(ours == PygmentsBridge("html", "default").highlight_block(code, "ipython3"))
@@ -273,3 +282,14 @@ def test_plain_titles_render_once_and_again_when_they_change(tmp_path) -> None:
         app.cleanup()
     """)
     assert out.split() == ["True", "2", "True", "True", "4", "6"]
+
+
+@pytest.mark.sphinx
+def test_a_language_pygments_does_not_know_is_warned_about_at_each_block(tmp_path: Path) -> None:
+    """Lexers are kept per language (share_pygments_lexers), but not for an unknown one."""
+    from conftest import build_in_process, write_book
+
+    page = "# Book\n\n```nosuchlang\na = 1\n```\n\nProse.\n\n```nosuchlang\nb = 2\n```\n"
+    built = build_in_process(write_book(tmp_path / "book", {"index.md": page}, conf='execbook_execute = "off"\n'))
+    warnings = [line for line in built.output.splitlines() if "nosuchlang" in line]
+    assert len(warnings) == 2 and "index.md:3" in warnings[0] and "index.md:9" in warnings[1], built.output

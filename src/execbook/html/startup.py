@@ -263,7 +263,9 @@ def reuse_per_page_setup() -> None:
       own few (``python``, ``pycon``, ...); Pygments then scans its table of
       every lexer's aliases, and the plugin lexers after it, for each block
       (a code cell asks for IPython's ``ipython3``). The class found for a
-      name is kept; each block still gets its own lexer, made with its options.
+      name is kept. Sphinx then makes a lexer with its error filter for every
+      block; one is kept per builder, language and set of options (lexing
+      keeps no state in it).
     - Sphinx makes a docutils HTML translator for every page and for every
       title it renders (previous, next, parents: several a page), and each one
       looks its stylesheets up in the stylesheet folders on disk, a few
@@ -286,6 +288,7 @@ def reuse_per_page_setup() -> None:
     share_myst_default_settings()
     share_pygments_formatters()
     share_pygments_lexer_lookups()
+    share_pygments_lexers()
     share_stylesheet_lists()
     share_search_stems()
     share_title_renders()
@@ -417,6 +420,47 @@ def share_pygments_lexer_lookups() -> None:
 
     get_lexer_by_name._execbook_shared = True  # type: ignore[attr-defined]
     highlighting.get_lexer_by_name = get_lexer_by_name
+
+
+def share_pygments_lexers() -> None:
+    """One lexer per builder for each language and set of options: Sphinx
+    makes a lexer and adds its error filter for every code block, though
+    neither keeps state between blocks. ``guess`` (which reads the code)
+    and names Pygments does not know (warned about at each block) are left
+    to Sphinx, as are options that cannot be a key."""
+    from pygments.util import ClassNotFound
+    from sphinx import highlighting
+    from sphinx.highlighting import PygmentsBridge
+
+    original = PygmentsBridge.get_lexer
+    if getattr(original, "_execbook_shared", False):
+        return
+
+    @functools.wraps(original)
+    def get_lexer(
+        self: PygmentsBridge,
+        source: str,
+        lang: str,
+        opts: dict[str, Any] | None = None,
+        force: bool = False,
+        location: Any = None,
+    ) -> Any:
+        if lang == "guess" or lang in highlighting.lexers:
+            return original(self, source, lang, opts, force, location)
+        try:
+            key = (lang, source.startswith(">>>"), tuple(sorted((opts or {}).items())), force)
+            hash(key)
+            if lang not in highlighting.lexer_classes:
+                highlighting.get_lexer_by_name(lang)  # ClassNotFound: Sphinx warns, for this block
+        except (TypeError, ClassNotFound):
+            return original(self, source, lang, opts, force, location)
+        made = vars(self).setdefault("_execbook_lexers", {})
+        if key not in made:
+            made[key] = original(self, source, lang, opts, force, location)
+        return made[key]
+
+    get_lexer._execbook_shared = True  # type: ignore[attr-defined]
+    PygmentsBridge.get_lexer = get_lexer
 
 
 def share_search_stems() -> None:
