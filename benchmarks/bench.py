@@ -4,7 +4,8 @@
 
 Builds the generated book (benchmarks/genbook.py) with execbook (execution
 off; on with 1 and 2 workers; no-op; a prose edit; an edit of one saved
-function; one PDF), the same pages as MyST-NB notebooks (cache mode, serial
+function; one PDF; execution.py's heavy-import book with
+execbook_preload_imports off and on, 1 and 2 workers), the same pages as MyST-NB notebooks (cache mode, serial
 and -j 2), a plain Sphinx + MyST build (the render-only floor), and
 d2l-book 1.0.3 on the same d2l-dialect pages (cold eval + HTML, no-op, the
 same two edits, one PDF) where it is installed: in the venv
@@ -32,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from execution import heavy_runs  # noqa: E402
 from genbook import D2LBOOK_OUT, TABS, generate, to_d2lbook, to_myst_notebooks  # noqa: E402
 from guard import check_run, read_report  # noqa: E402
 
@@ -103,6 +105,9 @@ def run(
         lines = output.strip().splitlines() or [f"exit status {proc.returncode}"]
         return elapsed, peak, peak_pss, (reason[-1] if reason else lines[-1])[:160], output
     return elapsed, peak, peak_pss, None, output
+
+
+HEAVY_PAGES = 8  # pages (two jobs each) of execution.py's heavy-import book
 
 
 def compile_execbook() -> None:
@@ -297,6 +302,10 @@ def main() -> int:
             print(f"execbook: PDF ({TABS[0]}): skipped, TeX Live not found (latexmk, xelatex)")
             figures[f"execbook: PDF ({TABS[0]})"] = {"skipped": "TeX Live not found (latexmk, xelatex)"}
 
+        print()  # item 1 of the speed work: the book's heavy imports paid once per worker, not once per job
+        figures["heavy-import workload"] = heavy_runs(Path(tmp), HEAVY_PAGES, [1, 2])
+        print()
+
         measure("MyST-NB: cold, cache mode, serial", sphinx(myst_dir, "serial"), myst_dir)
         shutil.rmtree(myst_dir / "_build" / ".jupyter_cache", ignore_errors=True)
         measure("MyST-NB: cold, cache mode, -j 2", sphinx(myst_dir, "j2", "-j", "2"), myst_dir)
@@ -383,6 +392,12 @@ def main() -> int:
     for label, ours, theirs in pairs:  # a step of either side that failed or was skipped gives no ratio
         if ok(ours) and ok(theirs) and "seconds" in figures[ours] and "seconds" in figures[theirs]:
             ratios[f"{label} vs d2l-book"] = figures[ours]["seconds"] / figures[theirs]["seconds"]
+    for workers in (1, 2):
+        runs = {run["preload"]: run for run in figures["heavy-import workload"] if run["workers"] == workers}
+        ratios[f"heavy imports, {workers} worker(s): execution, preload on vs off"] = (
+            runs[True]["exec_wall"] / runs[False]["exec_wall"]
+        )
+        ratios[f"heavy imports, {workers} worker(s): execution, preload on vs lower bound"] = runs[True]["ratio"]
     for name, value in ratios.items():
         print(f"  {name:<50} {value:5.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from execbook.book.files import atomic_write, remove
+from execbook.source.notebooks import notebook_text
 
 # the cache-directory tag (https://bford.info/cachedir/): backup tools skip the
 # folder, and execbook knows the folder is its own to write into
@@ -105,7 +106,7 @@ class Cache:
         cleared = path.is_dir() and not path.is_symlink()
         if cleared:
             remove(path)
-        atomic_write(path, nbformat.writes(notebook))
+        atomic_write(path, notebook_text(notebook))  # nbformat.writes' text, without its schema check
         if not partial:  # a stale partial entry is harmless (the finished one wins), so this may fail
             try:
                 remove(self.path(key, partial=True))

@@ -153,6 +153,12 @@ KERNEL_MODULES = (
     "faulthandler",
     "tornado.platform.asyncio",
     "IPython.extensions",
+    "IPython.extensions.storemagic",  # loaded by every shell
+    "IPython.core.oinspect",  # the shell's inspector (IPython 8-9 import it lazily)
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.utils.wildcard",
+    "ctypes",  # the hidden first cell ties the kernel to the build with it
 )
 
 
