@@ -1,4 +1,5 @@
-"""The pool protocol (issue 17): both pools are one, and naming it imports neither Jupyter nor Dask."""
+"""The pool protocol (issue 17): both pools are one, and naming it imports neither Jupyter nor Dask;
+the local pool's choice of the next job."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import sys
 from pathlib import Path
 
 from execbook.execute.cluster import DaskPool
+from execbook.execute.jobs import Job, JobCell
 from execbook.execute.pool import LocalPool
 from execbook.execute.pools import Pool
+from execbook.execute.workers import WorkerSpec
 
 
 def test_both_pools_are_pools(tmp_path: Path) -> None:
@@ -28,3 +31,39 @@ def test_the_protocol_is_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+class FakeServer:
+    """What job selection asks of a fork server."""
+
+    def __init__(self, imports: tuple[str, ...], usable: bool = True):
+        self.imports = imports
+        self.is_usable = usable
+
+    def usable(self) -> bool:
+        return self.is_usable
+
+
+def job(name: str, first_cell: str) -> Job:
+    return Job(name, f"{name}.md", "pytorch", "python3", (JobCell(0, 1, first_cell),))
+
+
+def test_a_worker_takes_a_job_its_spare_kernel_was_started_for(tmp_path: Path) -> None:
+    """Another worker may take the job a spare was started for: one of the next
+    few jobs that the spare suits goes first, else the queue's order holds."""
+    pool = LocalPool([WorkerSpec("cpu0"), WorkerSpec("cpu1")], tmp_path, tmp_path / "logs")
+    torch, d2l, plain = "import torch\nx = 1", "from d2l import torch as d2l\nimport torch", "x = 1"
+    queue = [job("a", torch), job("b", plain), job("c", d2l), job("d", d2l), job("e", torch)]
+    d2l_spare = ("python3", FakeServer(("from d2l import torch as d2l",)), object())
+    assert pool._take(queue, d2l_spare).docname == "c"  # type: ignore[arg-type, union-attr]
+    assert [j.docname for j in queue] == ["a", "b", "d", "e"]
+    cold_spare = ("python3", None, object())
+    assert pool._take(queue, cold_spare).docname == "b"  # type: ignore[arg-type, union-attr]  # preloads nothing
+    assert pool._take(queue, d2l_spare).docname == "d"  # type: ignore[arg-type, union-attr]
+    broken = ("python3", FakeServer(("import torch",), usable=False), object())
+    assert pool._take(queue, broken).docname == "a"  # type: ignore[arg-type, union-attr]  # the order holds
+    far = [job(name, torch) for name in "fgh"] + [job("i", d2l)]
+    assert pool._take(far, d2l_spare).docname == "f"  # type: ignore[arg-type, union-attr]  # beyond the next 3
+    assert pool._take([], d2l_spare) is None  # type: ignore[arg-type]
+    pool.stopping.set()
+    assert pool._take(far, None) is None

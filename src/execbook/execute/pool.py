@@ -33,6 +33,7 @@ from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
 ServerKey = tuple[str, str, tuple[str, ...]]  # worker, kernel, import statements
+Spare = tuple[str, "ForkServer | None", AsyncKernelManager]  # a kernel started ahead: its kernel name, server
 
 
 def starts_with(imports: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
@@ -143,9 +144,7 @@ class LocalPool(Pool):
         shutdown(manager)
         raise RuntimeError("the build was interrupted")
 
-    def _try_start(
-        self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None
-    ) -> tuple[str, ForkServer | None, AsyncKernelManager] | None:
+    def _try_start(self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None) -> Spare | None:
         """A spare kernel for the next job; a failure shows up when that job starts it."""
         try:
             return kernel, server, self._start(spec, kernel, log_name, server)
@@ -289,9 +288,30 @@ class LocalPool(Pool):
         reaper.start()
         self.reapers.append(reaper)
 
-    def _next(self, queue: list[Job]) -> Job | None:
+    def _take(self, queue: list[Job], spare: Spare | None) -> Job | None:
+        """The next job: the first of the next few that ``spare`` was started
+        for, else the first. Another worker may have taken the job a spare was
+        started for; one of the next few jobs usually begins with the same
+        imports, and taking it saves a kernel start (the order moves by at
+        most a worker or so: the longest jobs still start first)."""
         with self.lock:
-            return queue.pop(0) if queue and not self.stopping.is_set() else None
+            if not queue or self.stopping.is_set():
+                return None
+            if spare is not None:
+                for index, job in enumerate(queue[: len(self.workers) + 1]):
+                    if self._meant_for(spare, job):
+                        return queue.pop(index)
+            return queue.pop(0)
+
+    def _meant_for(self, spare: Spare, job: Job) -> bool:
+        """``spare`` is one ``job`` would be started with: forked by a server whose
+        imports begin the job's, or cold for a job that preloads nothing."""
+        kernel, server, _ = spare
+        if kernel != job.kernel:
+            return False
+        if server is None:
+            return not self._prefix(job)
+        return server.usable() and starts_with(self._prefix(job), server.imports)
 
     def _peek(self, queue: list[Job]) -> tuple[Job | None, list[Job]]:
         """The next job, and those after it."""
@@ -306,8 +326,8 @@ class LocalPool(Pool):
         on_start: Callable[[Job, str], None],
         epoch: float,
     ) -> None:
-        spare: tuple[str, ForkServer | None, AsyncKernelManager] | None = None
-        while (job := self._next(queue)) is not None:
+        spare: Spare | None = None
+        while (job := self._take(queue, spare)) is not None:
             start = time.monotonic()
             try:
                 on_start(job, spec.name)
@@ -315,16 +335,16 @@ class LocalPool(Pool):
                     waiting = list(queue)
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
-                # a cold spare suits any job of its kernel; a forked one only a job whose
-                # imports begin with its server's
+                # a cold spare suits a job no server serves; a forked one a job whose
+                # imports begin with its server's (a cold kernel would import them all again)
                 if (
                     spare is not None
                     and spare[0] == job.kernel
-                    and (spare[1] is None or starts_with(self._prefix(job), spare[1].imports))
+                    and (server is None if spare[1] is None else starts_with(self._prefix(job), spare[1].imports))
                 ):
                     first, first_server, spare = spare[2], spare[1], None
-                elif spare is not None and spare[1] is not None and not spare[1].usable():
-                    self._retire(spare[2])  # no job will want it: make room for a spare that one will
+                elif spare is not None:
+                    self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
                     spare = None
                 upcoming, after = self._peek(queue)
                 if upcoming is not None and spare is None:

@@ -1,7 +1,8 @@
 """The website: the page reader MyST-NB calls (``reader``), tab groups and the
 switcher (``tabs``), cross-references and citations (``references``), MathJax,
 the theme's defaults and page buttons (``theme``, ``theme_checks``), the notebooks pages offer for
-download (``site_notebooks``), files from outside the book (``outside``), and the
+download (``site_notebooks``, written beside Sphinx by ``forked``), files from
+outside the book (``outside``), and the
 start-up and no-op shortcuts around Sphinx and MyST-NB (``startup``,
 ``upstream``, ``unchanged``, ``doctrees``, ``toc_cycles``)."""
 
