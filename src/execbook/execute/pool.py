@@ -33,7 +33,7 @@ from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
 ServerKey = tuple[str, str, tuple[str, ...]]  # worker, kernel, import statements
-Spare = tuple[str, "ForkServer | None", AsyncKernelManager]  # a kernel started ahead: its kernel name, server
+Spare = tuple[str, ForkServer | None, AsyncKernelManager]  # a kernel started ahead: its kernel name, server
 
 
 def starts_with(imports: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
@@ -299,19 +299,18 @@ class LocalPool(Pool):
                 return None
             if spare is not None:
                 for index, job in enumerate(queue[: len(self.workers) + 1]):
-                    if self._meant_for(spare, job):
+                    if self._suits(spare, job, served=bool(self._prefix(job))):
                         return queue.pop(index)
             return queue.pop(0)
 
-    def _meant_for(self, spare: Spare, job: Job) -> bool:
-        """``spare`` is one ``job`` would be started with: forked by a server whose
-        imports begin the job's, or cold for a job that preloads nothing."""
+    def _suits(self, spare: Spare, job: Job, served: bool) -> bool:
+        """``spare`` can run ``job``: forked by a server whose imports begin the
+        job's, or cold for a job no server serves (``served``: one does; a cold
+        kernel would import them all again)."""
         kernel, server, _ = spare
         if kernel != job.kernel:
             return False
-        if server is None:
-            return not self._prefix(job)
-        return server.usable() and starts_with(self._prefix(job), server.imports)
+        return not served if server is None else starts_with(self._prefix(job), server.imports)
 
     def _peek(self, queue: list[Job]) -> tuple[Job | None, list[Job]]:
         """The next job, and those after it."""
@@ -335,13 +334,7 @@ class LocalPool(Pool):
                     waiting = list(queue)
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
-                # a cold spare suits a job no server serves; a forked one a job whose
-                # imports begin with its server's (a cold kernel would import them all again)
-                if (
-                    spare is not None
-                    and spare[0] == job.kernel
-                    and (server is None if spare[1] is None else starts_with(self._prefix(job), spare[1].imports))
-                ):
+                if spare is not None and self._suits(spare, job, served=server is not None):
                     first, first_server, spare = spare[2], spare[1], None
                 elif spare is not None:
                     self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
