@@ -26,7 +26,14 @@ from jupyter_client import AsyncKernelManager
 
 from execbook.execute.forkserver import ForkServer, fork_python, leading_imports, shadowed
 from execbook.execute.jobs import Job
-from execbook.execute.kernel import KernelSettings, ipc_address, new_kernel_manager, run_in_fresh_kernel, shutdown
+from execbook.execute.kernel import (
+    KernelSettings,
+    ipc_address,
+    kill_tree,
+    new_kernel_manager,
+    run_in_fresh_kernel,
+    shutdown,
+)
 from execbook.execute.pools import Pool
 from execbook.execute.results import JobResult, Status
 from execbook.execute.workers import WorkerSpec
@@ -116,16 +123,26 @@ class LocalPool(Pool):
                 reaper.join(10)
         except BaseException:
             self.stop()
+            deadline = time.monotonic() + 10  # the kernels are dead: what is left is closing their sockets
             for thread in threads:
-                thread.join(10)
+                thread.join(max(0.0, deadline - time.monotonic()))
+            for reaper in list(self.reapers):  # workers retire their kernels as they end
+                reaper.join(max(0.0, deadline - time.monotonic()))
             raise
 
     def stop(self) -> None:
+        """Kill every kernel's process tree and every fork server now.
+
+        Closing a kernel's sockets and files is left to the thread that uses
+        it (its worker, which sees the kernel die within a second, then a
+        reaper): zmq's context, destroyed from this thread while a worker's
+        client still polls its sockets, can block for good (it did, for about
+        1 SIGTERM in 7)."""
         self.stopping.set()
         with self.lock:
             managers = list(self.live)
         for manager in managers:
-            shutdown(manager)
+            kill_tree(manager)
         self._close_servers(None)
 
     @staticmethod
