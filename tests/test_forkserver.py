@@ -141,6 +141,38 @@ def test_pages_sharing_imports_import_once_and_stay_independent(
 
 
 @pytest.mark.sphinx
+def test_two_workers_share_one_server(tmp_path: Path, heavy: Path) -> None:
+    """CPU workers have the same environment: their kernels fork from one server."""
+    root = three_pages(tmp_path / "book", conf="execbook_workers = 2\n")
+    built = run_sphinx(root)
+    assert built.returncode == 0, built.output
+    assert set(statuses(built).values()) == {"ok"}
+    assert {entry["worker"] for entry in report(built)["entries"]} == {"cpu0", "cpu1"}
+    assert imports_logged(heavy) == 1
+    for docname in ("a", "sub/b", "sub/c"):
+        assert f"after {docname.replace('/', '-')} 1" in built.main(docname).get_text()  # no state shared
+
+
+@pytest.mark.sphinx
+def test_forked_kernels_draw_different_random_numbers(tmp_path: Path) -> None:
+    """The server seeded NumPy's and PyTorch's generators at import; each
+    forked kernel reseeds them, as a cold kernel would seed its own."""
+    page = (
+        "# Draw {n}\n\n```{{.python .input}}\nimport numpy\nimport torch\n```\n\n"
+        "```{{.python .input}}\nprint('draw', numpy.random.randint(2**31), torch.initial_seed(), {n})\n```\n"
+    )
+    root = write_book(tmp_path / "book", numbered_pages(page, 3), conf="execbook_workers = 1\n", tabs=("python",))
+    built = run_sphinx(root)
+    assert built.returncode == 0, built.output
+    assert list((built.outdir / ".doctrees" / "execbook" / "logs").glob("*forkserver*.log")), "no server started"
+    draws = [
+        next(line for line in built.main(f"p{n}").get_text().splitlines() if line.startswith("draw")) for n in range(3)
+    ]
+    numpy_draws, torch_seeds = {draw.split()[1] for draw in draws}, {draw.split()[2] for draw in draws}
+    assert len(numpy_draws) == 3 and len(torch_seeds) == 3, draws
+
+
+@pytest.mark.sphinx
 def test_option_is_checked(tmp_path: Path) -> None:
     root = write_book(
         tmp_path / "book", {"index.md": "# Hi\n"}, conf='execbook_preload_imports = "yes"\n', tabs=("python",)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from execbook.execute.cluster import DaskPool
 from execbook.execute.jobs import Job, JobCell
 from execbook.execute.pool import LocalPool
@@ -67,3 +69,34 @@ def test_a_worker_takes_a_job_its_spare_kernel_was_started_for(tmp_path: Path) -
     assert pool._take([], d2l_spare) is None  # type: ignore[arg-type]
     pool.stopping.set()
     assert pool._take(far, None) is None
+
+
+@pytest.mark.sphinx  # real fork servers: not a pure unit test
+def test_workers_with_the_same_environment_share_a_server_until_the_last_one_leaves(tmp_path: Path) -> None:
+    """Two CPU workers import a page's modules once between them; a worker
+    with another environment (another GPU) gets a server of its own."""
+    cpu = {"OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    cpu0, cpu1, gpu = (
+        WorkerSpec("cpu0", cpu),
+        WorkerSpec("cpu1", dict(cpu)),
+        WorkerSpec("gpu1", {"CUDA_VISIBLE_DEVICES": "1"}),
+    )
+    pool = LocalPool([cpu0, cpu1, gpu], tmp_path, tmp_path / "logs")
+    jobs = [job(name, "import json\nimport math\nx = 1") for name in "abcd"]
+    try:
+        first = pool._server(cpu0, jobs[0], jobs[1:])
+        assert first is not None and first.imports == ("import json", "import math")
+        assert pool._server(cpu1, jobs[1], jobs[2:]) is first
+        other = pool._server(gpu, jobs[2], jobs[3:])
+        assert other is not None and other is not first
+        pool._close_servers("cpu0")
+        assert first.process.poll() is None  # cpu1 still uses it
+        assert pool._server(cpu0, jobs[3], []) is first  # and cpu0 may come back to it
+        pool._close_servers("cpu0")
+        pool._close_servers("cpu1")
+        assert first.process.wait(10) is not None
+        assert other.process.poll() is None
+        assert len(list((tmp_path / "logs").glob("*forkserver*.log"))) == 2
+    finally:
+        pool.stop()
+    assert other.process.wait(10) is not None

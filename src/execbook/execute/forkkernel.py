@@ -348,13 +348,21 @@ def become_kernel(conn: socket.socket, parent: int, request: dict, fds: list[int
 def reseed() -> None:
     """Forked kernels must not share random streams seeded in the server.
 
-    Python's ``random`` reseeds itself after fork; NumPy's global legacy state,
-    seeded from the OS at import, does not.
+    Python's ``random`` reseeds itself after fork; NumPy's global legacy state
+    and PyTorch's CPU generator, seeded from the OS at import, do not (every
+    page would draw the same "random" tensors). PyTorch's CUDA generators
+    are made when CUDA starts, in the kernel, as in a cold one.
     """
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
         try:
             numpy_random.seed()
+        except Exception:
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            torch.default_generator.seed()
         except Exception:
             pass
 

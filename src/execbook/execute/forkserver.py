@@ -1,8 +1,9 @@
-"""Pay the framework import once per worker, not once per job: a fork server.
+"""Pay the framework import once per build, not once per job: a fork server.
 
 A book's pages mostly start the same way (``import torch``, ``from d2l import
 torch as d2l``), and in a fresh kernel those imports, with ipykernel's own, are
-often half of a job's time. So, per worker and per import prefix, one
+often half of a job's time. So, per import prefix and per group of workers
+with the same environment (the CPU workers; the workers sharing a GPU), one
 long-lived process (the *server*, ``forkkernel.py ipykernel-server``; tools
 that look for "ipykernel" in command lines see it and its kernels) imports
 ipykernel's kernel app and the page's leading import statements once; each
@@ -46,15 +47,17 @@ When it is not used (a cold kernel, as before):
   statements (a leading ``%matplotlib inline`` is skipped), or one of those
   modules is a file or folder in the page's own folder (it would shadow the
   installed one in a cold kernel).
-- No server of the worker preloads a leading part of the job's imports, and
+- No server of the workers with this worker's environment preloads a
+  leading part of the job's imports, and
   fewer than 2 of the jobs not yet started begin with the job's first import
   statement: a server costs an extra process and its memory, and pays off
   from the second job. A new server preloads the longest leading part of the
   job's imports that every waiting job beginning as it does shares (d2l-en's
   pages begin ``from d2l import torch as d2l`` and then differ: one server
   serves them all; the job's cell runs its imports again, the preloaded ones
-  are no-ops, in the job's own order). A worker keeps at most 2 servers
-  (``pool.MAX_SERVERS``), closing those no waiting job can use first, then
+  are no-ops, in the job's own order). A worker uses at most 2 servers
+  (``pool.MAX_SERVERS``), a server is closed when no worker uses it any
+  more, and a worker lets go of those no waiting job can use first, then
   those the fewest can.
 - The server found forking unsafe (reported once): the imports started
   threads (a forked child has only the forking thread), initialised CUDA
@@ -68,8 +71,9 @@ What is kept equal: the environment, the working folder and the arguments are
 the job's; ``MPLBACKEND`` is set in the server as ipykernel sets it, so
 pyplot imported there picks the backend a kernel would, and the inline
 backend's hooks are installed once the child's shell exists (its import,
-done in the server, would have done it); NumPy's global random state is
-reseeded (Python's ``random`` reseeds itself after fork); the book's library
+done in the server, would have done it); NumPy's global random state and
+PyTorch's CPU generator are reseeded (Python's ``random`` reseeds itself
+after fork); the book's library
 folder is on ``sys.path`` only while the server imports, the setup cell puts
 it first again. Imports run in the server's working folder, the book's copy;
 a library that reads the working folder at import time would see that one,

@@ -39,7 +39,7 @@ from execbook.execute.results import JobResult, Status
 from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
-ServerKey = tuple[str, str, tuple[str, ...]]  # worker, kernel, import statements
+ServerKey = tuple[tuple[tuple[str, str], ...], str, tuple[str, ...]]  # workers' environment, kernel, imports
 Spare = tuple[str, ForkServer | None, AsyncKernelManager]  # a kernel started ahead: its kernel name, server
 
 
@@ -92,6 +92,8 @@ class LocalPool(Pool):
         self.stopping = threading.Event()
         self.reapers: list[threading.Thread] = []
         self.servers: dict[ServerKey, ForkServer] = {}
+        self.users: dict[ServerKey, set[str]] = {}  # the workers using a server; closed when none is left
+        self.started_servers = 0
         self.prefixes: dict[str, tuple[str, ...]] = {}  # job id -> its leading imports, () for a cold kernel
         self.forkable: dict[str, bool] = {}  # kernel -> can be forked
         self.warned = False
@@ -184,11 +186,17 @@ class LocalPool(Pool):
             self.prefixes[job.id] = known
         return known
 
+    @staticmethod
+    def _environment(spec: WorkerSpec) -> tuple[tuple[str, str], ...]:
+        """What a server's imports may depend on besides the kernel: workers
+        with the same (the CPU workers; those sharing a GPU) share servers."""
+        return tuple(sorted(spec.env.items()))
+
     def _server(self, spec: WorkerSpec, job: Job, waiting: list[Job]) -> ForkServer | None:
-        """The server to fork ``job``'s kernel from: this worker's one whose
-        imports begin ``job``'s (the longest), or a new one when at least 2 of
-        ``job`` and the jobs ``waiting`` (not yet started) begin with the same
-        imports; None for a cold kernel.
+        """The server to fork ``job``'s kernel from: one of a worker with this
+        worker's environment whose imports begin ``job``'s (the longest), or a
+        new one when at least 2 of ``job`` and the jobs ``waiting`` (not yet
+        started) begin with the same imports; None for a cold kernel.
 
         A kernel forked from a server whose imports are a leading part of the
         job's has run exactly the job's first import statements, in the job's
@@ -198,20 +206,25 @@ class LocalPool(Pool):
         imports = self._prefix(job)
         if not imports:
             return None
+        environment = self._environment(spec)
         with self.lock:
-            mine = [
+            fitting = [
                 (key, server)
                 for key, server in self.servers.items()
-                if key[0] == spec.name and key[1] == job.kernel and starts_with(imports, key[2])
+                if key[0] == environment and key[1] == job.kernel and starts_with(imports, key[2])
             ]
-        for key, server in sorted(mine, key=lambda item: -len(item[0][2])):
+        for key, server in sorted(fitting, key=lambda item: -len(item[0][2])):
             if server.usable():
+                with self.lock:
+                    if key not in self.users:
+                        continue  # its last user closed it meanwhile
+                    self.users[key].add(spec.name)
                 return server
             self._warn_unsafe(server)
         shared = self._shared(job, [job, *waiting])
         if not shared:
             return None
-        key = (spec.name, job.kernel, shared)
+        key = (environment, job.kernel, shared)
         with self.lock:
             failed = self.servers.get(key)
         if failed is not None:
@@ -224,6 +237,9 @@ class LocalPool(Pool):
         with self.lock:  # stop() closes the servers it sees: none may start after it
             if self.stopping.is_set():
                 return None
+            if key in self.servers:  # another worker of this environment started it meanwhile
+                self.users[key].add(spec.name)
+                return self.servers[key]
             try:
                 server = ForkServer(
                     python[0],
@@ -232,11 +248,13 @@ class LocalPool(Pool):
                     self._env(spec),
                     self.libdir,
                     ipc_address() + ".fork",
-                    self.logs / f"{spec.name}-forkserver-{len(self.servers)}.log",
+                    self.logs / f"{spec.name}-forkserver-{self.started_servers}.log",
                 )
             except OSError:
                 return None
+            self.started_servers += 1
             self.servers[key] = server
+            self.users[key] = {spec.name}
         return server
 
     def _shared(self, job: Job, jobs: list[Job]) -> tuple[str, ...]:
@@ -254,22 +272,27 @@ class LocalPool(Pool):
         return imports[:length]
 
     def _close_servers(self, worker: str | None, keep: list[Job] | None = None) -> None:
-        """Close ``worker``'s servers (all workers' for None) but those that some
-        of the jobs in ``keep`` could use, then, making room for a new one, those
-        the fewest of them could use beyond MAX_SERVERS - 1."""
+        """``worker`` stops using its servers (None: every server is closed) but
+        those that some of the jobs in ``keep`` could use, then, making room for
+        a new one, those the fewest of them could use beyond MAX_SERVERS - 1.
+        A server no worker uses any more is closed."""
 
-        def users(key: ServerKey) -> int:
+        def wanted(key: ServerKey) -> int:
             return sum(job.kernel == key[1] and starts_with(self._prefix(job), key[2]) for job in keep or [])
 
         with self.lock:
-            mine = [(key, server) for key, server in self.servers.items() if worker is None or key[0] == worker]
-            closing = [(key, server) for key, server in mine if keep is None or not users(key)]
+            mine = [key for key in self.servers if worker is None or worker in self.users[key]]
+            leaving = [key for key in mine if keep is None or not wanted(key)]
             if keep is not None:
-                left = sorted((item for item in mine if item not in closing), key=lambda item: users(item[0]))
-                closing += left[: max(0, len(left) - (MAX_SERVERS - 1))]
-            for key, _ in closing:
-                del self.servers[key]
-        for _, server in closing:
+                left = sorted((key for key in mine if key not in leaving), key=wanted)
+                leaving += left[: max(0, len(left) - (MAX_SERVERS - 1))]
+            closing = []
+            for key in leaving:
+                self.users[key].discard(worker or "")
+                if worker is None or not self.users[key]:
+                    closing.append(self.servers.pop(key))
+                    del self.users[key]
+        for server in closing:
             server.close()
 
     def _fail(self, server: ForkServer, reason: str) -> None:
