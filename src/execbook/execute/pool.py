@@ -91,8 +91,7 @@ class LocalPool(Pool):
         self.live: set[AsyncKernelManager] = set()
         self.stopping = threading.Event()
         self.reapers: list[threading.Thread] = []
-        self.servers: dict[ServerKey, ForkServer] = {}
-        self.users: dict[ServerKey, set[str]] = {}  # the workers using a server; closed when none is left
+        self.servers: dict[ServerKey, tuple[ForkServer, set[str]]] = {}  # with its users; closed when none is left
         self.started_servers = 0
         self.prefixes: dict[str, tuple[str, ...]] = {}  # job id -> its leading imports, () for a cold kernel
         self.forkable: dict[str, bool] = {}  # kernel -> can be forked
@@ -209,16 +208,17 @@ class LocalPool(Pool):
         environment = self._environment(spec)
         with self.lock:
             fitting = [
-                (key, server)
-                for key, server in self.servers.items()
+                (key, server, users)
+                for key, (server, users) in self.servers.items()
                 if key[0] == environment and key[1] == job.kernel and starts_with(imports, key[2])
             ]
-        for key, server in sorted(fitting, key=lambda item: -len(item[0][2])):
+        for key, server, users in sorted(fitting, key=lambda item: -len(item[0][2])):
             if server.usable():
                 with self.lock:
-                    if key not in self.users:
+                    current = self.servers.get(key)
+                    if current is None or current[0] is not server:
                         continue  # its last user closed it meanwhile
-                    self.users[key].add(spec.name)
+                    users.add(spec.name)
                 return server
             self._warn_unsafe(server)
         shared = self._shared(job, [job, *waiting])
@@ -238,8 +238,9 @@ class LocalPool(Pool):
             if self.stopping.is_set():
                 return None
             if key in self.servers:  # another worker of this environment started it meanwhile
-                self.users[key].add(spec.name)
-                return self.servers[key]
+                server, users = self.servers[key]
+                users.add(spec.name)
+                return server
             try:
                 server = ForkServer(
                     python[0],
@@ -253,8 +254,7 @@ class LocalPool(Pool):
             except OSError:
                 return None
             self.started_servers += 1
-            self.servers[key] = server
-            self.users[key] = {spec.name}
+            self.servers[key] = (server, {spec.name})
         return server
 
     def _shared(self, job: Job, jobs: list[Job]) -> tuple[str, ...]:
@@ -281,17 +281,18 @@ class LocalPool(Pool):
             return sum(job.kernel == key[1] and starts_with(self._prefix(job), key[2]) for job in keep or [])
 
         with self.lock:
-            mine = [key for key in self.servers if worker is None or worker in self.users[key]]
+            mine = [key for key, (_, users) in self.servers.items() if worker is None or worker in users]
             leaving = [key for key in mine if keep is None or not wanted(key)]
             if keep is not None:
                 left = sorted((key for key in mine if key not in leaving), key=wanted)
                 leaving += left[: max(0, len(left) - (MAX_SERVERS - 1))]
             closing = []
             for key in leaving:
-                self.users[key].discard(worker or "")
-                if worker is None or not self.users[key]:
-                    closing.append(self.servers.pop(key))
-                    del self.users[key]
+                users = self.servers[key][1]
+                if worker is not None:
+                    users.discard(worker)
+                if not users or worker is None:
+                    closing.append(self.servers.pop(key)[0])
         for server in closing:
             server.close()
 
