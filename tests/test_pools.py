@@ -6,12 +6,14 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from execbook.execute.cluster import DaskPool
 from execbook.execute.jobs import Job, JobCell
+from execbook.execute.kernel import KernelSettings
 from execbook.execute.pool import LocalPool
 from execbook.execute.pools import Pool
 from execbook.execute.workers import WorkerSpec
@@ -100,3 +102,33 @@ def test_workers_with_the_same_environment_share_a_server_until_the_last_one_lea
     finally:
         pool.stop()
     assert other.process.wait(10) is not None
+
+
+def test_a_worker_runs_its_job_while_its_next_kernel_starts(tmp_path: Path) -> None:
+    """The spare kernel for the next job is launched on a thread of its own: a
+    launch that does not return until the current job has finished (a slow
+    machine, a slow fork) neither holds that job back nor goes unused."""
+    job_done = threading.Event()
+    spares: list[bool] = []  # per spare launch: did the job before it finish while it was launching
+    cold = KernelSettings(preload_imports=False)
+    pool = LocalPool([WorkerSpec("cpu0", {})], tmp_path, tmp_path / "logs", settings=cold)
+    launch = pool._start
+    launched: list[str] = []
+
+    def slow_launch(spec: WorkerSpec, kernel: str, log_name: str, server: object = None) -> object:
+        if log_name.endswith("-next"):
+            spares.append(job_done.wait(30))
+        launched.append(log_name)
+        return launch(spec, kernel, log_name, server)  # type: ignore[arg-type]
+
+    pool._start = slow_launch  # type: ignore[method-assign]
+    results = []
+
+    def done(result: object) -> None:
+        results.append(result)
+        job_done.set()
+
+    pool.run([job("a", "x = 1\nx"), job("b", "y = 2\ny")], done)  # type: ignore[arg-type]
+    assert [(result.job.docname, result.status) for result in results] == [("a", "ok"), ("b", "ok")]  # type: ignore[attr-defined]
+    assert spares == [True]
+    assert len(launched) == 2  # a's kernel, then the spare that b ran in

@@ -91,7 +91,9 @@ class Client(NotebookClient):
         """As nbclient's, with our own handshake (see ``wait_until_ready``)."""
         assert self.km is not None
         self.kc = self.km.client()
-        await ensure_async(self.kc.start_channels())
+        # shell and IOPub only: nbclient asks the manager whether the kernel
+        # lives (no heartbeat thread per job), and no cell may read stdin
+        await ensure_async(self.kc.start_channels(stdin=False, hb=False, control=False))
         await wait_until_ready(self.kc, self.km, self.settings.start_timeout)
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue as queues
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
@@ -40,7 +42,8 @@ from execbook.execute.workers import WorkerSpec
 
 MAX_SERVERS = 2  # fork servers a worker keeps at once (each holds its imports in memory)
 ServerKey = tuple[tuple[tuple[str, str], ...], str, tuple[str, ...]]  # workers' environment, kernel, imports
-Spare = tuple[str, ForkServer | None, AsyncKernelManager]  # a kernel started ahead: its kernel name, server
+# a kernel started ahead: its kernel name, its server, the kernel once launched (None: the launch failed)
+Spare = tuple[str, ForkServer | None, "Future[AsyncKernelManager | None]"]
 
 
 def starts_with(imports: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
@@ -69,6 +72,40 @@ def stop_on_termination() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class Starter:
+    """Starts a worker's spare kernels on a thread of its own, so that the
+    worker's job runs meanwhile: launching a kernel blocks its thread for
+    15-20 ms (a process to spawn, a connection file, and a fixed 10 ms sleep
+    in jupyter_client's ``in_pending_state``), which on a page of short cells
+    is a tenth of the job. One thread per worker, not one per kernel: it
+    keeps one event loop for all its starts."""
+
+    def __init__(self, name: str) -> None:
+        self.requests: queues.SimpleQueue[tuple[Callable[[], AsyncKernelManager | None], Future] | None] = (
+            queues.SimpleQueue()
+        )
+        # a daemon: a start still under way must not hold the interpreter's exit (an executor's threads would)
+        self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self.thread.start()
+
+    def submit(self, start: Callable[[], AsyncKernelManager | None]) -> Future[AsyncKernelManager | None]:
+        future: Future[AsyncKernelManager | None] = Future()
+        self.requests.put((start, future))
+        return future
+
+    def _serve(self) -> None:
+        while (request := self.requests.get()) is not None:
+            start, future = request
+            try:
+                future.set_result(start())
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the kernel
+                future.set_exception(error)
+
+    def close(self) -> None:
+        """End the thread once the starts asked for are done."""
+        self.requests.put(None)
 
 
 class LocalPool(Pool):
@@ -162,12 +199,20 @@ class LocalPool(Pool):
         shutdown(manager)
         raise RuntimeError("the build was interrupted")
 
-    def _try_start(self, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None) -> Spare | None:
-        """A spare kernel for the next job; a failure shows up when that job starts it."""
-        try:
-            return kernel, server, self._start(spec, kernel, log_name, server)
-        except Exception:
-            return None
+    def _try_start(
+        self, starter: Starter, spec: WorkerSpec, kernel: str, log_name: str, server: ForkServer | None
+    ) -> Spare:
+        """A spare kernel for the next job, started by ``starter`` while this
+        worker runs its job; None in its future if it failed: the job that
+        takes it starts its own kernel, and meets the failure there."""
+
+        def start() -> AsyncKernelManager | None:
+            try:
+                return self._start(spec, kernel, log_name, server)
+            except Exception:
+                return None
+
+        return kernel, server, starter.submit(start)
 
     # --- fork servers (forkserver.py) ---
 
@@ -318,12 +363,14 @@ class LocalPool(Pool):
         with self.lock:
             self.live.discard(manager)
 
-    def _retire(self, manager: AsyncKernelManager) -> None:
-        """Shut a used kernel down off the critical path (it takes 0.1 s)."""
+    def _retire(self, kernel: AsyncKernelManager | Future[AsyncKernelManager | None]) -> None:
+        """Shut a used kernel, or a spare one once started, down off the critical path (it takes 0.1 s)."""
 
         def reap() -> None:
-            shutdown(manager)
-            self._forget(manager)
+            manager = kernel.result() if isinstance(kernel, Future) else kernel
+            if manager is not None:
+                shutdown(manager)
+                self._forget(manager)
 
         reaper = threading.Thread(target=reap, daemon=True)
         reaper.start()
@@ -367,6 +414,7 @@ class LocalPool(Pool):
         epoch: float,
     ) -> None:
         spare: Spare | None = None
+        starter = Starter(f"{spec.name}-starter")
         while (job := self._take(queue, spare)) is not None:
             start = time.monotonic()
             try:
@@ -376,13 +424,15 @@ class LocalPool(Pool):
                 server = self._server(spec, job, waiting)
                 first, first_server = None, None
                 if spare is not None and self._suits(spare, job, served=server is not None):
-                    first, first_server, spare = spare[2], spare[1], None
+                    first, first_server, spare = spare[2].result(), spare[1], None
+                    first_server = first_server if first is not None else None
                 elif spare is not None:
                     self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
                     spare = None
                 upcoming, after = self._peek(queue)
                 if upcoming is not None and spare is None:
                     spare = self._try_start(
+                        starter,
                         spec,
                         upcoming.kernel,
                         f"{spec.name}-{int(start * 1000)}-next",
@@ -421,6 +471,7 @@ class LocalPool(Pool):
                 )
         if spare is not None:
             self._retire(spare[2])
+        starter.close()
         self._close_servers(spec.name)
 
     def _starter(
