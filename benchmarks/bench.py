@@ -3,7 +3,8 @@
     python benchmarks/bench.py [--pages 100] [--json _build/bench.json]
 
 Builds the generated book (benchmarks/genbook.py) with execbook (execution
-off; on with 1 and 2 workers; no-op; a prose edit; an edit of one saved
+off; on with 1 and 2 workers, against the sleeps' lower bound and the
+warm-kernel floor of warm_floor.py; no-op; a prose edit; an edit of one saved
 function; one PDF; execution.py's heavy-import book with
 execbook_preload_imports off and on, 1 and 2 workers), the same pages as MyST-NB notebooks (cache mode, serial
 and -j 2), a plain Sphinx + MyST build (the render-only floor), and
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from execution import heavy_runs  # noqa: E402
 from genbook import D2LBOOK_OUT, TABS, generate, to_d2lbook, to_myst_notebooks  # noqa: E402
 from guard import check_run, read_report  # noqa: E402
+from warm_floor import job_notebooks, warm_floor  # noqa: E402
 
 
 def pss(pid: int) -> int | None:
@@ -272,6 +274,17 @@ def main() -> int:
                 exec_wall=data["wall"], lower_bound=round(bound, 2), ran=data["ran"], statuses=data["statuses"]
             )
             print(f"{'':<44} execution {data['wall']:.1f} s vs lower bound {bound:.1f} s: {data['wall'] / bound:.2f}x")
+            if workers == 1:  # the same jobs on one kernel started beforehand: what start-ups leave out
+                notebooks = job_notebooks(book_dir / "_build" / out)
+                warm = warm_floor(notebooks, book_dir / "_build" / f"{out}-doctrees" / "execbook" / "lib", book_dir)
+                figures["warm-kernel floor"] = {"seconds": round(warm, 2), "jobs": len(notebooks)}
+                print(
+                    f"{'warm-kernel floor (1 kernel, no start-up)':<44} {warm:7.1f} s   "
+                    f"({len(notebooks)} jobs: {warm / bound:.2f}x the lower bound; the protocol's cost per cell)"
+                )
+            floor = figures["warm-kernel floor"]["seconds"] / workers
+            result["warm_floor"] = round(floor, 2)
+            print(f"{'':<44} execution vs warm-kernel floor / {workers}: {data['wall'] / floor:.2f}x")
         w2 = ["-D", "execbook_workers=2", "-D", "execbook_cache_dir=_build/cache-w2"]
         noop = measure("execbook: no-op rebuild", sphinx(book_dir, "w2", *w2), book_dir)
         noop["ran"] = report(book_dir, "w2", "no-op rebuild", jobs)["ran"]
@@ -358,6 +371,12 @@ def main() -> int:
         / figures["floor: Sphinx + MyST, render only"]["seconds"],
         "execution (2 workers) vs lower bound": figures["execbook: cold, execution, 2 worker(s)"]["exec_wall"]
         / figures["execbook: cold, execution, 2 worker(s)"]["lower_bound"],
+        "execution (1 worker) vs lower bound": figures["execbook: cold, execution, 1 worker(s)"]["exec_wall"]
+        / figures["execbook: cold, execution, 1 worker(s)"]["lower_bound"],
+        "execution (1 worker) vs warm-kernel floor": figures["execbook: cold, execution, 1 worker(s)"]["exec_wall"]
+        / figures["execbook: cold, execution, 1 worker(s)"]["warm_floor"],
+        "execution (2 workers) vs warm-kernel floor / 2": figures["execbook: cold, execution, 2 worker(s)"]["exec_wall"]
+        / figures["execbook: cold, execution, 2 worker(s)"]["warm_floor"],
         "cold with execution (2 workers) vs MyST-NB -j 2": figures["execbook: cold, execution, 2 worker(s)"]["seconds"]
         / figures["MyST-NB: cold, cache mode, -j 2"]["seconds"],
         "cold with execution (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["seconds"]
