@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib.util
+import json
 import sys
 import types
 import weakref
@@ -175,16 +176,20 @@ class _UncheckedNbformat(types.ModuleType):
     def writes(self, nb: Any, version: Any = None, **kwargs: Any) -> str:
         real = self._real
         if version in (None, real.NO_CONVERT) and nb.get("nbformat") == 4 and not kwargs:
-            from execbook.source.notebooks import notebook_text
+            from nbformat.v4.nbjson import BytesEncoder
 
-            return notebook_text(nb)  # real.v4.writes' text, without its deep copy of the notebook
+            # on one line: json's C encoder takes a tenth of the time of the indented text
+            return json.dumps(nb, cls=BytesEncoder, sort_keys=True, ensure_ascii=False)
         return real.writes(nb, real.NO_CONVERT if version is None else version, **kwargs)
 
 
 def write_myst_nb_notebooks_unchecked() -> None:
     """MyST-NB writes each page's notebook into its output folder with
     ``nbformat.writes``, whose schema check of the whole notebook was a tenth
-    of reading a page; execbook made that notebook (``notebooks.rendered_notebook``)."""
+    of reading a page; execbook made that notebook (``notebooks.rendered_notebook``).
+    That folder is under the doctrees, and nothing reads these copies back
+    (the site's notebooks are written by ``site_notebooks``), so they are
+    written as compact JSON: still notebooks, in 0.03 ms a page instead of 0.3."""
     import nbformat
     import nbformat.v4
 
