@@ -156,7 +156,15 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
     durations = remembered_durations(layout.cache)
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
     workers = plan_workers(options.workers) if not (options.executor == "dask" or dask_address(app)) else []
-    sync_tree(Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root})
+    for problem in sync_tree(
+        Path(app.srcdir), layout.tree, {Path(app.outdir), Path(app.doctreedir), layout.cache.root}
+    ):
+        logger.warning(
+            f"{problem}: not copied into the folder the code runs in ({layout.tree}); code that reads it will not "
+            "find it (make it readable)",
+            type="execbook",
+            subtype="tree",
+        )
     finished: dict[str, float] = {}
     started = time.monotonic()
 
