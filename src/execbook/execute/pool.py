@@ -103,9 +103,11 @@ class Starter:
             except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the kernel
                 future.set_exception(error)
 
-    def close(self) -> None:
-        """End the thread once the starts asked for are done."""
+    def close(self, timeout: float = 10) -> None:
+        """End the thread once the starts asked for are done (a launch takes
+        milliseconds: a thread left behind would stop the site notebooks' fork)."""
         self.requests.put(None)
+        self.thread.join(timeout)
 
 
 class LocalPool(Pool):
