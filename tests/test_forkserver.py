@@ -34,6 +34,7 @@ from execbook.execute.forkserver import leading_imports, shadowed
         ("from __future__ import annotations\nimport json", ()),
         ("import json\nthis is not python\nimport os", ("import json",)),
         ("%%time\nimport json", ()),
+        ("import json\nx = '\x00'\nimport os", ("import json",)),  # a NUL byte: some Pythons raise ValueError
         ("", ()),
     ],
 )

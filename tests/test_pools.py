@@ -132,3 +132,32 @@ def test_a_worker_runs_its_job_while_its_next_kernel_starts(tmp_path: Path) -> N
     assert [(result.job.docname, result.status) for result in results] == [("a", "ok"), ("b", "ok")]  # type: ignore[attr-defined]
     assert spares == [True]
     assert len(launched) == 2  # a's kernel, then the spare that b ran in
+
+
+def test_a_worker_ended_by_a_bug_leaves_no_kernel_or_thread(tmp_path: Path) -> None:
+    """Whatever ends a worker (here a failure choosing its next job), its
+    spare kernel is shut down and its starter thread ends with it."""
+    cold = KernelSettings(preload_imports=False)
+    pool = LocalPool([WorkerSpec("cpu0", {})], tmp_path, tmp_path / "logs", settings=cold)
+    take = pool._take
+    taken: list[str] = []
+
+    def failing_take(queue: list[Job], spare: object) -> Job | None:
+        if taken:
+            raise RuntimeError("a bug choosing the next job")
+        job = take(queue, spare)  # type: ignore[arg-type]
+        taken.append(job.docname if job else "")
+        return job
+
+    pool._take = failing_take  # type: ignore[method-assign]
+    results: list[object] = []
+    errors: list[BaseException] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)  # type: ignore[assignment]
+    try:
+        pool.run([job("a", "x = 1"), job("b", "y = 2")], results.append)
+    finally:
+        threading.excepthook = previous_hook
+    assert taken == ["a"] and len(results) == 1 and [str(error) for error in errors] == ["a bug choosing the next job"]
+    assert not pool.live  # a's kernel and the spare started for b: both shut down
+    assert not [thread.name for thread in threading.enumerate() if thread.name.endswith("-starter")]

@@ -108,15 +108,15 @@ def leading_imports(source: str) -> tuple[str, ...]:
     ):
         lines.pop(0)
     for end, line in enumerate(lines):  # IPython syntax (%magic, !shell) is not Python: parse what comes before
-        if line.lstrip().startswith(("%", "!")):
+        if line.lstrip().startswith(("%", "!")) or "\0" in line:  # a NUL byte's error names no line
             lines = lines[:end]
             break
     tree = None
     while tree is None and lines:
         try:
             tree = ast.parse("\n".join(lines))
-        except SyntaxError as error:
-            lines = lines[: max(0, (error.lineno or 1) - 1)]
+        except (SyntaxError, ValueError) as error:  # ValueError: a NUL byte, on some Pythons
+            lines = lines[: max(0, (getattr(error, "lineno", None) or 1) - 1)]
     statements = []
     for node in tree.body if tree is not None else []:
         if isinstance(node, ast.Import) or (

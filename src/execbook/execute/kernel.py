@@ -396,7 +396,11 @@ def close_channels(client: NotebookClient) -> None:
     if kc is None:
         return
     with contextlib.suppress(Exception):  # sockets already gone: nothing left to close
-        kc.stop_channels()
+        # the two channels the job opened (``stop_channels`` would first make
+        # and connect the three it never opened, only to close them)
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            if channel.is_alive():
+                channel.stop()
 
 
 def run_in_fresh_kernel(

@@ -209,6 +209,8 @@ class LocalPool(Pool):
         takes it starts its own kernel, and meets the failure there."""
 
         def start() -> AsyncKernelManager | None:
+            if server is not None and not server.usable():  # it failed since the worker chose it
+                return None
             try:
                 return self._start(spec, kernel, log_name, server)
             except Exception:
@@ -417,64 +419,85 @@ class LocalPool(Pool):
     ) -> None:
         spare: Spare | None = None
         starter = Starter(f"{spec.name}-starter")
-        while (job := self._take(queue, spare)) is not None:
-            start = time.monotonic()
-            try:
-                on_start(job, spec.name)
-                with self.lock:
-                    waiting = list(queue)
-                server = self._server(spec, job, waiting)
-                first, first_server = None, None
-                if spare is not None and self._suits(spare, job, served=server is not None):
-                    first, first_server, spare = spare[2].result(), spare[1], None
-                    first_server = first_server if first is not None else None
-                elif spare is not None:
-                    self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
-                    spare = None
-                upcoming, after = self._peek(queue)
-                if upcoming is not None and spare is None:
-                    spare = self._try_start(
-                        starter,
-                        spec,
-                        upcoming.kernel,
-                        f"{spec.name}-{int(start * 1000)}-next",
-                        self._server(spec, upcoming, after),
-                    )
-                start_kernel = self._starter(
-                    spec, job, f"{spec.name}-{int(start * 1000)}", server if first is None else None, first_server
+        try:
+            while (job := self._take(queue, spare)) is not None:
+                spare = self._run_one(spec, job, queue, spare, starter, on_done, on_start, epoch)
+        finally:  # also when a bug of ours ends the worker: no kernel, thread or server outlives it
+            if spare is not None:
+                self._retire(spare[2])
+            starter.close()
+            self._close_servers(spec.name)
+
+    def _run_one(
+        self,
+        spec: WorkerSpec,
+        job: Job,
+        queue: list[Job],
+        spare: Spare | None,
+        starter: Starter,
+        on_done: Callable[[JobResult], None],
+        on_start: Callable[[Job, str], None],
+        epoch: float,
+    ) -> Spare | None:
+        """Run ``job`` (in ``spare`` if it suits), having the next job's kernel
+        started meanwhile; the spare kernel left for the jobs after it."""
+        start = time.monotonic()
+        first: AsyncKernelManager | None = None
+        handed_over = False
+        try:
+            on_start(job, spec.name)
+            with self.lock:
+                waiting = list(queue)
+            server = self._server(spec, job, waiting)
+            first_server = None
+            if spare is not None and self._suits(spare, job, served=server is not None):
+                first, first_server, spare = spare[2].result(), spare[1], None
+                first_server = first_server if first is not None else None
+            elif spare is not None:
+                self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
+                spare = None
+            upcoming, after = self._peek(queue)
+            if upcoming is not None and spare is None:
+                spare = self._try_start(
+                    starter,
+                    spec,
+                    upcoming.kernel,
+                    f"{spec.name}-{int(start * 1000)}-next",
+                    self._server(spec, upcoming, after),
                 )
-                status, notebook, errors, message = run_in_fresh_kernel(
-                    job,
-                    start_kernel,
-                    self._retire,
-                    self.tree,
-                    self.libdir,
-                    self.settings,
-                    first,
-                )
-            except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
-                status, notebook, errors, message = (
-                    Status.DEAD,
-                    None,
-                    [],
-                    f"the job could not run: {type(error).__name__}: {error}",
-                )
-            if self.stopping.is_set() and status != Status.OK:
-                status, message = Status.INTERRUPTED, "the build was interrupted"
-            result = JobResult(
-                job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message
+            start_kernel = self._starter(
+                spec, job, f"{spec.name}-{int(start * 1000)}", server if first is None else None, first_server
             )
-            try:
-                on_done(result)
-            except Exception as error:  # noqa: BLE001 - the job ran; its bookkeeping failing must not stop the worker
-                print(
-                    f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}",
-                    file=sys.stderr,
-                )
-        if spare is not None:
-            self._retire(spare[2])
-        starter.close()
-        self._close_servers(spec.name)
+            handed_over = True  # run_in_fresh_kernel retires ``first``, whatever happens
+            status, notebook, errors, message = run_in_fresh_kernel(
+                job,
+                start_kernel,
+                self._retire,
+                self.tree,
+                self.libdir,
+                self.settings,
+                first,
+            )
+        except Exception as error:  # a bug of ours must cost this job, not the worker's remaining jobs
+            if first is not None and not handed_over:
+                self._retire(first)
+            status, notebook, errors, message = (
+                Status.DEAD,
+                None,
+                [],
+                f"the job could not run: {type(error).__name__}: {error}",
+            )
+        if self.stopping.is_set() and status != Status.OK:
+            status, message = Status.INTERRUPTED, "the build was interrupted"
+        result = JobResult(job, status, notebook, spec.name, start - epoch, time.monotonic() - start, errors, message)
+        try:
+            on_done(result)
+        except Exception as error:  # noqa: BLE001 - the job ran; its bookkeeping failing must not stop the worker
+            print(
+                f"execbook: {job.path} ({job.tab}): could not record the result: {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+        return spare
 
     def _starter(
         self, spec: WorkerSpec, job: Job, log_name: str, server: ForkServer | None, forked_first: ForkServer | None
