@@ -369,14 +369,14 @@ def main() -> int:
     ratios = {
         "cold render-only vs floor": figures["execbook: cold, execution off"]["seconds"]
         / figures["floor: Sphinx + MyST, render only"]["seconds"],
-        "execution (2 workers) vs lower bound": figures["execbook: cold, execution, 2 worker(s)"]["exec_wall"]
-        / figures["execbook: cold, execution, 2 worker(s)"]["lower_bound"],
-        "execution (1 worker) vs lower bound": figures["execbook: cold, execution, 1 worker(s)"]["exec_wall"]
-        / figures["execbook: cold, execution, 1 worker(s)"]["lower_bound"],
-        "execution (1 worker) vs warm-kernel floor": figures["execbook: cold, execution, 1 worker(s)"]["exec_wall"]
-        / figures["execbook: cold, execution, 1 worker(s)"]["warm_floor"],
-        "execution (2 workers) vs warm-kernel floor / 2": figures["execbook: cold, execution, 2 worker(s)"]["exec_wall"]
-        / figures["execbook: cold, execution, 2 worker(s)"]["warm_floor"],
+    }
+    for workers in (1, 2):  # execution against the sleeps' bound, and the warm-kernel floor divided by the workers
+        run = figures[f"execbook: cold, execution, {workers} worker(s)"]
+        label = "1 worker" if workers == 1 else f"{workers} workers"
+        floor = "warm-kernel floor" + (f" / {workers}" if workers > 1 else "")
+        ratios[f"execution ({label}) vs lower bound"] = run["exec_wall"] / run["lower_bound"]
+        ratios[f"execution ({label}) vs {floor}"] = run["exec_wall"] / run["warm_floor"]
+    ratios |= {
         "cold with execution (2 workers) vs MyST-NB -j 2": figures["execbook: cold, execution, 2 worker(s)"]["seconds"]
         / figures["MyST-NB: cold, cache mode, -j 2"]["seconds"],
         "cold with execution (1 worker) vs MyST-NB serial": figures["execbook: cold, execution, 1 worker(s)"]["seconds"]

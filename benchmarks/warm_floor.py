@@ -24,6 +24,8 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
+from execbook.execute.kernel import ipc_address
+
 
 def job_notebooks(site: Path) -> list[Path]:
     """Every job's notebook of a built site (one per page and framework with code)."""
@@ -40,7 +42,7 @@ def warm_floor(notebooks: list[Path], libdir: Path, cwd: Path) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(libdir), os.environ.get("PYTHONPATH")]))}
     # asynchronous, as nbclient drives kernels (its blocking client would add a poll interval per cell)
     manager = AsyncKernelManager(kernel_name="python3")
-    manager.transport, manager.ip = "ipc", str(cwd / ".warm-floor-kernel")  # as execbook's kernels: no TCP
+    manager.transport, manager.ip = "ipc", ipc_address()  # as execbook's kernels: no TCP
     run_sync(manager.start_kernel)(cwd=str(cwd), env=env)
     client = manager.client()
     client.start_channels()

@@ -451,8 +451,9 @@ class LocalPool(Pool):
             server = self._server(spec, job, waiting)
             first_server = None
             if spare is not None and self._suits(spare, job, served=server is not None):
-                first, first_server, spare = spare[2].result(), spare[1], None
-                first_server = first_server if first is not None else None
+                first = spare[2].result()
+                first_server = spare[1] if first is not None else None
+                spare = None
             elif spare is not None:
                 self._retire(spare[2])  # none of the next jobs wants it: make room for a spare one will
                 spare = None
