@@ -35,16 +35,15 @@ where execbook need not be installed, so it cannot be split into modules that im
 
 from __future__ import annotations
 
-import array
-import json
+# The proxy, started once per kernel, imports no more than these (the C
+# modules behind socket and signal: their enums cost milliseconds); json,
+# socket, array and traceback added 25 ms to every kernel's start. The
+# server imports what it needs where it uses it.
+import _signal
+import _socket
 import os
-import select
-import signal
-import socket
 import struct
 import sys
-import threading
-import traceback
 
 MPL_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when MPLBACKEND is unset
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
@@ -57,30 +56,35 @@ def die_with(parent: int) -> None:
         try:
             import ctypes
 
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+            ctypes.CDLL(None).prctl(1, _signal.SIGKILL)
         except Exception:
             pass
     if os.getppid() != parent:
         os._exit(70)
 
 
-# --- the wire: one length-prefixed JSON request, with three file descriptors ---
+# --- the wire: one length-prefixed request (an ASCII Python literal), with three file descriptors ---
 
 
-def send_request(sock: socket.socket, request: dict, fds: list[int]) -> None:
-    data = json.dumps(request).encode("utf-8")
+def send_request(sock: _socket.socket, request: dict, fds: list[int]) -> None:
+    data = ascii(request).encode("ascii")  # read with ast.literal_eval: no json import in the proxy
     payload = struct.pack("!I", len(data)) + data
-    sock.sendmsg([payload[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    rights = struct.pack(f"{len(fds)}i", *fds)
+    sock.sendmsg([payload[:4096]], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
     if len(payload) > 4096:
         sock.sendall(payload[4096:])
 
 
-def receive_request(sock: socket.socket) -> tuple[dict, list[int]]:
-    fds = array.array("i")
-    data, ancillary, _, _ = sock.recvmsg(4096, socket.CMSG_LEN(3 * fds.itemsize))
+def receive_request(sock: _socket.socket) -> tuple[dict, list[int]]:
+    import ast
+
+    size_of_int = struct.calcsize("i")
+    data, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_LEN(3 * size_of_int))
+    fds: list[int] = []
     for level, kind, raw in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(raw[: len(raw) - (len(raw) % fds.itemsize)])
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            count = len(raw) // size_of_int
+            fds += struct.unpack(f"{count}i", raw[: count * size_of_int])
     while len(data) < 4:
         more = sock.recv(4096)
         if not more:
@@ -92,7 +96,10 @@ def receive_request(sock: socket.socket) -> tuple[dict, list[int]]:
         if not more:
             raise EOFError("the request ended early")
         data += more
-    return json.loads(data[4 : 4 + size].decode("utf-8")), list(fds)
+    request = ast.literal_eval(data[4 : 4 + size].decode("ascii"))
+    if not isinstance(request, dict):
+        raise ValueError("the request is not a dict")
+    return request, fds
 
 
 # --- the server ---
@@ -178,6 +185,8 @@ def preload_kernel_modules() -> None:
 
 def unsafe_now() -> str:
     """Why forking now would be unsafe; '' when it is not."""
+    import threading
+
     if threading.active_count() > 1:
         names = ", ".join(thread.name for thread in threading.enumerate() if thread is not threading.main_thread())
         return f"the imports start threads ({names}), which a forked kernel would lack"
@@ -192,6 +201,9 @@ def unsafe_now() -> str:
 
 
 def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
+    import select
+    import socket
+
     die_with(build)
     if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # this script's folder; ipykernel_launcher removes its own entry too
@@ -234,7 +246,7 @@ def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
         conn.close()
 
 
-def watch(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
+def watch(conn: _socket.socket, listener: _socket.socket, request: dict, fds: list[int]) -> None:
     """The forked kernel's parent: fork the kernel, tell the proxy its pid,
     then wait. When the kernel ends, send the proxy its exit status; when the
     proxy ends (killed with the kernel's tree, or by PR_SET_PDEATHSIG with
@@ -242,6 +254,9 @@ def watch(conn: socket.socket, listener: socket.socket, request: dict, fds: list
     The kernel dies with this process (PR_SET_PDEATHSIG), and this process
     runs no user code: a cell stuck in C code, holding the GIL, cannot stop
     it, as it would a thread of the kernel."""
+    import select
+    import traceback
+
     code = 1
     try:
         listener.close()
@@ -280,7 +295,7 @@ def kill_tree(pid: int) -> None:
         processes = psutil.Process(pid).children(recursive=True)
     except Exception:
         processes = []
-    for signal_target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+    for signal_target in (lambda: os.killpg(pid, _signal.SIGKILL), lambda: os.kill(pid, _signal.SIGKILL)):
         try:
             signal_target()
         except OSError:
@@ -296,16 +311,18 @@ def kill_tree(pid: int) -> None:
         pass
 
 
-def become_kernel(conn: socket.socket, parent: int, request: dict, fds: list[int]) -> None:
+def become_kernel(conn: _socket.socket, parent: int, request: dict, fds: list[int]) -> None:
     """In the forked child: become the job's kernel, as ``python -m ipykernel_launcher`` would be."""
+    import traceback
+
     code = 1
     try:
         conn.close()
         die_with(parent)
         os.setsid()  # its own process group, as jupyter_client gives a kernel: interrupts reach its subprocesses
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the handlers a fresh Python starts with
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # the handlers a fresh Python starts with
+        _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         for target, fd in enumerate(fds[:3]):
             os.dup2(fd, target)
         for fd in fds:
@@ -370,14 +387,14 @@ def reseed() -> None:
 # --- the proxy ---
 
 
-def connect(path: str, server: int) -> socket.socket:
+def connect(path: str, server: int) -> _socket.socket:
     """Connect to the server, waiting while it starts (it binds its socket
     before its imports, but after Python's own start-up)."""
     import time
 
     deadline = time.monotonic() + 60
     while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.connect(path)
             return sock
@@ -415,8 +432,8 @@ def proxy(path: str, server: int, build: int, pid_file: str, argv: list[str]) ->
             pending.append(signum)
 
     for name in FORWARDED:
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), forward)
+        if hasattr(_signal, name):
+            _signal.signal(getattr(_signal, name), forward)
     try:
         sock = connect(path, server)
         send_request(sock, {"cwd": os.getcwd(), "env": dict(os.environ), "argv": argv}, [0, 1, 2])
@@ -464,6 +481,8 @@ def wait_gone(pid: int) -> None:
 
 def main(args: list[str]) -> None:
     if args[:1] == ["ipykernel-server"]:
+        import json
+
         serve(args[1], int(args[2]), args[3], json.loads(args[4]))
         os._exit(0)
     if args[:1] == ["proxy"]:

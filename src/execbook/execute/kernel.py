@@ -25,6 +25,7 @@ from typing import Any
 
 import nbformat
 import psutil
+import zmq
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
 from jupyter_core.utils import ensure_async, run_sync
@@ -37,6 +38,8 @@ from execbook.execute.forkserver import ForkServer, fork_python, proxy_argv
 from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
 from execbook.execute.results import CellError, Status, cell_errors
 from execbook.execute.streams import StreamBuffer, order_streams
+
+RECONNECT_MS = (5, 100)  # a client's first and longest wait before it tries again to reach a kernel
 
 
 class KernelStartError(Exception):
@@ -91,6 +94,11 @@ class Client(NotebookClient):
         """As nbclient's, with our own handshake (see ``wait_until_ready``)."""
         assert self.km is not None
         self.kc = self.km.client()
+        # A kernel not yet listening refuses the connection, and zmq tries
+        # again only after its default 100 ms: a kernel still starting cost
+        # its job up to that much more. Sooner, then backing off to the default.
+        self.kc.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS[0])
+        self.kc.context.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MS[1])
         # shell and IOPub only: nbclient asks the manager whether the kernel
         # lives (no heartbeat thread per job), and no cell may read stdin
         await ensure_async(self.kc.start_channels(stdin=False, hb=False, control=False))
