@@ -483,3 +483,53 @@ def test_a_server_imports_what_every_kernel_would_and_stays_safe_to_fork() -> No
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"threads": 1, "missing": [], "unsafe": ""}, done.stdout
+
+
+def test_a_request_crosses_the_wire_whole_with_its_descriptors() -> None:
+    """The proxy's request (its folder, its whole environment, the kernel's
+    arguments) arrives unchanged with its three descriptors: text that is not
+    ASCII or not even UTF-8 (a surrogate-escaped byte), and more than one
+    4096-byte message."""
+    import os
+    import socket
+
+    from execbook.execute.forkkernel import receive_request, send_request
+
+    env = {
+        "LANG": "C.UTF-8",
+        "NAME": "Zoë 数学",
+        "RAW": b"\xff\xfe".decode("utf-8", "surrogateescape"),
+        "BIG": "x" * 20000,
+    }
+    request = {"cwd": "/tmp/ü", "env": env, "argv": ["-f", "/run/kernel-1.json", "--flag='quoted'"]}
+    pipes = [os.pipe() for _ in range(3)]
+    sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        send_request(sender, request, [write for _, write in pipes])
+        received, fds = receive_request(receiver)
+        assert received == request
+        assert len(fds) == 3
+        for n, ((read, write), fd) in enumerate(zip(pipes, fds)):
+            os.write(fd, f"through {n}".encode())  # the received descriptor is the pipe's write end
+            os.close(fd)
+            os.close(write)
+            assert os.read(read, 100) == f"through {n}".encode()
+            os.close(read)
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_the_proxy_starts_without_the_servers_imports() -> None:
+    """The proxy runs once per kernel: importing its script loads none of the
+    modules that made each kernel's start 25 ms slower."""
+    import execbook.execute.forkkernel as forkkernel
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(forkkernel.__file__).parent)!r}); import forkkernel; "
+        "heavy = {'json', 'socket', 'traceback', 'threading', 'array', 'enum', 're'}; "
+        "print(' '.join(sorted(heavy & set(sys.modules))))"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
