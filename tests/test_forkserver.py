@@ -533,3 +533,22 @@ def test_the_proxy_starts_without_the_servers_imports() -> None:
     done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("payload", [b"{'cwd': '/tmp'", b"__import__('os')", b"['not', 'a', 'dict']", b"\xff\xfe"])
+def test_a_request_that_is_not_a_proxys_is_refused_as_such(payload: bytes) -> None:
+    """Whatever connects to a server's socket and sends something else gets
+    ValueError (the server drops the connection and goes on), never code run."""
+    import socket
+    import struct
+
+    from execbook.execute.forkkernel import receive_request
+
+    sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sender.sendall(struct.pack("!I", len(payload)) + payload)
+        with pytest.raises(ValueError):
+            receive_request(receiver)
+    finally:
+        sender.close()
+        receiver.close()

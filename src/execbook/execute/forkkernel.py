@@ -96,7 +96,10 @@ def receive_request(sock: _socket.socket) -> tuple[dict, list[int]]:
         if not more:
             raise EOFError("the request ended early")
         data += more
-    request = ast.literal_eval(data[4 : 4 + size].decode("ascii"))
+    try:
+        request = ast.literal_eval(data[4 : 4 + size].decode("ascii"))
+    except (SyntaxError, MemoryError, RecursionError) as error:  # not from our proxy: the caller drops it
+        raise ValueError(f"the request is not a literal: {error}") from None
     if not isinstance(request, dict):
         raise ValueError("the request is not a dict")
     return request, fds
