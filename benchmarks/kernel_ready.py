@@ -26,7 +26,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 from execbook.execute.forkserver import ForkServer
-from execbook.execute.kernel import Client, ipc_address, new_kernel_manager, shutdown
+from execbook.execute.kernel import Client, close_channels, ipc_address, new_kernel_manager, shutdown
 
 
 def execbook_ready(folder: Path, server: ForkServer | None) -> float:
@@ -38,8 +38,7 @@ def execbook_ready(folder: Path, server: ForkServer | None) -> float:
         run_sync(client.async_start_new_kernel_client)()
         return time.perf_counter() - start
     finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
+        close_channels(client)
         shutdown(manager)
 
 
