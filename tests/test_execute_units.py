@@ -80,8 +80,7 @@ def test_outputs_merge_back_per_framework() -> None:
     doc = parse(PAGE, ["pytorch", "numpy"])
     executed = {}
     for job in jobs_for("p", "p.md", doc, {}, ExecOptions()):
-        notebook = job_notebook(job, "pass")
-        notebook.cells = notebook.cells[1:]
+        notebook = job_notebook(job)
         for cell in notebook.cells:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{job.tab}: {cell.source}\n")]
         executed[job.tab] = notebook
@@ -103,7 +102,7 @@ def test_identical_outputs_keep_a_shared_cell_whole() -> None:
     doc = parse(PAGE, ["pytorch", "numpy"])
     executed = {}
     for job in jobs_for("p", "p.md", doc, {}, ExecOptions()):
-        notebook = job_notebook(job, "pass")
+        notebook = job_notebook(job)
         executed[job.tab] = notebook
     page = rendered_notebook(doc, executed)
     assert page.cells[1].metadata["execbook"]["tabs"] == ["pytorch", "numpy"]

@@ -49,6 +49,31 @@ from ipykernel.kernelapp import launch_new_instance
 launch_new_instance()
 """
 
+# The job's setup (working folder, library path) is the kernel's first execute request, sent
+# silently within the start-up handshake: one that takes 3 s, and one that always fails.
+SLOW_FIRST_EXECUTION = """
+import time
+from ipykernel.ipkernel import IPythonKernel
+original, asked = IPythonKernel.execute_request, []
+async def late(self, *args, **kwargs):
+    if not asked:
+        asked.append(True)
+        time.sleep(3)
+    return await original(self, *args, **kwargs)
+IPythonKernel.execute_request = late
+from ipykernel.kernelapp import launch_new_instance
+launch_new_instance()
+"""
+
+CANNOT_CHANGE_FOLDER = """
+import os
+def refuse(path):
+    raise PermissionError(f"no way into {path}")
+os.chdir = refuse
+from ipykernel.kernelapp import launch_new_instance
+launch_new_instance()
+"""
+
 
 def kernelspec(root: Path, name: str, argv: list[str]) -> None:
     folder = root / "kernels" / name
@@ -170,6 +195,49 @@ def test_a_kernel_that_never_answers_is_replaced_then_reported(tmp_path: Path, k
         ("other", "numpy"): "ok",
     }
     assert not [p for p in psutil.process_iter(["cmdline"]) if "100000" in (p.info["cmdline"] or [])]
+
+
+def test_the_setup_runs_in_a_slow_kernel_and_a_failing_one_is_reported(tmp_path: Path, kernels: Path) -> None:
+    python_kernel(kernels, "slow-setup", SLOW_FIRST_EXECUTION)
+    python_kernel(kernels, "no-chdir", CANNOT_CHANGE_FOLDER)
+    conf = 'execbook_kernels = {"pytorch": "slow-setup", "numpy": "no-chdir"}\n'
+    page = textwrap.dedent("""
+        # In its folder
+
+        ```{.python .input}
+        #@tab pytorch
+        import os
+        print("runs in", os.path.basename(os.getcwd()), "with", open("data.txt").read().strip())
+        ```
+
+        ```{.python .input}
+        #@tab numpy
+        print("numpy", "ran")
+        ```
+
+        ```{.python .input}
+        #@tab jax
+        import os
+        print("jax in", os.path.basename(os.getcwd()))
+        ```
+        """)
+    pages = {"index.md": "# Book\n\n```toc\nchap/page\n```\n", "chap/page.md": page, "chap/data.txt": "the data\n"}
+    root = write_book(tmp_path / "book", pages, conf=conf, tabs=("pytorch", "numpy", "jax"))
+    book = run_sphinx(root)
+    assert book.returncode == 0, book.output
+    text = book.main("chap/page").get_text()
+    assert "runs in chap with the data" in text  # 3 s late, the setup still ran first
+    assert "jax in chap" in text
+    assert "numpy ran" not in text  # its output: the source says "numpy", "ran"
+    assert (
+        "page.md:1: WARNING: [numpy] the kernel 'no-chdir' could not start (3 tries): "
+        "the job's setup failed in the kernel: PermissionError: no way into "
+    ) in book.output
+    assert statuses(book) == {
+        ("chap/page", "pytorch"): "ok",
+        ("chap/page", "numpy"): "dead",
+        ("chap/page", "jax"): "ok",
+    }
 
 
 STUBBORN_PAGE = """

@@ -102,9 +102,9 @@ def jobs_for(docname: str, path: str, doc: Document, kernels: dict[str, str], op
     return jobs
 
 
-def job_notebook(job: Job, setup: str) -> NotebookNode:
-    """The notebook a kernel runs: a setup cell (working folder), then the job's cells."""
-    cells = [nbformat.v4.new_code_cell(setup, metadata={"execbook": {"setup": True}})]
+def job_notebook(job: Job) -> NotebookNode:
+    """The notebook a kernel runs: the job's cells (its setup runs before them, in ``kernel.wait_until_ready``)."""
+    cells = []
     for cell in job.cells:
         cells.append(
             nbformat.v4.new_code_cell(cell.source, metadata={"execbook": {"index": cell.index, "line": cell.line}})

@@ -72,11 +72,17 @@ class Client(NotebookClient):
     stream outputs gathered in linear time."""
 
     def __init__(
-        self, *args: Any, settings: KernelSettings = KernelSettings(), output_limit: int = OUTPUT_LIMIT, **kwargs: Any
+        self,
+        *args: Any,
+        settings: KernelSettings = KernelSettings(),
+        output_limit: int = OUTPUT_LIMIT,
+        setup: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.output_limit = output_limit
+        self.setup = setup
         self.current: NotebookNode | None = None
         self.timed_out: list[NotebookNode] = []
         self.streams: dict[tuple[int, str], tuple[NotebookNode, StreamBuffer]] = {}
@@ -91,7 +97,7 @@ class Client(NotebookClient):
             show_reported_error(cell, execute_reply)
 
     async def async_start_new_kernel_client(self) -> Any:
-        """As nbclient's, with our own handshake (see ``wait_until_ready``)."""
+        """As nbclient's, with our own handshake, which also runs the job's setup (see ``wait_until_ready``)."""
         assert self.km is not None
         self.kc = self.km.client()
         # A kernel not yet listening refuses the connection, and zmq tries
@@ -102,7 +108,7 @@ class Client(NotebookClient):
         # shell and IOPub only: nbclient asks the manager whether the kernel
         # lives (no heartbeat thread per job), and no cell may read stdin
         await ensure_async(self.kc.start_channels(stdin=False, hb=False, control=False))
-        await wait_until_ready(self.kc, self.km, self.settings.start_timeout)
+        await wait_until_ready(self.kc, self.km, self.settings.start_timeout, self.setup)
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
@@ -154,8 +160,9 @@ class Client(NotebookClient):
                 cell["outputs"] = order_streams(cell["outputs"])
 
 
-async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float) -> None:
-    """Return once the kernel has answered a ``kernel_info`` request and IOPub delivers messages.
+async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setup: str | None = None) -> None:
+    """Return once the kernel has answered a ``kernel_info`` request, IOPub
+    delivers messages and ``setup`` (code, if any) has run without error.
 
     Requests are repeated (1, 2, 4 then every 5 s) because a request sent
     before the kernel's sockets exist can be lost, and a reply to *any* of
@@ -164,11 +171,17 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float) -> N
     only reads the replies whose parent is the cell it runs. jupyter_client's
     fixed 0.2 s IOPub flush is not paid: IOPub is known to be connected once
     it delivers anything (the status of a kernel_info request).
+
+    ``setup`` is sent once, as soon as the kernel has answered, silently (no
+    history, no execution count), and runs while IOPub is awaited: as a
+    notebook cell, it cost every job a round trip of nbclient's more.
+    KernelStartError if it fails.
     """
     started = time.monotonic()
     asked: set[str] = set()
     interval, next_ask = 0.5, started
     answered = False
+    setup_id: str | None = None
     while True:
         now = time.monotonic()
         if now - started > timeout:
@@ -185,10 +198,38 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float) -> N
                 raise KernelStartError("the kernel died while starting") from None
             continue
         if answered:
-            return
+            break
         if message.get("parent_header", {}).get("msg_id") in asked:
             answered = True
+            if setup is not None:
+                setup_id = kc.execute(setup, silent=True, store_history=False, allow_stdin=False)
             next_ask = time.monotonic() + 0.25  # IOPub may already hold the status of this request
+    if setup_id is not None:
+        await setup_done(kc, km, setup_id, timeout - (time.monotonic() - started))
+
+
+async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: float) -> None:
+    """Wait for the reply to the setup request ``msg_id``; KernelStartError
+    if it failed, the kernel died or no reply came within ``timeout``."""
+    deadline = time.monotonic() + max(timeout, 1.0)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise KernelStartError("the kernel did not run the job's setup (execbook_kernel_start_timeout)")
+        try:
+            reply = await ensure_async(kc.shell_channel.get_msg(timeout=min(left, 1.0)))
+        except Empty:
+            if not await ensure_async(km.is_alive()):
+                raise KernelStartError("the kernel died while starting") from None
+            continue
+        if reply.get("parent_header", {}).get("msg_id") != msg_id:
+            continue  # a stale kernel_info reply
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise KernelStartError(
+                f"the job's setup failed in the kernel: {content.get('ename', 'error')}: {content.get('evalue', '')}"
+            )
+        return
 
 
 def kill_tree(manager: AsyncKernelManager) -> None:
@@ -323,8 +364,9 @@ DIE_WITH_BUILD = """if __execbook_sys.platform == "linux":
 
 
 def setup_code(workdir: Path, libdir: Path | None = None) -> str:
-    """The hidden first cell: the page's folder, the book's library on the path,
-    and the kernel tied to the build's life."""
+    """The job's setup, run before its first cell (``wait_until_ready``): the
+    page's folder, the book's library on the path, and the kernel tied to the
+    build's life."""
     lines = [
         "import os as __execbook_os, sys as __execbook_sys",
         f"__execbook_os.chdir({str(workdir)!r})",
@@ -353,7 +395,7 @@ def run_job(
     KernelStartError when the kernel never became usable: it did not answer,
     or died before the book's first cell.
     """
-    notebook = job_notebook(job, setup_code(tree / job.workdir, libdir))
+    notebook = job_notebook(job)
     client = Client(
         notebook,
         km=manager,
@@ -365,12 +407,13 @@ def run_job(
         startup_timeout=int(settings.start_timeout),
         settings=settings,
         output_limit=job.options.output_limit,
+        setup=setup_code(tree / job.workdir, libdir),
     )
     status, message = Status.OK, ""
     try:
         client.execute()
     except DeadKernelError:
-        if client.current is None or is_setup(client.current):
+        if client.current is None:
             raise KernelStartError("the kernel died before the first cell") from None
         status = Status.DEAD
         message = "the kernel died while running this cell" + (
@@ -385,7 +428,6 @@ def run_job(
     if client.timed_out and status == Status.OK:
         status = Status.TIMEOUT
         message = f"the cell ran past the {job.options.timeout} s timeout (execbook_timeout) and was interrupted"
-    notebook.cells = [cell for cell in notebook.cells if not is_setup(cell)]
     if failed is not None:
         notebook.metadata.setdefault("execbook", {})["failed_line"] = failed.metadata.get("execbook", {}).get("line", 1)
         mark_failure(failed, "CellTimeout" if status == Status.TIMEOUT else "DeadKernel", message)
@@ -456,10 +498,6 @@ def kernel_problem(kernel: str, error: Exception) -> str:
             "(python -m ipykernel install --user --name ...) or fix the name; `jupyter kernelspec list` shows them"
         )
     return f"{type(error).__name__}: {error}"
-
-
-def is_setup(cell: NotebookNode) -> bool:
-    return bool(cell.get("metadata", {}).get("execbook", {}).get("setup"))
 
 
 def log_suffix(manager: AsyncKernelManager | None) -> str:
