@@ -220,16 +220,6 @@ def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
     print(f"unsafe: {problem}" if problem else "ready", flush=True)
     if problem:
         return  # connected proxies read EOF: the build starts a cold kernel instead
-    # Everything imported so far is shared with the kernels until written to.
-    # A full collection in a kernel would write to every object it walks,
-    # copying the pages: frozen, the collector leaves them alone (measured
-    # with torch preloaded and one gc.collect() in the job: 78 against 100 MB
-    # PSS per kernel, 0.13 against 0.28 s of CPU). The jobs' own objects are
-    # collected as in any kernel.
-    import gc
-
-    gc.collect()
-    gc.freeze()
     while True:
         while True:  # reap ended watchers
             try:
