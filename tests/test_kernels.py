@@ -50,17 +50,26 @@ launch_new_instance()
 """
 
 # The job's setup (working folder, library path) is the kernel's first execute request, sent
-# silently within the start-up handshake: one that takes 3 s, and one that always fails.
-SLOW_FIRST_EXECUTION = """
+# silently within the start-up handshake: a kernel that answers late and then takes 5 s for
+# it (together past the start timeout: the setup has a budget of its own), and one whose setup
+# always fails.
+LATE_ANSWER_AND_SLOW_SETUP = """
 import time
 from ipykernel.ipkernel import IPythonKernel
-original, asked = IPythonKernel.execute_request, []
-async def late(self, *args, **kwargs):
-    if not asked:
-        asked.append(True)
-        time.sleep(3)
-    return await original(self, *args, **kwargs)
-IPythonKernel.execute_request = late
+from ipykernel.kernelbase import Kernel
+original_info, original_execute, asked = Kernel.kernel_info_request, IPythonKernel.execute_request, []
+async def late_info(self, *args, **kwargs):
+    if "info" not in asked:
+        asked.append("info")
+        time.sleep(4)
+    return await original_info(self, *args, **kwargs)
+async def slow_setup(self, *args, **kwargs):
+    if "setup" not in asked:
+        asked.append("setup")
+        time.sleep(5)
+    return await original_execute(self, *args, **kwargs)
+Kernel.kernel_info_request = late_info
+IPythonKernel.execute_request = slow_setup
 from ipykernel.kernelapp import launch_new_instance
 launch_new_instance()
 """
@@ -198,9 +207,9 @@ def test_a_kernel_that_never_answers_is_replaced_then_reported(tmp_path: Path, k
 
 
 def test_the_setup_runs_in_a_slow_kernel_and_a_failing_one_is_reported(tmp_path: Path, kernels: Path) -> None:
-    python_kernel(kernels, "slow-setup", SLOW_FIRST_EXECUTION)
+    python_kernel(kernels, "slow-setup", LATE_ANSWER_AND_SLOW_SETUP)
     python_kernel(kernels, "no-chdir", CANNOT_CHANGE_FOLDER)
-    conf = 'execbook_kernels = {"pytorch": "slow-setup", "numpy": "no-chdir"}\n'
+    conf = 'execbook_kernels = {"pytorch": "slow-setup", "numpy": "no-chdir"}\nexecbook_kernel_start_timeout = 8\n'
     page = textwrap.dedent("""
         # In its folder
 
@@ -226,7 +235,7 @@ def test_the_setup_runs_in_a_slow_kernel_and_a_failing_one_is_reported(tmp_path:
     book = run_sphinx(root)
     assert book.returncode == 0, book.output
     text = book.main("chap/page").get_text()
-    assert "runs in chap with the data" in text  # 3 s late, the setup still ran first
+    assert "runs in chap with the data" in text  # answered after 4 s, set up 5 s later: used, in its folder
     assert "jax in chap" in text
     assert "numpy ran" not in text  # its output: the source says "numpy", "ran"
     assert (

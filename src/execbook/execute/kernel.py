@@ -205,13 +205,15 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setu
                 setup_id = kc.execute(setup, silent=True, store_history=False, allow_stdin=False)
             next_ask = time.monotonic() + 0.25  # IOPub may already hold the status of this request
     if setup_id is not None:
-        await setup_done(kc, km, setup_id, timeout - (time.monotonic() - started))
+        # a budget of its own: a kernel that answered late, near the end of the
+        # start timeout, on a loaded machine, still gets the time to run it
+        await setup_done(kc, km, setup_id, timeout)
 
 
 async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: float) -> None:
     """Wait for the reply to the setup request ``msg_id``; KernelStartError
     if it failed, the kernel died or no reply came within ``timeout``."""
-    deadline = time.monotonic() + max(timeout, 1.0)
+    deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
