@@ -136,7 +136,7 @@ def preload(imports: list[str], libdir: str) -> str:
                     break
         finally:
             if libdir and libdir in sys.path:
-                sys.path.remove(libdir)  # the job's setup cell puts it back, first, as in a cold kernel
+                sys.path.remove(libdir)  # the job's setup puts it back, first, as in a cold kernel
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved[0], 1)
@@ -168,7 +168,7 @@ KERNEL_MODULES = (
     "IPython.core.completerlib",
     "IPython.core.debugger",
     "IPython.utils.wildcard",
-    "ctypes",  # the hidden first cell ties the kernel to the build with it
+    "ctypes",  # the job's setup ties the kernel to the build with it
 )
 
 
