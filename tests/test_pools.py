@@ -104,6 +104,36 @@ def test_workers_with_the_same_environment_share_a_server_until_the_last_one_lea
     assert other.process.wait(10) is not None
 
 
+@pytest.mark.sphinx  # a real fork server: not a pure unit test
+def test_a_server_another_worker_starts_meanwhile_is_shared_not_taken_for_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers taking their first jobs at once: the other worker starts the
+    server between this worker's look for one and its own start of one. It
+    was taken for a server that had failed, and this worker's job got a cold
+    kernel (its imports paid twice: seen once in CI)."""
+    cpu = {"OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    cpu0, cpu1 = WorkerSpec("cpu0", cpu), WorkerSpec("cpu1", dict(cpu))
+    pool = LocalPool([cpu0, cpu1], tmp_path, tmp_path / "logs")
+    a, b, c = (job(name, "import json\nx = 1") for name in "abc")
+    shared = pool._shared
+    started: list[object] = []
+
+    def other_worker_first(this: Job, jobs: list[Job]) -> tuple[str, ...]:
+        if this is a and not started:  # cpu1 takes b and starts the server, right now
+            started.append(pool._server(cpu1, b, [c]))
+        return shared(this, jobs)
+
+    monkeypatch.setattr(pool, "_shared", other_worker_first)
+    try:
+        mine = pool._server(cpu0, a, [c])
+        assert started and started[0] is not None
+        assert mine is started[0]
+        assert len(list((tmp_path / "logs").glob("*forkserver*.log"))) == 1
+    finally:
+        pool.stop()
+
+
 def test_a_worker_runs_its_job_while_its_next_kernel_starts(tmp_path: Path) -> None:
     """The spare kernel for the next job is launched on a thread of its own: a
     launch that does not return until the current job has finished (a slow

@@ -275,8 +275,11 @@ class LocalPool(Pool):
             return None
         key = (environment, job.kernel, shared)
         with self.lock:
-            failed = self.servers.get(key)
-        if failed is not None:
+            known = self.servers.get(key)
+            if known is not None and known[0].usable():  # another worker started it since the look above
+                known[1].add(spec.name)
+                return known[0]
+        if known is not None:
             return None  # it failed: the jobs it would serve start cold from now on
         self._close_servers(spec.name, keep=[job, *waiting])
         python = fork_python(job.kernel)
