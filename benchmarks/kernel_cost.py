@@ -16,16 +16,15 @@ import argparse
 import os
 import resource
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
 import psutil
+from kernel_ready import ready_server
 
 from execbook.execute.forkserver import ForkServer
-from execbook.execute.kernel import Client, close_channels, forked_pid, ipc_address, new_kernel_manager, shutdown
+from execbook.execute.kernel import Client, close_channels, forked_pid, new_kernel_manager, setup_code, shutdown
 
 CELLS = ["import time", "time.sleep(0.01)\n'x'", "time.sleep(0.01)\n'x'", "time.sleep(0.01)\n'x'"]
 
@@ -39,8 +38,8 @@ def one_kernel(server: ForkServer, folder: Path, collect: bool) -> dict[str, flo
     build_before = own_cpu_ms()
     manager = new_kernel_manager("python3", folder, dict(os.environ), fork=server)
     cells = CELLS + (["import gc; gc.collect()"] if collect else [])
-    client = Client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), km=manager)
-    client.setup = f"import os; os.chdir({str(folder)!r})"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = Client(notebook, km=manager, setup=setup_code(folder))
     try:
         proxy = psutil.Process(manager.provisioner.pid)
         client.execute()
@@ -65,13 +64,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        server = ForkServer(sys.executable, (args.imports,), folder, dict(os.environ), None, ipc_address() + ".fork")
+        server = ready_server(folder, (args.imports,))
         try:
-            deadline = time.monotonic() + 120
-            while server.state == "starting" and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if server.state != "ready":
-                raise SystemExit(f"the fork server did not start: {server.state}")
             rows = [one_kernel(server, folder, args.collect) for _ in range(args.kernels + 2)][2:]
         finally:
             server.close()

@@ -58,6 +58,19 @@ def jupyter_client_ready(folder: Path) -> float:
         run_sync(manager.shutdown_kernel)(now=True)
 
 
+def ready_server(folder: Path, imports: tuple[str, ...], timeout: float = 120) -> ForkServer:
+    """A fork server of this Python that preloaded ``imports``, once it is
+    ready to fork (the caller closes it); SystemExit if it did not start."""
+    server = ForkServer(sys.executable, imports, folder, dict(os.environ), None, ipc_address() + ".fork")
+    deadline = time.monotonic() + timeout
+    while server.state == "starting" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if server.state != "ready":
+        server.close()
+        raise SystemExit(f"the fork server did not start: {server.state}")
+    return server
+
+
 def median_ms(measure: Callable[[], float], kernels: int) -> float:
     measure()  # the first pays for the disk cache
     return statistics.median(measure() for _ in range(kernels)) * 1000
@@ -69,13 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        server = ForkServer(sys.executable, ("import json",), folder, dict(os.environ), None, ipc_address() + ".fork")
+        server = ready_server(folder, ("import json",))
         try:
-            deadline = time.monotonic() + 60
-            while server.state == "starting" and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if server.state != "ready":
-                raise SystemExit(f"the fork server did not start: {server.state}")
             rows = {
                 "jupyter_client (start_kernel, wait_for_ready)": median_ms(
                     lambda: jupyter_client_ready(folder), args.kernels

@@ -191,11 +191,8 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setu
             interval = 0.25 if answered else min(interval * 2, 5.0)
             next_ask = now + interval
         channel = kc.iopub_channel if answered else kc.shell_channel
-        try:
-            message = await ensure_async(channel.get_msg(timeout=max(0.01, min(next_ask - now, 1.0))))
-        except Empty:
-            if not await ensure_async(km.is_alive()):
-                raise KernelStartError("the kernel died while starting") from None
+        message = await next_message(channel, km, max(0.01, min(next_ask - now, 1.0)))
+        if message is None:
             continue
         if answered:
             break
@@ -210,6 +207,17 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setu
         await setup_done(kc, km, setup_id, timeout)
 
 
+async def next_message(channel: Any, km: AsyncKernelManager, wait: float) -> dict[str, Any] | None:
+    """The channel's next message within ``wait`` seconds, or None;
+    KernelStartError if the kernel died meanwhile."""
+    try:
+        return await ensure_async(channel.get_msg(timeout=wait))
+    except Empty:
+        if not await ensure_async(km.is_alive()):
+            raise KernelStartError("the kernel died while starting") from None
+        return None
+
+
 async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: float) -> None:
     """Wait for the reply to the setup request ``msg_id``; KernelStartError
     if it failed, the kernel died or no reply came within ``timeout``."""
@@ -218,14 +226,9 @@ async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: floa
         left = deadline - time.monotonic()
         if left <= 0:
             raise KernelStartError("the kernel did not run the job's setup (execbook_kernel_start_timeout)")
-        try:
-            reply = await ensure_async(kc.shell_channel.get_msg(timeout=min(left, 1.0)))
-        except Empty:
-            if not await ensure_async(km.is_alive()):
-                raise KernelStartError("the kernel died while starting") from None
-            continue
-        if reply.get("parent_header", {}).get("msg_id") != msg_id:
-            continue  # a stale kernel_info reply
+        reply = await next_message(kc.shell_channel, km, min(left, 1.0))
+        if reply is None or reply.get("parent_header", {}).get("msg_id") != msg_id:
+            continue  # nothing yet, or a stale kernel_info reply
         content = reply.get("content", {})
         if content.get("status") != "ok":
             raise KernelStartError(
