@@ -4,7 +4,7 @@
 
 Builds the generated book (benchmarks/genbook.py) with execbook (execution
 off; on with 1 and 2 workers, against the sleeps' lower bound and the
-warm-kernel floor of warm_floor.py; no-op; a prose edit; an edit of one saved
+warm-kernel and kernel floors of warm_floor.py; no-op; a prose edit; an edit of one saved
 function; one PDF; execution.py's heavy-import book with
 execbook_preload_imports off and on, 1 and 2 workers), the same pages as MyST-NB notebooks (cache mode, serial
 and -j 2), a plain Sphinx + MyST build (the render-only floor), and
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from execution import heavy_runs  # noqa: E402
 from genbook import D2LBOOK_OUT, TABS, generate, to_d2lbook, to_myst_notebooks  # noqa: E402
 from guard import check_run, read_report  # noqa: E402
-from warm_floor import job_notebooks, warm_floor  # noqa: E402
+from warm_floor import job_notebooks, kernel_floor, warm_floor  # noqa: E402
 
 
 def pss(pid: int) -> int | None:
@@ -295,11 +295,18 @@ def main() -> int:
             print(f"{'':<44} execution {data['wall']:.1f} s vs lower bound {bound:.1f} s: {data['wall'] / bound:.2f}x")
             if workers == 1:  # the same jobs on one kernel started beforehand: what start-ups leave out
                 notebooks = job_notebooks(book_dir / "_build" / out)
-                warm = warm_floor(notebooks, book_dir / "_build" / f"{out}-doctrees" / "execbook" / "lib", book_dir)
+                libdir = book_dir / "_build" / f"{out}-doctrees" / "execbook" / "lib"
+                warm = warm_floor(notebooks, libdir, book_dir)
                 figures["warm-kernel floor"] = {"seconds": round(warm, 2), "jobs": len(notebooks)}
                 print(
                     f"{'warm-kernel floor (1 kernel, no start-up)':<44} {warm:7.1f} s   "
                     f"({len(notebooks)} jobs: {warm / bound:.2f}x the lower bound; the protocol's cost per cell)"
+                )
+                ahead = kernel_floor(notebooks, libdir, book_dir)
+                figures["kernel floor"] = {"seconds": round(ahead, 2), "jobs": len(notebooks)}
+                print(
+                    f"{'kernel floor (the same, every cell sent ahead)':<44} {ahead:7.1f} s   "
+                    f"({ahead / bound:.2f}x the lower bound: the kernel's own cost per cell, no client's)"
                 )
             floor = figures["warm-kernel floor"]["seconds"] / workers
             result["warm_floor"] = round(floor, 2)
