@@ -305,7 +305,7 @@ def main() -> int:
                 ahead = kernel_floor(notebooks, libdir, book_dir)
                 figures["kernel floor"] = {"seconds": round(ahead, 2), "jobs": len(notebooks)}
                 print(
-                    f"{'kernel floor (the same, every cell sent ahead)':<44} {ahead:7.1f} s   "
+                    f"{'kernel floor (every cell sent ahead)':<44} {ahead:7.1f} s   "
                     f"({ahead / bound:.2f}x the lower bound: the kernel's own cost per cell, no client's)"
                 )
             floor = figures["warm-kernel floor"]["seconds"] / workers
