@@ -9,9 +9,10 @@ by every tool that runs notebooks: a request, a reply and IOPub messages per
 cell, a ``kernel_info`` per notebook. The jobs are the site's download
 notebooks, each a job's cells exactly; they are run with plain nbclient.
 
-The kernel's own floor goes further: every cell of every job is sent at
-once, so the kernel runs them back to back and no client's turnaround is
-counted at all. No Jupyter client can run these cells on this kernel faster.
+The kernel's own floor goes further: every cell of every job is sent
+ahead of time (up to 64 in flight), so the kernel runs them back to back
+and no client's turnaround is counted at all. No Jupyter client can run
+these cells on this kernel faster.
 
     python benchmarks/warm_floor.py BUILD_DIR LIBDIR
 """
