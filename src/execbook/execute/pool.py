@@ -275,12 +275,8 @@ class LocalPool(Pool):
             return None
         key = (environment, job.kernel, shared)
         with self.lock:
-            known = self.servers.get(key)
-            if known is not None and known[0].usable():  # another worker started it since the look above
-                known[1].add(spec.name)
-                return known[0]
-        if known is not None:
-            return None  # it failed: the jobs it would serve start cold from now on
+            if key in self.servers:  # another worker started it since the look above, or it failed
+                return self._join(key, spec.name)
         self._close_servers(spec.name, keep=[job, *waiting])
         python = fork_python(job.kernel)
         if python is None:
@@ -290,9 +286,7 @@ class LocalPool(Pool):
             if self.stopping.is_set():
                 return None
             if key in self.servers:  # another worker of this environment started it meanwhile
-                server, users = self.servers[key]
-                users.add(spec.name)
-                return server
+                return self._join(key, spec.name)
             try:
                 server = ForkServer(
                     python[0],
@@ -307,6 +301,15 @@ class LocalPool(Pool):
                 return None
             self.started_servers += 1
             self.servers[key] = (server, {spec.name})
+        return server
+
+    def _join(self, key: ServerKey, worker: str) -> ForkServer | None:
+        """The server under ``key``, with ``worker`` among its users (the caller
+        holds the lock); None if it failed: its jobs start cold from now on."""
+        server, users = self.servers[key]
+        if not server.usable():
+            return None
+        users.add(worker)
         return server
 
     def _shared(self, job: Job, jobs: list[Job]) -> tuple[str, ...]:
