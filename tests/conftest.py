@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -56,6 +57,12 @@ class BuiltBook:
     @property
     def warnings(self) -> list[str]:
         return [line for line in self.output.splitlines() if "WARNING" in line or "ERROR" in line]
+
+
+def sigint_at_default() -> None:
+    """``preexec_fn`` of a child a test sends SIGINT to: a shell running the tests
+    in the background ignores SIGINT, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_sphinx(srcdir: Path, *args: str, builder: str = "html") -> BuiltBook:

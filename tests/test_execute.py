@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BuiltBook, run_sphinx, write_book
+from conftest import BuiltBook, run_sphinx, sigint_at_default, write_book
 
 pytestmark = pytest.mark.sphinx
 
@@ -340,6 +340,7 @@ def test_interrupted_build_leaves_no_kernel_and_resumes(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=sigint_at_default,
     )
     cache = root / "_build" / ".execbook-cache" / "notebooks"
     deadline = time.monotonic() + 60

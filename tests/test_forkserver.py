@@ -15,7 +15,15 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import BuiltBook, describe, processes_under, run_sphinx, wait_until_ended, write_book
+from conftest import (
+    BuiltBook,
+    describe,
+    processes_under,
+    run_sphinx,
+    sigint_at_default,
+    wait_until_ended,
+    write_book,
+)
 
 from execbook.execute.forkserver import leading_imports, shadowed
 
@@ -348,6 +356,7 @@ def test_a_stopped_build_leaves_no_forked_kernel_or_server(tmp_path: Path, signu
         [sys.executable, "-m", "sphinx", "-b", "dummy", "-q", str(root), str(root / "_build")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=sigint_at_default,
     )
     try:
         deadline = time.monotonic() + 120

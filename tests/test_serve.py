@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import end_processes, processes_under, write_book
+from conftest import end_processes, processes_under, sigint_at_default, write_book
 
 pytestmark = pytest.mark.sphinx
 
@@ -66,7 +66,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Path, int], subprocess.Popen]]:
     def start(book: Path, port: int) -> subprocess.Popen:
         command = [sys.executable, "-m", "execbook.cli", "serve", "--book", str(book), "--port", str(port)]
         with (tmp_path / "serve.log").open("w") as log:  # the child keeps its own copy of the file
-            started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+            started.append(
+                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=sigint_at_default)
+            )
         return started[-1]
 
     yield start
