@@ -133,7 +133,7 @@ def register_entry_style() -> None:
     from pybtex.style import FormattedEntry
     from pybtex.style.formatting import toplevel
     from pybtex.style.formatting.plain import Style as PlainStyle
-    from pybtex.style.template import FieldIsMissing, field, optional, sentence
+    from pybtex.style.template import FieldIsMissing, field, href, node, optional, sentence, words
 
     class TolerantStyle(PlainStyle):
         def format_entry(self, label: str, entry: Any, bib_data: Any = None) -> Any:
@@ -154,7 +154,41 @@ def register_entry_style() -> None:
                 text = template.format_data({"entry": entry, "style": self, "bib_data": bib_data})
                 return FormattedEntry(entry.key, text or Text(entry.key), label)
 
+        def format_url(self, e: Any) -> Any:
+            return linked_url  # pybtex's words["URL:", href(url)[url]], for safe schemes only
+
+    @node
+    def linked_url(children: Any, data: dict[str, Any]) -> Any:
+        """The entry's ``url`` as a link, or missing (so ``optional`` drops it)
+        when its scheme is not one a reader can safely follow."""
+        entry = data["entry"]
+        url = entry.fields.get("url")
+        if url is None:
+            raise FieldIsMissing("url", entry)
+        if not safe_url(url):
+            logger.warning(
+                f"the bibliography entry '{entry.key}' has url {url!r}; only http, https and mailto links are "
+                "shown, so it is left out: fix the url in the .bib file",
+                type="execbook",
+                subtype="bibtex",
+            )
+            raise FieldIsMissing("url", entry)
+        return words["URL:", href(url)[url]].format_data(data)
+
     register_plugin("pybtex.style.formatting", ENTRY_STYLE, TolerantStyle, force=True)
+
+
+SAFE_SCHEMES = ("http", "https", "mailto")
+# what browsers ignore in a URL before reading its scheme (WHATWG URL: C0 controls and
+# spaces around it, tabs and newlines anywhere): "java\tscript:" is javascript:
+IGNORED_IN_URL_RE = re.compile(r"[\x00-\x20]")
+
+
+def safe_url(url: str) -> bool:
+    """True for a URL a citation may link to: http, https or mailto, nothing else
+    (no javascript:, data:, file:, and no scheme-less relative path)."""
+    scheme, colon, _ = IGNORED_IN_URL_RE.sub("", url).partition(":")
+    return bool(colon) and scheme.lower() in SAFE_SCHEMES
 
 
 def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
