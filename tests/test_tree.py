@@ -49,3 +49,117 @@ def test_an_unchanged_file_is_not_copied_again(tmp_path: Path) -> None:
     os.utime(book / "x.txt", ns=(1, 10**18))
     sync_tree(book, tree, set())
     assert (tree / "x.txt").read_text() == "c"
+
+
+def _listing(tree: Path) -> dict[str, str]:
+    """Every entry of the copy, links not followed: what a cell finds there."""
+    found = {}
+    for here, dirs, files in os.walk(tree):
+        for name in dirs + files:
+            path = Path(here) / name
+            key = path.relative_to(tree).as_posix()
+            if path.is_symlink():
+                found[key] = "-> " + os.readlink(path)
+            elif path.is_dir():
+                found[key] = "folder"
+            else:
+                found[key] = path.read_text()
+    return found
+
+
+def test_the_copy_is_pruned_to_what_the_book_has(tmp_path: Path) -> None:
+    """A file deleted from the book, and files and folders an earlier build's cells wrote
+    (a module's __pycache__ among them), are gone from the copy (issue 36: a deleted file
+    was still there for code; a rebuilt book read what a clean checkout does not have)."""
+    book, tree = tmp_path / "book", tmp_path / "tree"
+    (book / "data").mkdir(parents=True)
+    (book / "data" / "gone.txt").write_text("old")
+    (book / "page.md").write_text("# Page\n")
+    assert sync_tree(book, tree, set()) == []
+    (book / "data" / "gone.txt").unlink()
+    (tree / "written.txt").write_text("a cell wrote me")
+    (tree / "data" / "out").mkdir()
+    (tree / "data" / "out" / "model.pt").write_text("weights")
+    (tree / "__pycache__").mkdir()
+    (tree / "__pycache__" / "helpers.cpython-311.pyc").write_text("")
+    assert sync_tree(book, tree, set()) == []
+    assert _listing(tree) == {"data": "folder", "page.md": "# Page\n"}
+
+
+def test_a_folder_a_cell_made_read_only_is_removed(tmp_path: Path) -> None:
+    """(Run as root, the modes stop nothing; as a user, rmtree alone fails on them.)"""
+    book, tree = tmp_path / "book", tmp_path / "tree"
+    book.mkdir()
+    sync_tree(book, tree, set())
+    (tree / "locked" / "inner").mkdir(parents=True)
+    (tree / "locked" / "inner" / "x").write_text("x")
+    os.chmod(tree / "locked" / "inner", 0o500)
+    os.chmod(tree / "locked", 0o000)
+    assert sync_tree(book, tree, set()) == []
+    assert _listing(tree) == {}
+
+
+def test_a_file_that_became_a_folder_and_back(tmp_path: Path) -> None:
+    """Today's code stopped every later build with "File exists: …/tree/data"."""
+    book, tree = tmp_path / "book", tmp_path / "tree"
+    book.mkdir()
+    (book / "data").write_text("a file")
+    sync_tree(book, tree, set())
+    (book / "data").unlink()
+    (book / "data").mkdir()
+    (book / "data" / "x.csv").write_text("1\n")
+    assert sync_tree(book, tree, set()) == []
+    assert _listing(tree) == {"data": "folder", "data/x.csv": "1\n"}
+    (book / "data" / "x.csv").unlink()
+    (book / "data").rmdir()
+    (book / "data").write_text("a file again")
+    assert sync_tree(book, tree, set()) == []
+    assert _listing(tree) == {"data": "a file again"}
+
+
+def test_linked_folders_are_links_in_the_copy_never_walked(tmp_path: Path) -> None:
+    """``data -> /datasets/set`` or ``-> ../shared``: code in the copy reads what code in the
+    book reads (it was left out: FileNotFoundError). A link to a folder of the book points at
+    the copy's folder, so code writes into the copy; a loop (``loop -> .``) is not walked."""
+    book, tree, shared = tmp_path / "book", tmp_path / "tree", tmp_path / "shared-data"
+    shared.mkdir()
+    (shared / "set.csv").write_text("1,2\n")
+    (book / "sub").mkdir(parents=True)
+    (book / "sub" / "x.txt").write_text("x")
+    (book / "data").symlink_to("../shared-data")
+    (book / "loop").symlink_to(".")
+    (book / "sub" / "up").symlink_to("..")
+    (book / "alias").symlink_to("sub")
+    (book / "nowhere").symlink_to(tmp_path / "missing")
+    (book / "out").symlink_to("_build")  # a link into a skipped folder: left out as the folder is
+    (book / "_build").mkdir()
+    assert sync_tree(book, tree, {book / "_build"}) == []
+    assert _listing(tree) == {
+        "alias": "-> sub",
+        "data": f"-> {shared}",
+        "loop": "-> .",
+        "sub": "folder",
+        "sub/up": "-> ..",
+        "sub/x.txt": "x",
+    }
+    assert (tree / "data" / "set.csv").read_text() == "1,2\n"
+    assert (tree / "alias" / "x.txt").resolve() == (tree / "sub" / "x.txt").resolve()
+    before = {path: os.lstat(path).st_ino for path in tree.rglob("*")}  # a no-op: nothing copied, nothing removed
+    assert sync_tree(book, tree, {book / "_build"}) == []
+    assert {path: os.lstat(path).st_ino for path in tree.rglob("*")} == before
+    (book / "data").unlink()
+    (book / "data").symlink_to(book / "sub")  # retargeted
+    assert sync_tree(book, tree, {book / "_build"}) == []
+    assert _listing(tree)["data"] == "-> sub"
+
+
+def test_a_book_file_replaces_a_link_a_cell_left_without_writing_through_it(tmp_path: Path) -> None:
+    book, tree = tmp_path / "book", tmp_path / "tree"
+    book.mkdir()
+    (book / "page.md").write_text("# Page\n")
+    sync_tree(book, tree, set())
+    (tree / "x.txt").symlink_to(book / "page.md")  # a cell's os.symlink
+    (book / "x.txt").write_text("new")
+    assert sync_tree(book, tree, set()) == []
+    assert (book / "page.md").read_text() == "# Page\n"
+    assert _listing(tree) == {"page.md": "# Page\n", "x.txt": "new"}
