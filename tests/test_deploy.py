@@ -120,3 +120,68 @@ def test_deploy_to_a_books_own_repository_checks_links_too(tmp_path: Path, capsy
     assert git("branch", "--list", cwd=target) == ""
     assert deploy_to_repository(book, str(target), "master", "Publish", force=True) == 0
     assert "index.html" in git("ls-tree", "-r", "--name-only", "master", cwd=target).split()
+
+
+def refs(repository: Path) -> str:
+    return git("for-each-ref", "--format=%(refname) %(objectname)", cwd=repository)
+
+
+def source_on_remote(tmp_path: Path) -> tuple[Path, Path]:
+    """A book whose source is on master, pushed to its remote (which it tracks), with a built site."""
+    book, remote = make_book(tmp_path)
+    git("checkout", "-q", "-B", "master", cwd=book)
+    git("add", "index.md", cwd=book)
+    git("commit", "-q", "-m", "the book", cwd=book)
+    git("push", "-q", "-u", "origin", "master", cwd=book)
+    git("remote", "set-head", "origin", "master", cwd=book)
+    (book / "_build" / "html" / "index.html").write_text("<h1>site</h1>")
+    return book, remote
+
+
+@pytest.mark.parametrize(
+    "branch, says",
+    [
+        ("master", "holds the book's source"),
+        ("HEAD", "is not a valid branch name"),
+        ("-f", "starts with '-'"),
+        ("@{-1}", "is not a valid branch name"),
+        ("a..b", "is not a valid branch name"),
+    ],
+)
+def test_deploy_refuses_the_source_branch_and_bad_names(tmp_path: Path, branch: str, says: str) -> None:
+    book, remote = source_on_remote(tmp_path)
+    before = refs(book), refs(remote)
+    refused = deploy(book, f"--branch={branch}")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert says in refused.stderr and "--branch gh-pages" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (refs(book), refs(remote)) == before  # nothing committed, nothing pushed
+    assert git("show", "master:index.md", cwd=remote) == "# Book\n"
+
+
+def test_deploy_refuses_the_upstream_of_another_checked_out_branch(tmp_path: Path) -> None:
+    book, remote = source_on_remote(tmp_path)
+    git("checkout", "-q", "-b", "work", "--track", "origin/master", cwd=book)
+    before = refs(book), refs(remote)
+    refused = deploy(book, "--branch", "master")
+    assert refused.returncode == 2 and "holds the book's source" in refused.stderr
+    assert (refs(book), refs(remote)) == before
+    published = deploy(book)  # gh-pages, as the message says
+    assert published.returncode == 0, published.stderr
+    assert git("show", "gh-pages:index.html", cwd=remote) == "<h1>site</h1>"
+    assert git("show", "master:index.md", cwd=remote) == "# Book\n"
+
+
+def test_deploy_to_the_books_own_repository_refuses_its_source_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from execbook.outputs.deploy import deploy_to_repository
+
+    book, remote = source_on_remote(tmp_path)
+    before = refs(book), refs(remote)
+    assert deploy_to_repository(book, str(remote), "master", "Publish") == 2
+    assert "holds the book's source" in capsys.readouterr().err
+    assert (refs(book), refs(remote)) == before
+    assert deploy_to_repository(book, str(remote), "-f", "Publish") == 2
+    assert "starts with '-'" in capsys.readouterr().err
+    assert (refs(book), refs(remote)) == before

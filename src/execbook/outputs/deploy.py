@@ -97,12 +97,67 @@ def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
+PAGES_BRANCH = "gh-pages"
+
+
+def source_branches(book: Path, remote: str | None) -> set[str]:
+    """The branches that hold the book's source: the one checked out, its
+    upstream, and ``remote``'s default branch (``origin/HEAD``), as names on
+    the remote."""
+    names = set()
+    current = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=book).stdout.strip()
+    if current:
+        names.add(current)
+    upstream = git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", cwd=book).stdout.strip()
+    if upstream and remote and upstream.startswith(f"{remote}/"):
+        names.add(upstream.removeprefix(f"{remote}/"))
+    if remote:
+        default = git("symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD", cwd=book).stdout.strip()
+        if default.startswith(f"{remote}/"):
+            names.add(default.removeprefix(f"{remote}/"))
+    return names
+
+
+def branch_problem(book: Path, branch: str, remote: str | None) -> str | None:
+    """Why the site must not be committed to ``branch`` (None when it may).
+
+    ghp-import replaces the branch's whole tree with the site: the branch that
+    holds the book's source would lose it, locally and, pushed, on the remote.
+    A name starting with '-' would reach ghp-import and git as an option, and
+    one git refuses as a branch name (``HEAD``) would make a strange ref."""
+    instead = f"use a branch of its own for the site, e.g. --branch {PAGES_BRANCH}"
+    if branch.startswith("-"):
+        return f"--branch {branch!r} is not a branch name (it starts with '-'); {instead}"
+    checked = git("check-ref-format", "--branch", branch, cwd=book)
+    if checked.returncode != 0 or checked.stdout.strip() != branch:  # @{-1} and the like expand to another name
+        return f"--branch {branch!r} is not a valid branch name (git check-ref-format --branch); {instead}"
+    if remote is not None and branch in source_branches(book, remote):
+        return (
+            f"--branch {branch!r} holds the book's source (the branch checked out here, its upstream or "
+            f"{remote}'s default branch); publishing would replace it with the site. {instead.capitalize()}"
+        )
+    return None
+
+
+def remote_named(book: Path, url: str) -> str | None:
+    """The book's own remote whose URL is ``url`` (a [deploy] github_repo may
+    be the book's own repository), else None."""
+    for name in git("remote", cwd=book).stdout.split():
+        if git("remote", "get-url", name, cwd=book).stdout.strip() == url:
+            return name
+    return None
+
+
 def deploy_to_repository(book: Path, url: str, branch: str, message: str, force: bool = False) -> int:
     """d2l-book's deploy: the site replaces the files of ``branch`` in its own
     repository (a clone under _build, whose history is kept), then is pushed.
     The book's own repository and branches are not touched."""
     if shutil.which("git") is None:
         print("execbook: deploy needs git", file=sys.stderr)
+        return 2
+    problem = branch_problem(book, branch, remote_named(book, url))
+    if problem:
+        print(mask(f"execbook: not publishing: {problem}"), file=sys.stderr)
         return 2
     staging = stage(book)
     if links_refuse(staging, force):
@@ -140,7 +195,11 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
 
 
 def deploy(
-    book: Path, remote: str = "origin", branch: str = "gh-pages", message: str = "Publish the book", force: bool = False
+    book: Path,
+    remote: str = "origin",
+    branch: str = PAGES_BRANCH,
+    message: str = "Publish the book",
+    force: bool = False,
 ) -> int:
     if shutil.which("git") is None:
         print("execbook: deploy needs git", file=sys.stderr)
@@ -158,6 +217,10 @@ def deploy(
             ),
             file=sys.stderr,
         )
+        return 2
+    problem = branch_problem(book, branch, remote)
+    if problem:
+        print(mask(f"execbook: not publishing: {problem}"), file=sys.stderr)
         return 2
     staging = stage(book)
     if links_refuse(staging, force):
