@@ -119,6 +119,13 @@ class ExecbookConfig:
         "'post_latex': 'tools/fix.py', 'style': 'cambridge', 'latex_url': 'https://.../PT1.zip', "
         "'latex_archive': 'PT1.zip'}.",
     )
+    track_reads_in: list = _option(
+        [],
+        "Folders (or files) outside the book, relative to conf.py, absolute or from ~ (e.g. '~/.cache/datasets'), "
+        "whose files the code reads are tracked too: a job that read one runs again when it changes or "
+        "disappears. Files of the book are always tracked.",
+        item=str,
+    )
     allow_outside: list = _option(
         [],
         "Folders outside the book (relative to conf.py, e.g. '../shared-img') whose files images, figures, "

@@ -205,6 +205,11 @@ def map_build(book: Path, ini: Ini, m: Mapping, index: str, tabs: list[str]) -> 
             m.notes.append(
                 Note(line("build", "resources"), f"[build] resources: {resource!r} matches nothing in {book}")
             )
+    # d2l-book re-ran every notebook when one of these changed; here, the jobs that read one
+    # (absolute: the generated conf.py is not in the book's folder)
+    dependencies = [str((book / Path(dep).expanduser()).resolve()) for dep in split_globs(get("build", "dependencies"))]
+    if dependencies:
+        m.put("execbook_track_reads_in", dependencies, line("build", "dependencies"))
     if get("build", "eval_notebook").lower() not in TRUE:
         m.put("execbook_execute", "off", line("build", "eval_notebook"))
     m.warning_is_error = get("build", "warning_is_error").lower() in TRUE

@@ -31,6 +31,7 @@ DEFAULTS = {
         "sphinx_extensions": "",
         "sphinx_configs": "",
         "tabs": "",
+        "dependencies": "",
     },
     "html": {"header_links": "", "favicon": "", "html_logo": "", "include_css": "", "include_js": ""},
     "pdf": {
@@ -67,7 +68,6 @@ LIBRARY_TAB_KEYS = {
 # d2l-book keys execbook has no use for, and why
 IGNORED = {
     ("project", "lang"): "the site's language is Sphinx's `language`; set it in sphinx_configs",
-    ("build", "dependencies"): "execbook re-runs exactly the code whose inputs changed",
     ("build", "source_dir"): "execbook builds the folder config.ini is in",
     ("build", "output_dir"): "execbook writes into _build",
     ("build", "origin_repo"): "translations are not supported",

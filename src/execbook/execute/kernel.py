@@ -370,8 +370,10 @@ DIE_WITH_BUILD = """if __execbook_sys.platform == "linux":
 
 def setup_code(workdir: Path, libdir: Path | None = None) -> str:
     """The job's setup, run before its first cell (``wait_until_ready``): the
-    page's folder, the book's library on the path, and the kernel tied to the
-    build's life."""
+    page's folder, the book's library on the path, the kernel tied to the
+    build's life, and the record of the files its code reads (``reads.py``)."""
+    from execbook.execute.reads import setup_for
+
     lines = [
         "import os as __execbook_os, sys as __execbook_sys",
         f"__execbook_os.chdir({str(workdir)!r})",
@@ -380,6 +382,7 @@ def setup_code(workdir: Path, libdir: Path | None = None) -> str:
     if libdir is not None:
         lines.append(f"__execbook_sys.path.insert(0, {str(libdir)!r})")
     lines.append("del __execbook_os, __execbook_sys")
+    lines.append(setup_for(workdir, libdir))
     return "\n".join(lines)
 
 

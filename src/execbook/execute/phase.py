@@ -24,6 +24,7 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.state import kept_state, run_state
+from execbook.execute import reads as readlog
 from execbook.execute.cache import Cache, DamagedEntry
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.layout import Layout
@@ -102,20 +103,62 @@ def on_env_get_outdated(
     layout = Layout.for_app(app)
     to_read = set(added) | set(changed) | {name for name in pages if previous.get(name, {}) != current.get(name, {})}
     stale = [job for job in jobs if options.execute == "force" or not layout.cache.has(job.key)]
+    hashes = readlog.Hashes(layout.tree.parent / readlog.MEMO_FILE)
+    missing = {job.key for job in stale}
+    reasons = read_changes(layout.cache, Path(app.srcdir), [job for job in jobs if job.key not in missing], hashes)
+    stale += [job for job in jobs if job.key in reasons]
     stale_ids = {job.id for job in stale}
     stale += [job for job in jobs if job.docname in to_read and job.id not in stale_ids and damaged(layout.cache, job)]
     stale = list({job.key: job for job in reversed(stale)}.values())[::-1]  # one run per key
     stale_ids = {job.id for job in stale}
     report = Report()
     if stale:
-        run_jobs(app, layout, stale, report)
+        run_jobs(app, layout, stale, report, reasons, hashes)
         stale_keys = {job.key for job in stale}
         to_read |= {job.docname for job in jobs if job.key in stale_keys}
     report.add_cached([job for job in jobs if job.id not in stale_ids])
     report.write(layout)
+    hashes.save()
     kept_state(env).keys = current
     run_state(app).report = report
     return sorted(to_read - set(added) - set(changed))
+
+
+def read_changes(cache: Cache, book: Path, jobs: list[Job], hashes: readlog.Hashes) -> dict[str, str]:
+    """By key, why a cached job must run again because of the files its code
+    read: one changed, disappeared or appeared in the book (or an extra root),
+    or its entry holds no record of them (cached by an earlier execbook)."""
+    reasons: dict[str, str] = {}
+    checked: set[str] = set()
+    for job in jobs:
+        if job.key in checked:
+            continue
+        checked.add(job.key)
+        try:
+            reads = hashes.entry_reads(job.key, cache.path(job.key), lambda key=job.key: stored_reads(cache, key))
+        except DamagedEntry:
+            if damaged(cache, job):  # warned about, and removed
+                reasons[job.key] = "its cache entry was damaged"
+                continue
+            reads = None
+        if reads is None:
+            reasons[job.key] = "its cache entry has no record of the files its code reads"
+            continue
+        reason = readlog.stale_reason(reads, lambda read: hashes.digest(readlog.book_path(read, book)))
+        if reason:
+            reasons[job.key] = reason
+    return reasons
+
+
+def stored_reads(cache: Cache, key: str) -> dict[str, str] | None:
+    """The reads kept with the entry of ``key``; DamagedEntry when it cannot be read."""
+    notebook = cache.load(key)
+    return readlog.parse_reads(notebook.metadata.get("execbook")) if notebook is not None else None
+
+
+def track_roots(app: Sphinx) -> list[Path]:
+    """``execbook_track_reads_in``: folders (or files) outside the book whose reads are tracked too."""
+    return [(Path(app.confdir) / Path(root).expanduser()).resolve() for root in cfg.get(app.config).track_reads_in]
 
 
 def damaged(cache: Cache, job: Job) -> bool:
@@ -151,8 +194,22 @@ def record_durations(cache: Cache, finished: dict[str, float]) -> None:
         )
 
 
-def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> None:
+def run_jobs(
+    app: Sphinx,
+    layout: Layout,
+    stale: list[Job],
+    report: Report,
+    reasons: dict[str, str] | None = None,
+    hashes: readlog.Hashes | None = None,
+) -> None:
+    """Run ``stale`` on the pool; ``reasons`` (by key) says which re-run because of a file their code read."""
     options = cfg.get(app.config)
+    reasons = reasons or {}
+    hashes = hashes or readlog.Hashes(layout.tree.parent / readlog.MEMO_FILE)
+    book = Path(app.srcdir)
+    for job in stale:
+        if job.key in reasons:
+            logger.info(f"execbook: re-running {job.docname} ({job.tab}): {reasons[job.key]}")
     durations = remembered_durations(layout.cache)
     stale.sort(key=lambda job: durations.get(job.id, 0.0), reverse=True)  # longest first
     workers = plan_workers(options.workers) if not (options.executor == "dask" or dask_address(app)) else []
@@ -165,6 +222,15 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
             type="execbook",
             subtype="tree",
         )
+    try:  # the extra roots each job's setup tracks (reads.setup_for)
+        readlog.write_roots(layout.tree.parent, track_roots(app))
+    except OSError as error:
+        logger.warning(
+            f"could not write {layout.tree.parent / readlog.ROOTS_FILE} ({error}): files read outside the book "
+            "are not tracked in this build",
+            type="execbook",
+            subtype="cache",
+        )
     finished: dict[str, float] = {}
     started = time.monotonic()
 
@@ -172,10 +238,10 @@ def run_jobs(app: Sphinx, layout: Layout, stale: list[Job], report: Report) -> N
     with Progress(len(stale), min(len(workers), len(stale)) or 1, live) as progress:
 
         def on_done(result: JobResult) -> None:
-            store_result(layout.cache, result, unstored(app))
+            store_result(layout.cache, result, unstored(app), book, hashes)
             if result.status.final:
                 finished[result.job.id] = result.duration
-            report.add(result)
+            report.add(result, reasons.get(result.job.key, ""))
             progress.finished(result)
 
         pool = make_pool(app, workers, layout)
@@ -229,20 +295,30 @@ def unstored(app: Sphinx) -> dict[str, NotebookNode]:
     return run_state(app).unstored
 
 
-def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode]) -> None:
-    """Cache the job's notebook; a cache that cannot take it costs a re-run next
+def store_result(
+    cache: Cache,
+    result: JobResult,
+    held: dict[str, NotebookNode],
+    book: Path | None = None,
+    hashes: readlog.Hashes | None = None,
+) -> None:
+    """Cache the job's notebook, with the files its code read (hashed from the
+    ``book``'s copies); a cache that cannot take it costs a re-run next
     build, never this build's outputs, and never the worker that calls this."""
     if result.notebook is None:
         logger.warning(
             f"[{result.job.tab}] {result.message}", location=(result.job.docname, 1), type="execbook", subtype="kernel"
         )
         return
+    paths = readlog.take_reads(result.notebook)  # always: they are no output for readers
+    reads = readlog.record(paths, book, hashes) if book is not None and hashes is not None else {}
     result.notebook.metadata["execbook"] = {
         **result.notebook.metadata.get("execbook", {}),
         "status": result.status,
         "message": result.message,
         "worker": result.worker,
         "duration": round(result.duration, 3),
+        "reads": reads,
     }
     job = result.job
     try:
@@ -258,6 +334,8 @@ def store_result(cache: Cache, result: JobResult, held: dict[str, NotebookNode])
             subtype="cache",
         )
         return
+    if hashes is not None and result.status.final:
+        hashes.remember_entry(job.key, cache.path(job.key), reads)
     if cleared:
         logger.warning(
             f"[{job.tab}] damaged cache entry (a folder) replaced: {cache.path(job.key)}",

@@ -39,6 +39,7 @@ class Entry:
     message: str = ""
     errors: int = 0
     key: str = ""
+    reason: str = ""  # why a cached job ran again: "data/values.csv changed" ("" when its key was new)
 
 
 class Report:
@@ -46,7 +47,7 @@ class Report:
         self.entries: list[Entry] = []
         self.wall = 0.0
 
-    def add(self, result: JobResult) -> None:
+    def add(self, result: JobResult, reason: str = "") -> None:
         self.entries.append(
             Entry(
                 result.job.docname,
@@ -59,6 +60,7 @@ class Report:
                 result.message,
                 len(result.errors),
                 result.job.key,
+                reason,
             )
         )
 
