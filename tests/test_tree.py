@@ -6,6 +6,9 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+from conftest import run_sphinx, write_book
+
 from execbook.execute.tree import sync_tree
 
 
@@ -163,3 +166,50 @@ def test_a_book_file_replaces_a_link_a_cell_left_without_writing_through_it(tmp_
     assert sync_tree(book, tree, set()) == []
     assert (book / "page.md").read_text() == "# Page\n"
     assert _listing(tree) == {"page.md": "# Page\n", "x.txt": "new"}
+
+
+def _page(marker: str) -> str:
+    """A page whose one cell says what it finds, writes a file, and reads a linked folder;
+    ``marker`` changes the cell, so that it runs again."""
+    return f"""
+        # Page
+
+        ```{{.python .input}}
+        import os  # {marker}
+        print('gone', os.path.exists('gone.txt'), 'written', os.path.exists('written.txt'))
+        print('data is', 'a folder' if os.path.isdir('data') else 'a file')
+        print('linked', open('linked/set.csv').read().strip())
+        open('written.txt', 'w').write('by a cell')
+        ```
+        """
+
+
+@pytest.mark.sphinx
+def test_code_finds_what_the_book_has_now(tmp_path: Path) -> None:
+    """Real builds: a file deleted from the book, or written by an earlier build's cell,
+    is not there for code (a clean checkout gives the same); ``data`` that became a folder
+    stopped every later build ("File exists: …/tree/data"); a linked folder
+    (``linked -> ../shared-data``) was left out of the copy (FileNotFoundError)."""
+    (tmp_path / "shared-data").mkdir()
+    (tmp_path / "shared-data" / "set.csv").write_text("1,2\n")
+    book = write_book(
+        tmp_path / "book",
+        {"index.md": "# Book\n\n```toc\npage\n```\n", "page.md": _page("first"), "gone.txt": "", "data": "x"},
+        tabs=("numpy",),
+    )
+    (book / "linked").symlink_to("../shared-data")
+    first = run_sphinx(book)
+    assert first.returncode == 0, first.output
+    text = first.main("page").get_text()
+    assert "gone True written False" in text and "data is a file" in text and "linked 1,2" in text
+
+    (book / "gone.txt").unlink()
+    (book / "data").unlink()
+    (book / "data").mkdir()
+    (book / "data" / "x.csv").write_text("1\n")
+    (book / "page.md").write_text((book / "page.md").read_text().replace("first", "second"))
+    second = run_sphinx(book)
+    assert second.returncode == 0, second.output
+    assert "Extension error" not in second.output
+    text = second.main("page").get_text()
+    assert "gone False written False" in text and "data is a folder" in text and "linked 1,2" in text
