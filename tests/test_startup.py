@@ -1,4 +1,4 @@
-"""startup.py's shortcuts change what a build costs, never what it does."""
+"""The speed-ups (html/speedups) change what a build costs, never what it does."""
 
 from __future__ import annotations
 
@@ -18,36 +18,12 @@ def run_fresh(code: str) -> str:
     return done.stdout
 
 
-def test_myst_nb_execution_clients_are_the_real_ones_when_used() -> None:
-    out = run_fresh("""
-        import logging, sys
-        from execbook.html import startup
-        startup.defer_myst_nb_execution()
-        import myst_nb.sphinx_ext  # what app.setup_extension("myst_nb") imports
-        print("imported:", "jupyter_cache" in sys.modules, "sqlalchemy" in sys.modules, "nbclient" in sys.modules)
-        import nbformat
-        from myst_nb.core.config import NbParserConfig
-        from myst_nb.core.execute import create_client
-        for mode in ("cache", "force", "inline", "off"):
-            client = create_client(nbformat.v4.new_notebook(), "<string>", NbParserConfig(execution_mode=mode),
-                                   logging.getLogger("test"))
-            print(mode, type(client).__module__, type(client).__name__)
-    """)
-    lines = out.splitlines()
-    assert lines[0] == "imported: False False False"
-    assert lines[1:] == [
-        "cache myst_nb.core.execute.cache NotebookClientCache",
-        "force myst_nb.core.execute.direct NotebookClientDirect",
-        "inline myst_nb.core.execute.inline NotebookClientInline",
-        "off myst_nb.core.execute.base NotebookClientBase",
-    ]
-
-
 def test_shared_entry_points_select_what_a_fresh_scan_does() -> None:
     from importlib.metadata import entry_points
 
-    from execbook.html.startup import shared_entry_points
+    from execbook.html.speedups.imports import shared_entry_points as sharing
 
+    shared_entry_points = sharing(entry_points)
     for group in ("pybtex.style.formatting", "sphinx.html_themes", "pygments.lexers", "console_scripts"):
         assert sorted(shared_entry_points(group=group)) == sorted(entry_points(group=group))
     assert list(shared_entry_points(group="pybtex.database.input", name="bibtex")) == list(
@@ -59,8 +35,8 @@ def test_pygments_finds_plugin_lexers_as_before() -> None:
     out = run_fresh("""
         from pygments.lexers import get_lexer_by_name
         before = type(get_lexer_by_name("ipython3")).__name__
-        from execbook.html import startup
-        startup.share_entry_point_scans()
+        from execbook.html import speedups
+        speedups.apply(speedups)
         print(before, type(get_lexer_by_name("ipython3")).__name__, type(get_lexer_by_name("python")).__name__)
     """)
     before, after, python = out.split()
@@ -70,7 +46,7 @@ def test_pygments_finds_plugin_lexers_as_before() -> None:
 def test_myst_nb_writes_the_same_notebook_in_one_line() -> None:
     import nbformat as real
 
-    from execbook.html.startup import _UncheckedNbformat
+    from execbook.html.speedups.imports import _UncheckedNbformat
 
     unchecked = _UncheckedNbformat(real)
     notebook = nbformat.v4.new_notebook(
@@ -125,10 +101,12 @@ def test_per_page_setup_done_once_gives_the_same_results() -> None:
         from pygments.formatters import HtmlFormatter
         from sphinx.highlighting import PygmentsBridge
         import sphinx.highlighting as highlighting
-        from execbook.html import startup
+        from execbook.html import speedups
         fresh = get_default_settings(Parser)
-        startup.reuse_per_page_setup()
-        startup.reuse_per_page_setup()  # twice: wrapped once
+        class Build:
+            pass
+        speedups.apply(Build())
+        speedups.apply(Build())  # a build within a build: wrapped once
         from myst_parser.mdit_to_docutils.base import make_document
         one, two = make_document(), make_document()
         def plain(settings):
@@ -162,7 +140,7 @@ def test_page_settings_made_once_are_the_same_and_follow_their_defaults(tmp_path
         from docutils.readers import standalone
         from myst_nb.sphinx_ import Parser
         from sphinx.util import docutils as sphinx_docutils
-        from execbook.html import startup
+        from execbook.html import speedups
         os.chdir({str(tmp_path)!r})  # ./docutils.conf is one of the files docutils reads
         env, locales = object(), []
         defaults = {{"traceback": True, "env": env, "smartquotes_locales": locales, "tab_width": 8}}
@@ -171,8 +149,10 @@ def test_page_settings_made_once_are_the_same_and_follow_their_defaults(tmp_path
                 standalone.Reader, Parser(), defaults={{**defaults, **more}}, read_config_files=True
             )
         fresh = settings()
-        startup.share_docutils_settings()
-        startup.share_docutils_settings()  # twice: wrapped once
+        class Build:
+            pass
+        speedups.apply(Build())
+        speedups.apply(Build())  # a build within a build: wrapped once
         one, two = settings(), settings()
         def plain(values):
             return {{k: v for k, v in vars(values).items() if k != "record_dependencies"}}
@@ -200,8 +180,8 @@ def test_search_stems_and_stylesheet_lists_kept_give_the_same_answers(tmp_path) 
         from docutils import utils
         from sphinx.search import IndexBuilder
         from sphinx.search.en import SearchEnglish
-        from execbook.html import startup
-        startup.reuse_per_page_setup()
+        from execbook.html import speedups
+        speedups.apply(speedups)
         env = types.SimpleNamespace(_search_index_titles={{}}, _search_index_filenames={{}}, _search_index_mapping={{}},
             _search_index_title_mapping={{}}, _search_index_all_titles={{}}, _search_index_index_entries={{}},
             _search_index_objtypes={{}}, _search_index_objnames={{}}, domains=None, version={{}})
@@ -227,27 +207,28 @@ def test_search_stems_and_stylesheet_lists_kept_give_the_same_answers(tmp_path) 
 def test_the_collector_is_relaxed_for_a_build_and_as_before_after_it() -> None:
     out = run_fresh("""
         import gc
-        from execbook.html import startup
-        class App:  # what the handlers need of a Sphinx app: a weak-referable key
+        from execbook.html import speedups
+        class App:  # what apply and undo need of a Sphinx app: a weak-referable key
             pass
         gc.set_threshold(500, 11, 12)
         junk = [[] for _ in range(1000)]
         outer, inner = App(), App()
-        startup.collect_less(outer)
+        speedups.apply(outer)
         frozen = gc.get_freeze_count()
-        startup.collect_less(inner)  # a build within a build (sphinx.testing in a build): left to the outer one
-        startup.freeze_start_up(inner)
-        print(frozen > 1000, gc.get_threshold() == (startup.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
-        more = [[] for _ in range(1000)]
-        startup.freeze_start_up(outer)  # builder-inited: what the builder made frozen too
-        print(gc.get_freeze_count() > frozen)
-        frozen = gc.get_freeze_count()
-        startup.collect_as_before(inner, None)
-        print(gc.get_threshold() == (startup.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
-        startup.collect_as_before(outer, RuntimeError("a failed build restores it too"))
+        speedups.apply(inner)  # a build within a build (sphinx.testing in a build): left to the outer one
+        print(frozen > 1000, gc.get_threshold() == (speedups.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
+        speedups.undo(inner)
+        print(gc.get_threshold() == (speedups.GEN0_THRESHOLD, 11, 12), gc.get_freeze_count() == frozen)
+        speedups.undo(outer)  # build-finished, with or without an exception
         print(gc.get_threshold() == (500, 11, 12), gc.get_freeze_count() == 0)
+        gc.freeze()  # a caller that froze objects itself: its freeze is left as it is
+        mine = gc.get_freeze_count()
+        speedups.apply(outer)
+        print(gc.get_freeze_count() == mine, gc.get_threshold() == (speedups.GEN0_THRESHOLD, 11, 12))
+        speedups.undo(outer)
+        print(gc.get_freeze_count() == mine, gc.get_threshold() == (500, 11, 12))
     """)
-    assert out.split() == ["True"] * 8
+    assert out.split() == ["True"] * 11
 
 
 def test_plain_titles_render_once_and_again_when_they_change(tmp_path) -> None:
@@ -258,10 +239,12 @@ def test_plain_titles_render_once_and_again_when_they_change(tmp_path) -> None:
         from docutils import nodes
         from sphinx.builders.html import StandaloneHTMLBuilder
         from sphinx.testing.util import SphinxTestApp
-        from execbook.html import startup
+        from execbook.html import speedups
         unshared = StandaloneHTMLBuilder.render_partial
-        startup.share_title_renders()
-        startup.share_title_renders()  # twice: wrapped once
+        class Build:
+            pass
+        speedups.apply(Build())
+        speedups.apply(Build())  # a build within a build: wrapped once
         app = SphinxTestApp("html", srcdir=Path({str(tmp_path)!r}))
         builder = app.builder
         made = []

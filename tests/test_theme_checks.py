@@ -1,4 +1,4 @@
-"""theme_checks.py: the PyData theme's empty-template check, answered once a
+"""speedups/theme_checks.py: the PyData theme's empty-template check, answered once a
 build for templates whose answer cannot change from page to page."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pydata_sphinx_theme
 
-from execbook.html import theme_checks
+import execbook.html
+from execbook.html.speedups import theme_checks
 
 COMPONENTS = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components"
-OURS = Path(theme_checks.__file__).parent / "templates"
+OURS = Path(execbook.html.__file__).parent / "templates"
 
 
 def test_the_templates_reviewed_are_the_ones_installed() -> None:

@@ -2,9 +2,10 @@
 switcher (``tabs``), cross-references and citations (``references``), MathJax,
 the theme's defaults and page buttons (``theme``, ``theme_checks``), the notebooks pages offer for
 download (``site_notebooks``, written beside Sphinx by ``forked``), files from
-outside the book (``outside``), and the
-start-up and no-op shortcuts around Sphinx and MyST-NB (``startup``,
-``upstream``, ``unchanged``, ``doctrees``, ``toc_cycles``)."""
+outside the book (``outside``), toc cycles (``toc_cycles``), the no-op and
+held-page shortcuts through Sphinx's extension points (``unchanged``,
+``doctrees``), and every replacement of another project's function, applied
+for one build at a time (``speedups``)."""
 
 from __future__ import annotations
 
@@ -25,21 +26,14 @@ def setup(app: Sphinx) -> None:
         reader,
         references,
         site_notebooks,
-        startup,
+        speedups,
         tabs,
         theme,
-        theme_checks,
         toc_cycles,
         unchanged,
-        upstream,
     )
 
-    startup.defer_myst_nb_execution()  # before myst_nb is imported
-    startup.share_entry_point_scans()
     app.setup_extension("myst_nb")
-    startup.write_myst_nb_notebooks_unchecked()
-    upstream.apply()  # before any page is read
-    startup.reuse_per_page_setup()  # per-page work of MyST-Parser and Sphinx's highlighter done once
     app.setup_extension("sphinxcontrib.bibtex")
     app.setup_extension("sphinx_copybutton")
     references.register_citation_style()
@@ -54,10 +48,7 @@ def setup(app: Sphinx) -> None:
     app.connect("env-updated", toc_cycles.break_toc_cycles, priority=100)  # before bibtex walks the toc tree
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", theme.keep_source_tree_clean, priority=900)
-    app.connect("builder-inited", startup.cache_compiled_templates)
-    startup.collect_less(app)  # Sphinx and the extensions so far are loaded
-    app.connect("builder-inited", startup.freeze_start_up, priority=900)  # after the others' start-up
-    app.connect("build-finished", startup.collect_as_before, priority=900)
+    speedups.setup_speedups(app)  # applied at builder-inited, undone at build-finished
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)
     app.connect("html-page-context", theme.html_context)
     app.connect("build-finished", mathjax.copy_mathjax)
@@ -66,7 +57,6 @@ def setup(app: Sphinx) -> None:
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
     doctrees.setup_doctrees(app)
-    theme_checks.setup_theme_checks(app)
 
 
 def add_package_paths(app: Sphinx, config: Any) -> None:

@@ -22,23 +22,34 @@ The walks only read what resolving and writing a page leave as they are:
 which node carries an id, its type, its ids. Every other ``get_doctree``,
 and the write itself, is as before.
 
+Both go through Sphinx's extension points: a subclass of the standard domain
+(``app.add_domain(..., override=True)``) and of the toctree collector (Sphinx's
+own disabled, ours enabled). The page being resolved is known through the
+speed-up in ``speedups/doctrees.py``; without it, that page is unpickled once.
+With ``execbook_speedups = False`` both run Sphinx's code unchanged.
+
 Code: sphinx/environment/collectors/toctree.py ``assign_figure_numbers``,
-sphinx/domains/std/__init__.py ``_resolve_numref_xref``,
-sphinx/environment/__init__.py ``get_doctree`` (Sphinx 7.3-9).
+sphinx/domains/std/__init__.py ``_resolve_numref_xref`` (Sphinx 7.3-9.0).
 """
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sphinx.application import Sphinx
+from sphinx.domains.std import StandardDomain
 from sphinx.environment import BuildEnvironment
+from sphinx.environment.collectors.toctree import TocTreeCollector
+from sphinx.util import logging
 
-PATCHED = "_execbook_reads_held_doctrees"  # not unchanged.py's mark: both wrap assign_figure_numbers
+from execbook.html import speedups, unchanged
+
+logger = logging.getLogger(__name__)
+
 KEPT = 8  # pages kept for :numref: per build: those written or unpickled last
 
 # env -> docname -> a doctree unpickled or written, for reading only, most recently used last
@@ -101,53 +112,46 @@ def forget(app: Any, env: BuildEnvironment, *args: Any) -> None:
     _kept.pop(env, None)
 
 
-def _wrap(owner: type, name: str, env_of: Callable[..., BuildEnvironment | None], keep: bool) -> None:
-    original = getattr(owner, name, None)
-    if original is None or getattr(original, PATCHED, False):
+class Numrefs(StandardDomain):
+    """Sphinx's standard domain, whose ``:numref:`` resolution reads held pages
+    (and the few kept) instead of unpickling the target's page for each reference."""
+
+    def _resolve_numref_xref(self, env: BuildEnvironment, *args: Any, **kwargs: Any) -> Any:
+        if not speedups.active(env):
+            return super()._resolve_numref_xref(env, *args, **kwargs)
+        with reading_only(env, keep=True):
+            return super()._resolve_numref_xref(env, *args, **kwargs)
+
+
+class FigureNumbers(TocTreeCollector):
+    """Sphinx's toctree collector, whose figure numbering reads held pages; after a
+    build that read no page and removed none, the numbers restored are kept (``unchanged``)."""
+
+    def assign_figure_numbers(self, env: BuildEnvironment) -> list[str]:
+        if not speedups.active(env):
+            return super().assign_figure_numbers(env)
+        if unchanged.read_nothing(env):
+            return []
+        with reading_only(env, keep=False):
+            return super().assign_figure_numbers(env)
+
+
+def replace_toctree_collector(app: Sphinx) -> None:
+    """Sphinx enabled its own toctree collector before any extension loads: it is
+    disabled (``EnvironmentCollector.disable``) and ours enabled in its place."""
+    stock = [
+        listener.handler.__self__
+        for listener in app.events.listeners.get("env-get-updated", [])
+        if type(getattr(listener.handler, "__self__", None)) is TocTreeCollector
+    ]
+    if len(stock) != 1:  # not as checked (Sphinx 7.2-9.0): Sphinx's own collector numbers figures
+        logger.debug("[execbook] toctree collector left as it is: %d found", len(stock))
         return
-
-    @functools.wraps(original)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        env = env_of(*args)
-        if not isinstance(env, BuildEnvironment):
-            return original(self, *args, **kwargs)
-        with reading_only(env, keep):
-            return original(self, *args, **kwargs)
-
-    setattr(wrapper, PATCHED, True)
-    setattr(owner, name, wrapper)
+    stock[0].disable(app)
+    app.add_env_collector(FigureNumbers)
 
 
-def note_resolving() -> None:
-    """``BuildEnvironment.get_and_resolve_doctree`` of a held page (the write's
-    usual way) notes which doctree it resolves while it does."""
-    original = BuildEnvironment.get_and_resolve_doctree
-    if getattr(original, PATCHED, False):
-        return
-
-    @functools.wraps(original)
-    def get_and_resolve_doctree(self: BuildEnvironment, docname: str, *args: Any, **kwargs: Any) -> Any:
-        held = getattr(self, "_write_doc_doctree_cache", {}).get(docname)
-        if held is None or kwargs.get("doctree") is not None or self in _resolving:
-            return original(self, docname, *args, **kwargs)
-        _resolving[self] = (docname, held)
-        try:
-            resolved = original(self, docname, *args, **kwargs)
-        finally:
-            del _resolving[self]
-        _keep(self, docname, resolved)  # for the :numref:s of the pages after it
-        return resolved
-
-    setattr(get_and_resolve_doctree, PATCHED, True)
-    BuildEnvironment.get_and_resolve_doctree = get_and_resolve_doctree
-
-
-def setup_doctrees(app: Any) -> None:
-    from sphinx.domains.std import StandardDomain
-    from sphinx.environment.collectors.toctree import TocTreeCollector
-
-    # assign_figure_numbers(self, env); _resolve_numref_xref(self, env, fromdocname, builder, ...)
-    _wrap(TocTreeCollector, "assign_figure_numbers", lambda *args: args[0] if args else None, keep=False)
-    _wrap(StandardDomain, "_resolve_numref_xref", lambda *args: args[0] if args else None, keep=True)
-    note_resolving()
+def setup_doctrees(app: Sphinx) -> None:
+    app.add_domain(Numrefs, override=True)
+    replace_toctree_collector(app)
     app.connect("env-before-read-docs", forget)

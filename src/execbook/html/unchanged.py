@@ -15,6 +15,11 @@ toctrees and figures are as they were; a changed .bib file marks its citing
 pages for reading and a changed setting re-reads every page. So both are
 skipped then, and done as before otherwise.
 
+Both through extension points: a subclass of sphinxcontrib-bibtex's domain,
+registered with ``app.add_domain(..., override=True)``, and of Sphinx's toctree
+collector (``doctrees.FigureNumbers``). With ``execbook_speedups = False`` both
+run their stock code.
+
 Code: sphinxcontrib/bibtex/domain.py ``BibtexDomain.env_updated`` (2.6, 2.7);
 sphinx/environment/collectors/toctree.py ``TocTreeCollector.assign_figure_numbers``
 (Sphinx 7-9).
@@ -22,14 +27,15 @@ sphinx/environment/collectors/toctree.py ``TocTreeCollector.assign_figure_number
 
 from __future__ import annotations
 
-import functools
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinxcontrib.bibtex.domain import BibtexDomain
 
-PATCHED = "_execbook_patched"
+from execbook.html import speedups
 
 # env -> [pages removed, pages to read] of the build under way; lists, not their
 # lengths: a handler after ours may still add pages to read
@@ -52,29 +58,18 @@ def read_nothing(env: BuildEnvironment) -> bool:
     return removed is not None and to_read is not None and not removed and not to_read
 
 
-def _wrap(owner: type, name: str, skip: Any) -> None:
-    original = getattr(owner, name, None)
-    if original is None or getattr(original, PATCHED, False):
-        return
+class Bibliographies(BibtexDomain):
+    """sphinxcontrib-bibtex's domain, which keeps the citations restored from
+    the pickled environment when no page was read and none removed."""
 
-    @functools.wraps(original)
-    def wrapper(self: Any, *args: Any) -> Any:
-        return skip if skip_now(self, *args) else original(self, *args)
-
-    def skip_now(self: Any, *args: Any) -> bool:
-        env = next((arg for arg in args if isinstance(arg, BuildEnvironment)), getattr(self, "env", None))
-        return env is not None and read_nothing(env) and (name != "env_updated" or bool(self.data.get("citations")))
-
-    setattr(wrapper, PATCHED, True)
-    setattr(owner, name, wrapper)
+    def env_updated(self) -> Iterable[str]:
+        if speedups.active(self.env) and read_nothing(self.env) and self.data.get("citations"):
+            return []
+        return super().env_updated()
 
 
 def setup_unchanged(app: Sphinx) -> None:
-    from sphinx.environment.collectors.toctree import TocTreeCollector
-    from sphinxcontrib.bibtex.domain import BibtexDomain
-
-    _wrap(BibtexDomain, "env_updated", [])
-    # not get_updated_docs: Sphinx connected that bound method before execbook loads
-    _wrap(TocTreeCollector, "assign_figure_numbers", [])
+    """After sphinxcontrib-bibtex is set up."""
+    app.add_domain(Bibliographies, override=True)
     app.connect("env-get-outdated", note_removed)
     app.connect("env-before-read-docs", note_to_read, priority=900)

@@ -22,7 +22,7 @@ page as before, until reviewed again (``tests/test_theme_checks.py``).
 
 Code: pydata_sphinx_theme/utils.py ``_update_and_remove_templates``,
 ``set_secondary_sidebar_items`` and pydata_sphinx_theme/__init__.py
-``update_and_remove_templates`` (0.24).
+``update_and_remove_templates``. Checked against pydata-sphinx-theme 0.24.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import os
 import weakref
 from typing import Any
 
-PATCHED = "_execbook_patched"
+from execbook.html.speedups import Patch
 
 # template -> sha256 (first 16 hex digits) of the source reviewed: empty or not, the same on every page
 PAGE_INDEPENDENT = {
@@ -44,7 +44,7 @@ PAGE_INDEPENDENT = {
     "sidebar-ethical-ads.html": "d0d660b3af494eda",
     "copyright.html": "c97546a379244c0d",  # show_copyright and copyright: settings
     "sphinx-version.html": "751f3e4910a5fba6",  # show_sphinx: a setting
-    "execbook-switcher.html": "f3d453c8fe77a9f6",  # execbook_tabs: the settings' tabs (theme.html_context)
+    "execbook-switcher.html": "70a0d6ed1b6f677a",  # execbook_tabs: the settings' tabs (theme.html_context)
 }
 
 # app -> template -> rendered non-empty, for the templates above, once answered
@@ -95,16 +95,15 @@ def _wrap(original: Any) -> Any:
                 answers[template] = template in checked
         return [template for template in suffixed if answers.get(template, template in checked)]
 
-    setattr(_update_and_remove_templates, PATCHED, True)
     return _update_and_remove_templates
 
 
-def setup_theme_checks(app: Any) -> None:
-    try:
-        from pydata_sphinx_theme import utils
-    except ImportError:
-        return
-    original = getattr(utils, "_update_and_remove_templates", None)
-    if original is None or getattr(original, PATCHED, False):
-        return
-    utils._update_and_remove_templates = _wrap(original)
+PATCHES = [
+    Patch(
+        "pydata_sphinx_theme.utils",
+        "_update_and_remove_templates",
+        ("app", "context", "templates", "section", "templates_skip_empty_check"),
+        "pydata-sphinx-theme 0.24",
+        _wrap,
+    ),
+]

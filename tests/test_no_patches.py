@@ -1,0 +1,191 @@
+"""No replacement of another project's function outlives a build, and the
+speed-ups change what a build costs, never what it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from test_d2lbook import execbook, mini_book_copy
+
+# Runs in a fresh interpreter: an earlier test's build in this process must not
+# be taken for "before". Prints one JSON line: what differed, and when.
+SCRIPT = r"""
+import gc, json, sys, types
+from pathlib import Path
+from sphinx.testing.util import SphinxTestApp
+from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+PACKAGES = ("sphinx", "docutils", "myst_parser", "myst_nb", "pygments", "pybtex", "sphinxcontrib.bibtex",
+            "jinja2", "nbformat", "pydata_sphinx_theme")
+
+def ours(name):
+    return any(name == p or name.startswith(p + ".") for p in PACKAGES)
+
+def walk(prefix, namespace, found, seen):
+    for attr, value in list(namespace.items()):
+        if callable(value) or isinstance(value, (types.ModuleType, staticmethod, classmethod, property)):
+            found[f"{prefix}.{attr}"] = value
+        if isinstance(value, type) and id(value) not in seen and ours(getattr(value, "__module__", "") or ""):
+            seen.add(id(value))
+            walk(f"{prefix}.{attr}", dict(vars(value)), found, seen)
+
+def snapshot():
+    found, seen = {}, set()
+    for name, module in sorted(sys.modules.items()):
+        if module is not None and ours(name):
+            walk(name, dict(vars(module)), found, seen)
+    found["gc"] = (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count())
+    return found
+
+def differ(before, after):
+    return sorted(k for k in before if k in after and after[k] is not before[k] and after[k] != before[k])
+
+def build(srcdir, during=None, **overrides):
+    with patch_docutils(srcdir), docutils_namespace():
+        app = SphinxTestApp("html", srcdir=Path(srcdir), builddir=Path(srcdir) / "_build", confoverrides=overrides)
+        if during is not None:
+            app.connect("html-page-context", lambda *args: during.setdefault("at", snapshot()) and None)
+        try:
+            app.build()
+        except Exception as error:
+            return repr(error)
+        finally:
+            app.cleanup()
+
+plain, book = sys.argv[1], sys.argv[2]
+stock = {}
+build(plain, stock)  # everything the plain project imports, imported (and Sphinx's first-build imports done)
+import execbook, myst_nb, myst_nb.sphinx_, myst_parser, pybtex.plugin, sphinxcontrib.bibtex, pydata_sphinx_theme
+import pygments.lexers, nbformat, jinja2
+before = snapshot()
+build(plain, stock)
+sphinx_own = set(differ(before, stock["at"]))  # what Sphinx itself swaps while it builds (docutils' get_language)
+result = {}
+during = {}
+result["error"] = build(book, during, **json.loads(sys.argv[3]))
+result["during"] = [name for name in differ(before, during.get("at", before)) if name not in sphinx_own]
+build(plain)
+result["after"] = differ(before, snapshot())
+print(json.dumps(result))
+"""
+
+
+def demo_like_book(root: Path) -> Path:
+    book = root / "book"
+    book.mkdir(parents=True)
+    for name in ("index.md", "chapters", "conf.py", "references.bib", "_static", "_templates"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, book / name)
+    return book
+
+
+def plain_project(root: Path) -> Path:
+    plain = root / "plain"
+    plain.mkdir()
+    (plain / "conf.py").write_text('project = "Plain"\n')
+    (plain / "index.rst").write_text("Plain\n=====\n\n.. code-block:: python\n\n   x = 1\n\nSee :numref:`x`.\n")
+    return plain
+
+
+def patches_seen(tmp_path: Path, conf: str = "", **overrides: object) -> dict[str, object]:
+    """Build the demo-like book (``conf`` added to its conf.py) between two builds of a plain project."""
+    book, plain = demo_like_book(tmp_path), plain_project(tmp_path)
+    (book / "conf.py").write_text((book / "conf.py").read_text() + textwrap.dedent(conf))
+    overrides = {"execbook_execute": "off", **overrides}
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(plain), str(book), json.dumps(overrides)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# html/outside.py's guard of MyST's {include} still replaces MockIncludeDirective.run at set-up and
+# keeps it; its owner is moving it into html/speedups (applied and undone per build): then this goes
+ELSEWHERE = [
+    "myst_parser.mocking.MockIncludeDirective.run",
+    "myst_parser.mdit_to_docutils.base.MockIncludeDirective.run",
+]
+
+
+def outlived(seen: dict[str, object]) -> list[str]:
+    return [name for name in seen["after"] if name not in ELSEWHERE]  # type: ignore[attr-defined]
+
+
+FIXES = [  # the two upstream work-arounds (html/speedups/fixes.py), applied during a build even without speed-ups
+    "myst_nb.core.loggers.SphinxDocLogger.process",
+    "myst_parser.mdit_to_docutils.base.DocutilsRenderer.render_restructuredtext",
+]
+
+
+@pytest.mark.sphinx
+def test_nothing_is_replaced_after_a_build_and_the_collector_is_as_before(tmp_path: Path) -> None:
+    seen = patches_seen(tmp_path)
+    assert seen["error"] is None, seen
+    assert outlived(seen) == [], seen["after"]  # a plain project built afterwards runs stock code
+    assert "gc" in seen["during"] and any(name.endswith(".PygmentsBridge.get_formatter") for name in seen["during"])
+
+
+@pytest.mark.sphinx
+def test_without_speedups_a_build_runs_stock_code_but_the_two_fixes(tmp_path: Path) -> None:
+    seen = patches_seen(tmp_path, execbook_speedups=False)
+    assert seen["error"] is None, seen
+    assert [name for name in seen["during"] if name not in ELSEWHERE] == FIXES and outlived(seen) == [], seen
+
+
+@pytest.mark.sphinx
+def test_a_build_that_fails_puts_everything_back(tmp_path: Path) -> None:
+    failing = """
+        def setup(app):
+            def fail(app, doctree, docname):
+                raise RuntimeError("a broken extension")
+            app.connect("doctree-resolved", fail)
+    """
+    seen = patches_seen(tmp_path, failing)
+    assert "a broken extension" in str(seen["error"]), seen
+    assert outlived(seen) == [], seen["after"]
+
+
+BUILD_IDS = re.compile(
+    r"(\?v=|digest=|DOCUMENTATION_OPTIONS\.BUILD_ID = )[\w.\"']+|\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?"
+)
+
+
+def site(book: Path) -> dict[str, str]:
+    html = book / "_build" / "html"
+    return {
+        str(path.relative_to(html)): BUILD_IDS.sub("<id>", path.read_text(encoding="utf-8"))
+        for path in sorted(html.rglob("*.html"))
+    }
+
+
+@pytest.mark.sphinx
+def test_a_d2l_book_is_the_same_with_speedups_and_without(tmp_path: Path) -> None:
+    fast = mini_book_copy(tmp_path / "fast", "eval_notebook = True", "eval_notebook = False")
+    stock = mini_book_copy(tmp_path / "stock", "eval_notebook = True", "eval_notebook = False")
+    assert execbook(fast, "build", "html").returncode == 0
+    os.environ["EXECBOOK_SPEEDUPS"] = "0"
+    try:
+        done = execbook(stock, "build", "html")
+    finally:
+        del os.environ["EXECBOOK_SPEEDUPS"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    fast_site, stock_site = site(fast), site(stock)
+    assert len(fast_site) > 5 and fast_site.keys() == stock_site.keys()
+    for page, text in fast_site.items():
+        assert text == stock_site[page], page
+    # the stock path compiled its templates afresh: no cache of compiled templates was written
+    assert list((fast / "_build").rglob("execbook/jinja/*"))
+    assert not list((stock / "_build").rglob("execbook/jinja/*"))
