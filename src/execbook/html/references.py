@@ -253,3 +253,18 @@ def configure_bibtex(app: Sphinx, config: Config) -> None:
             if include(f"{name}.md")
         ]
         config.bibtex_bibfiles = bibliography_files(Path(app.srcdir), pages)
+    if config.bibtex_bibfiles:
+        from execbook.html.bibcheck import readable_bibfiles
+
+        bibfiles = list(config.bibtex_bibfiles)
+        readable, back = readable_bibfiles(Path(app.srcdir), Path(app.doctreedir), bibfiles, config.bibtex_encoding)
+        if readable != bibfiles:  # sphinxcontrib-bibtex would stop the build with a traceback on the others
+            config.bibtex_bibfiles = readable
+        if back:
+            app.connect("env-get-outdated", read_every_page, priority=100)
+
+
+def read_every_page(app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    """A .bib file the last build left out is readable again: every page is read
+    again, so that their citations of its entries resolve."""
+    return sorted(env.found_docs - added - changed - removed)
