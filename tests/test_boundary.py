@@ -129,3 +129,146 @@ def test_walk_of_a_linked_root(tree: Path) -> None:
     files, refused = list_files(alias)
     assert sorted(str(f) for f in files) == ["img/a.svg", "page.md"] and refused == []
     assert os.path.islink(alias)
+
+
+# --- a book full of hostile paths, built as html, notebooks and latex ---------------------------
+
+SECRET = "SECRET-BYTES-7f3a"
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><!-- {} --></svg>\n'
+PAGE = """\
+# Page
+
+![clobber](../../../../page.md)
+
+![up](../secret.svg)
+
+![dotdot](img/../../secret.svg)
+
+![linked](img/out.svg)
+
+![fine](img/ok.svg)
+
+Get {download}`the data <../secret.txt>`.
+
+```eval_rst
+.. csv-table:: Table
+   :file: ../secret.csv
+
+.. raw:: html
+   :file: ../secret.html
+
+Or :download:`this <../secret.txt>`.
+```
+
+```{csv-table} MyST table
+:file: ../secret.csv
+```
+
+The end.
+"""
+INDEX = "# Home\n\n```toc\npage\nlinked\nd/p\n```\n"
+HOSTILE_WARNINGS = [  # (file, line, what the warning names)
+    ("page.md", 3, "../../../../page.md"),
+    ("page.md", 5, "../secret.svg"),
+    ("page.md", 7, "img/../../secret.svg"),
+    ("page.md", 9, "img/out.svg"),
+    ("page.md", 13, "../secret.txt"),
+    ("page.md", 16, "../secret.csv"),  # csv-table :file:
+    ("page.md", 19, "../secret.html"),  # raw :file:
+    ("page.md", 22, "../secret.txt"),  # :download:
+    ("page.md", 25, "../secret.csv"),  # MyST {csv-table}
+]
+
+
+def hostile_book(tmp_path: Path) -> tuple[Path, Path]:
+    """tmp/sentinel/l1/l2/l3/book: the book; everything else under tmp/sentinel is outside it,
+    with the secret in every file a page names, and a page.md four levels above the book."""
+    sentinel = tmp_path / "sentinel"
+    beside = sentinel / "l1" / "l2" / "l3"
+    book = beside / "book"
+    (book / "img").mkdir(parents=True)
+    (book / "d").mkdir()
+    (sentinel / "page.md").write_text(f"# Outside page\n\n{SECRET}\n")
+    for name, text in {
+        "secret.svg": SVG.format(SECRET),
+        "secret.txt": SECRET,
+        "secret.csv": f"a,b\n{SECRET},2\n",
+        "secret.html": f"<p>{SECRET}</p>",
+        "outside.md": f"# Outside\n\n{SECRET}\n",
+        "stray.md": f"# Stray\n\n{SECRET}\n",
+    }.items():
+        (beside / name).write_text(text)
+    (book / "conf.py").write_text(
+        'project = "T"\nextensions = ["execbook"]\nexecbook_tabs = ["python"]\nexecbook_execute = "off"\n'
+    )
+    (book / "index.md").write_text(INDEX)
+    (book / "page.md").write_text(PAGE)
+    (book / "img" / "ok.svg").write_text(SVG.format("ok"))
+    (book / "img" / "out.svg").symlink_to("../../secret.svg")
+    (book / "d" / "p.md").write_text("# P\n\nIn d.\n")
+    (book / "linked.md").symlink_to("../outside.md")  # in the toc
+    (book / "stray.md").symlink_to("../stray.md")  # in no toc: Sphinx finds every page
+    (book / "loop").symlink_to(".")
+    (book / "d" / "up").symlink_to("..")
+    return book, sentinel
+
+
+def snapshot(folder: Path, skip: Path) -> dict[str, str]:
+    """Every file and link under ``folder`` but ``skip``: content hashes, link targets."""
+    import hashlib
+
+    found = {}
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if Path(here, d) != skip]
+        for name in [*files, *(d for d in dirs if Path(here, d).is_symlink())]:
+            path = Path(here, name)
+            key = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                found[key] = "-> " + os.readlink(path)
+            else:
+                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def leaked(build: Path) -> list[str]:
+    return [
+        path.relative_to(build).as_posix()
+        for path in build.rglob("*")
+        if path.is_file() and not path.is_symlink() and SECRET.encode() in path.read_bytes()
+    ]
+
+
+@pytest.mark.sphinx
+def test_a_hostile_book_writes_and_publishes_nothing_outside(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    book, sentinel = hostile_book(tmp_path)
+    before = snapshot(sentinel, book / "_build")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    outputs = []
+    for command in (
+        ["-m", "execbook.cli", "build", "html"],
+        ["-m", "execbook.cli", "build", "notebooks"],
+        ["-m", "sphinx", "-b", "latex", "-q", ".", "_build/latex"],
+        ["-m", "execbook.cli", "build", "html"],  # again: a rebuild replays what the first one wrote
+    ):
+        done = subprocess.run(
+            [sys.executable, *command], cwd=book, capture_output=True, text=True, timeout=120, env=env
+        )
+        output = done.stdout + done.stderr
+        outputs.append(output)
+        assert done.returncode == 0, output
+        assert "Traceback" not in output and "is not in the subpath" not in output, output
+        assert snapshot(sentinel, book / "_build") == before, output
+    assert leaked(book / "_build") == []
+    assert not list((book / "_build").rglob("d/up/*")) and not list((book / "_build").rglob("loop/*"))
+    first = outputs[0]
+    for name, line, written in HOSTILE_WARNINGS:
+        assert f"{name}:{line}: WARNING: " in first, first
+        assert f"'{written}' is outside the book" in first.split(f"{name}:{line}: WARNING: ")[1].split("\n")[0]
+    for page in ("linked.md", "stray.md", "loop", "d/up"):
+        assert f"'{page}' is a link to" in first, first
+    assert "[execbook.outside]" in first
+    html = (book / "_build" / "html" / "page.html").read_text()
+    assert "The end." in html and "ok.svg" in html

@@ -13,9 +13,10 @@ Standard library only: the CLI's unchanged-book shortcut and every stage import 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 
 class OutsideError(ValueError):
@@ -34,6 +35,30 @@ def real_inside(root: Path, path: str | Path) -> Path | None:
     real_root = real_path(root)
     real = real_path(Path(root, path))  # an absolute path replaces root
     return real if real.is_relative_to(real_root) else None
+
+
+def real_inside_any(roots: Iterable[Path], path: str | Path) -> Path | None:
+    """``path``'s real path when it lies inside one of ``roots`` (an absolute ``path``,
+    or one relative to the first root), else None."""
+    roots = list(roots)
+    real = real_path(Path(roots[0], path)) if roots else real_path(path)
+    return real if any(real.is_relative_to(real_path(root)) for root in roots) else None
+
+
+def book_folder(srcdir: str | Path, ini_file: str = "") -> Path:
+    """The book's folder: that of config.ini for a d2l-book book, else the source folder
+    (that of conf.py, unless sphinx-build was given another with -c)."""
+    return Path(ini_file).parent if ini_file else Path(srcdir)
+
+
+def readable_folders(srcdir: str | Path, doctreedir: str | Path, config: Any) -> list[Path]:
+    """The folders a page may take files from, as real paths: the book, its source folder,
+    the folders the author allows (``execbook_allow_outside``, relative to the book), and
+    the build's doctree folder, where MyST-NB writes the cells' images (outside the book
+    when ``sphinx-build -d`` points elsewhere). ``config``: Sphinx's."""
+    book = book_folder(srcdir, getattr(config, "execbook_ini_file", ""))
+    extra = [book / folder for folder in getattr(config, "execbook_allow_outside", [])]
+    return [real_path(folder) for folder in (book, Path(srcdir), Path(doctreedir), *extra)]
 
 
 def checked_write_target(root: Path, path: Path) -> Path:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
+from execbook.book.boundary import Refused, walk_files
 from execbook.source.messages import Message
 
 BUILD_DIR = "_build"  # beside conf.py or config.ini: the site, the doctrees, the PDFs, the execution cache
@@ -37,20 +39,36 @@ def is_source_folder(name: str) -> bool:
     return not name.startswith(".") and name not in NOT_SOURCES
 
 
-def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
-    """The book's pages as Sphinx finds them: excluded folders are not entered."""
+def _keep_matcher(exclude: list[str]) -> Callable[[PurePosixPath], bool]:
+    """Which folders the page walk enters, as Sphinx's: not hidden, not excluded."""
     from sphinx.util.matching import Matcher  # here: `execbook build html` of an unchanged book imports this module
 
     matcher = Matcher([*exclude, *EXCLUDE])
+    return lambda relative: not relative.name.startswith(".") and not matcher(relative.as_posix())
+
+
+def book_pages(book: Path, exclude: list[str]) -> dict[str, Path]:
+    """The book's pages as Sphinx finds them: excluded folders are not entered, and no
+    link that leaves the book or loops back into it is followed (``left_out_links``)."""
+    from sphinx.util.matching import Matcher
+
+    matcher = Matcher([*exclude, *EXCLUDE])
     pages = {}
-    for root, dirs, files in os.walk(book):
-        here = Path(root).relative_to(book)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not matcher((here / d).as_posix()))
-        for name in sorted(files):
-            relative = (here / name).as_posix()
-            if name.endswith(".md") and not matcher(relative):
-                pages[relative[:-3]] = Path(root) / name
+    for relative in walk_files(book, _keep_matcher(exclude)):
+        name = relative.as_posix()
+        if name.endswith(".md") and not matcher(name):
+            pages[name[:-3]] = book / relative
     return pages
+
+
+def left_out_links(book: Path, exclude: list[str]) -> list[Refused]:
+    """The links in the book that its pages are not read through: linked folders (outside
+    the book, loops such as ``loop -> .``, or a second name for a folder of the book) and
+    links to files outside it. Sphinx follows them all, so they join its exclude_patterns."""
+    refused: list[Refused] = []
+    for _ in walk_files(book, _keep_matcher(exclude), refused.append):
+        pass
+    return refused
 
 
 def decode_page(data: bytes, encoding: str = "utf-8-sig") -> tuple[str, Message | None]:

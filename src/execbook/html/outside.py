@@ -12,15 +12,22 @@ folder holding it.
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.config import Config
 from sphinx.directives.code import LiteralInclude
 from sphinx.directives.other import Include
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from execbook.book import boundary
+from execbook.book.files import left_out_links
 
 logger = logging.getLogger(__name__)
 
@@ -28,19 +35,13 @@ WHAT_TO_DO = "move it into the book, or list its folder in execbook_allow_outsid
 
 
 def book_folder(env: BuildEnvironment) -> Path:
-    """The folder of config.ini for a d2l-book book, else the source folder
-    (that of conf.py, unless sphinx-build was given another with -c)."""
-    ini = getattr(env.config, "execbook_ini_file", "")
-    return Path(ini).parent if ini else Path(env.srcdir)
+    """The folder of config.ini for a d2l-book book, else the source folder."""
+    return boundary.book_folder(env.srcdir, getattr(env.config, "execbook_ini_file", ""))
 
 
 def allowed_folders(env: BuildEnvironment) -> list[Path]:
-    """The book, its source folder, the folders the author allows, and the
-    build's own doctree folder, where MyST-NB writes the cells' images (outside
-    the book when ``sphinx-build -d`` points elsewhere)."""
-    book = book_folder(env)
-    extra = [book / folder for folder in env.config.execbook_allow_outside]
-    return [folder.resolve() for folder in (book, Path(env.srcdir), Path(env.doctreedir), *extra)]
+    """The folders a page may take files from (``boundary.readable_folders``)."""
+    return boundary.readable_folders(env.srcdir, env.doctreedir, env.config)
 
 
 def is_outside(env: BuildEnvironment, path: str | Path) -> bool:
@@ -49,13 +50,13 @@ def is_outside(env: BuildEnvironment, path: str | Path) -> bool:
     Symbolic links are followed: a link inside the book to a file outside it
     still publishes that file.
     """
-    resolved = Path(path).resolve()
-    return not any(resolved.is_relative_to(folder) for folder in allowed_folders(env))
+    return boundary.real_inside_any(allowed_folders(env), path) is None
 
 
 def warn(what: str, written: str, path: str | Path, location: Any) -> None:
+    real = boundary.real_path(path)
     logger.warning(
-        f"{what} '{written}' is outside the book's folder ({Path(path).resolve()}), so it was left out; {WHAT_TO_DO}",
+        f"{what} '{written}' is outside the book's folder ({real}), so it was left out; {WHAT_TO_DO}",
         location=location,
         type="execbook",
         subtype="outside",
@@ -81,6 +82,47 @@ def drop_outside_images(app: Sphinx, doctree: nodes.document) -> None:
                 subtype="image",
             )
             node.parent.remove(node)
+
+
+def drop_outside_downloads(app: Sphinx, doctree: nodes.document) -> None:
+    """On doctree-read, before Sphinx's download collector notes the files to copy into
+    ``_downloads``: a ``{download}`` of a file outside the book keeps its text, not its link."""
+    env = app.env
+    for node in list(doctree.findall(addnodes.download_reference)):
+        target = node.get("reftarget", "")
+        if "://" in target:
+            continue
+        _rel, path = env.relfn2path(target, env.current_document.docname)
+        if is_outside(env, path):
+            warn("download", target, path, node)
+            node.replace_self(nodes.inline(node.astext(), node.astext()))
+
+
+class GuardedFileOption(SphinxDirective):
+    """A directive whose ``:file:`` option reads a file (``csv-table``, ``raw``): one
+    outside the book is refused, before the directive reads it. Mixed into the
+    docutils class, so the directive is otherwise the stock one."""
+
+    def run(self) -> list[nodes.Node]:
+        written = self.options.get("file")
+        if written:
+            # docutils reads :file: relative to the page's folder, as relfn2path does
+            _rel, path = self.env.relfn2path(written)
+            if is_outside(self.env, path):
+                warn(f"{self.name} :file:", written, path, self.get_location())
+                return []
+        return list(super().run())  # type: ignore[misc]
+
+
+def guarded_file_directives() -> dict[str, type]:
+    """``csv-table`` and ``raw``, each with its ``:file:`` checked."""
+    from docutils.parsers.rst.directives.misc import Raw
+    from docutils.parsers.rst.directives.tables import CSVTable
+
+    return {
+        name: type(f"Guarded{base.__name__}", (GuardedFileOption, base), {})
+        for name, base in (("csv-table", CSVTable), ("raw", Raw))
+    }
 
 
 class GuardedInclude(Include):
@@ -131,8 +173,36 @@ def guard_myst_include() -> None:
     MockIncludeDirective.run = run  # type: ignore[method-assign]
 
 
+LINK_ADVICE = {
+    "outside": "move the files into the book, or remove the link",
+    "loop": "remove the link",
+    "duplicate": "remove the link: the folder's pages are in the book under their own path",
+}
+PAGE_SUFFIXES = (".md", ".rst", ".ipynb")
+
+
+def exclude_left_out_links(app: Sphinx, config: Config) -> None:
+    """On config-inited: Sphinx's page discovery follows every link, so a page linked
+    from outside the book would be published and a loop (``loop -> .``) read at every
+    depth; each such link joins ``exclude_patterns``, reported once, by its path."""
+    links = left_out_links(Path(app.srcdir), list(config.exclude_patterns))
+    config.exclude_patterns = [*config.exclude_patterns, *(glob.escape(str(link.path)) for link in links)]
+    for link in links:
+        if link.real.is_dir() or link.path.suffix in PAGE_SUFFIXES:
+            logger.warning(
+                f"{link.describe()}, so {'its pages are' if link.real.is_dir() else 'the page is'} left out; "
+                f"{LINK_ADVICE[link.reason]}",
+                type="execbook",
+                subtype="outside",
+            )
+
+
 def setup_outside(app: Sphinx) -> None:
+    app.connect("config-inited", exclude_left_out_links, priority=600)  # after theme.configure's exclude_patterns
     guard_myst_include()
     app.add_directive("include", GuardedInclude, override=True)
     app.add_directive("literalinclude", GuardedLiteralInclude, override=True)
+    for name, directive in guarded_file_directives().items():
+        app.add_directive(name, directive, override=True)
+    app.connect("doctree-read", drop_outside_downloads, priority=400)  # the download collector listens at 500
     app.connect("doctree-read", drop_outside_images, priority=400)  # the image collector listens at 500

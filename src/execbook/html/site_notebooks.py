@@ -32,6 +32,7 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
+from execbook.book.boundary import OutsideError, readable_folders, real_inside_any
 from execbook.book.state import kept_state
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
@@ -130,6 +131,7 @@ def plan_site_notebooks(app: Sphinx) -> Plan | None:
         Manifest(Path(app.doctreedir) / "execbook" / f"site-notebooks-{app.builder.name}.json"),
     )
     book = book_digest(app)
+    folders = readable_folders(app.srcdir, app.doctreedir, app.config)
     for docname in sorted(app.env.found_docs):
         tabs = app.env.metadata.get(docname, {}).get("execbook_notebook_tabs")
         if tabs is None:  # not a d2l page (no buttons either)
@@ -137,14 +139,30 @@ def plan_site_notebooks(app: Sphinx) -> Plan | None:
         text = Path(app.env.doc2path(docname)).read_text(encoding="utf-8", errors="replace")
         signature = page_digest(app, docname, text, list(tabs), book)
         before = plan.manifest.old.get(docname, {})
-        if before.get("digest") == signature and all((plan.root / tab / f"{docname}.ipynb").is_file() for tab in tabs):
-            for image, copy in before.get("images", []):  # a figure edited in place
-                if Path(image).is_file():
-                    copy_if_changed(Path(image), Path(copy))
+        if (
+            before.get("digest") == signature
+            and all((plan.root / tab / f"{docname}.ipynb").is_file() for tab in tabs)
+            and recopy_images(before.get("images", []), plan.root, folders)
+        ):
             plan.manifest.new[docname] = before
         else:
             plan.pending.append((docname, list(tabs), text, signature))
     return plan
+
+
+def recopy_images(images: list[list[str]], root: Path, folders: list[Path]) -> bool:
+    """Copy a page's figures again where they were edited in place; False (write the page
+    anew) when the manifest names a figure outside the book's folders or a copy outside
+    ``root``, as one written by an execbook before the boundary check may."""
+    for image, copy in images:
+        if real_inside_any(folders, image) is None:
+            return False
+        if Path(image).is_file():
+            try:
+                copy_if_changed(Path(image), Path(copy), root)
+            except OutsideError:
+                return False
+    return True
 
 
 def write_planned(app: Sphinx, plan: Plan) -> dict[str, Any]:

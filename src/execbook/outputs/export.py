@@ -20,7 +20,7 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import nbformat
@@ -30,6 +30,13 @@ from sphinx.util import logging
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
+from execbook.book.boundary import (
+    OutsideError,
+    checked_write_target,
+    readable_folders,
+    real_inside_any,
+    real_path,
+)
 from execbook.book.state import kept_state
 from execbook.execute.phase import outputs_for
 from execbook.library.build import shown_code
@@ -357,8 +364,10 @@ class WholeBookBuilder(Builder):
 IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
 
 
-def copy_if_changed(source: Path, copy: Path) -> None:
-    """Images are copied again only when they changed (a no-op build writes nothing)."""
+def copy_if_changed(source: Path, copy: Path, root: Path) -> None:
+    """Images are copied again only when they changed (a no-op build writes nothing).
+    ``copy`` must lie inside ``root`` (``OutsideError`` before anything is written)."""
+    copy = checked_write_target(root, copy)
     try:
         there, here = copy.stat(), source.stat()
         if there.st_size == here.st_size and there.st_mtime_ns == here.st_mtime_ns:
@@ -367,6 +376,17 @@ def copy_if_changed(source: Path, copy: Path) -> None:
         pass
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, copy)
+
+
+def copy_name(original: Path, folders: list[Path]) -> PurePosixPath:
+    """Where the copy of an image goes, below its framework's folder: its path in the book
+    (``img/x.svg``), never the path the page spelled, so no ``..`` can lead the copy out;
+    one from an allowed folder beside the book under ``_files/<folder>/``."""
+    for index, folder in enumerate(folders):
+        if original.is_relative_to(folder):
+            relative = PurePosixPath(original.relative_to(folder).as_posix())
+            return relative if index == 0 else PurePosixPath("_files", folder.name) / relative
+    raise OutsideError(f"{original} is in none of the book's folders")
 
 
 @dataclass
@@ -389,21 +409,32 @@ def place_images(
     target: Path,
     image_link: ImageLink | None,
     copies: list[tuple[Path, Path]],
+    folders: list[Path],
+    tab_root: Path,
 ) -> None:
     """Each local image a markdown cell shows: linked where ``image_link``
-    finds it, else copied beside the notebook (``../img/x.svg`` as the page has it)."""
+    finds it, else copied into ``tab_root`` at its place in the book and linked
+    from the notebook (``../img/x.svg``). ``folders``: those a page may take
+    files from (``boundary.readable_folders``), the book's first; an image in
+    none of them (``../secret.png``, a link to one) was reported when the page
+    was read: its alt text stays, nothing is copied."""
 
     def place(match: re.Match[str]) -> str:
         image = match.group(2)
-        original = (source.parent / image).resolve()
-        if "://" in image or not original.is_file():
+        if "://" in image or image.startswith("data:"):
+            return match.group(0)
+        original = real_inside_any(folders, source.parent / image)
+        if original is None:
+            return match.group(1)[2:-2]  # the alt text
+        if not original.is_file():
             return match.group(0)
         link = image_link(original) if image_link else None
         if link is None:
-            copy = (target.parent / image).resolve()
-            copy_if_changed(original, copy)
+            copy = tab_root / copy_name(original, folders)
+            copy_if_changed(original, copy, tab_root)
             copies.append((original, copy))
-        return match.group(1) + (link or image) + match.group(3)
+            link = posixpath.relpath(copy.as_posix(), target.parent.as_posix())
+        return match.group(1) + link + match.group(3)
 
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
@@ -424,13 +455,14 @@ def write_download_notebooks(
     images (``place_images``). A notebook whose text did not change is left alone."""
     options = cfg.get(app.config)
     written = PageFiles()
+    folders = readable_folders(app.srcdir, app.doctreedir, app.config)
     for tab, notebook in download_notebooks(doc, docname, executed, refs, shown_code(app)).items():
         notebook = for_colab(notebook, options.install.get(tab, {}), options.install_header, options.colab_gpu)
         for number, cell in enumerate(notebook.cells):  # numbered again after the install cell (downloadable_notebook)
             cell["id"] = f"cell-{number}"
-        target = root / tab / f"{docname}.ipynb"
+        target = checked_write_target(root, root / tab / f"{docname}.ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
-        place_images(notebook, source, target, image_link, written.images.setdefault(tab, []))
+        place_images(notebook, source, target, image_link, written.images.setdefault(tab, []), folders, root / tab)
         text = notebook_text(notebook) + "\n"  # nbformat.writes' text, without its schema check and deep copy
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
@@ -452,7 +484,7 @@ class NotebooksBuilder(WholeBookBuilder):
     def finish(self) -> None:
         options = cfg.get(self.config)
         refs = References(self)
-        outdir = Path(self.outdir)
+        outdir = real_path(self.outdir)  # the notebooks' paths are real ones (checked_write_target)
         name = pdf_name(self.config)
         written: dict[str, list[Path]] = {tab: [] for tab in options.tabs}
         for docname, source, _, doc, executed in self.pages():
@@ -460,7 +492,7 @@ class NotebooksBuilder(WholeBookBuilder):
             for tab in page.notebooks:
                 written[tab] += page.files(tab)
         for tab, files in written.items():
-            archive = outdir / f"{name}-{tab}.zip"
+            archive = checked_write_target(outdir, outdir / f"{name}-{tab}.zip")
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
                 for path in sorted(set(files)):
                     bundle.write(path, path.relative_to(outdir / tab).as_posix())
