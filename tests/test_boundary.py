@@ -123,6 +123,21 @@ def test_walk_keeps_folders_by_relative_path(tree: Path) -> None:
     assert PurePosixPath("img/skip") in seen
 
 
+def test_book_pages_are_read_through_no_link_that_leaves_or_loops(tree: Path) -> None:
+    from execbook.book.files import book_pages, left_out_links
+
+    (tree / "d").mkdir()
+    (tree / "d" / "p.md").write_text("# P")
+    (tree / "loop").symlink_to(".")
+    (tree / "d" / "up").symlink_to("..")
+    (tree / "linked.md").symlink_to(tree.parent / "outside" / "secret.txt")
+    (tree / "same.md").symlink_to("page.md")  # a second name inside the book: a page like any other
+    (tree / "_build").mkdir()
+    (tree / "_build" / "x.md").write_text("")
+    assert sorted(book_pages(tree, [])) == ["d/p", "page", "same"]
+    assert sorted(str(link.path) for link in left_out_links(tree, [])) == ["d/up", "linked.md", "loop"]
+
+
 def test_walk_of_a_linked_root(tree: Path) -> None:
     alias = tree.parent / "alias"
     alias.symlink_to(tree)
@@ -165,6 +180,9 @@ Or :download:`this <../secret.txt>`.
 ```
 
 The end.
+
+```{include} stray.md
+```
 """
 INDEX = "# Home\n\n```toc\npage\nlinked\nd/p\n```\n"
 HOSTILE_WARNINGS = [  # (file, line, what the warning names)
@@ -177,6 +195,7 @@ HOSTILE_WARNINGS = [  # (file, line, what the warning names)
     ("page.md", 19, "../secret.html"),  # raw :file:
     ("page.md", 22, "../secret.txt"),  # :download:
     ("page.md", 25, "../secret.csv"),  # MyST {csv-table}
+    ("page.md", 31, "stray.md"),  # {include} of an in-book link to an outside file
 ]
 
 
