@@ -7,8 +7,10 @@ the text the user must see. Adding the next bad input is one line.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ class Case:
     code: int  # the exit code
     says: list[str]  # what the output must contain (file:line and the explanation)
     built: list[str] = field(default_factory=list)  # pages that must still be in _build/html
+    env: dict[str, str] = field(default_factory=dict)  # environment variables for the command
 
 
 def book(conf: str = CONF, **pages: str | bytes) -> dict[str, str | bytes]:
@@ -211,6 +214,42 @@ CASES = {
         [f"index.md:8: WARNING: literalinclude '{'../' * 8}etc/passwd' is outside"],
         ["index"],
     ),
+    # 15 (issue 37): tracebacks that are now located messages with what to do
+    "build-folder-is-a-file": Case(
+        book(**{"_build": "a file"}), ["build", "html"], 2, ["_build is a file", "(rm _build)"]
+    ),
+    "html-folder-is-a-file": Case(
+        book(**{"_build/html": "a file"}), ["build", "html"], 2, ["_build/html is a file", "(rm _build/html)"]
+    ),
+    "dask-scheduler-garbage": Case(
+        book(**{"other.md": OTHER + "\n```{.python .input}\nprint(1)\n```\n"}),
+        ["build", "html"],
+        2,
+        ["'garbage://::' is not a Dask scheduler address", "such as tcp://host:8786 in EXECBOOK_DASK_SCHEDULER"],
+        env={"EXECBOOK_DASK_SCHEDULER": "garbage://::"},
+    ),
+    "ini-index-outside": Case(
+        {"config.ini": "[build]\nindex = ../outside\n", "../outside.md": "# Outside\n", **INI_BOOK},
+        ["build", "html"],
+        2,
+        ["config.ini:2: ERROR: [build] index: '../outside' lies outside the book's folder", "(index = index)"],
+    ),
+    "build-extra-argument": Case(
+        book(),
+        ["build", "html", "extra-arg"],
+        2,
+        ["execbook build: error: unexpected argument 'extra-arg'", "sphinx-build's options only"],
+    ),
+    "build-unknown-flag": Case(
+        book(), ["build", "eval", "--bogus"], 2, ["execbook build: error: sphinx-build option: unrecognized"]
+    ),
+    "check-extra-arguments": Case(
+        book(), ["check", "extra", "--bogus"], 2, ["execbook check: error: unrecognized arguments: extra --bogus"]
+    ),
+    "new-in-proc": Case({}, ["new", "/proc/x"], 1, ["cannot create the book's folder /proc/x"]),
+    "new-under-a-file": Case(
+        {"afile": "a file"}, ["new", "afile/sub"], 1, ["cannot create the book's folder", "afile is a file, not a"]
+    ),
 }
 
 
@@ -224,28 +263,63 @@ def write(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8")
 
 
-def run(root: Path, command: list[str]) -> subprocess.CompletedProcess:
+def run(
+    root: Path, command: list[str], env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     if command[0] == "sphinx":
         argv = [sys.executable, "-m", "sphinx", "-b", "html", "-q", ".", "_build/html", *command[1:]]
     else:
         argv = [sys.executable, "-m", "execbook.cli", *command]
     return subprocess.run(
-        argv, cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+        [*prefix, *argv],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
+
+
+def assert_located(done: subprocess.CompletedProcess, code: int, says: list[str]) -> str:
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "Sphinx error" not in output and "Exception occurred" not in output, output
+    assert done.returncode == code, output
+    for text in says:
+        assert text in output, output
+    return output
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_bad_input_is_a_located_message(name: str, tmp_path: Path) -> None:
     case = CASES[name]
-    write(tmp_path, case.files)
-    done = run(tmp_path, case.command)
-    output = done.stdout + done.stderr
-    assert "Traceback" not in output and "Sphinx error" not in output and "Exception occurred" not in output, output
-    assert done.returncode == case.code, output
-    for text in case.says:
-        assert text in output, output
+    root = tmp_path / "book"  # a folder of its own: a case may put a file beside the book ("../outside.md")
+    root.mkdir()
+    write(root, case.files)
+    output = assert_located(run(root, case.command, case.env), case.code, case.says)
     for page in case.built:
-        assert (tmp_path / "_build" / "html" / f"{page}.html").is_file(), output
+        assert (root / "_build" / "html" / f"{page}.html").is_file(), output
+
+
+def test_a_read_only_build_folder_is_a_message(tmp_path: Path) -> None:
+    """A ``_build`` the user may not write into was an OSError traceback from the up-to-date
+    stamp. Root may write anywhere: then the command runs as nobody (setpriv)."""
+    prefix: tuple[str, ...] = ()
+    root = tmp_path / "book"
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: a read-only folder cannot be made")
+        root = Path(tempfile.mkdtemp(prefix="execbook-readonly-")) / "book"  # tmp_path is root's alone
+        os.chmod(root.parent, 0o755)
+        prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")
+    try:
+        write(root, book(**{"_build/old.txt": "from a build as another user"}))
+        os.chmod(root / "_build", 0o555)
+        done = run(root, ["build", "html"], {"HOME": str(root.parent)}, prefix)
+        assert_located(done, 2, [f"cannot write into {root / '_build'} (Permission denied)", "make it writable"])
+    finally:
+        os.chmod(root / "_build", 0o755)
+        if prefix:
+            shutil.rmtree(root.parent)
 
 
 def test_new_writes_a_title_with_quotes_as_python(tmp_path: Path) -> None:

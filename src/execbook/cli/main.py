@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from execbook.book import uptodate
 from execbook.book.files import BUILD_DIR
@@ -44,19 +46,23 @@ def command_line() -> argparse.ArgumentParser:
     build.add_argument("--tab", help="build only these frameworks (comma-separated, e.g. pytorch); pdf: one framework")
     build.add_argument("--dask", metavar="ADDRESS", help="run the code on this Dask scheduler (tcp://host:8786)")
     build.add_argument("--book", type=Path, default=Path("."), help="the book's folder (default: here)")
+    build.set_defaults(subparser=build)  # its usage line in an error about the arguments left over
     publish = commands.add_parser("deploy", help="publish the built site (and PDFs) to GitHub Pages")
     publish.add_argument("--book", type=Path, default=Path("."))
     publish.add_argument("--remote", help="a git remote of the book's repository (default: origin)")
     publish.add_argument("--branch", help="default: gh-pages (master for a config.ini [deploy] github_repo)")
     publish.add_argument("--force", action="store_true", help="publish even when the site has broken internal links")
+    publish.set_defaults(subparser=publish)
     check = commands.add_parser(
         "check", help="report stored outputs, unknown tabs and other mistakes in the pages (exit 1)"
     )
     check.add_argument("--book", type=Path, default=Path("."))
+    check.set_defaults(subparser=check)
     links = commands.add_parser("check-links", help="every internal link and anchor of a built site resolves (exit 1)")
     links.add_argument(
         "site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)"
     )
+    links.set_defaults(subparser=links)
     serve = commands.add_parser("serve", help="serve the book on localhost, rebuild on save, reload the browser")
     serve.add_argument("--book", type=Path, default=Path("."))
     serve.add_argument("--port", type=port_number, default=8000)
@@ -71,6 +77,7 @@ def command_line() -> argparse.ArgumentParser:
         help="requirements.txt's execbook line (default: the execbook running now, "
         "pinned to where it was installed from)",
     )
+    new.set_defaults(subparser=new)
     return parser
 
 
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         from execbook.cli.serve import serve_book
 
         return serve_book(args.book.resolve(), args.host, args.port, extra)
+    if extra and args.command != "build":  # only build hands what is left to sphinx-build
+        args.subparser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "deploy":
         return deploy_book(args.book.resolve(), args.remote, args.branch, args.force)
     if args.command == "check-links":
@@ -96,9 +105,61 @@ def main(argv: list[str] | None = None) -> int:
         return write_new_book(args.folder, args.title, args.author, args.requirement)
     if args.what == "lib":
         if extra:
-            parser.error(f"unknown arguments for build lib: {' '.join(extra)}")
+            args.subparser.error(f"unknown arguments for build lib: {' '.join(extra)}")
         return write_lib(args.book.resolve())
+    problem = sphinx_arguments_problem(extra)
+    if problem:
+        args.subparser.error(problem)
     return build(args.what, args.book.resolve(), args.tab, extra, argv)
+
+
+def sphinx_arguments_problem(extra: list[str]) -> str | None:
+    """What is wrong with the arguments ``execbook build`` hands to sphinx-build, judged by
+    sphinx-build's own parser: a word that is no option's value would be taken for a page to
+    build (``build html extra-arg`` stopped with Sphinx's traceback)."""
+    from sphinx.cmd.build import get_parser
+
+    parser = get_parser()
+
+    def refuse(message: str) -> NoReturn:
+        raise ValueError(message)
+
+    parser.error = refuse  # type: ignore[method-assign]  # our own parser object: report, don't exit
+    try:
+        parsed = parser.parse_intermixed_args(["SOURCE", "OUTPUT", *extra])  # a word after an option too
+    except ValueError as error:
+        return f"sphinx-build option: {error}"
+    if parsed.filenames:
+        words = " ".join(map(repr, parsed.filenames))
+        return (
+            f"unexpected argument{'s' * (len(parsed.filenames) > 1)} {words}: after `build WHAT` come sphinx-build's "
+            "options only (such as -W, -j 2, -D name=value); name the book's folder with --book DIR"
+        )
+    return None
+
+
+def build_folder_problem(book: Path, what: str) -> str | None:
+    """Why the build cannot write its output under ``book/_build`` (a file where a folder
+    belongs, a folder it may not write), or None. Found before the build: each was a
+    traceback (from the up-to-date stamp or from Sphinx)."""
+    build_dir = book / BUILD_DIR
+    folders = [build_dir, build_dir / "doctrees", build_dir / what] + ([build_dir / "latex"] if what == "pdf" else [])
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            return (
+                f"{folder} is a file, but the build writes its output into a folder of that name; "
+                f"move or remove the file (rm {os.path.relpath(folder)}) and build again"
+            )
+    try:
+        build_dir.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=build_dir):
+            pass
+    except OSError as error:
+        return (
+            f"cannot write into {build_dir} ({error.strerror or error}); the build writes its output there: "
+            f"make it writable (chmod -R u+w {os.path.relpath(build_dir)}) or build a copy of the book"
+        )
+    return None
 
 
 def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[str]) -> int:
@@ -110,9 +171,13 @@ def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[
         if missing:
             print(missing, file=sys.stderr)
             return 2
-        loaded = load_book(book)
+    loaded = load_book(book)  # first: a folder that is no book gets no _build
+    problem = build_folder_problem(book, what)
+    if problem:
+        print(f"execbook: {problem}", file=sys.stderr)
+        return 2
+    if what == "pdf":
         return build_pdfs(book, loaded.options, loaded.sphinx, tabs, extra)
-    loaded = load_book(book)
     if tabs:
         extra = [*only_tabs_args(tabs, loaded.options.tabs), *extra]
     if what == "html":
@@ -120,7 +185,10 @@ def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[
         uptodate.forget(book)
         status = loaded.run_sphinx("-M", "html", str(book), str(book / BUILD_DIR), *extra)
         if status == 0:
-            uptodate.record(book, inputs)
+            try:
+                uptodate.record(book, inputs)
+            except OSError as error:  # the site is built; only the next build's shortcut is lost
+                print(f"execbook: note: could not record the build for the unchanged-book shortcut ({error})")
         return status
     # eval: Sphinx's dummy builder reads every page (as the website does: -t html), which
     # runs the stale code, and writes nothing

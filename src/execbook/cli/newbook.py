@@ -22,6 +22,7 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
         raise SystemExit(f"execbook: {target} is a file, not a folder; choose a new folder for the book")
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"execbook: {target} exists and is not empty; choose a new folder")
+    make_folder(target)
     package = regex.sub(r"\W+", "_", title.lower()).strip("_") or "book"
     package = package if package[0].isalpha() else f"book_{package}"
     values = {
@@ -46,7 +47,24 @@ def new_book(target: Path, title: str, author: str, pin: Pin) -> list[Path]:
             continue
         parts = [RENAMES.get(part, part) for part in source.relative_to(NEW_BOOK).parts]
         destination = target.joinpath(*parts)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_text(source.read_text(encoding="utf-8").format(**values), encoding="utf-8")
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_text(source.read_text(encoding="utf-8").format(**values), encoding="utf-8")
+        except OSError as error:  # a full disk, a folder made read-only meanwhile
+            raise SystemExit(f"execbook: cannot write {destination}: {error.strerror or error}") from None
         written.append(destination)
     return written
+
+
+def make_folder(target: Path) -> None:
+    """Create the book's folder, or exit with what stands in the way (``new afile/sub``,
+    ``new /proc/x``): it was a traceback."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((parent for parent in target.parents if parent.exists() and not parent.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker else f"{error.strerror or error}"
+        raise SystemExit(
+            f"execbook: cannot create the book's folder {target}: {why}; choose a folder you can write, "
+            "such as ./my-book"
+        ) from None

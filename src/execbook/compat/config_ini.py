@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from execbook.book.boundary import real_inside
 from execbook.book.config import GITHUB_REPO_RE
 from execbook.book.files import BUILD_DIR
 from execbook.compat.ini_file import (
@@ -162,7 +163,17 @@ def map_project(book: Path, ini: Ini, m: Mapping) -> str:
     """[project] and the root page ([build] index); returns the root page's name."""
     get, line = ini.get, ini.line
     index = get("build", "index").removesuffix(".md") or "index"
-    if not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
+    if real_inside(book, f"{index}.md") is None:  # Sphinx reads pages inside the book only: it stopped with a traceback
+        m.notes.append(
+            Note(
+                line("build", "index"),
+                f"[build] index: {get('build', 'index')!r} lies outside the book's folder {book}; move the page "
+                "into the book and name it relative to config.ini (index = index)",
+                True,
+            )
+        )
+        index = "index"
+    elif not (book / f"{index}.md").is_file() and not (book / f"{index}.rst").is_file():
         m.notes.append(
             Note(
                 line("build", "index"),

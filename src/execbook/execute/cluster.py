@@ -106,6 +106,11 @@ class DaskPool(Pool):
 
         try:
             return Client(self.address, timeout=CONNECT_TIMEOUT)
+        except ValueError as error:  # distributed's word for an address it cannot parse ('garbage://::')
+            raise DaskError(
+                f"{self.address!r} is not a Dask scheduler address ({error}); give one such as tcp://host:8786 "
+                "in EXECBOOK_DASK_SCHEDULER, --dask or execbook_dask_scheduler"
+            ) from None
         except (OSError, TimeoutError) as error:
             raise DaskError(
                 f"cannot reach the Dask scheduler at {self.address} within {CONNECT_TIMEOUT} s "
