@@ -221,6 +221,12 @@ CASES = {
     "html-folder-is-a-file": Case(
         book(**{"_build/html": "a file"}), ["build", "html"], 2, ["_build/html is a file", "(rm _build/html)"]
     ),
+    "uptodate-stamp-is-a-folder": Case(
+        book(**{"_build/execbook-uptodate.json/x": "x"}),
+        ["build", "html"],
+        2,
+        ["cannot remove", "execbook-uptodate.json (Is a directory); remove it"],
+    ),
     "dask-scheduler-garbage": Case(
         book(**{"other.md": OTHER + "\n```{.python .input}\nprint(1)\n```\n"}),
         ["build", "html"],

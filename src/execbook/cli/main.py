@@ -182,7 +182,15 @@ def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[
         extra = [*only_tabs_args(tabs, loaded.options.tabs), *extra]
     if what == "html":
         inputs = uptodate.inputs_digest(book, argv)  # before the build: an edit made while it runs is seen next time
-        uptodate.forget(book)
+        try:
+            uptodate.forget(book)
+        except OSError as error:  # the stamp's name taken by a folder, say: found before Sphinx starts
+            print(
+                f"execbook: cannot remove {book / uptodate.STAMP} ({error.strerror or error}); "
+                "remove it and build again",
+                file=sys.stderr,
+            )
+            return 2
         status = loaded.run_sphinx("-M", "html", str(book), str(book / BUILD_DIR), *extra)
         if status == 0:
             try:
