@@ -134,3 +134,25 @@ def test_an_unreachable_scheduler_is_a_prompt_clear_error(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert f"cannot reach the Dask scheduler at {address}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_linked_data_folder_travels_to_the_workers_and_a_loop_does_not(tmp_path: Path) -> None:
+    """The copy tree holds ``data -> ../shared-data`` as a link: the payload carries its files
+    under data/ (a worker has no such folder), and ``loop -> .`` or a link back from the target
+    adds nothing (it was never in the payload: the cell failed with FileNotFoundError)."""
+    import io
+    import zipfile
+
+    from execbook.execute.cluster import zip_folders
+
+    tree, shared = tmp_path / "tree", tmp_path / "shared-data"
+    (tree / "ch").mkdir(parents=True)
+    (tree / "ch" / "page.txt").write_text("p")
+    shared.mkdir()
+    (shared / "set.csv").write_text("1,2\n")
+    (shared / "back").symlink_to(tree)
+    (tree / "data").symlink_to(shared)
+    (tree / "loop").symlink_to(".")
+    payload = zip_folders({"tree": tree}, limit_mb=1)
+    names = sorted(zipfile.ZipFile(io.BytesIO(payload)).namelist())
+    assert names == ["tree/ch/page.txt", "tree/data/set.csv"]

@@ -36,11 +36,9 @@ def zip_folders(folders: dict[str, Path], limit_mb: int) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for prefix, folder in folders.items():
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    archive.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+            if folder.is_dir():
+                for path, name in _files_to_send(folder):
+                    archive.write(path, f"{prefix}/{name}")
     size = buffer.tell()
     if size > limit_mb * 1024 * 1024:
         raise DaskError(
@@ -48,6 +46,28 @@ def zip_folders(folders: dict[str, Path], limit_mb: int) -> bytes:
             "raise the limit, or put the book on a file system the workers share and set execbook_dask_shared_fs = True"
         )
     return buffer.getvalue()
+
+
+def _files_to_send(folder: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[Path, str]]:
+    """Each file under ``folder`` with its name in the zip. The copy tree holds a linked
+    folder of the book (``data -> /datasets/set``) as a link: one whose target lies outside
+    ``folder`` travels as the files it holds, under the link's name (a zip holds no links,
+    and a worker has not the target); one into a folder already on the way (``loop -> .``,
+    or back from the target) is never followed, so a loop costs nothing."""
+    real_folder = Path(os.path.realpath(folder))
+    seen = seen | {real_folder}
+    found = []
+    for here, dirs, files in os.walk(folder):
+        for name in [*files, *dirs]:
+            path = Path(here, name)
+            relative = path.relative_to(folder).as_posix()
+            if path.is_file():
+                found.append((path, relative))
+            elif path.is_symlink() and path.is_dir():
+                target = Path(os.path.realpath(path))
+                if not any(target.is_relative_to(folder) or folder.is_relative_to(target) for folder in seen):
+                    found += [(file, f"{relative}/{inner}") for file, inner in _files_to_send(target, seen)]
+    return sorted(found, key=lambda pair: pair[1])
 
 
 def run_remote(job: Job, payload: bytes | None, tree: str, lib: str, settings: Any = None) -> dict[str, Any]:
