@@ -278,3 +278,27 @@ def test_a_language_pygments_does_not_know_is_warned_about_at_each_block(tmp_pat
     built = build_in_process(write_book(tmp_path / "book", {"index.md": page}, conf='execbook_execute = "off"\n'))
     warnings = [line for line in built.output.splitlines() if "nosuchlang" in line]
     assert len(warnings) == 2 and "index.md:3" in warnings[0] and "index.md:9" in warnings[1], built.output
+
+
+def test_what_an_interrupted_build_left_is_put_back_by_the_next_build() -> None:
+    """Sphinx emits build-finished for an Exception, not for a KeyboardInterrupt:
+    the next build puts back what the interrupted one replaced, and the collector."""
+    out = run_fresh("""
+        import gc
+        from sphinx.highlighting import PygmentsBridge
+        from execbook.html import speedups
+        class App:
+            pass
+        stock, threshold = PygmentsBridge.get_formatter, gc.get_threshold()
+        interrupted = App()
+        speedups.apply(interrupted)  # and never undone
+        print(PygmentsBridge.get_formatter is not stock, gc.get_freeze_count() > 0)
+        del interrupted
+        gc.collect()
+        following = App()
+        speedups.apply(following)
+        print(PygmentsBridge.get_formatter is not stock)
+        speedups.undo(following)
+        print(PygmentsBridge.get_formatter is stock, gc.get_threshold() == threshold, gc.get_freeze_count() == 0)
+    """)
+    assert out.split() == ["True"] * 6

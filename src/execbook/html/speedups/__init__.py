@@ -8,6 +8,9 @@ debug line, and the stock code runs. ``undo`` (on ``build-finished``, which
 Sphinx emits with the exception when a build fails) puts back what was there,
 and the garbage collector's settings with it. So nothing here outlives a
 build, and a plain Sphinx project built later in the same process runs stock code.
+Sphinx emits ``build-finished`` for an ``Exception`` but not for a
+``KeyboardInterrupt``: what an interrupted build left in place is put back when
+the next build starts (``_repair``; each replacement carries what it replaced).
 
 ``execbook_speedups = False`` in conf.py, or ``EXECBOOK_SPEEDUPS=0`` in the
 environment, applies no speed-up: the two upstream work-arounds in ``fixes``
@@ -31,7 +34,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-MARK = "__execbook_speedup__"  # set on every replacement: "already applied", the one spelling
+MARK = "__execbook_speedup__"  # on every replacement, "already applied" (the one spelling): what it replaced
 MISSING = object()
 
 
@@ -69,7 +72,7 @@ def _shape_differs(patch: Patch, original: Any) -> str | None:
     """Why ``original`` is not what ``patch`` was checked against; None when it is."""
     if original is MISSING:
         return "not found"
-    if getattr(original, MARK, False):
+    if getattr(original, MARK, None) is not None:
         return "already applied (by a build under way)"
     if patch.parameters is not None:
         try:
@@ -85,8 +88,9 @@ def _shape_differs(patch: Patch, original: Any) -> str | None:
 
 # key (a Sphinx app) -> [(owner, name, what its own __dict__ held)] in the order applied
 _applied: weakref.WeakKeyDictionary[Any, list[tuple[Any, str, Any]]] = weakref.WeakKeyDictionary()
-# key -> the collector's threshold before, and whether this build froze
-_collector: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], bool]] = weakref.WeakKeyDictionary()
+# [(a weak reference to the key, the collector's threshold before, whether this build froze)]: at most one;
+# a plain list, so that a build that never finished (KeyboardInterrupt) still has its settings put back
+_collector: list[tuple[Any, tuple[int, ...], bool]] = []
 
 # env -> speed-ups on for the build under way (read by execbook's own domain and collector subclasses)
 _active: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
@@ -105,6 +109,8 @@ def apply(key: Any, speedups: bool = True) -> None:
     the fixes unless ``speedups``), and relax the collector; ``undo(key)`` reverts."""
     if key in _applied:
         return
+    if not _applied:
+        _repair()
     done: list[tuple[Any, str, Any]] = []
     _applied[key] = done
     for patch in all_patches():
@@ -118,21 +124,40 @@ def apply(key: Any, speedups: bool = True) -> None:
             continue
         owner, name = target
         replacement = patch.make(original)
-        setattr(replacement, MARK, True)
-        done.append((owner, name, vars(owner).get(name, MISSING)))
+        before = (owner, name, vars(owner).get(name, MISSING))
+        setattr(replacement, MARK, before)
+        done.append(before)
         setattr(owner, name, replacement)
     if speedups:
         _collect_less(key)
 
 
+def _put_back(owner: Any, name: str, before: Any) -> None:
+    if before is MISSING:
+        delattr(owner, name)
+    else:
+        setattr(owner, name, before)
+
+
 def undo(key: Any) -> None:
     """Put back what ``apply(key)`` replaced, last first, and the collector's settings."""
     for owner, name, before in reversed(_applied.pop(key, [])):
-        if before is MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, before)
+        _put_back(owner, name, before)
     _collect_as_before(key)
+
+
+def _repair() -> None:
+    """With no build of ours under way, a replacement still in place is left from
+    a build that never reached build-finished (Sphinx emits it for an
+    ``Exception``, not for a ``KeyboardInterrupt``): put back what it replaced."""
+    for patch in all_patches():
+        target = _target(patch)
+        current = None if target is None else getattr(target[0], target[1], None)
+        before = getattr(current, MARK, None)
+        if before is not None:
+            _put_back(*before)
+    if _collector:
+        _collect_as_before(_collector[0][0]())
 
 
 @contextmanager
@@ -161,16 +186,16 @@ def _collect_less(key: Any) -> None:
         return
     threshold = gc.get_threshold()
     freeze = gc.get_freeze_count() == 0
-    _collector[key] = (threshold, freeze)
+    _collector.append((weakref.ref(key), threshold, freeze))
     if freeze:
         gc.freeze()
     gc.set_threshold(max(threshold[0], GEN0_THRESHOLD), *threshold[1:])
 
 
 def _collect_as_before(key: Any) -> None:
-    kept = _collector.pop(key, None)
-    if kept is not None:
-        threshold, froze = kept
+    """``key`` None: the build that relaxed the collector is gone."""
+    if _collector and _collector[0][0]() is key:
+        _, threshold, froze = _collector.pop()
         if froze:
             gc.unfreeze()
         gc.set_threshold(*threshold)
