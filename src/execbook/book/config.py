@@ -112,6 +112,26 @@ class ExecbookConfig:
     install_header: str = _option("", "Text of a markdown cell above the install cell.")
     colab_exclude: list = _option([], "Pages (globs, e.g. '**/index') that get no 'Open in Colab' button.", item=str)
     colab_gpu: str = _option("", "Notebooks whose code contains this text ask Colab for a GPU (e.g. 'gpu').")
+    colab_svg_url: list = _option(
+        [],
+        "Images of Colab notebooks as URLs: [prefix, URL] pairs, e.g. ['img', 'https://d2l.ai/_images'] turns "
+        "img/x.svg into https://d2l.ai/_images/x.svg (d2l-book's [colab] replace_svg_url).",
+        item=list,
+    )
+    number_all_equations: bool = _option(
+        True, "Number every display equation, as d2l.ai does (Sphinx's math_number_all); False: labelled ones."
+    )
+    repository_url: str = _option(
+        "",
+        "The book's GitHub repository (https://github.com/OWNER/REPO, or .../tree/BRANCH/FOLDER): an edit "
+        "button on each page and links to the repository and its issues.",
+    )
+    header_placeholders: dict = _option(
+        {},
+        "Values of d2l-book's ###_NAME_### placeholders in header links, e.g. {'ALTERNATE_VERSION': '1.0'}; "
+        "a link with an unset one is left out.",
+        item=str,
+    )
     pdf: dict = _option(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', "

@@ -21,6 +21,7 @@ HERE = Path(__file__).parent
 def setup(app: Sphinx) -> None:
     from execbook.html import (
         doctrees,
+        host,
         mathjax,
         outside,
         reader,
@@ -57,6 +58,9 @@ def setup(app: Sphinx) -> None:
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
     doctrees.setup_doctrees(app)
+    host.setup_host(app)  # sitemap, 404, link previews, dates, repository links: from html_baseurl
+    app.add_post_transform(references.FigureImages)  # a figure's alt text and full-size link
+    app.add_transform(references.NumberEveryEquation)  # math_number_all for MyST's $$ math too
 
 
 def add_package_paths(app: Sphinx, config: Any) -> None:

@@ -1,9 +1,11 @@
-"""Cross-references and citations: clear messages and bibliography files."""
+"""Cross-references and citations: clear messages and bibliography files; figures' alt
+text and full-size links."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import posixpath
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,8 +14,11 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
+from sphinx.util.osutil import relative_uri
 
 from execbook.book.files import book_pages
 from execbook.source.document import Document, MarkdownCell
@@ -268,3 +273,51 @@ def read_every_page(app: Sphinx, env: Any, added: set[str], changed: set[str], r
     """A .bib file the last build left out is readable again: every page is read
     again, so that their citations of its entries resolve."""
     return sorted(env.found_docs - added - changed - removed)
+
+
+class FigureImages(SphinxPostTransform):
+    """A figure's image takes the figure's caption as its alt text (docutils would give
+    its file path) and, on a website, is a link to the image file, so a reader can open
+    it full size (Sphinx links only images given a width or height)."""
+
+    default_priority = 400
+
+    def run(self, **kwargs: Any) -> None:
+        website = self.app.builder.format == "html" and hasattr(self.app.builder, "imagedir")
+        for figure in self.document.findall(nodes.figure):
+            image = next(iter(figure.findall(nodes.image)), None)
+            caption = next(iter(figure.findall(nodes.caption)), None)
+            if image is None:
+                continue
+            if caption is not None and not image.get("alt"):
+                image["alt"] = caption.astext()
+            found = self.env.images.get(image.get("uri", ""))
+            if website and found and not isinstance(image.parent, nodes.reference):
+                folder = relative_uri(self.app.builder.get_target_uri(self.env.docname), self.app.builder.imagedir)
+                link = nodes.reference("", "", internal=True, refuri=posixpath.join(folder, found[1]))
+                image.replace_self(link)
+                link.append(image)
+
+
+class NumberEveryEquation(SphinxTransform):
+    """``math_number_all`` for the display math MyST makes itself (``$$ ... $$``, which
+    Sphinx's math directive never sees): each unlabelled equation gets a label, a
+    number and an id, as the directive gives its own (d2l.ai numbers every one)."""
+
+    default_priority = 500
+
+    def apply(self, **kwargs: Any) -> None:
+        if not self.config.math_number_all:
+            return
+        domain = self.env.get_domain("math")
+        for node in list(self.document.findall(nodes.math_block)):
+            if node.get("label") or node.get("nowrap"):
+                continue
+            docname = self.env.docname
+            node["label"] = f"{docname}:{self.env.new_serialno('sphinx.ext.math#equations')}"
+            domain.note_equation(docname, node["label"], location=node)
+            node["number"] = domain.get_equation_number_for(node["label"])
+            # the id on the node itself, where docutils' PropagateTargets (already run) would put a target's
+            node_id = nodes.make_id(f"equation-{node['label']}")
+            node["ids"].append(node_id)
+            self.document.ids[node_id] = node

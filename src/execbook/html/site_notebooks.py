@@ -9,9 +9,10 @@ whose buttons all work. They are planned when Sphinx starts writing pages
 forked copy of the build beside it (``forked.py``), on the second core Sphinx
 leaves idle; ``build-finished`` waits for them, and writes them itself where
 no fork was made or the fork failed. References in them
-link to the site's own pages (``../../chapters/x.html#sec``) and figures to
-the site's own copies (``../../_images/x.svg``), or both to ``html_baseurl``
-when set, so that a downloaded notebook finds them on the published site.
+link to the site's own pages (``../../chapters/x.html#sec``), or to
+``html_baseurl`` when set; figures are the site's own copies at
+``html_baseurl``, else attached to their cells, so that a downloaded notebook
+shows them wherever it is opened.
 
 A page's notebooks are written again only when something they are made of
 changed: the page's text, its jobs' cache entries, the book's numbers, labels,
@@ -34,11 +35,12 @@ from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.boundary import OutsideError, readable_folders, real_inside_any
 from execbook.book.state import kept_state
+from execbook.book.versions import has_event
 from execbook.execute.layout import Layout
 from execbook.execute.phase import outputs_for
 from execbook.html import forked
 from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
-from execbook.outputs.export import ImageLink, References, copy_if_changed, write_download_notebooks
+from execbook.outputs.export import ATTACH, ImageLink, References, copy_if_changed, write_download_notebooks
 from execbook.source.syntax import parse
 from execbook.version import __version__
 
@@ -239,20 +241,25 @@ def write_page(
 
 def site_image(app: Sphinx, refs: References, docname: str) -> ImageLink:
     """The site's own copy of a figure (``_images/x.svg``, copied there by
-    Sphinx for the page), so the site holds each image once; at
-    ``html_baseurl``, a downloaded notebook shows its figures too."""
+    Sphinx for the page) at ``html_baseurl``, so the site holds each image once
+    and a downloaded notebook finds it; without a base URL, the image is
+    attached to its cell: a path relative to the site would break as soon as
+    the notebook leaves it (downloaded alone, opened in Colab)."""
     srcdir = Path(app.srcdir).resolve()
     folder = getattr(app.builder, "imagedir", "_images")
 
     def link(original: Path) -> str | None:
-        if not original.is_relative_to(srcdir):
-            return None
+        if not original.is_relative_to(srcdir):  # an allowed folder beside the book: not in the site
+            return ATTACH
         found = app.env.images.get(original.relative_to(srcdir).as_posix())
-        return refs.site_file(docname, f"{folder}/{found[1]}") if found else None
+        if not app.config.html_baseurl:
+            return ATTACH
+        return refs.site_file(docname, f"{folder}/{found[1]}") if found else ATTACH
 
     return link
 
 
 def setup_site_notebooks(app: Sphinx) -> None:
-    app.connect("write-started", start_site_notebooks)
+    if has_event(app, "write-started"):  # else build-finished writes them all (Sphinx 7.2)
+        app.connect("write-started", start_site_notebooks)
     app.connect("build-finished", write_site_notebooks)

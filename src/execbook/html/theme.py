@@ -42,6 +42,7 @@ def configure(app: Sphinx, config: Config) -> None:
 
     setdefault(config, "numfig", True)
     setdefault(config, "math_numfig", True)
+    setdefault(config, "math_number_all", options.number_all_equations)  # d2l.ai numbers every one
     setdefault(config, "numfig_secnum_depth", 2)
     setdefault(
         config,

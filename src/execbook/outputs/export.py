@@ -14,6 +14,8 @@ Markdown rewriting share one resolved environment and one set of page files.
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import posixpath
 import re
 import shutil
@@ -78,7 +80,8 @@ def note_section_anchors(app: Any, doctree: nodes.document) -> None:
     """On ``doctree-read`` (after the other handlers): the page's section
     anchors, kept in the environment, so that the notebooks' section numbers
     need not unpickle each referenced page's doctree again (5 ms a page)."""
-    kept_state(app.env).section_anchors[app.env.current_document.docname] = section_anchors(doctree)
+    # env.docname, not env.current_document: Sphinx 7.2 has no current_document
+    kept_state(app.env).section_anchors[app.env.docname] = section_anchors(doctree)
 
 
 def purge_section_anchors(app: Any, env: Any, docname: str) -> None:
@@ -401,6 +404,26 @@ class PageFiles:
 
 
 ImageLink = Callable[[Path], "str | None"]  # the book's image file -> where a notebook finds it, or None: copy it
+ATTACH = "attachment:"  # what an ImageLink answers for an image carried inside the notebook itself
+
+
+def attach(cell: nbformat.NotebookNode, original: Path) -> str:
+    """The image as an attachment of its markdown cell (base64, nbformat's ``attachments``):
+    a notebook downloaded alone, or opened in Colab, shows it with no file beside it."""
+    mime = mimetypes.guess_type(original.name)[0] or "application/octet-stream"
+    name = original.name
+    cell.setdefault("attachments", {})[name] = {mime: base64.b64encode(original.read_bytes()).decode("ascii")}
+    return ATTACH + name
+
+
+def replaced_url(image: str, rules: list[list[str]]) -> str | None:
+    """d2l-book's ``[colab] replace_svg_url``: an image spelled under a prefix (``img/x.svg``)
+    shown from a URL (``https://d2l.ai/_images/x.svg``)."""
+    for prefix, url in rules:
+        prefix = prefix.strip().strip("/")
+        if prefix and image.startswith(prefix + "/"):
+            return f"{url.rstrip('/')}/{image[len(prefix) + 1 :]}"
+    return None
 
 
 def place_images(
@@ -411,25 +434,32 @@ def place_images(
     copies: list[tuple[Path, Path]],
     folders: list[Path],
     tab_root: Path,
+    rules: list[list[str]] | None = None,
 ) -> None:
-    """Each local image a markdown cell shows: linked where ``image_link``
-    finds it, else copied into ``tab_root`` at its place in the book and linked
-    from the notebook (``../img/x.svg``). ``folders``: those a page may take
+    """Each local image a markdown cell shows: from a URL where one of ``rules``
+    (``replaced_url``) applies, else linked where ``image_link`` finds it (or attached
+    to its cell, where it answers ``ATTACH``), else copied into ``tab_root`` at its
+    place in the book and linked from the notebook (``../img/x.svg``). ``folders``: those a page may take
     files from (``boundary.readable_folders``), the book's first; an image in
     none of them (``../secret.png``, a link to one) was reported when the page
     was read: its alt text stays, nothing is copied."""
 
-    def place(match: re.Match[str]) -> str:
+    def place(match: re.Match[str], cell: nbformat.NotebookNode) -> str:
         image = match.group(2)
         if "://" in image or image.startswith("data:"):
             return match.group(0)
+        url = replaced_url(image, rules or [])
+        if url is not None:
+            return match.group(1) + url + match.group(3)
         original = real_inside_any(folders, source.parent / image)
         if original is None:
             return match.group(1)[2:-2]  # the alt text
         if not original.is_file():
             return match.group(0)
         link = image_link(original) if image_link else None
-        if link is None:
+        if link == ATTACH:
+            link = attach(cell, original)
+        elif link is None:
             copy = tab_root / copy_name(original, folders)
             copy_if_changed(original, copy, tab_root)
             copies.append((original, copy))
@@ -438,7 +468,7 @@ def place_images(
 
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = IMAGE_RE.sub(place, cell.source)
+            cell.source = IMAGE_RE.sub(lambda match, cell=cell: place(match, cell), cell.source)
 
 
 def write_download_notebooks(
@@ -462,7 +492,8 @@ def write_download_notebooks(
             cell["id"] = f"cell-{number}"
         target = checked_write_target(root, root / tab / f"{docname}.ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
-        place_images(notebook, source, target, image_link, written.images.setdefault(tab, []), folders, root / tab)
+        copies = written.images.setdefault(tab, [])
+        place_images(notebook, source, target, image_link, copies, folders, root / tab, options.colab_svg_url)
         text = notebook_text(notebook) + "\n"  # nbformat.writes' text, without its schema check and deep copy
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")

@@ -1,0 +1,206 @@
+"""What a host needs from a published book, from one base URL (``html_baseurl``).
+
+With ``html_baseurl`` set, the site gets ``sitemap.xml`` (every page, written
+here from the environment, so an incremental build lists the pages it did
+not rewrite too: sphinx-sitemap lists only the pages written by the build that
+made it) and a ``robots.txt`` pointing at it; Sphinx writes the canonical
+link; sphinxext-opengraph the Open Graph/Twitter tags and the meta
+description, with the page's first raster figure or the book's logo as image
+(Open Graph readers do not show SVG); sphinx-notfound-page a ``404.html``
+whose links and assets are absolute paths under the base URL, so it works at
+any depth; sphinx-last-updated-by-git the date of the page's last commit, when
+the book is in a git work tree. ``execbook_repository_url`` adds an edit
+button per page and links to the repository and its issues. d2l-book's
+version placeholders in header links are filled from
+``execbook_header_placeholders``, or the link is dropped with one warning.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from xml.sax.saxutils import escape
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+from execbook.book import config as cfg
+from execbook.book.boundary import checked_write_target, real_path
+from execbook.book.config import setdefault
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_RE = re.compile(r"###_([A-Z_]+)_###")
+GITHUB_URL_RE = re.compile(r"^https://github\.com/(?P<user>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?(?:/tree/(?P<rest>.+))?/?$")
+OG_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}  # what link previews show (no SVG)
+
+
+def base_url(config: Config) -> str:
+    """The site's address with one trailing slash, or '' when the book sets none."""
+    base = (config.html_baseurl or "").strip()
+    return base.rstrip("/") + "/" if base else ""
+
+
+def in_git_work_tree(folder: Path) -> bool:
+    """Whether ``folder`` is inside a git work tree (a ``.git`` folder or file above it);
+    outside one, git-based dates would only warn on every page."""
+    return any((parent / ".git").exists() for parent in (folder.resolve(), *folder.resolve().parents))
+
+
+def setup_host(app: Sphinx) -> None:
+    """The maintained extensions, where a base URL says where the site lives;
+    ``html_baseurl`` is one of Sphinx's own values, known before extensions load."""
+    if base_url(app.config):
+        app.setup_extension("notfound.extension")
+        app.setup_extension("sphinxext.opengraph")
+        if in_git_work_tree(Path(app.srcdir)):
+            app.setup_extension("sphinx_last_updated_by_git")
+        app.connect("html-page-context", page_image, priority=400)  # before opengraph (500) reads it
+        app.connect("build-finished", write_sitemap)
+    app.connect("config-inited", configure_host, priority=110)  # after theme.configure (100)
+
+
+def configure_host(app: Sphinx, config: Config) -> None:
+    options = cfg.get(config)
+    base = base_url(config)
+    if base:
+        setdefault(config, "notfound_urls_prefix", urlparse(base).path or "/")
+        setdefault(config, "ogp_site_url", base)
+        setdefault(config, "ogp_social_cards", {"enable": False})  # a matplotlib PNG per page otherwise
+        if "sphinx_last_updated_by_git" in app.extensions:
+            setdefault(config, "git_untracked_show_sourcelink", True)  # a new page keeps its source link
+            # a shallow CI clone gives no date, not one warning per page that fails -W
+            config.suppress_warnings = [*config.suppress_warnings, "git.too_shallow"]
+    if config.html_theme == "pydata_sphinx_theme":
+        theme_options = dict(config.html_theme_options or {})
+        fill_placeholders(theme_options, options.header_placeholders)
+        if options.repository_url:
+            repository_links(app, config, theme_options, options.repository_url)
+        config.html_theme_options = theme_options
+
+
+def repository_links(app: Sphinx, config: Config, theme_options: dict[str, Any], url: str) -> None:
+    """An edit button per page (the theme's, from html_context) and icon links to the
+    repository and its issues. The URL may name a branch and the book's folder
+    (``https://github.com/owner/repo/tree/main/book``)."""
+    found = GITHUB_URL_RE.match(url.strip())
+    if found is None:
+        cfg.report_config_error(
+            app,
+            f"execbook_repository_url: {url!r} is not a GitHub repository URL; write "
+            "'https://github.com/OWNER/REPO' (or '.../tree/BRANCH/FOLDER' for a book in a folder of it)",
+        )
+    branch, _, folder = (found.group("rest") or "main").partition("/")
+    repo = f"https://github.com/{found.group('user')}/{found.group('repo')}"
+    config.html_context = {
+        "github_user": found.group("user"),
+        "github_repo": found.group("repo"),
+        "github_version": branch,
+        "doc_path": folder.strip("/"),
+        **(config.html_context or {}),
+    }
+    theme_options.setdefault("use_edit_page_button", True)
+    links = list(theme_options.get("icon_links", []))
+    known = {link.get("url") for link in links}
+    for name, href, icon in (
+        ("Repository", repo, "fa-brands fa-github"),
+        ("Open an issue", f"{repo}/issues", "fa-solid fa-circle-exclamation"),
+    ):
+        if href not in known:
+            links.append({"name": name, "url": href, "icon": icon, "type": "fontawesome"})
+    theme_options["icon_links"] = links
+
+
+def fill_placeholders(theme_options: dict[str, Any], values: dict[str, str]) -> None:
+    """d2l-book's ``###_NAME_###`` in header links, which d2l's CI rewrote with sed:
+    filled from ``execbook_header_placeholders``; a link with a name left unset is
+    dropped, with one warning naming what to set."""
+    missing: set[str] = set()
+
+    def fill(text: str) -> str:
+        def one(found: re.Match[str]) -> str:
+            if found.group(1) in values:
+                return values[found.group(1)]
+            missing.add(found.group(1))
+            return found.group(0)
+
+        return PLACEHOLDER_RE.sub(one, text)
+
+    for key in ("icon_links", "external_links"):
+        if key not in theme_options:
+            continue
+        kept = []
+        for link in theme_options[key]:
+            filled = {name: fill(value) if isinstance(value, str) else value for name, value in link.items()}
+            if not any(isinstance(value, str) and PLACEHOLDER_RE.search(value) for value in filled.values()):
+                kept.append(filled)
+        theme_options[key] = kept
+    if missing:
+        names = ", ".join(f"{name!r}: '...'" for name in sorted(missing))
+        logger.warning(
+            f"header links with {', '.join(f'###_{name}_###' for name in sorted(missing))} were left out; "
+            f"set execbook_header_placeholders = {{{names}}} in conf.py to fill them "
+            "(config.ini: [html] header_placeholders, one 'NAME, value' a line)",
+            type="execbook",
+            subtype="header_links",
+        )
+
+
+def page_image(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """The image of a page's link preview: its first raster figure, else the book's logo,
+    as an absolute URL (opengraph takes ``og:image`` from the page's fields as is)."""
+    if doctree is None:
+        return
+    fields = context.get("meta") or {}
+    if "og:image" in fields:
+        return
+    url = first_figure_url(app, doctree) or logo_url(app)
+    if url:
+        context["meta"] = {**fields, "og:image": url}
+
+
+def first_figure_url(app: Sphinx, doctree: nodes.document) -> str | None:
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        found = app.env.images.get(uri)
+        if found and Path(uri).suffix.lower() in OG_IMAGE_SUFFIXES:
+            return base_url(app.config) + posixpath.join(getattr(app.builder, "imagedir", "_images"), found[1])
+    return None
+
+
+def logo_url(app: Sphinx) -> str | None:
+    logo = app.config.html_logo
+    if not logo:
+        return None
+    if "://" in logo:
+        return logo
+    return f"{base_url(app.config)}_static/{posixpath.basename(logo)}"
+
+
+def write_sitemap(app: Sphinx, exception: Exception | None) -> None:
+    """``sitemap.xml`` of every page the site has, and a ``robots.txt`` naming it."""
+    if exception is not None or app.builder.format != "html" or app.builder.name.startswith("epub"):
+        return
+    base = base_url(app.config)
+    outdir = real_path(app.outdir)
+    pages = sorted(app.env.found_docs)
+    urls = "".join(f"  <url><loc>{escape(base + app.builder.get_target_uri(page))}</loc></url>\n" for page in pages)
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
+    )
+    write_if_changed(checked_write_target(outdir, outdir / "sitemap.xml"), sitemap)
+    if not any((Path(app.confdir) / extra / "robots.txt").exists() for extra in app.config.html_extra_path):
+        robots = f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n"  # a book's own robots.txt wins
+        write_if_changed(checked_write_target(outdir, outdir / "robots.txt"), robots)
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """A no-op build leaves the file (and its date) alone."""
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
