@@ -175,3 +175,44 @@ def test_a_failed_job_is_reported_again_by_the_next_build(tmp_path: Path) -> Non
     assert "broken on purpose" in first.stdout + first.stderr
     assert not (book / uptodate.STAMP).exists()
     assert "nothing changed" not in build(book).stdout  # Sphinx looks again
+
+
+def test_an_edit_that_kept_its_mtime_is_seen(tmp_path: Path) -> None:
+    """``cp -p``, ``rsync -t`` and ``tar`` set the old mtime on new content: the inode change time moves."""
+    book = tiny_book(tmp_path / "book")
+    page = book / "page.md"
+    before = uptodate.inputs_digest(book, ARGV)
+    info = page.stat()
+    page.write_text("# Page\n\nTest.\n")  # the same size as "Text."
+    os.utime(page, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert page.stat().st_size == info.st_size and page.stat().st_mtime_ns == info.st_mtime_ns
+    assert uptodate.inputs_digest(book, ARGV) != before
+
+
+def test_files_read_from_extra_roots_count(tmp_path: Path) -> None:
+    """Files outside the book that code read (execbook_track_reads_in), from the reads memo."""
+    book = tiny_book(tmp_path / "book")
+    data = tmp_path / "datasets" / "values.csv"
+    data.parent.mkdir()
+    data.write_text("1,2,3\n")
+    memo = book / uptodate.READS_MEMO
+    memo.parent.mkdir(parents=True)
+    memo.write_text(json.dumps({"files": {}, "entries": {"k": [1, 2, 3, 4, {str(data): "ab", "helpers.py": "cd"}]}}))
+    before = uptodate.inputs_digest(book, ARGV)
+    touch_later(data, "4,5,6\n")
+    assert uptodate.inputs_digest(book, ARGV) != before
+
+
+def test_a_strict_build_trusts_only_the_stamp_of_a_strict_build(tmp_path: Path) -> None:
+    """A build that warned (a cached failing cell, say) and exited 0 leaves a stamp; a -W build
+    must not be answered by it, or the warning would never fail it."""
+    book = tiny_book(tmp_path / "book")
+    (book / "_build" / "html").mkdir(parents=True)
+    strict = [*ARGV, "-W"]
+    uptodate.record(book, uptodate.inputs_digest(book, ARGV))
+    assert uptodate.is_current(book, ARGV)
+    assert not uptodate.is_current(book, strict)
+    assert not uptodate.is_current(book, [*ARGV, "--fail-on-warning"])
+    uptodate.record(book, uptodate.inputs_digest(book, strict), strict=True)
+    assert uptodate.is_current(book, strict)
+    assert uptodate.is_current(book, ARGV)

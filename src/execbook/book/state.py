@@ -57,7 +57,7 @@ class KeptState:
     page_jobs: dict[str, tuple[tuple[int, int], list[Job]]] = field(default_factory=dict)  # by page: (file stamp, jobs)
     keys: dict[str, dict[str, str]] = field(default_factory=dict)  # by page, by tab: the job's cache key
     libraries: tuple[Any, dict[str, Library]] | None = None  # (what they were extracted from, by tab)
-    failures: dict[str, int] = field(default_factory=dict)  # by page: failing cells
+    failures: dict[str, list[Any]] = field(default_factory=dict)  # by page: failing cells (execute.failures.Failure)
     section_anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # by page: section id -> toc key
 
 

@@ -7,13 +7,15 @@ compares a fingerprint of everything the site was built from with the one
 stored by the last build that succeeded with every job ok; when they match, it
 says so and stops, in about a tenth of a second. Anything else goes to Sphinx.
 
-The fingerprint holds, as (path, mtime, size):
+The fingerprint holds, as (path, mtime, size, ctime), so that an edit which
+kept its mtime (``cp -p``, ``rsync -t``, ``tar``) is seen by its inode change time:
 
 * every file of the book's folder, except the build folder, hidden folders,
   ``__pycache__``, ``node_modules``, ``jupyter_execute`` and virtualenvs;
 * the files from outside the book that the last build depended on (an
   ``execbook_allow_outside`` include, for instance), listed by the extension
-  at the end of that build (``OUTSIDE_LIST``);
+  at the end of that build (``OUTSIDE_LIST``), and the files outside the book
+  that code read (``execbook_track_reads_in``, from the reads memo ``READS_MEMO``);
 * execbook's own files, and every installed distribution of this Python
   (a ``pip install`` or upgrade changes its ``.dist-info``);
 * the command line, and the ``EXECBOOK_*``, ``SPHINX*`` and ``PYTHONPATH``
@@ -21,9 +23,12 @@ The fingerprint holds, as (path, mtime, size):
 * everything the last build wrote into ``_build/html`` and ``_build/doctrees``,
   so a deleted or edited output is rebuilt.
 
-``-E``/``-a`` (rebuild everything) always run Sphinx. The stamp is written only
-after a build that exited 0 and whose jobs all ran ok, so a failure is
-reported again by the next build rather than hidden by this shortcut.
+``-E``/``-a`` (rebuild everything) always run Sphinx. The stamp is removed when
+a build starts and written only after a build that exited 0 and whose jobs all
+ran ok, so a failure, or a build killed half-way, is seen again by the next
+build rather than hidden by this shortcut. A ``-W`` build is answered only by
+the stamp of a ``-W`` build (which had no warning): a build that warned, of a
+cached failing cell say, leaves a stamp a strict build does not trust.
 
 Only the standard library is imported here: importing Sphinx is the cost this
 module avoids.
@@ -40,10 +45,12 @@ from typing import Any
 
 from execbook.book.files import BUILD_DIR, is_source_folder
 
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 STAMP = Path(BUILD_DIR) / "execbook-uptodate.json"  # beside the outputs it describes, not among them
 REPORT = Path(BUILD_DIR) / "doctrees" / "execbook" / "report.json"
 OUTSIDE_LIST = Path(BUILD_DIR) / "doctrees" / "execbook" / "outside-dependencies.json"
+READS_MEMO = Path(BUILD_DIR) / "doctrees" / "execbook" / "reads.json"  # execute.reads.MEMO_FILE
+STRICT_FLAGS = {"-W", "--fail-on-warning"}
 OUTPUT_DIRS = (Path(BUILD_DIR) / "html", Path(BUILD_DIR) / "doctrees")
 FORCE_FLAGS = {"-E", "-a", "--fresh-env", "--write-all"}
 QUIET_FLAGS = {"-q", "-Q", "--quiet", "--silent"}
@@ -84,8 +91,15 @@ def may_skip(argv: list[str]) -> bool:
     )
 
 
-def _tree_stats(top: Path, skip_top: bool) -> list[tuple[str, int, int]]:
-    """(relative path, mtime_ns, size) of every file under ``top``; with ``skip_top``,
+Stat = tuple[str, int, int, int]
+
+
+def _stat(path: str, info: os.stat_result) -> Stat:
+    return (path, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+
+
+def _tree_stats(top: Path, skip_top: bool) -> list[Stat]:
+    """(relative path, mtime_ns, size, ctime_ns) of every file under ``top``; with ``skip_top``,
     the folders that are not the book's sources are left out."""
     stats = []
     for root, dirs, files in os.walk(top):
@@ -100,19 +114,18 @@ def _tree_stats(top: Path, skip_top: bool) -> list[tuple[str, int, int]]:
                 info = os.stat(path)
             except OSError:  # removed while we walk: the next fingerprint differs anyway
                 continue
-            stats.append((os.path.relpath(path, top), info.st_mtime_ns, info.st_size))
+            stats.append(_stat(os.path.relpath(path, top), info))
     stats.sort()
     return stats
 
 
-def _file_stats(paths: list[str]) -> list[tuple[str, int, int]]:
+def _file_stats(paths: list[str]) -> list[Stat]:
     stats = []
-    for path in sorted(paths):
+    for path in sorted(set(paths)):
         try:
-            info = os.stat(path)
-            stats.append((path, info.st_mtime_ns, info.st_size))
+            stats.append(_stat(path, os.stat(path)))
         except OSError:
-            stats.append((path, -1, -1))
+            stats.append((path, -1, -1, -1))
     return stats
 
 
@@ -135,6 +148,17 @@ def _outside_dependencies(book: Path) -> list[str]:
         return []
 
 
+def _outside_reads(book: Path) -> list[str]:
+    """The files outside the book that code read (absolute paths in the reads memo:
+    ``execbook_track_reads_in``); reads of the book's own files are in its fingerprint already."""
+    try:
+        memo = json.loads((book / READS_MEMO).read_text(encoding="utf-8"))
+        entries = memo.get("entries", {}).values()
+        return [read for entry in entries for read in entry[-1] if os.path.isabs(read)]
+    except (OSError, ValueError, AttributeError, TypeError, IndexError):
+        return []
+
+
 def inputs_digest(book: Path, argv: list[str]) -> str:
     """One hash of everything a build of ``book`` with this command line reads."""
     described = {
@@ -147,7 +171,7 @@ def inputs_digest(book: Path, argv: list[str]) -> str:
         "installed": _installed(),
         "execbook": _tree_stats(PACKAGE_DIR, skip_top=True),
         "book": _tree_stats(book, skip_top=True),
-        "outside": _file_stats(_outside_dependencies(book)),
+        "outside": _file_stats(_outside_dependencies(book) + _outside_reads(book)),
     }
     return _digest(described)
 
@@ -169,6 +193,8 @@ def is_current(book: Path, argv: list[str]) -> bool:
         return False
     if stamp.get("version") != STAMP_VERSION:
         return False
+    if is_strict(argv) and not stamp.get("strict"):  # the last build may have warned
+        return False
     return stamp.get("inputs") == inputs_digest(book, argv) and stamp.get("outputs") == outputs_digest(book)
 
 
@@ -183,13 +209,19 @@ def all_jobs_ok(book: Path) -> bool:
     return report.get("failed", 0) == 0
 
 
-def record(book: Path, inputs: str) -> None:
-    """Store the fingerprint of a build that succeeded; ``inputs`` was taken before it ran."""
+def is_strict(argv: list[str]) -> bool:
+    """Whether warnings fail this build (``-W``)."""
+    return bool(STRICT_FLAGS.intersection(argv))
+
+
+def record(book: Path, inputs: str, strict: bool = False) -> None:
+    """Store the fingerprint of a build that succeeded; ``inputs`` was taken before it ran,
+    ``strict``: it ran with ``-W`` (so it had no warning)."""
     stamp = book / STAMP
     stamp.unlink(missing_ok=True)
     if not all_jobs_ok(book) or not (book / OUTPUT_DIRS[0]).is_dir():
         return
-    text = json.dumps({"version": STAMP_VERSION, "inputs": inputs, "outputs": outputs_digest(book)})
+    text = json.dumps({"version": STAMP_VERSION, "inputs": inputs, "outputs": outputs_digest(book), "strict": strict})
     stamp.write_text(text, encoding="utf-8")
 
 

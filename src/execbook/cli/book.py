@@ -5,6 +5,8 @@ and the commands that need no Sphinx build: ``build lib`` and ``check``."""
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -16,9 +18,10 @@ from sphinx.errors import ConfigError
 from sphinx.util.matching import Matcher
 
 from execbook.book import config as cfg
-from execbook.book.files import book_pages, decode_page
+from execbook.book.files import BUILD_DIR, book_pages, decode_page
 from execbook.book.scan import book_left_out
 from execbook.compat import config_ini, d2lbook
+from execbook.execute.failures import FAILURES_FILE
 from execbook.source.syntax import parse
 
 
@@ -154,8 +157,29 @@ def check_book(folder: Path) -> int:
         for message in ([undecodable] if undecodable else []) + doc.messages:
             print(f"{path.relative_to(folder)}:{message.line}: {message.text} [execbook.{message.subtype}]")
             problems += 1
+    for failure in stored_failures(folder, set(pages)):
+        where = os.path.relpath(failure["file"], folder)
+        print(f"{where}:{failure['line']}: {failure['text']} (stored outputs) [execbook.{failure['subtype']}]")
+        problems += 1
     print(f"execbook check: {len(pages)} pages, {problems} problem{'s' * (problems != 1)}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def stored_failures(folder: Path, pages: set[str]) -> list[dict]:
+    """The failing cells of the last build's outputs (``failures.json``, written by every build),
+    of the pages the book still has: a failure the cache holds is a problem until the code is fixed."""
+    path = folder / BUILD_DIR / "doctrees" / "execbook" / FAILURES_FILE
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    keys = {"page", "file", "line", "text", "subtype"}
+    return [
+        entry
+        for entry in listed
+        if isinstance(listed, list)
+        if isinstance(entry, dict) and keys <= set(entry) and entry["page"] in pages
+    ]
 
 
 def only_tabs_args(requested: str, tabs: list[str]) -> list[str]:

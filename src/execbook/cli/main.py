@@ -194,7 +194,7 @@ def build(what: str, book: Path, tabs: str | None, extra: list[str], argv: list[
         status = loaded.run_sphinx("-M", "html", str(book), str(book / BUILD_DIR), *extra)
         if status == 0:
             try:
-                uptodate.record(book, inputs)
+                uptodate.record(book, inputs, strict=uptodate.is_strict([*extra, *loaded.flags]))
             except OSError as error:  # the site is built; only the next build's shortcut is lost
                 print(f"execbook: note: could not record the build for the unchanged-book shortcut ({error})")
         return status

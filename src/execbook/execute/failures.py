@@ -1,5 +1,8 @@
 """Failing cells per page, kept with the environment, so that a rebuild which
-does not re-read a failing page still counts it (``execbook_fail_on_error``).
+does not re-read a failing page still reports it: its warnings are given again
+at the page on every build (a ``-W`` build sees them, whether or not the page
+was read), ``execbook_fail_on_error`` counts them, and ``execbook check`` reads
+the list each build writes (``failures.json``).
 
 An ``EnvironmentCollector``, as MyST-NB keeps its own per-page data: Sphinx
 forgets a page's entry when the page is read again or removed, and merges the
@@ -8,7 +11,9 @@ entries found by parallel readers.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -17,18 +22,38 @@ from sphinx.environment.collectors import EnvironmentCollector
 from sphinx.util import logging
 
 from execbook.book import config as cfg
+from execbook.book.files import atomic_write
 from execbook.book.state import kept_state
 
 logger = logging.getLogger(__name__)
 
+FAILURES_FILE = "failures.json"  # in <doctrees>/execbook/, read by `execbook check`
 
-def record_failures(env: BuildEnvironment, docname: str, count: int) -> None:
-    """The page's failing cells, counted when it is read."""
+
+class Failure(NamedTuple):
+    """One failing cell (or interrupted job) of a page, as its warning says it."""
+
+    text: str
+    line: int
+    subtype: str
+
+
+def warn_failure(docname: str, failure: Failure) -> None:
+    logger.warning(failure.text, location=(docname, failure.line), type="execbook", subtype=failure.subtype)
+
+
+def record_failures(env: BuildEnvironment, docname: str, found: list[Failure]) -> None:
+    """The page's failing cells, found when it is read."""
     failures = kept_state(env).failures
-    if count:
-        failures[docname] = count
+    if found:
+        failures[docname] = list(found)
     else:
         failures.pop(docname, None)
+
+
+def page_failures(env: BuildEnvironment) -> dict[str, list[Failure]]:
+    """Every page's failures (an entry an older execbook kept as a bare count has no text: left out)."""
+    return {name: found for name, found in kept_state(env).failures.items() if isinstance(found, list) and found}
 
 
 class FailuresCollector(EnvironmentCollector):
@@ -43,15 +68,43 @@ class FailuresCollector(EnvironmentCollector):
         """Nothing: the reader counts a page's failures before its doctree exists."""
 
 
+def warn_kept_failures(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """``env-before-read-docs``: the failures of pages this build does not read are
+    warned again, as reading them would (a cached failure must fail a ``-W`` build
+    every time, not only the build that ran it)."""
+    reading = set(docnames)
+    for docname, found in sorted(page_failures(env).items()):
+        if docname not in reading:
+            for failure in found:
+                warn_failure(docname, failure)
+
+
 def fail_on_error(app: Sphinx, exception: Exception | None) -> None:
     """``build-finished``: with ``execbook_fail_on_error``, any failing cell of the book fails the build."""
-    failures = kept_state(app.env).failures if app.env else {}
+    failures = page_failures(app.env) if app.env else {}
     if exception is None and failures and cfg.get(app.config).fail_on_error:
         pages = ", ".join(sorted(failures))
-        logger.error(f"execbook: {sum(failures.values())} failing cell(s) in {pages} (execbook_fail_on_error = True)")
+        count = sum(map(len, failures.values()))
+        logger.error(f"execbook: {count} failing cell(s) in {pages} (execbook_fail_on_error = True)")
         app.statuscode = 1
+
+
+def write_failures(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: the book's failures as JSON, with each page's file, for ``execbook check``."""
+    if exception is not None or app.env is None:
+        return
+    listed = [
+        {"page": docname, "file": str(app.env.doc2path(docname)), **failure._asdict()}
+        for docname, found in sorted(page_failures(app.env).items())
+        for failure in found
+    ]
+    target = Path(app.doctreedir) / "execbook" / FAILURES_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, json.dumps(listed, indent=1))
 
 
 def setup_failures(app: Any) -> None:
     app.add_env_collector(FailuresCollector)
+    app.connect("env-before-read-docs", warn_kept_failures)
     app.connect("build-finished", fail_on_error)
+    app.connect("build-finished", write_failures)

@@ -17,7 +17,8 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.files import decode_page
-from execbook.execute.failures import record_failures
+from execbook.book.versions import source_path
+from execbook.execute.failures import Failure, record_failures, warn_failure
 from execbook.execute.phase import outputs_for
 from execbook.execute.results import Status, cell_errors
 from execbook.html.references import footnote_citations
@@ -39,7 +40,7 @@ def skip_undecodable(
     """Leave out a page Sphinx cannot decode, with a warning at its line: Sphinx
     would stop the whole build on it, with no file named ("Encoding error!")."""
     for docname in sorted(added | changed):
-        _, problem = decode_page(env.doc2path(docname).read_bytes(), app.config.source_encoding)
+        _, problem = decode_page(source_path(env, docname).read_bytes(), app.config.source_encoding)
         if problem is None:
             continue
         logger.warning(problem.text, location=(docname, problem.line), type="execbook", subtype=problem.subtype)
@@ -67,7 +68,7 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     for message in doc.messages:
         logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
     executed = outputs_for(app, docname, doc)
-    failures = sum(report_failures(docname, tab, notebook) for tab, notebook in executed.items())
+    failures = [failure for tab, notebook in executed.items() for failure in report_failures(docname, tab, notebook)]
     record_failures(app.env, docname, failures)
     app.env.metadata[docname]["execbook_notebook_tabs"] = list(doc.notebook_tabs)  # for the page buttons
     source[0] = compact_notebook_text(rendered_notebook(doc, executed, shown_code(app)))
@@ -83,9 +84,10 @@ def compact_notebook_text(notebook: nbformat.NotebookNode) -> str:
     return json.dumps(notebook, cls=BytesEncoder, sort_keys=True, ensure_ascii=False)
 
 
-def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> int:
-    """A failing cell is reported at its line in the page, with its framework; returns how many."""
-    count = 0
+def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> list[Failure]:
+    """A failing cell is reported at its line in the page, with its framework; returns them,
+    kept so that later builds that do not read the page report them again."""
+    found = []
     meta = notebook.metadata.get("execbook", {})
     worker = f" (worker {meta['worker']})" if meta.get("worker") else ""
     for error in cell_errors(notebook):
@@ -94,17 +96,18 @@ def report_failures(docname: str, tab: str, notebook: nbformat.NotebookNode) -> 
             if error.ename in ("CellTimeout", "DeadKernel")
             else f"the cell raised {error.ename}: {error.evalue}"
         )
-        logger.warning(f"[{tab}] {what}{worker}", location=(docname, error.line or 1), type="execbook", subtype="cell")
-        count += 1
+        found.append(Failure(f"[{tab}] {what}{worker}", error.line or 1, "cell"))
     if meta.get("status") == Status.INTERRUPTED:
-        logger.warning(
-            f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
-            location=(docname, meta.get("failed_line") or 1),
-            type="execbook",
-            subtype="kernel",
+        found.append(
+            Failure(
+                f"[{tab}] {meta.get('message') or meta['status']}{worker}; the page shows the outputs up to there",
+                meta.get("failed_line") or 1,
+                "kernel",
+            )
         )
-        count += 1
-    return count
+    for failure in found:
+        warn_failure(docname, failure)
+    return found
 
 
 def read_notebook(text: str) -> nbformat.NotebookNode:
