@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: help html check-links serve pdf notebooks slides lib lint test unit bench dist clean
+.PHONY: help html check-links serve pdf notebooks slides lib lint test test-lowest unit bench dist clean
 
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
@@ -21,6 +21,8 @@ help:
 	@echo "make notebooks  .ipynb per page and framework, and zips, into $(BUILDDIR)/notebooks"
 	@echo "make slides reveal.js decks from slide marks, into $(BUILDDIR)/slides"
 	@echo "make lib    write the book's library (dlb/) into this folder"
+	@echo "make test-lowest  the oldest versions pyproject.toml admits (constraints/lowest.txt), in .venv-lowest:"
+	@echo "            the demo book with -W, then the Sphinx-level tests"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make bench  execbook against MyST-NB and plain Sphinx on a generated book"
 	@echo "make dist   execbook's sdist and wheel into dist/ (pip install dist/execbook-*.whl)"
@@ -63,6 +65,25 @@ lint: $(BIN)/.test-stamp
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The floors of pyproject.toml, tested: the latest patch of each floor's series (constraints/lowest.txt)
+# in a venv of its own; the demo book is copied out so its build does not touch $(BUILDDIR)/html.
+LOWEST_VENV := .venv-lowest
+LOWEST_BIN  := $(LOWEST_VENV)/bin
+LOWEST_BOOK := $(BUILDDIR)/lowest/book
+
+$(LOWEST_BIN)/.test-stamp: requirements.txt pyproject.toml constraints/lowest.txt
+	test -x $(LOWEST_BIN)/python || $(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_BIN)/python -m pip install --quiet -c constraints/lowest.txt -r requirements.txt
+	$(LOWEST_BIN)/python -m pip install --quiet -c constraints/lowest.txt -e '.[testing]'
+	touch $@
+
+test-lowest: $(LOWEST_BIN)/.test-stamp
+	$(LOWEST_BIN)/python -m pip list --format=freeze | grep -i -E '^(sphinx|docutils|myst-parser|myst-nb|pydata-sphinx-theme|sphinxcontrib-bibtex)=='
+	rm -rf $(LOWEST_BOOK) && mkdir -p $(LOWEST_BOOK)
+	cp -r conf.py index.md chapters _static _templates references.bib requirements.txt $(LOWEST_BOOK)/
+	$(LOWEST_BIN)/execbook build html --book $(LOWEST_BOOK) -W --keep-going -q
+	$(LOWEST_BIN)/python -m pytest -m "sphinx and not browser and not pdf and not wheel" -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf and not wheel" $(PYTEST_ARGS)

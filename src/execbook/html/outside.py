@@ -70,7 +70,7 @@ def drop_outside_images(app: Sphinx, doctree: nodes.document) -> None:
         uri = node.get("uri", "")
         if uri.startswith("data:") or "://" in uri:
             continue  # not a file of this machine: nothing is copied
-        _rel, path = env.relfn2path(uri, env.current_document.docname)
+        _rel, path = env.relfn2path(uri, env.docname)
         if is_outside(env, path):
             warn("image", uri, path, node)
             node.parent.remove(node)
@@ -92,7 +92,7 @@ def drop_outside_downloads(app: Sphinx, doctree: nodes.document) -> None:
         target = node.get("reftarget", "")
         if "://" in target:
             continue
-        _rel, path = env.relfn2path(target, env.current_document.docname)
+        _rel, path = env.relfn2path(target, env.docname)
         if is_outside(env, path):
             warn("download", target, path, node)
             node.replace_self(nodes.inline(node.astext(), node.astext()))

@@ -17,6 +17,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from execbook.book.versions import source_path
 from execbook.source.document import toc_target
 
 logger = logging.getLogger(__name__)
@@ -63,14 +64,14 @@ def _report(env: BuildEnvironment, cycle: list[str]) -> None:
 
 
 def _file(env: BuildEnvironment, docname: str) -> str:
-    return env.doc2path(docname, False).as_posix()
+    return source_path(env, docname, False).as_posix()
 
 
 def _entry_line(env: BuildEnvironment, parent: str, child: str) -> int:
     """The line of ``parent``'s toc entry that names ``child``; 1 when it cannot be found."""
     fence = None
     try:
-        lines = env.doc2path(parent).read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = source_path(env, parent).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return 1
     for number, line in enumerate(lines, 1):

@@ -28,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
-from sphinxcontrib.rsvgconverter.rsvgconverter import RSVGConverter
+from sphinxcontrib.rsvgconverter import RSVGConverter  # 1.2 is one module, 2.x a package: both export it here
 
 from execbook.book import config as cfg
 from execbook.book.config import setdefault
