@@ -65,8 +65,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: object, site: str) -> Iterator[object]:
+def watched_page(browser: object, site: str) -> Iterator[object]:
+    """A page in a fresh context that fails the test on a console error, a failed
+    request or one that leaves the site."""
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
     page.problems = []  # type: ignore[attr-defined]
@@ -86,6 +87,11 @@ def page(browser: object, site: str) -> Iterator[object]:
     problems = page.problems
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(browser: object, site: str) -> Iterator[object]:
+    yield from watched_page(browser, site)
 
 
 def shown_tabs(page: object) -> list[str]:
@@ -111,10 +117,10 @@ def test_choosing_a_framework_switches_every_group_and_is_kept(page: object, sit
     page.click("a.right-next")  # type: ignore[attr-defined]
     page.wait_for_url("**/autograd.html")  # type: ignore[attr-defined]
     shown = shown_tabs(page)
-    assert shown.count("-") == 1 and set(shown) == {"numpy", "-"}  # the PyTorch-only note shows no pane
-    note = page.locator(".execbook-tabs[data-tabs=pytorch] .execbook-missing")  # type: ignore[attr-defined]
-    assert note.is_visible()
-    assert "Not available for NumPy" in note.inner_text()
+    assert shown.count("-") == 1 and set(shown) == {"numpy", "-"}
+    # the PyTorch-only note is prose for another framework: a NumPy reader sees no trace of it
+    assert page.locator(".execbook-tabs[data-tabs=pytorch]").is_hidden()  # type: ignore[attr-defined]
+    assert "accumulates gradients" not in page.inner_text("article")  # type: ignore[attr-defined]
 
     # and after a reload
     page.reload()  # type: ignore[attr-defined]
@@ -171,3 +177,192 @@ def test_download_button_follows_the_framework(page: object, site: str) -> None:
     notebook = nbformat.read(info.value.path(), as_version=4)
     nbformat.validate(notebook)
     assert "np.arange" in "".join(cell.source for cell in notebook.cells)
+
+
+# -- a small book of tab groups (no code runs), for what readers of each framework see
+
+TABS_BOOK = {
+    "index.md": """
+    # Tabs
+
+    ```{toctree}
+    alpha
+    page
+    softmax
+    ```
+    """,
+    "alpha.md": """
+    # Alpha
+
+    ## Softmax
+
+    The softmax of a vector, mentioned in passing; softmax again.
+    """,
+    "softmax.md": """
+    # Softmax Regression
+
+    A model with a softmax output.
+    """,
+    "page.md": """
+    # Page
+
+    Intro text for everyone.
+
+    :begin_tab:`numpy`
+    NumPy readers only: arrays are plain.
+    :end_tab:
+
+    Between.
+
+    :begin_tab:`pytorch`
+    The PyTorch code below uses tensors.
+    :end_tab:
+
+    :begin_tab:`numpy`
+    The NumPy code below uses frobnicate arrays.
+    :end_tab:
+
+    ```{.python .input}
+    #@tab pytorch
+    x = 1
+    ```
+
+    ```{.python .input}
+    #@tab numpy
+    y = 2
+    ```
+
+    Then.
+
+    ```{.python .input}
+    #@tab numpy
+    only_numpy = 3
+    ```
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def tabs_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from conftest import build_in_process, write_book
+
+    root = write_book(tmp_path_factory.mktemp("tabs") / "book", TABS_BOOK, conf='execbook_execute = "off"\n')
+    built = build_in_process(root)
+    assert built.returncode == 0, built.output
+    handler = functools.partial(QuietHandler, directory=str(built.outdir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def tabs_page(browser: object, tabs_site: str) -> Iterator[object]:
+    yield from watched_page(browser, tabs_site)
+
+
+def visible_groups(page: object) -> list[str]:
+    """Per tab group: '' when the group is hidden, else 'bar' or 'note' (what heads it) + ':' + shown tabs."""
+    return page.eval_on_selector_all(  # type: ignore[attr-defined]
+        ".execbook-tabs",
+        """groups => groups.map(g => {
+            if (g.offsetParent === null) return '';
+            const bar = g.querySelector(':scope > .execbook-tabbar');
+            const note = g.querySelector(':scope > .execbook-missing');
+            const head = note && note.offsetParent !== null ? 'note' : (bar && bar.offsetParent !== null ? 'bar' : '-');
+            const shown = [...g.querySelectorAll(':scope > .execbook-pane')].filter(p => p.offsetParent !== null);
+            return head + ':' + shown.map(p => p.dataset.tab).join(',');
+        })""",
+    )
+
+
+@pytest.mark.sphinx
+def test_prose_for_other_frameworks_is_left_out_and_prose_shares_the_code_bar(
+    tabs_page: object, tabs_site: str
+) -> None:
+    tabs_page.goto(f"{tabs_site}/page.html")  # type: ignore[attr-defined]
+    # the NumPy-only prose: nothing at all; prose + code: one bar; NumPy-only code: one quiet line
+    assert visible_groups(tabs_page) == ["", "bar:pytorch", "note:"]
+    article = tabs_page.inner_text("article")  # type: ignore[attr-defined]
+    assert "NumPy readers only" not in article and "Not available" not in article
+    assert "The PyTorch code below uses tensors." in article
+    note = tabs_page.locator(".execbook-missing:visible")  # type: ignore[attr-defined]
+    assert note.inner_text() == "This code is for NumPy only. Show it in NumPy."
+    note.locator("button").click()
+    assert visible_groups(tabs_page) == ["bar:numpy", "bar:numpy", "bar:numpy"]
+    assert tabs_page.evaluate("localStorage.getItem('execbook-tab')") == "numpy"  # type: ignore[attr-defined]
+
+
+@pytest.mark.sphinx
+def test_without_javascript_every_pane_shows_labelled(browser: object, tabs_site: str) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{tabs_site}/page.html")
+    assert page.locator(".execbook-pane:visible").count() == 4  # every pane of every group
+    assert page.locator(".execbook-tabbar:visible").count() == 0
+    assert page.locator(".execbook-switcher-label:visible").count() == 0
+    labels = page.eval_on_selector_all(
+        ".execbook-pane", "panes => panes.map(p => getComputedStyle(p, '::before').content)"
+    )
+    assert labels == ['"NumPy"', '"PyTorch"', '"NumPy"', '"NumPy"']
+    assert "NumPy readers only" in page.inner_text("article")
+    context.close()
+
+
+@pytest.mark.sphinx
+def test_tabs_have_aria_and_home_end_keys(tabs_page: object, tabs_site: str) -> None:
+    tabs_page.goto(f"{tabs_site}/page.html")  # type: ignore[attr-defined]
+    bar = tabs_page.locator(".execbook-tabs >> nth=1 >> .execbook-tabbar")  # type: ignore[attr-defined]
+    assert bar.get_attribute("role") == "tablist" and bar.get_attribute("aria-label") == "Framework"
+    for tab in ("pytorch", "numpy"):
+        button = bar.locator(f"[data-tab={tab}]")
+        pane = tabs_page.locator(f"#{button.get_attribute('aria-controls')}")  # type: ignore[attr-defined]
+        assert pane.get_attribute("role") == "tabpanel" and pane.get_attribute("data-tab") == tab
+        assert pane.get_attribute("aria-labelledby") == button.get_attribute("id")
+    bar.locator("[data-tab=pytorch]").focus()
+    tabs_page.keyboard.press("End")  # type: ignore[attr-defined]
+    assert bar.locator("[data-tab=numpy]").get_attribute("aria-selected") == "true"
+    assert tabs_page.evaluate("document.activeElement.dataset.tab") == "numpy"  # type: ignore[attr-defined]
+    assert visible_groups(tabs_page)[1] == "bar:numpy"
+    tabs_page.keyboard.press("Home")  # type: ignore[attr-defined]
+    assert bar.locator("[data-tab=pytorch]").get_attribute("aria-selected") == "true"
+    assert bar.locator("[data-tab=numpy]").get_attribute("tabindex") == "-1"
+    assert visible_groups(tabs_page)[1] == "bar:pytorch"
+
+
+@pytest.mark.sphinx
+def test_tab_in_the_url_is_shown_but_not_saved(tabs_page: object, tabs_site: str) -> None:
+    tabs_page.goto(f"{tabs_site}/page.html?tab=numpy")  # type: ignore[attr-defined]
+    assert visible_groups(tabs_page) == ["bar:numpy", "bar:numpy", "bar:numpy"]
+    assert tabs_page.evaluate("localStorage.getItem('execbook-tab')") is None  # type: ignore[attr-defined]
+    tabs_page.goto(f"{tabs_site}/page.html")  # type: ignore[attr-defined]
+    assert visible_groups(tabs_page)[1] == "bar:pytorch"
+
+
+@pytest.mark.sphinx
+def test_search_as_you_type_lands_on_the_tab_holding_the_term(tabs_page: object, tabs_site: str) -> None:
+    tabs_page.goto(f"{tabs_site}/index.html")  # type: ignore[attr-defined]
+    # the index is not loaded with the page, only once the reader searches
+    assert not tabs_page.evaluate("Search.hasIndex()")  # type: ignore[attr-defined]
+    tabs_page.keyboard.press("Control+k")  # type: ignore[attr-defined]
+    tabs_page.keyboard.type("frobnicate")  # type: ignore[attr-defined]
+    hit = tabs_page.locator("#search-results ul.search li a").first  # type: ignore[attr-defined]
+    hit.wait_for(timeout=10_000)
+    snippet = tabs_page.locator("#search-results ul.search li p.context").first  # type: ignore[attr-defined]
+    snippet.wait_for(timeout=10_000)
+    assert "frobnicate" in snippet.inner_text() and "PyTorchNumPy" not in snippet.inner_text()
+    hit.click()
+    tabs_page.wait_for_url("**/page.html*")  # type: ignore[attr-defined]
+    term = tabs_page.locator(".execbook-pane span.highlighted", has_text="frobnicate")  # type: ignore[attr-defined]
+    term.wait_for(timeout=10_000)
+    assert term.is_visible()
+    assert visible_groups(tabs_page)[1] == "bar:numpy"
+    assert tabs_page.evaluate("localStorage.getItem('execbook-tab')") is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.sphinx
+def test_search_ranks_the_page_whose_title_matches_first(tabs_page: object, tabs_site: str) -> None:
+    tabs_page.goto(f"{tabs_site}/search.html?q=softmax")  # type: ignore[attr-defined]
+    first = tabs_page.locator("#search-results ul.search li a").first  # type: ignore[attr-defined]
+    first.wait_for(timeout=10_000)
+    assert first.inner_text() == "Softmax Regression"

@@ -10,6 +10,7 @@ every other builder keeps one tab (the default, or ``execbook_pdf_tab`` later).
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
 from execbook.book import config as cfg
+from execbook.html import search
 from execbook.source.notebooks import TAB_DIRECTIVE
 
 
@@ -62,10 +64,11 @@ def item_tabs(node: nodes.Node) -> tuple[str, tuple[str, ...]] | None:
 
 
 def split_runs(children: Iterable[nodes.Node], all_tabs: tuple[str, ...]) -> list[list[nodes.Node]]:
-    """Runs of neighbouring items of one kind that do not each cover every tab.
+    """Runs of neighbouring items that do not each cover every tab.
 
-    An item covering every tab is shown plainly and ends a run; a code cell
-    next to a text block starts a new run (a page shows them as two groups).
+    An item covering every tab is shown plainly and ends a run. Text blocks
+    followed by code cells form one run (one bar for the prose and the code it
+    introduces); text after code starts a new run.
     """
     runs: list[list[nodes.Node]] = []
     run: list[nodes.Node] = []
@@ -77,7 +80,7 @@ def split_runs(children: Iterable[nodes.Node], all_tabs: tuple[str, ...]) -> lis
                 runs.append(run)
             run, run_kind = [], None
             continue
-        if run and info[0] != run_kind:
+        if run and run_kind == "code" and info[0] == "text":
             runs.append(run)
             run = []
         run.append(child)
@@ -91,7 +94,9 @@ def build_group(run: list[nodes.Node], all_tabs: tuple[str, ...]) -> tab_group:
     items = [(item, item_tabs(item)) for item in run]
     tabs_of = [(item, info[1]) for item, info in items if info is not None]
     present = [tab for tab in all_tabs if any(tab in tabs for _, tabs in tabs_of)]
-    group = tab_group(tabs=present, kind=items[0][1][0] if items[0][1] else "code")
+    # a group holding any code is a code group: a reader without its framework is told it exists
+    kind = "code" if any(info is not None and info[0] == "code" for _, info in items) else "text"
+    group = tab_group(tabs=present, kind=kind)
     group.source, group.line = run[0].source, run[0].line
     for tab in present:
         pane = tab_pane(tab=tab)
@@ -146,28 +151,38 @@ class KeepOneTab(SphinxPostTransform):
 # -- HTML ----------------------------------------------------------------------
 
 
+def group_id(translator: Any) -> str:
+    """A page-unique id for the next group (tabs and panes point at each other by id)."""
+    count = getattr(translator, "_execbook_groups", 0) + 1
+    translator._execbook_groups = count
+    return f"execbook-tabs-{count}"
+
+
 def visit_tab_group_html(self: Any, node: tab_group) -> None:
+    # The labels are drawn by CSS from data-label (and named by aria-label):
+    # no tab chrome is text, so Sphinx's search snippets (the page's
+    # textContent) never read "PyTorchNumPy". Every pane is visible until
+    # execbook.js runs; without JavaScript the bar stays hidden (CSS).
     options = cfg.get(self.builder.config)
     tabs = node["tabs"]
     default = options.default_tab
+    shown = default if default in tabs else tabs[0]
+    gid = group_id(self)
+    node["execbook_id"] = gid
     self.body.append(
-        f'<div class="execbook-tabs execbook-tabs-{node["kind"]}" data-tabs="{html.escape(" ".join(tabs))}">'
-        '<div class="execbook-tabbar" role="tablist">'
+        f'<div class="execbook-tabs execbook-tabs-{node["kind"]}" id="{gid}" data-tabs="{html.escape(" ".join(tabs))}">'
+        f'<div class="execbook-tabbar" role="tablist" aria-label="Framework">'
     )
     for tab in tabs:
-        selected = "true" if tab == default else "false"
+        label = html.escape(options.label(tab))
+        selected = "true" if tab == shown else "false"
         self.body.append(
-            f'<button type="button" class="execbook-tab" role="tab" data-tab="{html.escape(tab)}" '
-            f'aria-selected="{selected}">{html.escape(options.label(tab))}</button>'
+            f'<button type="button" class="execbook-tab" role="tab" id="{gid}-tab-{html.escape(tab)}" '
+            f'aria-controls="{gid}-{html.escape(tab)}" aria-selected="{selected}" '
+            f'tabindex="{0 if tab == shown else -1}" data-tab="{html.escape(tab)}" '
+            f'aria-label="{label}" data-label="{label}"></button>'
         )
     self.body.append("</div>")
-    names = ", ".join(options.label(tab) for tab in tabs)
-    hidden = "" if default not in tabs else " hidden"
-    self.body.append(
-        f'<p class="execbook-missing"{hidden} data-available="{html.escape(" ".join(tabs))}">'
-        f'Not available for <span class="execbook-missing-name">{html.escape(options.label(default))}</span>; '
-        f"available for {html.escape(names)}.</p>"
-    )
 
 
 def depart_tab_group_html(self: Any, node: tab_group) -> None:
@@ -175,9 +190,13 @@ def depart_tab_group_html(self: Any, node: tab_group) -> None:
 
 
 def visit_tab_pane_html(self: Any, node: tab_pane) -> None:
-    default = cfg.get(self.builder.config).default_tab
-    hidden = "" if node["tab"] == default else " hidden"
-    self.body.append(f'<div class="execbook-pane" role="tabpanel" data-tab="{html.escape(node["tab"])}"{hidden}>')
+    label = html.escape(cfg.get(self.builder.config).label(node["tab"]))
+    gid = node.parent["execbook_id"]
+    tab = html.escape(node["tab"])
+    self.body.append(
+        f'<div class="execbook-pane" role="tabpanel" id="{gid}-{tab}" aria-labelledby="{gid}-tab-{tab}" '
+        f'tabindex="0" data-tab="{tab}" data-label="{label}">'
+    )
 
 
 def depart_tab_pane_html(self: Any, node: tab_pane) -> None:
@@ -188,12 +207,36 @@ def _pass(self: Any, node: nodes.Node) -> None:
     pass
 
 
+# Runs in <head>, before the first paint: marks that JavaScript runs (the CSS
+# then hides the bar-less view meant for readers without it) and hides every
+# pane but the reader's framework, so nothing flickers until execbook.js runs.
+# ?tab= comes first but is not stored: only a click changes the saved choice.
+FIRST_TAB_SCRIPT = """(function () {
+  var root = document.documentElement, tabs = %(tabs)s, tab = null;
+  root.classList.add("execbook-js");
+  try {
+    tab = new URLSearchParams(window.location.search).get("tab");
+    if (tabs.indexOf(tab) < 0) tab = %(remember)s ? window.localStorage.getItem("execbook-tab") : null;
+  } catch (e) { tab = null; }
+  if (tabs.indexOf(tab) < 0) tab = tabs[0];
+  root.dataset.execbookTab = tab;
+  var style = document.createElement("style");
+  style.id = "execbook-first-tab";
+  style.textContent = 'html.execbook-js .execbook-pane:not([data-tab="' + tab + '"]),'
+    + 'html.execbook-js .execbook-tabs-text:not([data-tabs~="' + tab + '"]) { display: none; }';
+  document.head.appendChild(style);
+})();"""
+
+
 def add_html_assets(app: Sphinx) -> None:
     if app.builder.format != "html":
         return
     options = cfg.get(app.config)
     labels = {tab: options.label(tab) for tab in options.tabs}
     app.add_css_file("execbook.css")
+    # tab names are checked identifiers (book.config), safe inside the CSS string above
+    first = FIRST_TAB_SCRIPT % {"tabs": json.dumps(list(options.tabs)), "remember": json.dumps(options.remember_tab)}
+    app.add_js_file(None, body=first, priority=200)
     app.add_js_file(
         "execbook.js",
         loading_method="defer",
@@ -216,3 +259,4 @@ def setup_tabs(app: Sphinx) -> None:
     app.add_transform(GroupTabs)
     app.add_post_transform(KeepOneTab)
     app.connect("builder-inited", add_html_assets)
+    search.setup_search(app)
