@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from bs4 import BeautifulSoup
 from conftest import build_in_process, write_book
@@ -112,7 +114,13 @@ def test_tabs_and_panes_point_at_each_other(tabs_page: BeautifulSoup) -> None:
 
 
 @pytest.mark.sphinx
-def test_search_index_waits_for_a_search_and_ranks_titles(tabs_page: BeautifulSoup) -> None:
+def test_search_index_waits_for_a_search_and_results_come_as_you_type(tabs_page: BeautifulSoup) -> None:
+    import pydata_sphinx_theme
+
+    if "search_as_you_type" not in (Path(pydata_sphinx_theme.__file__).parent / "theme").joinpath(
+        "pydata_sphinx_theme", "theme.conf"
+    ).read_text(encoding="utf-8"):
+        pytest.skip("this PyData theme (before 0.16) has no search as you type; its layout is left as it is")
     head = tabs_page.head
     assert not head.select('script[src*="searchindex.js"]')
     searchtools = head.select_one('script[src*="searchtools.js"]')
