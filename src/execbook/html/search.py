@@ -20,6 +20,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from execbook.book.versions import pydata_theme_has_option
+
 SCORER = Path(__file__).parent / "static" / "execbook-scorer.js"
 
 
@@ -27,7 +29,7 @@ def configure_search(app: Sphinx, config: Any) -> None:
     if not config.html_search_scorer:
         # read by Sphinx relative to the book's folder; an absolute path stays as it is
         config.html_search_scorer = str(SCORER)
-    if config.html_theme == "pydata_sphinx_theme":
+    if config.html_theme == "pydata_sphinx_theme" and pydata_theme_has_option("search_as_you_type"):  # theme 0.16+
         options = dict(config.html_theme_options or {})
         options.setdefault("search_as_you_type", True)
         config.html_theme_options = options
