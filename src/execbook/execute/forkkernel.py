@@ -3,8 +3,8 @@ proxy that jupyter_client starts as "the kernel".
 
 This file runs as a script (``python forkkernel.py ipykernel-server|proxy ...``), in the
 kernel's Python, which need not have execbook installed: it uses only the
-standard library, and ipykernel (and psutil, an ipykernel dependency, where
-present) in the server. The design and its trade-offs are in
+standard library, and ipykernel and reaper.py (loaded from this file's
+folder) in the server. The design and its trade-offs are in
 ``execbook.execute.forkserver``.
 
 Server (one per worker and import prefix)::
@@ -28,6 +28,8 @@ Per request the server forks a *watcher*, which forks the kernel: the watcher
 reports the kernel's pid and exit status to the proxy, and when the proxy
 dies, even by SIGKILL, it reads EOF on the proxy's socket and kills the
 kernel's process tree. The kernel dies with its watcher (PR_SET_PDEATHSIG).
+The watcher is a child subreaper (reaper.py): what a cell double-forks is
+re-parented to it, and killed when the kernel or its proxy ends.
 
 Longer than most modules on purpose: it runs as a script in the kernel's Python,
 where execbook need not be installed, so it cannot be split into modules that import each other.
@@ -203,6 +205,23 @@ def unsafe_now() -> str:
     return ""
 
 
+reaper = None  # reaper.py, loaded by the server: its watchers are the kernels' subreapers
+
+
+def load_reaper() -> object:
+    """reaper.py, next to this file, under a private name: execbook need not be
+    installed in the kernel's Python, and a kernel's ``sys.modules`` must not
+    hold a name a page's own module could have."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_execbook_reaper", os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
     import select
     import socket
@@ -213,6 +232,8 @@ def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # proxies may connect while the imports run; they wait
+    global reaper
+    reaper = load_reaper()
     import ipykernel.kernelapp  # noqa: F401 - the point: imported once, not per kernel
 
     preload_kernel_modules()
@@ -251,7 +272,8 @@ def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
 
 def watch(conn: _socket.socket, listener: _socket.socket, request: dict, fds: list[int]) -> None:
     """The forked kernel's parent: fork the kernel, tell the proxy its pid,
-    then wait. When the kernel ends, send the proxy its exit status; when the
+    then wait. When the kernel ends, kill what it left (orphans come here: this
+    process is a child subreaper) and send the proxy its exit status; when the
     proxy ends (killed with the kernel's tree, or by PR_SET_PDEATHSIG with
     the build, even by SIGKILL), kill the kernel and every process under it.
     The kernel dies with this process (PR_SET_PDEATHSIG), and this process
@@ -263,6 +285,9 @@ def watch(conn: _socket.socket, listener: _socket.socket, request: dict, fds: li
     code = 1
     try:
         listener.close()
+        # orphans of the kernel's tree (a daemon a cell double-forked) come here, not
+        # to init, and are killed with the rest once the kernel or its proxy is gone
+        reaper.become_subreaper()
         # the server's stdout is a pipe the build reads until EOF: a watcher (and
         # its kernel) outliving a closed server must not hold it open
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -277,41 +302,21 @@ def watch(conn: _socket.socket, listener: _socket.socket, request: dict, fds: li
             os.close(fd)
         conn.sendall(f"pid {kernel}\n".encode())
         while True:
-            done, status = os.waitpid(kernel, os.WNOHANG)
-            if done:
-                conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            ended = reaper.reap()  # the kernel, or orphans that ended here
+            if kernel in ended:
+                reaper.sweep()  # before the proxy hears of it: the job is over only when all is gone
+                conn.sendall(f"exit {os.waitstatus_to_exitcode(ended[kernel])}\n".encode())
                 code = 0
                 break
             readable, _, _ = select.select([conn], [], [], 0.2)
-            if readable and not conn.recv(64):  # the proxy is gone
-                kill_tree(kernel)
+            if readable and not conn.recv(64):  # the proxy is gone: the kernel's tree goes too
                 break
     except BaseException:
         traceback.print_exc()
-    os._exit(code)
-
-
-def kill_tree(pid: int) -> None:
     try:
-        import psutil
-
-        processes = psutil.Process(pid).children(recursive=True)
-    except Exception:
-        processes = []
-    for signal_target in (lambda: os.killpg(pid, _signal.SIGKILL), lambda: os.kill(pid, _signal.SIGKILL)):
-        try:
-            signal_target()
-        except OSError:
-            pass
-    for process in processes:
-        try:
-            process.kill()
-        except Exception:
-            pass
-    try:
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
+        reaper.sweep()
+    finally:
+        os._exit(code)
 
 
 def become_kernel(conn: _socket.socket, parent: int, request: dict, fds: list[int]) -> None:

@@ -33,7 +33,10 @@ kernel's pid to a file that ``kill_tree`` reads. And for each request the
 server forks a *watcher* that forks the kernel: the watcher waits on the
 proxy's socket, and when the proxy dies (SIGKILLed with the tree, or by
 PR_SET_PDEATHSIG when the build dies, even by SIGKILL) it kills the kernel's
-process tree; the kernel dies with its watcher (PR_SET_PDEATHSIG). A thread
+process tree; the kernel dies with its watcher (PR_SET_PDEATHSIG). The
+watcher is a child subreaper (reaper.py): a daemon a cell double-forks is
+re-parented to it, not to init, and killed when the kernel ends or its proxy
+does (a cold kernel runs under reaper.py itself, to the same end). A thread
 in the kernel could not do the watcher's work: a cell stuck in C code holds
 the GIL. The server also dies with the build (PR_SET_PDEATHSIG). The kernel
 does not die with the server: a server that dies leaves the running job

@@ -34,11 +34,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
 from nbformat import NotebookNode
 
+from execbook.execute import reaper
 from execbook.execute.forkserver import ForkServer, fork_python, proxy_argv
 from execbook.execute.jobs import OUTPUT_LIMIT, Job, job_notebook
 from execbook.execute.results import CellError, Status, cell_errors
 from execbook.execute.streams import StreamBuffer, order_streams
 
+REAPER = str(Path(reaper.__file__))  # run as a script, in the build's Python with -I -S
+LOCAL = "local-provisioner"
 RECONNECT_MS = (5, 100)  # a client's first and longest wait before it tries again to reach a kernel
 
 
@@ -243,6 +246,7 @@ def kill_tree(manager: AsyncKernelManager) -> None:
     jupyter_client alone misses them."""
     pid = getattr(manager.provisioner, "pid", None) if manager.provisioner is not None else None
     processes = []
+    spared = []
     for root_pid in (pid, forked_pid(manager)):  # a forked kernel is its server's child, not its proxy's
         if not root_pid:
             continue
@@ -251,14 +255,25 @@ def kill_tree(manager: AsyncKernelManager) -> None:
             processes += [root, *root.children(recursive=True)]
         except psutil.Error:
             continue
+        if root_pid == pid and getattr(manager, "execbook_reaper", False):
+            # a cold kernel's root is its reaper (reaper.py): it outlives the rest, to take
+            # in and kill what they fork meanwhile, and ends by itself once its kernel died
+            spared.append(root)
     if not processes:
         return
     for process in processes:
+        if process in spared:
+            continue
         try:
             process.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(processes, timeout=5)
+    _, alive = psutil.wait_procs(processes, timeout=5)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
 
 
 def forked_pid(manager: AsyncKernelManager) -> int | None:
@@ -337,6 +352,8 @@ def new_kernel_manager(
             display_name="Python (execbook)",
             language="python",
         )
+    if fork is None and reaper.SUPPORTED:
+        under_reaper(manager)
     stderr = open(log, "wb") if log is not None else None  # noqa: SIM115 - the kernel process owns it
     try:
         run_sync(manager.start_kernel)(
@@ -347,6 +364,26 @@ def new_kernel_manager(
             stderr.close()  # the child has its own copy
     manager.execbook_log = log  # type: ignore[attr-defined]
     return manager
+
+
+def under_reaper(manager: AsyncKernelManager) -> None:
+    """Start ``manager``'s kernel under reaper.py, a child subreaper: what a
+    cell double-forks is re-parented to it, not to init, and killed when the
+    kernel ends (see reaper.py). Kernels of other provisioners than
+    jupyter_client's local one start as they are."""
+    spec = manager.kernel_spec  # NoSuchKernel here, as in start_kernel, for an unknown name
+    if spec is None or spec.metadata.get("kernel_provisioner", {}).get("provisioner_name", LOCAL) != LOCAL:
+        return
+    manager._kernel_spec = KernelSpec(
+        argv=[sys.executable, "-I", "-S", REAPER, str(os.getpid()), "--", *spec.argv],
+        env=spec.env,
+        display_name=spec.display_name,
+        language=spec.language,
+        interrupt_mode=spec.interrupt_mode,
+        metadata=spec.metadata,
+        resource_dir=spec.resource_dir,
+    )
+    manager.execbook_reaper = True  # type: ignore[attr-defined]
 
 
 def log_tail(manager: AsyncKernelManager, lines: int = 5) -> str:
