@@ -61,6 +61,7 @@ def setup_host(app: Sphinx) -> None:
         if in_git_work_tree(Path(app.srcdir)):
             app.setup_extension("sphinx_last_updated_by_git")
         app.connect("html-page-context", page_image, priority=400)  # before opengraph (500) reads it
+        app.connect("html-page-context", note_extra_page)
         app.connect("build-finished", write_sitemap)
     app.connect("config-inited", configure_host, priority=110)  # after theme.configure (100)
 
@@ -182,13 +183,25 @@ def logo_url(app: Sphinx) -> str | None:
     return f"{base_url(app.config)}_static/{posixpath.basename(logo)}"
 
 
+NOT_IN_SITEMAP = {"genindex", "search", "py-modindex", "404"}  # no content of their own
+EXTRA_PAGES = "_execbook_extra_pages"  # the builder's attribute: pages with no source (the library page)
+
+
+def note_extra_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Pages without a source (``html-collect-pages``) are written on every build: noted as they are."""
+    if doctree is None and pagename not in NOT_IN_SITEMAP and pagename not in app.env.found_docs:
+        extra = getattr(app.builder, EXTRA_PAGES, set())
+        extra.add(pagename)
+        setattr(app.builder, EXTRA_PAGES, extra)
+
+
 def write_sitemap(app: Sphinx, exception: Exception | None) -> None:
     """``sitemap.xml`` of every page the site has, and a ``robots.txt`` naming it."""
     if exception is not None or app.builder.format != "html" or app.builder.name.startswith("epub"):
         return
     base = base_url(app.config)
     outdir = real_path(app.outdir)
-    pages = sorted(app.env.found_docs)
+    pages = sorted(app.env.found_docs | getattr(app.builder, EXTRA_PAGES, set()))
     urls = "".join(f"  <url><loc>{escape(base + app.builder.get_target_uri(page))}</loc></url>\n" for page in pages)
     sitemap = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
