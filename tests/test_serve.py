@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import end_processes, processes_under, sigint_at_default, write_book
+from conftest import end_processes, processes_under, sigint_at_default, wait_until_ended, write_book
 
 pytestmark = pytest.mark.sphinx
 
@@ -122,3 +122,52 @@ def test_a_stop_during_a_build_ends_the_build_and_its_kernel(
         time.sleep(0.2)
     assert running.exists(), "the rebuild never ran the slow cell"
     stop(server, sig, tmp_path, port)
+
+
+def test_a_killed_serve_leaves_no_process_and_frees_its_port(
+    tmp_path: Path, serve: Callable[[Path, int], subprocess.Popen]
+) -> None:
+    """SIGKILL, during the first build: no clean-up of serve's own can run."""
+    running = tmp_path / "cell-running"
+    slow = f"import pathlib, time\npathlib.Path({str(running)!r}).touch()\ntime.sleep(300)"
+    book = write_book(
+        tmp_path / "book", {"index.md": f"# Slow\n\n```{{.python .input}}\n{slow}\n```\n"}, tabs=("python",)
+    )
+    port = free_port()
+    server = serve(book, port)
+    deadline = time.monotonic() + 120
+    while not running.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running.exists(), "the first build never ran the slow cell"
+    server.kill()
+    server.wait()
+    survivors = [" ".join(process.cmdline()) for process in wait_until_ended(processes_under(tmp_path), STOP_SECONDS)]
+    assert survivors == [], "still running after serve was killed:\n" + "\n".join(survivors)
+    assert port_is_free(port), f"port {port} is still held after serve was killed"
+
+
+def refused(book: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "execbook.cli", "serve", "--book", str(book), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_a_taken_port_is_refused_before_the_build(tmp_path: Path) -> None:
+    book = write_book(tmp_path / "book", {"index.md": "# Book\n\n```{.python .input}\nprint(1)\n```\n"})
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = refused(book, "--port", str(port))
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is taken by another program; use --port " in done.stderr
+    assert not (book / "_build").exists()  # refused before any build
+
+
+def test_a_bad_host_is_refused_before_the_build(tmp_path: Path) -> None:
+    book = write_book(tmp_path / "book", {"index.md": "# Book\n\n```{.python .input}\nprint(1)\n```\n"})
+    for host in ("no-such-host.invalid", "192.0.2.1"):  # a name that does not resolve; an address not of this machine
+        done = refused(book, "--host", host, "--port", str(free_port()))
+        assert done.returncode == 2, done.stderr
+        assert "use --host 127.0.0.1" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (book / "_build").exists()

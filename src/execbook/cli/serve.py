@@ -1,11 +1,15 @@
-"""``execbook serve``: sphinx-autobuild in a process group of its own, and every
-process it started stopped with it (kernels included), whatever stops us."""
+"""``execbook serve``: sphinx-autobuild in a process group of its own, under a
+child subreaper tied to this process (reaper.py), and every process it started
+stopped with it (kernels included), whatever stops us, SIGKILL too. The port
+and host are checked before the first build."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,10 +37,15 @@ def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
     """Live preview with sphinx-autobuild: an incremental build per save (prose
     edits run no code; a code edit runs just its jobs) and a browser reload.
     A stop signal to this process alone ends everything it started."""
+    problem = address_problem(host, port)
+    if problem:
+        print(f"execbook serve: {problem}", file=sys.stderr)
+        return 2
     command = [
+        *under_reaper(),
         sys.executable,
         "-m",
-        "sphinx_autobuild",
+        "execbook.cli.autobuild",
         str(book),
         str(book / BUILD_DIR / "html"),
         "-d",
@@ -66,6 +75,55 @@ def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
             stop_tree(server)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def under_reaper() -> list[str]:
+    """The launcher that ties sphinx-autobuild, its builds and their kernels to
+    this process (reaper.py: a child subreaper that kills everything under it
+    when this process dies, even by SIGKILL, and so frees the port); none where
+    Linux's prctl is missing."""
+    from execbook.execute import reaper
+
+    if not reaper.SUPPORTED:
+        return []
+    return [sys.executable, "-I", "-S", reaper.__file__, str(os.getpid()), "--"]
+
+
+def address_problem(host: str, port: int) -> str:
+    """Why sphinx-autobuild could not listen on ``host``:``port``, found before
+    the first build (which can take minutes); '' when it can."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        return (
+            f"--host {host!r} is no address of this machine ({error}); "
+            "use --host 127.0.0.1 (or 0.0.0.0 for every interface)"
+        )
+    family, kind, proto, _, address = addresses[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no holder
+        try:
+            sock.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is taken by another program; use --port {free_port(host, port)}"
+            if error.errno == errno.EACCES:
+                return f"port {port} needs privileges to listen on; use --port {free_port(host, 8000)}"
+            return f"cannot listen on {host}:{port} ({error.strerror}); use --host 127.0.0.1"
+    return ""
+
+
+def free_port(host: str, start: int) -> int:
+    """The first port from ``start`` on that ``host`` can listen on (8000 as a last guess)."""
+    for port in range(max(start, 1024), min(start + 100, 65536)):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+                return port
+            except OSError:
+                continue
+    return 8000
 
 
 def stop_tree(server: subprocess.Popen, grace: float = 3.0, term_grace: float = 1.0) -> None:
