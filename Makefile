@@ -81,7 +81,7 @@ $(LOWEST_BIN)/.test-stamp: requirements.txt pyproject.toml constraints/lowest.tx
 test-lowest: $(LOWEST_BIN)/.test-stamp
 	$(LOWEST_BIN)/python -m pip list --format=freeze | grep -i -E '^(sphinx|docutils|myst-parser|myst-nb|pydata-sphinx-theme|sphinxcontrib-bibtex)=='
 	rm -rf $(LOWEST_BOOK) && mkdir -p $(LOWEST_BOOK)
-	cp -r conf.py index.md chapters _static _templates references.bib requirements.txt $(LOWEST_BOOK)/
+	cp -r conf.py index.md chapters _static _templates references.bib requirements.txt benchmarks $(LOWEST_BOOK)/
 	$(LOWEST_BIN)/execbook build html --book $(LOWEST_BOOK) -W --keep-going -q
 	$(LOWEST_BIN)/python -m pytest -m "sphinx and not browser and not pdf and not wheel" -p no:cacheprovider $(PYTEST_ARGS)
 

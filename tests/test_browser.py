@@ -366,3 +366,32 @@ def test_search_ranks_the_page_whose_title_matches_first(tabs_page: object, tabs
     first = tabs_page.locator("#search-results ul.search li a").first  # type: ignore[attr-defined]
     first.wait_for(timeout=10_000)
     assert first.inner_text() == "Softmax Regression"
+
+
+def test_the_guide_opens_with_tabs_search_and_downloads(page: object, site: str) -> None:
+    """The repository's book is execbook's guide: its framework tabs, a sphinx-design tab set
+    (conf.py / config.ini), its search and a page's notebook download all work in Chromium."""
+    import nbformat
+
+    page.goto(f"{site}/chapters/guide/writing.html")  # type: ignore[attr-defined]
+    assert set(shown_tabs(page)) == {"pytorch"}
+    page.click(".execbook-tabs >> nth=0 >> .execbook-tab[data-tab=numpy]")  # type: ignore[attr-defined]
+    assert set(shown_tabs(page)) == {"numpy"}
+    assert "ndarray 15" in page.inner_text(".execbook-tabs >> nth=0")  # type: ignore[attr-defined]
+
+    page.goto(f"{site}/chapters/guide/d2lbook.html")  # type: ignore[attr-defined]
+    ini = page.locator(".sd-tab-set >> nth=0 >> text=tabs = pytorch, numpy")  # type: ignore[attr-defined]
+    assert ini.is_hidden()
+    page.click(".sd-tab-set >> nth=0 >> label:has-text('config.ini')")  # type: ignore[attr-defined]
+    assert ini.is_visible()
+
+    page.goto(f"{site}/search.html?q=suppress_warnings")  # type: ignore[attr-defined]
+    hit = page.locator("#search-results ul.search li a", has_text="Warnings and Errors")  # type: ignore[attr-defined]
+    hit.first.wait_for(timeout=10_000)
+
+    page.goto(f"{site}/chapters/guide/running.html")  # type: ignore[attr-defined]
+    button = page.locator(".execbook-page-button:visible")  # type: ignore[attr-defined]
+    with page.expect_download() as info:  # type: ignore[attr-defined]
+        button.click()
+    notebook = nbformat.read(info.value.path(), as_version=4)
+    assert "sys.version_info" in "".join(cell.source for cell in notebook.cells)
