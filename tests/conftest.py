@@ -4,6 +4,7 @@ leaves a process behind."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -92,14 +93,22 @@ def build_in_process(srcdir: Path, builder: str = "html", confoverrides: dict[st
 
     # the roles, directives and nodes a build registers are undone when it ends
     with patch_docutils(srcdir), docutils_namespace():
-        app = SphinxTestApp(builder, srcdir=srcdir, builddir=srcdir / "_build", confoverrides=confoverrides or {})
+        # our own stream: SphinxTestApp.warning is newer than Sphinx 7.2, our floor
+        warning_stream = io.StringIO()
+        app = SphinxTestApp(
+            builder,
+            srcdir=srcdir,
+            builddir=srcdir / "_build",
+            confoverrides=confoverrides or {},
+            warning=warning_stream,
+        )
         try:
             if app.config.execbook_execute != "off":
                 raise ConfigError("build_in_process builds books that run no code: set execbook_execute = 'off'")
             app.build()
         finally:
             app.cleanup()
-    return BuiltBook(srcdir, Path(app.outdir), app.statuscode, strip_colors(app.warning.getvalue()))
+    return BuiltBook(srcdir, Path(app.outdir), app.statuscode, strip_colors(warning_stream.getvalue()))
 
 
 @pytest.fixture(scope="session")
