@@ -14,7 +14,7 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)>=(\d+\.\d+)$")
+FLOOR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)>=(\d+\.\d+)(?:\.\d+)?$")  # A.B.C: series A.B
 SERIES = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\d+\.\d+)\.\*$")
 
 
@@ -53,7 +53,7 @@ def test_every_floor_is_pinned_to_its_series_in_the_lowest_constraints():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     admitted, unbounded = floors(project["dependencies"])
     tested, odd = series((ROOT / "constraints" / "lowest.txt").read_text(encoding="utf-8"))
-    assert unbounded == [], "each dependency needs a floor of two parts, name>=A.B (no upper bound)"
+    assert unbounded == [], "each dependency needs a floor of two parts, name>=A.B or A.B.C (no upper bound)"
     assert odd == [], "constraints/lowest.txt holds only name==A.B.* lines"
     assert tested == admitted
 
