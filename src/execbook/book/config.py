@@ -132,6 +132,12 @@ class ExecbookConfig:
         "a link with an unset one is left out.",
         item=str,
     )
+    version: str = _option(
+        "",
+        "The version this build is, e.g. '2.0': `execbook deploy` publishes the site into that folder of the "
+        "pages branch, keeping the others, and lists them all in switcher.json (the theme's version switcher). "
+        "Needs html_baseurl, the address of the branch's root.",
+    )
     pdf: dict = _option(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', "

@@ -13,6 +13,12 @@ the book is in a git work tree. ``execbook_repository_url`` adds an edit
 button per page and links to the repository and its issues. d2l-book's
 version placeholders in header links are filled from
 ``execbook_header_placeholders``, or the link is dropped with one warning.
+
+``execbook_version`` makes the site one version among others: its pages live
+under ``<html_baseurl><version>/`` (canonical links, sitemap, 404 page and
+notebooks say so), the theme's version switcher reads ``switcher.json`` at the
+base URL, and the build notes the version for ``execbook deploy``, which
+publishes into that folder and writes the switcher file.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book.boundary import checked_write_target, real_path
 from execbook.book.config import setdefault
+from execbook.book.versions import pydata_theme_has_option
+from execbook.outputs.deploy import SWITCHER, VERSION_RE, write_site_note
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +71,15 @@ def setup_host(app: Sphinx) -> None:
         app.connect("html-page-context", page_image, priority=400)  # before opengraph (500) reads it
         app.connect("html-page-context", note_extra_page)
         app.connect("build-finished", write_sitemap)
+    app.connect("build-finished", note_site)  # also without a base URL: forgets an earlier one
     app.connect("config-inited", configure_host, priority=110)  # after theme.configure (100)
 
 
 def configure_host(app: Sphinx, config: Config) -> None:
     options = cfg.get(config)
+    root = base_url(config)
+    if options.version:
+        versioned_site(app, config, options.version, root)
     base = base_url(config)
     if base:
         setdefault(config, "notfound_urls_prefix", urlparse(base).path or "/")
@@ -80,9 +92,46 @@ def configure_host(app: Sphinx, config: Config) -> None:
     if config.html_theme == "pydata_sphinx_theme":
         theme_options = dict(config.html_theme_options or {})
         fill_placeholders(theme_options, options.header_placeholders)
+        if options.version:
+            version_switcher(theme_options, options.version, root)
         if options.repository_url:
             repository_links(app, config, theme_options, options.repository_url)
         config.html_theme_options = theme_options
+
+
+def versioned_site(app: Sphinx, config: Config, version: str, root: str) -> None:
+    """The pages of version ``version`` live in its folder under the root: every absolute
+    URL the build writes (canonical, sitemap, 404 page, notebooks' images) takes it."""
+    if not VERSION_RE.fullmatch(version) or version == ".":
+        cfg.report_config_error(
+            app,
+            f"execbook_version: {version!r} cannot be a folder's name on the pages branch; use letters, digits "
+            "and '.', '_', '+', '-' (not first), e.g. '2.0'",
+        )
+    if not root:
+        cfg.report_config_error(
+            app,
+            "execbook_version needs html_baseurl, the address where the pages branch is served "
+            "(e.g. 'https://USER.github.io/BOOK/'): switcher.json and each version's pages are found under it",
+        )
+    config.html_baseurl = f"{root}{version}/"
+
+
+def version_switcher(theme_options: dict[str, Any], version: str, root: str) -> None:
+    """PyData's version switcher in the header, reading the ``switcher.json`` deploy writes."""
+    theme_options.setdefault("switcher", {"json_url": f"{root}{SWITCHER}", "version_match": version})
+    if pydata_theme_has_option("check_switcher"):
+        theme_options.setdefault("check_switcher", False)  # the file exists once deployed; no fetch while building
+    navbar_end = list(theme_options.get("navbar_end", ["theme-switcher", "navbar-icon-links"]))
+    if "version-switcher" not in navbar_end:
+        theme_options["navbar_end"] = ["version-switcher", *navbar_end]
+
+
+def note_site(app: Sphinx, exception: Exception | None) -> None:
+    """Tell ``execbook deploy`` where the site will be served and which version it is."""
+    if exception is not None or app.builder.format != "html" or app.builder.name.startswith("epub"):
+        return
+    write_site_note(real_path(app.outdir), base_url(app.config), cfg.get(app.config).version)
 
 
 def repository_links(app: Sphinx, config: Config, theme_options: dict[str, Any], url: str) -> None:

@@ -12,11 +12,17 @@ links is not published unless ``--force`` is given.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.version import InvalidVersion, Version
 
 from execbook.book.files import BUILD_DIR
 
@@ -40,6 +46,50 @@ def git_says(result: subprocess.CompletedProcess[str]) -> str:
     return mask("\n".join(f"    {line}" for line in (said or lines[-1:])))
 
 
+SITE_NOTE = ".execbook-site.json"  # in the built site: {"url": ..., "version": ...}; never published
+VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # one folder name: no '/', no '..', no leading '-'
+SWITCHER = "switcher.json"
+
+
+@dataclass(frozen=True)
+class SiteVersion:
+    """The version a site was built as, and the URL of the pages branch's root."""
+
+    version: str
+    root: str
+
+
+def write_site_note(site: Path, url: str, version: str) -> None:
+    """Called by the HTML build: where its pages will be served (``html_baseurl``, with
+    the version's folder) and the version (or ''), for deploy."""
+    text = json.dumps({"url": url, "version": version}) + "\n"
+    note = site / SITE_NOTE
+    if not note.is_file() or note.read_text(encoding="utf-8") != text:
+        note.write_text(text, encoding="utf-8")
+
+
+def site_note(site: Path) -> dict[str, str]:
+    try:
+        note = json.loads((site / SITE_NOTE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in note.items() if isinstance(value, str)} if isinstance(note, dict) else {}
+
+
+def url_path(site: Path) -> str:
+    """The path the site is served at ('/book/2.0/'), so its absolute links can be checked."""
+    return urlsplit(site_note(site).get("url", "")).path or "/"
+
+
+def built_version(site: Path) -> SiteVersion | None:
+    """The version noted by the build of ``site`` (None: an unversioned site)."""
+    note = site_note(site)
+    version, url = note.get("version", ""), note.get("url", "")
+    if not VERSION_RE.fullmatch(version) or version == "." or not url.endswith(f"/{version}/"):
+        return None
+    return SiteVersion(version, url.removesuffix(f"{version}/"))
+
+
 def stage(book: Path) -> Path:
     build = book / BUILD_DIR
     site = build / "html"
@@ -47,7 +97,7 @@ def stage(book: Path) -> Path:
         raise SystemExit("execbook: no built site in _build/html; run `make html` first")
     staging = build / "deploy"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(site, staging, ignore=shutil.ignore_patterns(".doctrees", ".buildinfo"))
+    shutil.copytree(site, staging, ignore=shutil.ignore_patterns(".doctrees", ".buildinfo", SITE_NOTE))
     for folder, pattern, target in ((build / "pdf", "*.pdf", "pdf"), (build / "notebooks", "*.zip", "notebooks")):
         for path in sorted(folder.glob(pattern)) if folder.is_dir() else []:
             (staging / target).mkdir(exist_ok=True)
@@ -58,12 +108,13 @@ def stage(book: Path) -> Path:
 BROKEN_SHOWN = 50  # a site broken everywhere would bury the message
 
 
-def links_refuse(staging: Path, force: bool) -> bool:
+def links_refuse(staging: Path, force: bool, served_at: str = "/") -> bool:
     """Check the staged site (pages, PDFs and zips together, as readers get
-    them); True when publishing must stop: a broken link, and no --force."""
+    them, served at ``served_at``); True when publishing must stop: a broken
+    link, and no --force."""
     from execbook.outputs.linkcheck import check_site, report
 
-    result = check_site(staging)
+    result = check_site(staging, served_at)
     if not result.broken:
         print(f"execbook: link check: {result.summary()}")
         return False
@@ -160,8 +211,16 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
         print(mask(f"execbook: not publishing: {problem}"), file=sys.stderr)
         return 2
     staging = stage(book)
-    if links_refuse(staging, force):
+    if links_refuse(staging, force, url_path(book / BUILD_DIR / "html")):
         return 1
+    return publish_through_clone(book, staging, url, branch, message, built_version(book / BUILD_DIR / "html"))
+
+
+def publish_through_clone(
+    book: Path, staging: Path, url: str, branch: str, message: str, version: SiteVersion | None
+) -> int:
+    """Clone ``branch`` of ``url`` (or start it), put the site in (the whole tree, or
+    its version's folder), commit and push."""
     clone = book / BUILD_DIR / "deploy-repository"
     shutil.rmtree(clone, ignore_errors=True)
     cloned = git("clone", "--quiet", "--depth", "1", "--branch", branch, "--single-branch", url, str(clone), cwd=book)
@@ -170,10 +229,13 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
         clone.mkdir(parents=True)
         git("init", "--quiet", "-b", branch, cwd=clone)
         git("remote", "add", "origin", url, cwd=clone)
-    for path in clone.iterdir():
-        if path.name not in (".git", "README.md"):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    shutil.copytree(staging, clone, dirs_exist_ok=True)
+    if version is None:
+        for path in clone.iterdir():
+            if path.name not in (".git", "README.md"):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        shutil.copytree(staging, clone, dirs_exist_ok=True)
+    else:
+        place_version(clone, staging, version)
     (clone / ".nojekyll").touch()
     identity = (
         []
@@ -190,8 +252,73 @@ def deploy_to_repository(book: Path, url: str, branch: str, message: str, force:
         print(f"execbook: publishing to branch {branch} of {mask(url)} failed:\n{git_says(pushed)}", file=sys.stderr)
         return 1
     files = sum(1 for path in staging.rglob("*") if path.is_file())
-    print(f"published {files} files to branch {branch} of {mask(url)}")
+    where = f"folder {version.version}/ of " if version else ""
+    print(f"published {files} files to {where}branch {branch} of {mask(url)}")
     return 0
+
+
+def place_version(clone: Path, staging: Path, site: SiteVersion) -> None:
+    """The site replaces its version's folder only; the root's switcher.json lists every
+    version the branch holds, and its index.html and 404.html are the newest one's."""
+    folder = clone / site.version
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)
+    elif folder.exists() or folder.is_symlink():
+        folder.unlink()
+    shutil.copytree(staging, folder)
+    versions = [name for name in listed_versions(clone / SWITCHER) if (clone / name).is_dir()]
+    versions = sorted({*versions, site.version}, key=version_order, reverse=True)
+    newest = newest_version(versions, site.version)
+    entries = [
+        {
+            "name": f"{name} (latest)" if name == newest else name,
+            "version": name,
+            "url": f"{site.root}{name}/",
+            **({"preferred": True} if name == newest else {}),
+        }
+        for name in versions
+    ]
+    (clone / SWITCHER).write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    (clone / "index.html").write_text(redirect_page(f"{site.root}{newest}/", f"{newest}/"), encoding="utf-8")
+    if (clone / newest / "404.html").is_file():  # its links and assets are absolute paths under the newest
+        shutil.copy2(clone / newest / "404.html", clone / "404.html")
+
+
+def listed_versions(switcher: Path) -> list[str]:
+    """The versions an earlier deploy listed (none for a missing or unreadable file)."""
+    try:
+        entries = json.loads(switcher.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    names = [entry.get("version") for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    return [name for name in names if isinstance(name, str) and VERSION_RE.fullmatch(name) and name != "."]
+
+
+def version_order(name: str) -> tuple[int, Version | str]:
+    """Release numbers by their value (10.0 after 9.1), above names that are none ('dev')."""
+    try:
+        return (1, Version(name))
+    except InvalidVersion:
+        return (0, name)
+
+
+def newest_version(versions: list[str], deployed: str) -> str:
+    """The highest final release; else the highest release; else the version deployed now."""
+    releases = [name for name in versions if version_order(name)[0]]
+    finals = [name for name in releases if not Version(name).is_prerelease]
+    chosen = finals or releases
+    return max(chosen, key=version_order) if chosen else deployed
+
+
+def redirect_page(url: str, relative: str) -> str:
+    """The root's page: sends a reader (and a search engine, by the canonical link) to the newest version."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>Redirecting to {html.escape(relative)}</title>\n"
+        f'<link rel="canonical" href="{html.escape(url)}">\n'
+        f'<meta http-equiv="refresh" content="0; url={html.escape(relative)}">\n'
+        f'</head><body><p><a href="{html.escape(relative)}">Go to the latest version</a></p></body></html>\n'
+    )
 
 
 def deploy(
@@ -223,8 +350,14 @@ def deploy(
         print(mask(f"execbook: not publishing: {problem}"), file=sys.stderr)
         return 2
     staging = stage(book)
-    if links_refuse(staging, force):
+    if links_refuse(staging, force, url_path(book / BUILD_DIR / "html")):
         return 1
+    version = built_version(book / BUILD_DIR / "html")
+    if version is not None:  # ghp-import replaces the whole branch: the other versions would go
+        url = git("remote", "get-url", remote, cwd=book).stdout.strip()
+        if (book / url).exists():  # a local remote named relative to the book; the clone is elsewhere
+            url = str((book / url).resolve())
+        return publish_through_clone(book, staging, url, branch, message, version)
     command = [
         sys.executable,
         "-m",

@@ -93,8 +93,9 @@ def is_external(link: str) -> bool:
 class Site:
     """The files of a built site, with each page parsed at most once."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, url_path: str = "/"):
         self.root = root.resolve()
+        self.url_path = url_path  # where the site is served: '/book/' makes /book/x.html the file x.html
         self.parsed: dict[str, PageParser] = {}
         self.files: dict[str, bool] = {}
         self.answers: dict[tuple[str, str], str | None] = {}  # every page links the same styles and scripts
@@ -143,7 +144,9 @@ class Site:
         if not path:
             target = page
         else:
-            joined = path.lstrip("/") if path.startswith("/") else posixpath.join(here, path)
+            if path.startswith("/") and not path.startswith(self.url_path):
+                return None  # another site on the same host: not ours to judge
+            joined = path.removeprefix(self.url_path) if path.startswith("/") else posixpath.join(here, path)
             target = posixpath.normpath(joined)
             if target == ".." or target.startswith("../"):
                 return "outside the site"
@@ -156,10 +159,10 @@ class Site:
         return None
 
 
-def check_site(root: Path) -> Result:
-    """Every internal link of the site under ``root``."""
+def check_site(root: Path, url_path: str = "/") -> Result:
+    """Every internal link of the site under ``root``, served at ``url_path``."""
     started = time.perf_counter()
-    site = Site(root)
+    site = Site(root, url_path)
     result = Result()
     for page in site.pages():
         result.pages += 1
