@@ -249,10 +249,15 @@ def test_a_moved_line_is_a_changed_image() -> None:
     assert marked.getpixel((5, 75)) == (255, 255, 255)  # untouched background stays white
 
 
-def test_a_resized_image_is_changed_whole() -> None:
+def test_a_resized_image_is_changed_where_it_differs() -> None:
     pytest.importorskip("PIL")
-    (change,) = compare([cell("p", picture(png(size=(100, 80))))], [cell("p", picture(png(size=(120, 80))))])
-    assert change.score == 1.0 and change.highlight is None
+    from PIL import Image
+
+    (change,) = compare([cell("p", picture(png("line")))], [cell("p", picture(png("line", size=(120, 80))))])
+    assert change.kind == "image" and change.score == 0.0  # blank where it grew, the line unmoved: still listed
+    (change,) = compare([cell("p", picture(png("line")))], [cell("p", picture(png("other line", size=(120, 90))))])
+    marked = Image.open(io.BytesIO(change.highlight)).convert("RGB")
+    assert marked.size == (120, 90) and marked.getpixel((99, 30)) == (219, 25, 25)
 
 
 def test_an_image_that_appears() -> None:

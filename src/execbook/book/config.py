@@ -98,6 +98,16 @@ class ExecbookConfig:
     fail_on_error: bool = _option(
         False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel."
     )
+    output_tolerance: float = _option(
+        1e-6,
+        "Relative tolerance of numbers in outputs compared with the last build's (the report's 'changed' "
+        "section, execbook diff); a cell's '# execbook: tolerance=1e-3' or '# execbook: ignore-output' overrides it.",
+        types=(int, float),
+        rebuild="",
+    )
+    fail_on_changed_outputs: bool = _option(
+        False, "Fail the build when an output differs from the last build's beyond the tolerance.", rebuild=""
+    )
     colab: dict = _option(
         {},
         "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.",

@@ -58,6 +58,12 @@ def command_line() -> argparse.ArgumentParser:
     )
     check.add_argument("--book", type=Path, default=Path("."))
     check.set_defaults(subparser=check)
+    changed = commands.add_parser(
+        "diff", help="compare the outputs with another cache folder or the site's notebooks (exit 1 if changed)"
+    )
+    changed.add_argument("other", type=Path, help="a cache folder, or the site's notebooks from an earlier build")
+    changed.add_argument("--book", type=Path, default=Path("."))
+    changed.set_defaults(subparser=changed)
     links = commands.add_parser("check-links", help="every internal link and anchor of a built site resolves (exit 1)")
     links.add_argument(
         "site", type=Path, nargs="?", default=Path("_build/html"), help="the built site (default: _build/html)"
@@ -101,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         return check_links(args.site)
     if args.command == "check":
         return check_book(args.book.resolve())
+    if args.command == "diff":
+        from execbook.cli.diff import diff
+
+        return diff(args.book.resolve(), args.other)
     if args.command == "new":
         return write_new_book(args.folder, args.title, args.author, args.requirement)
     if args.what == "lib":

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def setup(app: Sphinx) -> None:
-    from execbook.execute import failures, phase, report
+    from execbook.execute import changed, failures, phase, report
 
     app.connect("env-get-outdated", phase.on_env_get_outdated)  # after the reader's check of undecodable pages (100)
     app.connect("html-collect-pages", report.collect_report_page)
     failures.setup_failures(app)
+    app.connect("build-finished", changed.announce_changes)  # the build's last lines: what the outputs changed

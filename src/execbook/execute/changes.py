@@ -210,33 +210,51 @@ def pixels(image: bytes) -> Any:
     return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.float32) / 255.0
 
 
-def changed_pixels(old: bytes, new: bytes) -> Any | None:
-    """A (height, width) mask of the pixels that moved by more than PIXEL_STEP;
-    None when the sizes differ (every pixel changed)."""
+def padded(image: Any, height: int, width: int) -> Any:
+    """The image on a white canvas of that size, top left: a plot whose tight bounding box grew
+    (wider tick labels) is compared where it overlaps, the rest counts as changed if not blank."""
+    import numpy as np
+
+    canvas = np.ones((height, width, 3), dtype=np.float32)
+    canvas[: image.shape[0], : image.shape[1]] = image
+    return canvas
+
+
+def changed_pixels(old: bytes, new: bytes) -> tuple[Any, Any]:
+    """A (height, width) mask of the pixels that moved by more than PIXEL_STEP, and the new image's
+    pixels, both on the larger of the two sizes."""
     import numpy as np
 
     before, after = pixels(old), pixels(new)
-    if before.shape != after.shape:
-        return None
-    return np.abs(after - before).max(axis=2) > PIXEL_STEP
+    height, width = max(before.shape[0], after.shape[0]), max(before.shape[1], after.shape[1])
+    before, after = padded(before, height, width), padded(after, height, width)
+    return np.abs(after - before).max(axis=2) > PIXEL_STEP, after
 
 
-def image_change(old: bytes, new: bytes) -> tuple[float, bytes | None]:
-    """The share of pixels that changed (0..1) and the new image with them in red
-    (None when the sizes differ). Unreadable images, or no Pillow: compared as bytes."""
+def image_change(old: bytes, new: bytes) -> tuple[bool, float, bytes | None]:
+    """Whether the image changed (more than IMAGE_SHARE of its pixels, or its size), the share of
+    pixels that did (0..1) and the new image with them in red. Unreadable images, or no Pillow:
+    compared as bytes."""
     if old == new:
-        return 0.0, None
+        return False, 0.0, None
     try:
-        mask = changed_pixels(old, new)
+        mask, after = changed_pixels(old, new)
+        resized = image_size(old) != image_size(new)
     except Exception:  # noqa: BLE001 - no Pillow/numpy, or bytes Pillow cannot read: bytes decide
-        return 1.0, None
-    if mask is None:
-        return 1.0, None
-    return float(mask.mean()), highlighted(new, mask) if mask.any() else None
+        return True, 1.0, None
+    score = float(mask.mean())
+    return resized or score > IMAGE_SHARE, score, highlighted(after, mask) if mask.any() else None
 
 
-def highlighted(image: bytes, mask: Any) -> bytes:
-    """The image faded, its changed pixels (and a pixel around them) in red, as PNG."""
+def image_size(image: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        return opened.size
+
+
+def highlighted(image: Any, mask: Any) -> bytes:
+    """The image (pixels) faded, its changed pixels (and a pixel around them) in red, as PNG."""
     import numpy as np
     from PIL import Image
 
@@ -245,7 +263,7 @@ def highlighted(image: bytes, mask: Any) -> bytes:
     grown[:-1, :] |= mask[1:, :]
     grown[:, 1:] |= mask[:, :-1]
     grown[:, :-1] |= mask[:, 1:]
-    faded = 1.0 - (1.0 - pixels(image)) * 0.3
+    faded = 1.0 - (1.0 - image) * 0.3
     faded[grown] = (0.86, 0.1, 0.1)
     out = io.BytesIO()
     Image.fromarray((faded * 255).astype(np.uint8)).save(out, "PNG")
@@ -338,17 +356,17 @@ def compare_images(
         media = (after or before)[0]  # type: ignore[index]
         if before is not None and after is not None:
             if before[0] != after[0]:
-                score, mark = 1.0, None
+                changed, score, mark = True, 1.0, None
             elif media == "image/svg+xml":
                 same = same_text(
                     normal_svg(before[1].decode(errors="replace")),
                     normal_svg(after[1].decode("utf-8", "replace")),
                     tolerance,
                 )
-                score, mark = (0.0 if same else 1.0), None
+                changed, score, mark = not same, (0.0 if same else 1.0), None
             else:
-                score, mark = image_change(before[1], after[1])
-            if score <= IMAGE_SHARE:
+                changed, score, mark = image_change(before[1], after[1])
+            if not changed:
                 continue
         else:
             score, mark = 1.0, None
@@ -387,5 +405,8 @@ def change_pages(changes: list[Change]) -> list[str]:
 
 def summary(changes: list[Change]) -> str:
     """``3 outputs changed on 2 pages``."""
-    count, pages = len(changes), len(change_pages(changes))
+    return counted(len(changes), len(change_pages(changes)))
+
+
+def counted(count: int, pages: int) -> str:
     return f"{count} output{'s' if count != 1 else ''} changed on {pages} page{'s' if pages != 1 else ''}"

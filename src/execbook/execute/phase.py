@@ -26,6 +26,7 @@ from execbook.book import scan as bookscan
 from execbook.book.state import kept_state, run_state
 from execbook.execute import reads as readlog
 from execbook.execute.cache import Cache, DamagedEntry
+from execbook.execute.changed import Earlier, report_changes
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.layout import Layout
 from execbook.execute.pools import Pool
@@ -112,11 +113,14 @@ def on_env_get_outdated(
     stale = list({job.key: job for job in reversed(stale)}.values())[::-1]  # one run per key
     stale_ids = {job.id for job in stale}
     report = Report()
+    earlier = Earlier.for_app(app, layout.cache)  # what the last build showed
     if stale:
-        run_jobs(app, layout, stale, report, reasons, hashes)
+        run_jobs(app, layout, stale, report, reasons, hashes, earlier)
         stale_keys = {job.key for job in stale}
         to_read |= {job.docname for job in jobs if job.key in stale_keys}
     report.add_cached([job for job in jobs if job.id not in stale_ids])
+    report.changed = report_changes(earlier)
+    earlier.remember(jobs)
     report.write(layout)
     hashes.save()
     kept_state(env).keys = current
@@ -201,8 +205,10 @@ def run_jobs(
     report: Report,
     reasons: dict[str, str] | None = None,
     hashes: readlog.Hashes | None = None,
+    earlier: Earlier | None = None,
 ) -> None:
-    """Run ``stale`` on the pool; ``reasons`` (by key) says which re-run because of a file their code read."""
+    """Run ``stale`` on the pool; ``reasons`` (by key) says which re-run because of a file their code read;
+    ``earlier`` compares each result with what the page showed before."""
     options = cfg.get(app.config)
     reasons = reasons or {}
     hashes = hashes or readlog.Hashes(layout.tree.parent / readlog.MEMO_FILE)
@@ -238,7 +244,10 @@ def run_jobs(
     with Progress(len(stale), min(len(workers), len(stale)) or 1, live) as progress:
 
         def on_done(result: JobResult) -> None:
+            before = earlier.before(result.job) if earlier is not None else None  # read before a re-store
             store_result(layout.cache, result, unstored(app), book, hashes)
+            if earlier is not None:
+                earlier.compare(before, result)
             if result.status.final:
                 finished[result.job.id] = result.duration
             report.add(result, reasons.get(result.job.key, ""))

@@ -46,6 +46,7 @@ class Report:
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.wall = 0.0
+        self.changed: list[dict[str, Any]] = []  # outputs that differ from the last build's (execute.changed)
 
     def add(self, result: JobResult, reason: str = "") -> None:
         self.entries.append(
@@ -98,6 +99,7 @@ class Report:
             "wall": round(self.wall, 3),
             "workers": sorted({entry.worker for entry in ran}),
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
+            "changed": self.changed,
         }
 
     def write(self, layout: Layout) -> None:

@@ -1,0 +1,204 @@
+"""The outputs a build changed: which earlier run a job is compared with, and
+where the author reads what moved (report.json, the report page, the build's
+last lines, ``execbook diff``).
+
+A job's key changes with its code, so the cache alone cannot say which entry
+was the page's last result for a framework. ``last.json``, beside the entries,
+can: page and framework -> the key of the outputs the last build showed. It
+lives in the cache folder, so the cache copied from CI, or kept from before an
+upgrade, is all ``execbook diff`` needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from execbook.book import config as cfg
+from execbook.book.files import atomic_write
+from execbook.book.state import run_state
+from execbook.execute.cache import Cache, DamagedEntry
+from execbook.execute.changes import Change, compare_notebooks, counted, ordered, thumbnail
+from execbook.execute.jobs import Job
+from execbook.execute.results import JobResult
+
+logger = logging.getLogger(__name__)
+
+INDEX_FILE = "last.json"  # in the cache folder: {"page|tab": key}
+SHOWN = 10  # changes named one by one in the build's last lines
+
+
+def index_id(page: str, tab: str) -> str:
+    return f"{page}|{tab}"
+
+
+def read_index(root: Path) -> dict[str, str]:
+    """The keys of the outputs the last build showed, by page and framework ({} when none or unreadable:
+    an earlier result is a courtesy, never a reason to stop a build)."""
+    try:
+        data = json.loads((root / INDEX_FILE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def index_pairs(index: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(page, tab, key), in order."""
+    return sorted((*name.rsplit("|", 1), key) for name, key in index.items() if "|" in name)  # type: ignore[misc]
+
+
+@dataclass
+class Earlier:
+    """This build's view of the last one: what each re-run job is compared with, and the changes found."""
+
+    cache: Cache
+    tolerance: float
+    index: dict[str, str] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # page -> its file, relative to the book
+
+    @classmethod
+    def for_app(cls, app: Sphinx, cache: Cache) -> Earlier:
+        tolerance = cfg.get(app.config).output_tolerance
+        if not (math.isfinite(tolerance) and tolerance >= 0):  # math.isclose refuses it, mid-build
+            cfg.report_config_error(
+                app, f"execbook_output_tolerance must be a number >= 0 (relative, e.g. 1e-6), got {tolerance!r}"
+            )
+        return cls(cache, float(tolerance), read_index(cache.root))
+
+    def before(self, job: Job) -> NotebookNode | None:
+        """The notebook this page showed for this framework last time; call it before the new
+        run is stored (a forced run stores under the same key)."""
+        key = self.index.get(index_id(job.docname, job.tab))
+        if not key:
+            return None
+        try:
+            notebook = self.cache.load(key)
+        except DamagedEntry:
+            return None
+        if notebook is None or notebook.metadata.get("execbook", {}).get("status") not in ("ok", "error"):
+            return None  # a timeout's or dead kernel's partial outputs are no result to compare with
+        return notebook
+
+    def compare(self, earlier: NotebookNode | None, result: JobResult) -> None:
+        if earlier is None or result.notebook is None or not result.status.final:
+            return
+        job = result.job
+        self.files[job.docname] = job.path
+        self.changes += compare_notebooks(earlier, result.notebook, job.docname, job.tab, self.tolerance)
+
+    def remember(self, jobs: list[Job]) -> None:
+        """``last.json`` now names what this build shows (jobs whose run is not final keep their earlier entry)."""
+        index = {**read_index(self.cache.root)}  # another build sharing the cache may have written its own tabs
+        for job in jobs:
+            if self.cache.has(job.key):
+                index[index_id(job.docname, job.tab)] = job.key
+        if index != read_index(self.cache.root):
+            try:
+                atomic_write(self.cache.root / INDEX_FILE, json.dumps(index, indent=0, sort_keys=True))
+            except OSError as error:
+                logger.warning(
+                    f"could not write {self.cache.root / INDEX_FILE} ({error}): the next build cannot say "
+                    "which outputs changed",
+                    type="execbook",
+                    subtype="cache",
+                )
+
+
+# -- the report's data --------------------------------------------------------------
+
+
+def data_uri(image: bytes | None, media: str) -> str:
+    if image is None:
+        return ""
+    kind = "image/svg+xml" if media == "image/svg+xml" else "image/png"
+    return f"data:{kind};base64,{base64.b64encode(thumbnail(image, media)).decode()}"
+
+
+def change_data(change: Change, files: dict[str, str]) -> dict[str, Any]:
+    """One change as report.json and the report page hold it: text, and thumbnails as data URIs."""
+    data = {
+        "page": change.page,
+        "file": files.get(change.page, ""),
+        "tab": change.tab,
+        "line": change.line,
+        "kind": change.kind,
+        "source": change.source,
+        "old": change.old,
+        "new": change.new,
+        "diff": change.diff,
+    }
+    if change.kind == "image":
+        data.update(
+            score=change.score,
+            old_image=data_uri(change.old_image, change.image_type),
+            new_image=data_uri(change.new_image, change.image_type),
+            difference=data_uri(change.highlight, "image/png"),
+        )
+    return data
+
+
+def report_changes(earlier: Earlier) -> list[dict[str, Any]]:
+    return [change_data(change, earlier.files) for change in ordered(earlier.changes)]
+
+
+def located(change: dict[str, Any]) -> str:
+    """``chapters/x.md:12: [pytorch] text: loss 0.5 -> loss 0.7`` (one line)."""
+    where = f"{change['file'] or change['page']}:{change['line']}"
+    if change["kind"] == "image":
+        what = f"{round(change['score'] * 100, 2)}% of the pixels"
+    else:
+        what = f"{short(change['old'])} -> {short(change['new'])}"
+    return f"{where}: [{change['tab']}] {change['kind']}: {what}"
+
+
+def short(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split()) or "(nothing)"
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+# -- the build's last lines ------------------------------------------------------------
+
+
+def report_place(app: Sphinx) -> str:
+    """The report page of an HTML build, else report.json: where the author reads the changes."""
+    from execbook.execute.layout import Layout
+
+    if getattr(app.builder, "format", "") == "html":
+        place = Path(app.outdir) / "execbook-report.html"
+    else:
+        place = Layout.for_app(app).tree.parent / "report.json"
+    try:
+        return os.path.relpath(place)
+    except ValueError:  # another drive (Windows)
+        return str(place)
+
+
+def announce_changes(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: ``execbook: 3 outputs changed on 2 pages (see ...)``, the first few at file:line;
+    with ``execbook_fail_on_changed_outputs``, an error and exit status 1."""
+    report = run_state(app).report
+    changed = getattr(report, "changed", None) if report is not None else None
+    if exception is not None or not changed:
+        return
+    for change in changed[:SHOWN]:
+        logger.info(f"  {located(change)}")
+    if len(changed) > SHOWN:
+        logger.info(f"  ... and {len(changed) - SHOWN} more")
+    count = len(changed)
+    pages = len({change["page"] for change in changed})
+    line = f"execbook: {counted(count, pages)} (see {report_place(app)})"
+    if cfg.get(app.config).fail_on_changed_outputs:
+        logger.error(f"{line}; execbook_fail_on_changed_outputs = True")
+        app.statuscode = 1
+    else:
+        logger.info(line)

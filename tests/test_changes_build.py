@@ -1,0 +1,203 @@
+"""What a rebuild changed in the outputs, with real kernels: the report page, report.json,
+the build's last lines, execbook_fail_on_changed_outputs and ``execbook diff``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import write_book
+
+pytestmark = pytest.mark.sphinx
+
+PAGE = """
+    # Page
+
+    ```{.python .input}
+    scale = SCALE
+    ```
+
+    ```{.python .input}
+    print('value', scale * 1.5)
+    ```
+
+    ```{.python .input}
+    print('steady', 1 + scale * 1e-9)
+    ```
+
+    ```{.python .input}
+    print('same', 42)
+    ```
+
+    ```{.python .input}
+    %matplotlib inline
+    from matplotlib import pyplot as plt
+    plt.figure(figsize=(2, 2))
+    plt.plot([0, 1, 2], [0, scale, 0]);
+    ```
+
+    ```{.python .input}
+    CHECK
+    ```
+"""
+
+
+def write(book: Path, scale: int, check: str = "checked = True") -> None:
+    write_book(
+        book,
+        {
+            "index.md": "# Book\n\n```toc\npage\n```\n",
+            "page.md": PAGE.replace("SCALE", str(scale)).replace("CHECK", check),
+        },
+        tabs=("python",),
+    )
+
+
+def build(book: Path) -> subprocess.CompletedProcess:
+    """sphinx-build as `execbook build html` runs it: not quiet, so the last lines show."""
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=600,
+    )
+
+
+def report(book: Path) -> dict:
+    return json.loads((book / "_build" / "doctrees" / "execbook" / "report.json").read_text(encoding="utf-8"))
+
+
+def execbook(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "execbook", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ)
+    )
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, subprocess.CompletedProcess]:
+    """A book built with scale = 2, its cache and site notebooks kept, then rebuilt with scale = 3."""
+    book = tmp_path_factory.mktemp("changes") / "book"
+    write(book, 2)
+    first = build(book)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "changed on" not in first.stdout  # nothing to compare with yet
+    old_cache = book.parent / "old-cache"
+    shutil.copytree(book / "_build" / ".execbook-cache", old_cache)
+    old_site = book.parent / "old-site"
+    shutil.copytree(book / "_build" / "html" / "notebooks", old_site / "notebooks")
+    write(book, 3)
+    second = build(book)
+    assert second.returncode == 0, second.stdout + second.stderr
+    return book, old_cache, old_site, second
+
+
+def listed(changes: list[dict]) -> list[tuple[str, str, int, str]]:
+    return [(c["page"], c["tab"], c["line"], c["kind"]) for c in changes]
+
+
+EXPECTED = [("page", "python", 7, "text"), ("page", "python", 19, "image")]
+
+
+def test_report_json_lists_exactly_the_two_changed_outputs(rebuilt: tuple) -> None:
+    book, *_ = rebuilt
+    changed = report(book)["changed"]
+    assert listed(changed) == EXPECTED  # not 'steady' (within tolerance) nor 'same'
+    text, image = changed
+    assert (text["old"], text["new"], text["file"]) == ("value 3.0\n", "value 4.5\n", "page.md")
+    assert "-value 3.0" in text["diff"] and "+value 4.5" in text["diff"]
+    assert text["source"] == "print('value', scale * 1.5)"
+    assert image["score"] > 0.001
+    for side in ("old_image", "new_image", "difference"):
+        assert image[side].startswith("data:image/png;base64,")
+    assert image["old_image"] != image["new_image"]
+
+
+def test_report_page_shows_the_changes_with_images(rebuilt: tuple) -> None:
+    book, *_ = rebuilt
+    soup = BeautifulSoup((book / "_build" / "html" / "execbook-report.html").read_text(encoding="utf-8"), "html.parser")
+    section = soup.select_one("#execbook-changed")
+    assert section is not None
+    entries = section.select(".execbook-change")
+    assert [entry.h3.get_text(" ", strip=True) for entry in entries] == [
+        "page (python), page.md:7: text",
+        "page (python), page.md:19: image",
+    ]
+    assert "+value 4.5" in entries[0].select_one(".execbook-change-diff").get_text()
+    images = entries[1].select("img")
+    assert [img.find_next("figcaption").get_text() for img in images] == ["before", "after", "difference"]
+    assert all(img["src"].startswith("data:image/png;base64,") for img in images)
+
+
+def test_the_build_says_what_changed_in_its_last_lines(rebuilt: tuple) -> None:
+    *_, second = rebuilt
+    lines = second.stdout.splitlines()
+    summary = next(line for line in lines if "changed on" in line)
+    assert summary.startswith("execbook: 2 outputs changed on 1 page (see ")
+    assert summary.endswith("execbook-report.html)")
+    assert any(line.strip().startswith("page.md:7: [python] text: value 3.0 -> value 4.5") for line in lines)
+
+
+def test_execbook_diff_against_the_old_cache(rebuilt: tuple) -> None:
+    book, old_cache, _, _ = rebuilt
+    result = execbook("diff", str(old_cache), "--book", str(book))
+    assert result.returncode == 1, result.stdout + result.stderr
+    located = [line for line in result.stdout.splitlines() if not line.startswith("    ")]
+    assert located[0].startswith("page.md:7: [python] text: value 3.0 -> value 4.5")
+    assert located[1].startswith("page.md:19: [python] image: ")
+    assert len(located) == 2
+    assert "execbook diff: 2 outputs changed on 1 page" in result.stderr
+
+
+def test_execbook_diff_against_the_old_sites_notebooks(rebuilt: tuple) -> None:
+    book, _, old_site, _ = rebuilt
+    result = execbook("diff", str(old_site), "--book", str(book))
+    assert result.returncode == 1, result.stdout + result.stderr
+    located = [line.split(":", 2)[:2] for line in result.stdout.splitlines() if not line.startswith("    ")]
+    assert located == [["page.md", "7"], ["page.md", "19"]]
+
+
+def test_execbook_diff_against_itself_and_bad_input(rebuilt: tuple, tmp_path: Path) -> None:
+    book, *_ = rebuilt
+    same = execbook("diff", str(book / "_build" / ".execbook-cache"), "--book", str(book))
+    assert same.returncode == 0 and "0 outputs changed" in same.stderr
+    missing = execbook("diff", str(tmp_path / "nowhere"), "--book", str(book))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    empty = execbook("diff", str(tmp_path), "--book", str(book))
+    assert empty.returncode == 2 and "neither a cache folder" in empty.stderr
+
+
+def test_an_error_that_appears_is_listed_first_and_can_fail_the_build(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    write(book, 2)
+    assert build(book).returncode == 0
+    write(book, 3, check="assert scale < 3, 'scale too big'")
+    with (book / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write("execbook_fail_on_changed_outputs = True\n")
+    result = build(book)
+    assert result.returncode == 1, result.stdout + result.stderr
+    changed = report(book)["changed"]
+    assert listed(changed) == [("page", "python", 26, "error appeared"), *EXPECTED]
+    assert changed[0]["new"] == "AssertionError: scale too big"
+    assert "execbook: 3 outputs changed on 1 page" in result.stderr
+    assert "execbook_fail_on_changed_outputs = True" in result.stderr
+
+
+def test_a_change_within_tolerance_is_not_listed(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    write(book, 2)
+    (book / "page.md").write_text((book / "page.md").read_text().replace("print('same', 42)", "print('same', 42.0)"))
+    assert build(book).returncode == 0
+    # 42.0 -> 42.00000001: the text differs, the number is within 1e-6
+    (book / "page.md").write_text((book / "page.md").read_text().replace("42.0)", "42.00000001)"))
+    result = build(book)
+    assert result.returncode == 0
+    assert report(book)["changed"] == []
+    assert "changed on" not in result.stdout
