@@ -232,3 +232,103 @@ def test_build_lib_explains_what_is_missing(tmp_path: Path) -> None:
     (tmp_path / "conf.py").write_text('execbook_library = {"nam": "x"}\n')
     result = run_cli(tmp_path, "build", "lib")
     assert "execbook_library has unknown key(s) ['nam']" in result.stderr
+
+
+def test_docstring_roles_split_into_text_and_resolved_links() -> None:
+    from execbook.library.doc_roles import Part, split_roles
+
+    def resolve(role: str, target: str) -> list[Part] | None:
+        return [Part(f"[{role} {target}]", "page", "id")] if target != "gone" else None
+
+    parts, unresolved = split_roles("Defined in :numref:`sec_a`; see :cite:`x,y` and :ref:`gone`.", resolve)
+    assert parts == [
+        Part("Defined in "),
+        Part("[numref sec_a]", "page", "id"),
+        Part("; see "),
+        Part("[cite x,y]", "page", "id"),
+        Part(" and "),
+        Part("gone"),
+        Part("."),
+    ]
+    assert unresolved == [":ref:`gone`"]
+
+
+LIBRARY_BOOK = {
+    "index.md": """
+        # Home
+
+        ```toc
+        :numbered:
+
+        chapters/a
+        chapters/b
+        ```
+        """,
+    "chapters/a.md": """
+        # Alpha
+
+        ```{.python .input}
+        #@tab all
+        #@save
+        def smooth(x):
+            \"\"\"Smooth a curve, as :numref:`sec_beta` and :cite:`legendre` do; see :ref:`sec_beta`.\"\"\"
+            return x
+        ```
+        """,
+    "chapters/b.md": """
+        # Beta
+        :label:`sec_beta`
+
+        Least squares :cite:`legendre`.
+
+        :bibliography:`references.bib`
+        """,
+    "references.bib": """
+        @book{legendre,
+          author = {Legendre, Adrien-Marie},
+          title = {Nouvelles methodes},
+          year = {1805},
+        }
+        """,
+}
+
+
+@pytest.mark.sphinx
+def test_library_page_is_in_the_header_and_search_and_resolves_docstring_roles(tmp_path: Path) -> None:
+    import json
+    import posixpath
+
+    from bs4 import BeautifulSoup
+    from conftest import build_in_process, write_book
+
+    book = write_book(
+        tmp_path / "book", LIBRARY_BOOK, conf="execbook_library = {'name': 'lib'}\nexecbook_execute = 'off'\n"
+    )
+    built = build_in_process(book)
+    assert built.returncode == 0, built.output
+    html = BeautifulSoup((built.outdir / "execbook-library.html").read_text(), "html.parser")
+    doc = html.select_one("section.execbook-library-module[data-tab=pytorch] dd > p")
+    assert " ".join(doc.get_text().split()) == "Smooth a curve, as Section 2 and (Legendre, 1805) do; see Beta."
+    links = {a.get_text(): a["href"] for a in doc.select("a")}
+    assert links["Section 2"].startswith("chapters/b.html#") and links["Beta"] == links["Section 2"]
+    beta = BeautifulSoup((built.outdir / "chapters" / "b.html").read_text(), "html.parser")
+    assert beta.find(id=links["Section 2"].split("#")[1]) is not None
+    page, anchor = links["Legendre, 1805"].split("#")
+    assert BeautifulSoup((built.outdir / page).read_text(), "html.parser").find(id=anchor) is not None
+
+    # in the header of every page, at any depth, linking to the page
+    for name in ("index", "chapters/a", "execbook-library"):
+        soup = BeautifulSoup((built.outdir / f"{name}.html").read_text(), "html.parser")
+        link = soup.select_one('nav[aria-label="Library"] a')
+        assert link is not None and link.get_text(strip=True) == "Library", name
+        href = link["href"] if link["href"] != "#" else posixpath.basename(f"{name}.html")  # the page itself
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), href))
+        assert target == "execbook-library.html", name
+
+    # in Sphinx's search index, found by a word only its docstrings hold
+    index = (built.outdir / "searchindex.js").read_text()
+    data = json.loads(index[index.index("(") + 1 : index.rindex(")")])
+    page_number = data["docnames"].index("execbook-library")
+    assert data["titles"][page_number] == "Library reference"
+    found = data["terms"]["smooth"]  # a page number, or a list of them
+    assert page_number in (found if isinstance(found, list) else [found])

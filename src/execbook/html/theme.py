@@ -19,6 +19,7 @@ from execbook.book import config as cfg
 from execbook.book.config import report_config_error, setdefault, user_set
 from execbook.book.files import EXCLUDE
 from execbook.html.references import CITATION_STYLE, ENTRY_STYLE
+from execbook.library.build import library_page_href
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,12 @@ def configure(app: Sphinx, config: Config) -> None:
         if "execbook-page-buttons" not in items:
             theme_options["secondary_sidebar_items"] = ["execbook-page-buttons", *items]
         config.html_theme_options = theme_options
+    if config.html_theme == "pydata_sphinx_theme" and options.library:
+        theme_options = dict(config.html_theme_options or {})
+        center = list(theme_options.get("navbar_center", ["navbar-nav"]))
+        if "execbook-library-link" not in center:  # the library page has no source for a toctree to list
+            theme_options["navbar_center"] = [*center, "execbook-library-link"]
+        config.html_theme_options = theme_options
     if config.html_theme == "pydata_sphinx_theme" and options.header_switcher and len(options.tabs) > 1:
         theme_options = dict(config.html_theme_options or {})
         navbar_end = list(theme_options.get("navbar_end", ["theme-switcher", "navbar-icon-links"]))
@@ -108,6 +115,8 @@ def html_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
     options = cfg.get(app.config)
     context["execbook_tabs"] = [(tab, options.label(tab)) for tab in options.tabs]
     context["execbook_page_buttons"] = page_buttons(app, pagename, context) if doctree is not None else []
+    if "pathto" in context:
+        context["execbook_library_href"] = library_page_href(app, context["pathto"])
 
 
 SITE_NOTEBOOKS = "notebooks"  # the site's folder of notebooks: written by site_notebooks, linked by the buttons

@@ -15,3 +15,4 @@ def setup(app: Sphinx) -> None:
     from execbook.library import build
 
     app.connect("html-collect-pages", build.collect_library_page)
+    app.connect("build-finished", build.index_library_page)  # after Sphinx wrote the search index

@@ -7,14 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.util.docutils import new_document
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
 from execbook.book.files import book_pages, library_dir
 from execbook.book.state import LibrarySettings, kept_state, run_state
+from execbook.library.doc_roles import EnvRoles, split_roles
 from execbook.library.extract import Library, extract_book
 from execbook.library.writer import LibrarySpec, write_library
 from execbook.source.notebooks import Show, as_written
@@ -96,16 +99,20 @@ def library_extras(app: Sphinx, spec: LibrarySpec | None) -> dict[str, str]:
 
 
 LIBRARY_PAGE = "execbook-library"
+LIBRARY_TITLE = "Library reference"
+LIBRARY_DOCTREE = "_execbook_library_doctree"  # the builder's attribute: the page's text, for the search index
 
 
 def collect_library_page(app: Sphinx) -> Any:
-    """``html-collect-pages``: every saved name per framework, linked to its section."""
+    """``html-collect-pages``: every saved name per framework, linked to its section;
+    roles in docstrings resolved as the prose shows them."""
     spec = library_spec(app)
-    libraries = built_libraries(app.env)
+    libraries = current_libraries(app)
     if spec is None or not libraries:
         return
     options = cfg.get(app.config)
     labels = app.env.domaindata.get("std", {}).get("labels", {})
+    roles = EnvRoles(app.env, dict(app.config.numfig_format))
     modules = []
     for tab, library in libraries.items():
         items = []
@@ -113,11 +120,20 @@ def collect_library_page(app: Sphinx) -> Any:
             if not item.names:
                 continue
             docname, anchor, title = labels.get(item.section or "", (item.docname, "", ""))
+            parts, unresolved = split_roles(item.doc.split("\n\n")[0], roles)
+            for role in unresolved:
+                logger.warning(
+                    f"{role} in the docstring of {item.names[0]} points at nothing this book has; the library "
+                    "page shows its target as plain text. Fix the label or citation key",
+                    location=(item.docname, item.line),
+                    type="execbook",
+                    subtype="library",
+                )
             items.append(
                 {
                     "name": f"{item.owner}.{item.names[0]}" if item.owner else item.names[0],
                     "signature": ("@add_to_class(" + item.owner + ") " if item.owner else "") + item.signature,
-                    "doc": item.doc.split("\n\n")[0],
+                    "doc": parts,
                     "docname": docname,
                     "anchor": anchor,
                     "title": title or docname,
@@ -125,5 +141,65 @@ def collect_library_page(app: Sphinx) -> Any:
                 }
             )
         modules.append({"tab": tab, "label": options.label(tab), "module": spec.module(tab), "items": items})
-    context = {"title": "Library reference", "execbook_library": {"package": spec.package, "modules": modules}}
+    setattr(app.builder, LIBRARY_DOCTREE, search_doctree(spec.package, modules))
+    context = {"title": LIBRARY_TITLE, "execbook_library": {"package": spec.package, "modules": modules}}
     yield LIBRARY_PAGE, context, "execbook-library.html"
+
+
+def search_doctree(package: str, modules: list[dict[str, Any]]) -> nodes.document:
+    """The page's words as a doctree: what Sphinx's indexer reads from a page."""
+    document = new_document(LIBRARY_PAGE)
+    page = nodes.section(ids=["library-reference"])
+    page += nodes.title(text=LIBRARY_TITLE)
+    page += nodes.paragraph(text=f"The code marked #@save in this book forms the package {package}.")
+    for module in modules:
+        section = nodes.section(ids=[f"library-{module['tab']}"])
+        section += nodes.title(text=f"{module['label']}: {package}.{module['module']}")
+        for item in module["items"]:
+            section += nodes.paragraph(text=item["signature"] or item["name"])
+            doc = "".join(part.text for part in item["doc"])
+            if doc:
+                section += nodes.paragraph(text=doc)
+        page += section
+    document += page
+    return document
+
+
+def index_library_page(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: the library page joins the search index. Sphinx indexes only
+    pages with a source and prunes the rest as it writes the index, so the page is fed
+    to the builder's indexer after that and the index written again."""
+    builder = app.builder
+    doctree = getattr(builder, LIBRARY_DOCTREE, None)
+    indexer = getattr(builder, "indexer", None)
+    if exception is not None or doctree is None or indexer is None:
+        return
+    indexer.feed(LIBRARY_PAGE, f"{LIBRARY_PAGE}.html", LIBRARY_TITLE, doctree)
+    target = Path(builder.outdir) / builder.searchindex_filename
+    temporary = target.with_name(target.name + ".tmp")
+    if builder.indexer_dumps_unicode:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            indexer.dump(stream, builder.indexer_format)
+    else:
+        with open(temporary, "wb") as binary:
+            indexer.dump(binary, builder.indexer_format)
+    temporary.replace(target)
+
+
+READ_THIS_BUILD = "_execbook_libraries_read"  # the builder's attribute: extracted (or checked) once per build
+
+
+def current_libraries(app: Sphinx) -> dict[str, Library]:
+    """The book's libraries as its pages are now, checked once per build: a build that
+    runs no code (execute = 'off') extracts nothing before it writes pages."""
+    if library_spec(app) is None:
+        return {}
+    if not getattr(app.builder, READ_THIS_BUILD, False):
+        book_libraries(app, app.env)
+        setattr(app.builder, READ_THIS_BUILD, True)
+    return built_libraries(app.env)
+
+
+def library_page_href(app: Sphinx, pathto: Any) -> str | None:
+    """The link to the library page from the page being written, where the book has one."""
+    return pathto(LIBRARY_PAGE) if current_libraries(app) else None
