@@ -127,45 +127,45 @@ CASES = {
     # 12: config errors inside a dict option name the line of its assignment
     "library-name-line": Case(
         book(CONF + "x = 1\nexecbook_library = {\n    'name': 'no-pkg'}\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:5: execbook_library['name'] must be a Python package name"],
     ),
     "pdf-paper-line": Case(
         book(CONF + "execbook_pdf = {'paper': 'a3'}\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_pdf['paper'] must be one of"],
     ),
     "install-line": Case(
         book(CONF + "execbook_install = {'python': {'d2l': 1}}\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_install['python'] must map module names"],
     ),
     # 14: an execbook_colab value is a GitHub 'owner/repo', never HTML
     "colab-not-a-repo": Case(
         book(CONF + "execbook_colab = {'python': 'x\" onmouseover=\"alert(1)'}\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_colab['python'] must be a GitHub repository as 'owner/repo'"],
     ),
     # 11: a cache folder where notebooks/ and durations.json would land among other files
     "cache-dir-root": Case(
         book(CONF + "execbook_cache_dir = '/'\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_cache_dir: '/' (/) is a filesystem root"],
     ),
     "cache-dir-parent": Case(
         book(CONF + "execbook_cache_dir = '..'\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_cache_dir: '..' (", "holds the book's sources"],
     ),
     "cache-dir-book": Case(
         book(CONF + "execbook_cache_dir = '.'\n"),
-        ["sphinx"],
+        ["build", "html"],
         2,
         ["conf.py:4: execbook_cache_dir: '.' (", "is the book's own folder"],
     ),
@@ -251,6 +251,39 @@ CASES = {
     ),
     "check-extra-arguments": Case(
         book(), ["check", "extra", "--bogus"], 2, ["execbook check: error: unrecognized arguments: extra --bogus"]
+    ),
+    # issue 36, item 5: no silent configuration; issue 32, item 4: config errors keep their place
+    "unknown-option-names": Case(
+        book(CONF + "execbook_timout = 2\n"),
+        ["build", "html", "-D", "execbook_executee=off"],
+        0,
+        [
+            "conf.py:4: WARNING: execbook_timout is not an execbook option, so it is ignored; did you mean "
+            "execbook_timeout?",
+            "-D execbook_executee: not an execbook option, so it is ignored; did you mean execbook_execute?",
+        ],
+        ["index"],
+    ),
+    "bad-option-from-D": Case(
+        book(), ["build", "html", "-D", "execbook_workers=-1"], 2, ["-D execbook_workers=-1: execbook_workers must be"]
+    ),
+    "bad-option-at-its-line": Case(
+        book(CONF + "execbook_workers = 0\n"),
+        ["build", "html"],
+        2,
+        ["conf.py:4: execbook_workers must be at least 1, got 0"],
+    ),
+    "conf-calls-sys-exit": Case(
+        book(CONF + "import sys\nsys.exit()\n"),
+        ["build", "html"],
+        2,
+        ["conf.py:5: ERROR: The configuration file (or one of the modules it imports) called sys.exit()"],
+    ),
+    "ini-boolean-typo": Case(
+        {"config.ini": "[project]\nname = t\n\n[build]\neval_notebook = Ture\n", **INI_BOOK},
+        ["build", "html"],
+        2,
+        ["config.ini:5: ERROR: [build] eval_notebook = 'Ture' is neither true nor false"],
     ),
     "new-in-proc": Case({}, ["new", "/proc/x"], 1, ["cannot create the book's folder /proc/x"]),
     "new-under-a-file": Case(

@@ -195,6 +195,13 @@ class ExecbookConfig:
         "'version_file': 'd2l/__init__.py'}.",
     )
 
+    speedups: bool = _option(
+        True,
+        "False runs only stock Sphinx/MyST code: no speed-up touches another project's internals "
+        "(EXECBOOK_SPEEDUPS=0 does the same for the CLI).",
+        rebuild="",
+    )
+
     # not an option: the book's tabs that execbook_only_tabs leaves out of this build
     left_out: tuple = dc.field(default=(), metadata={"internal": True})
 
@@ -228,6 +235,7 @@ def register(app: Sphinx) -> None:
         rebuild = field.metadata.get("rebuild", "env")
         kinds = frozenset(field.metadata.get("types", (field.type,)))
         app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=kinds)
+    app.connect("config-inited", warn_unknown_names, priority=90)  # before the values are checked (100)
 
 
 def _type_name(kind: type) -> str:
@@ -447,6 +455,59 @@ def _check_library(options: ExecbookConfig) -> None:
             raise ConfigError(f"execbook_library['aliases'][{tab!r}]: {error}") from None
 
 
+def overrides(config: Config) -> dict[str, Any]:
+    """The ``-D name=value`` settings of this build (Sphinx 7.3+ keeps them as ``_overrides``)."""
+    found = getattr(config, "_overrides", None)
+    if found is None:
+        found = getattr(config, "overrides", {})
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def setting_line(conf: Path, name: str) -> int | None:
+    """The line of ``conf`` that sets ``name`` (``name = ...``), if there is one."""
+    try:
+        lines = conf.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, line in enumerate(lines, 1):
+        if re.match(rf"\s*{re.escape(name)}\s*=", line):
+            return number
+    return None
+
+
+def warn_unknown_names(app: Sphinx, config: Config) -> None:
+    """``config-inited``: an ``execbook_*`` name that is no option (a typo such as
+    ``execbook_timout``) would be ignored without a word; warn at its line in conf.py,
+    or at its ``-D``, with the option it was probably meant to be."""
+    known = sorted(name for name in dir(config) if name.startswith("execbook_") and name in config)
+    conf = Path(app.confdir) / "conf.py"
+    raw = getattr(config, "_raw_config", {})
+    for name in sorted(raw):
+        if name.startswith("execbook_") and name not in config:
+            line = setting_line(conf, name)
+            where = f"{conf}:{line}" if line else str(conf)
+            logger.warning(
+                f"{name} is not an execbook option, so it is ignored{did_you_mean(name, known)}",
+                location=where,
+                type="execbook",
+                subtype="config",
+            )
+    for name in sorted(overrides(config)):
+        if name.startswith("execbook_") and name not in config:
+            logger.warning(
+                f"-D {name}: not an execbook option, so it is ignored{did_you_mean(name, known)}",
+                type="execbook",
+                subtype="config",
+            )
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """The option ``name`` was probably meant to be, compared without the prefix every one shares."""
+    prefix = "execbook_"
+    close = difflib.get_close_matches(name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1)
+    return f"; did you mean {prefix}{close[0]}?" if close else "; see README, 'Options'"
+
+
 def user_set(config: Config, name: str) -> bool:
     """Whether the book's conf.py sets this Sphinx value itself (then execbook leaves it alone)."""
     return name in getattr(config, "_raw_config", {})
@@ -458,29 +519,46 @@ def setdefault(config: Config, name: str, value: Any) -> None:
         setattr(config, name, value)
 
 
-def report_config_error(app: Sphinx, message: str, in_settings: bool = True) -> NoReturn:
-    """Stop the build with ``conf.py:line: message`` (or ``config.ini``) and no traceback.
+class ExecbookConfigError(ConfigError):
+    """A wrong setting, found in a handler: its text is the located one-line message
+    (``conf.py:3: execbook_workers must be ...``). A Sphinx error, so a process that runs
+    Sphinx in-process (tests, preview servers) goes on; the CLI prints only the line."""
 
-    Sphinx prints a full traceback for any exception raised in a handler, which
-    reads like a crash in execbook; a wrong setting is the author's to fix. A
-    message that starts with an option's name points at the line setting it
-    (``execbook_pdf['paper'] ...`` at the line of ``execbook_pdf =``); any other
-    names the settings file; ``in_settings=False``, for a problem found while
-    running (an unreachable scheduler), names neither.
+
+# the errors raised in this process, newest last: the CLI stops printing Sphinx's
+# report of the exception (its context and traceback file) once one is raised
+raised: list[ExecbookConfigError] = []
+
+
+def report_config_error(app: Sphinx, message: str, in_settings: bool = True) -> NoReturn:
+    """Stop the build with ``conf.py:line: message`` (or ``config.ini``, or ``-D name=value``).
+
+    The message is logged as an error, as every warning is, and raised as an
+    ``ExecbookConfigError``. A message that starts with an option's name points at
+    the ``-D`` that set it, else at the line setting it (``execbook_pdf['paper'] ...``
+    at the line of ``execbook_pdf =``); any other names the settings file;
+    ``in_settings=False``, for a problem found while running (an unreachable
+    scheduler), names neither.
     """
     if not in_settings:
-        logger.error(f"execbook: {message}", type="execbook", subtype="config")
-        raise SystemExit(2)
-    conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
-    where = str(conf)
+        text = f"execbook: {message}"
+    else:
+        text = f"{config_location(app, message)}: {message}"
+    logger.error(text, type="execbook", subtype="config")
+    error = ExecbookConfigError(text)
+    raised.append(error)
+    raise error
+
+
+def config_location(app: Sphinx, message: str) -> str:
+    """Where the option a message starts with was set: its ``-D``, its line, or the settings file."""
     option = re.match(r"\w*", message).group()  # type: ignore[union-attr]  # \w* always matches
-    if option and conf.is_file():
-        for number, line in enumerate(conf.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(rf"\s*{re.escape(option)}\s*=", line):
-                where = f"{conf}:{number}"
-                break
-    logger.error(f"{where}: {message}", type="execbook", subtype="config")
-    raise SystemExit(2)
+    given = overrides(app.config)
+    if option in given:
+        return f"-D {option}={given[option]}"
+    conf = Path(app.config.execbook_ini_file or Path(app.confdir) / "conf.py")
+    line = setting_line(conf, option) if option else None
+    return f"{conf}:{line}" if line else str(conf)
 
 
 _validated: dict[int, tuple[Config, ExecbookConfig]] = {}

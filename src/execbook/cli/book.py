@@ -4,7 +4,9 @@ and the commands that need no Sphinx build: ``build lib`` and ``check``."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import json
 import os
 import runpy
@@ -12,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from sphinx.errors import ConfigError
 from sphinx.util.matching import Matcher
@@ -39,10 +41,39 @@ class Book:
         return [sys.executable, "-m", "sphinx", *args, *self.flags]
 
     def run_sphinx(self, *args: str) -> int:
-        """sphinx-build in this process: one interpreter start less than a child process."""
+        """sphinx-build in this process: one interpreter start less than a child process.
+        A wrong setting found during the build is its one located line, and exit 2."""
         from sphinx.cmd.build import main as sphinx_main
 
-        return sphinx_main([*args, *self.flags])
+        with contextlib.redirect_stderr(UntilConfigError(sys.stderr)):
+            return sphinx_main([*args, *self.flags])
+
+
+class UntilConfigError(io.TextIOBase):
+    """stderr while Sphinx runs: once a handler raised an ``ExecbookConfigError``, its
+    located line is printed (logged before the raise); what sphinx-build prints next
+    about the exception (versions, a traceback file, a request to report a bug in
+    Sphinx) is left out, as it is about a setting of the book, not a crash."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.before = len(cfg.raised)
+
+    def write(self, text: str) -> int:
+        # the located line itself may come later: Sphinx holds warnings back while it reads
+        if len(cfg.raised) > self.before and "[execbook.config]" not in text:
+            return len(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # the stream's
+        return getattr(self.stream, "encoding", "utf-8")
 
 
 def conf_namespace(values: dict) -> SimpleNamespace:
@@ -71,6 +102,13 @@ def run_conf(conf_py: Path) -> dict:
         return runpy.run_path(str(conf_py))
     except SyntaxError as error:
         fail([f"{conf_py}:{error.lineno or 1}: ERROR: conf.py does not parse: {error.msg}; fix that line"])
+    except SystemExit as stop:  # what Sphinx says of it (it would stop this process with no word)
+        fail(
+            [
+                f"{conf_py}:{_conf_line(conf_py, stop)}: ERROR: The configuration file (or one of the modules "
+                "it imports) called sys.exit(); remove the call"
+            ]
+        )
     except Exception as error:  # the author's code: any exception is a mistake in the book, not in execbook
         fail([f"{conf_py}:{_conf_line(conf_py, error)}: ERROR: conf.py raised {type(error).__name__}: {error}"])
 
@@ -91,7 +129,8 @@ def load_book(folder: Path) -> Book:
         try:
             return Book(folder, conf, cfg.from_sphinx(conf))  # type: ignore[arg-type]
         except ConfigError as error:
-            fail([f"execbook: {conf_py}: {error}"])
+            line = cfg.setting_line(conf_py, str(error).split(" ", 1)[0].rstrip(":").split("[", 1)[0])
+            fail([f"execbook: {conf_py}{f':{line}' if line else ''}: {error}"])
     if not ini_path.is_file():
         fail(
             [
@@ -117,7 +156,7 @@ def load_book(folder: Path) -> Book:
 def build_lib(folder: Path) -> list[Path]:
     """The library into the book's folder (hand-written headers kept), from
     every page of the book; and, for d2l-book projects, ``__version__``."""
-    from execbook.library.extract import extract_book
+    from execbook.library.extract import book_messages, extract_book
     from execbook.library.writer import LibrarySpec, write_library
 
     book = load_book(folder)
@@ -134,9 +173,8 @@ def build_lib(folder: Path) -> list[Path]:
     libraries = extract_book(
         docs, book.conf.root_doc, [tab for tab in book.options.tabs if tab in spec.modules or not book.ini]
     )
-    for library in libraries.values():
-        for docname, message in library.messages:
-            print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
+    for docname, message in book_messages(libraries):
+        print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
     written = write_library(folder, spec, libraries, headers_from=folder)
     version = d2lbook.write_version(folder, book.options.library.get("version_file", ""), book.conf.release)
     return written + ([version] if version else [])

@@ -21,13 +21,13 @@ from execbook.book.boundary import real_inside
 from execbook.book.config import GITHUB_REPO_RE
 from execbook.book.files import BUILD_DIR
 from execbook.compat.ini_file import (
+    BOOLEANS,
     DEFAULT_TAB,
     DEFAULTS,
     IGNORED,
     IGNORED_SECTIONS,
     INI_NAME,
     LIBRARY_TAB_KEYS,
-    TRUE,
     Ini,
     Note,
     exists,
@@ -221,13 +221,32 @@ def map_build(book: Path, ini: Ini, m: Mapping, index: str, tabs: list[str]) -> 
     dependencies = [str((book / Path(dep).expanduser()).resolve()) for dep in split_globs(get("build", "dependencies"))]
     if dependencies:
         m.put("execbook_track_reads_in", dependencies, line("build", "dependencies"))
-    if get("build", "eval_notebook").lower() not in TRUE:
+    if not boolean(ini, m, "build", "eval_notebook"):
         m.put("execbook_execute", "off", line("build", "eval_notebook"))
-    m.warning_is_error = get("build", "warning_is_error").lower() in TRUE
+    m.warning_is_error = boolean(ini, m, "build", "warning_is_error")
     # autodoc as in d2l-book, for the API page (see ``apidoc``)
     m.values["extensions"] = ["execbook", "sphinx.ext.autodoc", *split_globs(get("build", "sphinx_extensions"))]
     m.values["autodoc_default_options"] = {"undoc-members": True, "show-inheritance": True}
     m.sphinx_configs = (get("build", "sphinx_configs"), ini.value_start("build", "sphinx_configs"))
+
+
+def boolean(ini: Ini, m: Mapping, section: str, key: str) -> bool:
+    """A yes/no key, as configparser's getboolean reads it; any other word (``Ture``) is an
+    error at its line, not silently False (``eval_notebook = Ture`` switched execution off)."""
+    value = ini.get(section, key)
+    state = BOOLEANS.get(value.strip().lower())
+    if state is None:
+        default = DEFAULTS[section][key]
+        m.notes.append(
+            Note(
+                ini.line(section, key),
+                f"[{section}] {key} = {value!r} is neither true nor false; write True or False "
+                f"(or yes/no, on/off, 1/0); the default is {default}",
+                True,
+            )
+        )
+        return BOOLEANS[default.lower()]
+    return state
 
 
 def excluded_index(ini: Ini, index: str) -> list[Note]:

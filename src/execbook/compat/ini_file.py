@@ -81,7 +81,8 @@ IGNORED = {
     ("colab", "replace_svg_url"): "notebooks carry their images beside them",
 }
 IGNORED_SECTIONS = {"translation", "sagemaker", "slides"}
-TRUE = {"true", "yes", "on", "1"}
+# what configparser accepts as a boolean (getboolean): anything else is refused at its line
+BOOLEANS = dict(configparser.RawConfigParser.BOOLEAN_STATES)
 
 
 @dataclass

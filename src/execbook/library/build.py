@@ -18,7 +18,7 @@ from execbook.book import scan as bookscan
 from execbook.book.files import book_pages, library_dir
 from execbook.book.state import LibrarySettings, kept_state, run_state
 from execbook.library.doc_roles import EnvRoles, split_roles
-from execbook.library.extract import Library, extract_book
+from execbook.library.extract import Library, book_messages, extract_book
 from execbook.library.writer import LibrarySpec, write_library
 from execbook.source.notebooks import Show, as_written
 from execbook.source.syntax import parse
@@ -60,9 +60,8 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
             for name, path in pages.items()
         }
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
-        for library in libraries.values():
-            for docname, message in library.messages:
-                logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
+        for docname, message in book_messages(libraries):
+            logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
         cached = (stamps, libraries)
         kept.libraries = cached
     libraries = cached[1]

@@ -313,6 +313,19 @@ def saved_statements(
     return found
 
 
+def book_messages(libraries: dict[str, Library]) -> list[tuple[str, Message]]:
+    """Each problem of the libraries once, naming the frameworks it concerns (``[pytorch,
+    numpy] ...``): a cell every framework shares gives one fact, not one warning per framework."""
+    tabs_of: dict[tuple[str, int, str, str], list[str]] = {}
+    for tab, library in libraries.items():
+        for docname, message in library.messages:
+            tabs_of.setdefault((docname, message.line, message.text, message.subtype), []).append(tab)
+    return [
+        (docname, Message(line, f"[{', '.join(tabs)}] {text}", subtype))
+        for (docname, line, text, subtype), tabs in tabs_of.items()
+    ]
+
+
 def add_saved(library: Library, item: Saved, seen: dict[str, Saved]) -> None:
     """Add ``item``; a name saved again replaces the earlier definition (the same import is kept once)."""
     key_names = [f"{item.owner}.{n}" for n in item.names] if item.owner else list(item.names)
@@ -328,7 +341,7 @@ def add_saved(library: Library, item: Saved, seen: dict[str, Saved]) -> None:
                             item.docname,
                             Message(
                                 item.line,
-                                f"'{name}' is saved twice for {library.tab}; this one (later) wins over "
+                                f"'{name}' is saved twice; this one (later) wins over "
                                 f"{earlier.docname}.md:{earlier.line}",
                                 "library",
                             ),
