@@ -20,7 +20,6 @@ read (a no-op build reads none and pays nothing):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,18 +32,18 @@ from sphinx.util.matching import Matcher
 from execbook.book import config as cfg
 from execbook.book.files import book_pages
 from execbook.book.state import run_state
+from execbook.source.prose import bibliography_lines
 from execbook.source.syntax import marker_tab_names
 
 logger = logging.getLogger(__name__)
 
 USED_AT_LEAST = 2  # marks naming a framework before it counts as one of the book's
-BIBLIOGRAPHY_LINE_RE = re.compile(r"^ {0,3}:bibliography:`", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class BookScan:
     marks: Counter  # tab name (case-folded) -> marks naming it, over the whole book
-    has_bibliography: bool  # some page has a :bibliography: line
+    has_bibliography: bool  # some page has a :bibliography: line (not one shown as code)
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> BookScan:
@@ -52,7 +51,7 @@ class BookScan:
         has_bibliography = False
         for text in texts:
             marks += marker_tab_names(text)
-            has_bibliography = has_bibliography or bool(BIBLIOGRAPHY_LINE_RE.search(text))
+            has_bibliography = has_bibliography or bool(bibliography_lines(text))
         return cls(marks, has_bibliography)
 
     def frameworks(self) -> set[str]:

@@ -22,10 +22,10 @@ from sphinx.util.osutil import relative_uri
 
 from execbook.book.files import book_pages
 from execbook.source.document import Document, MarkdownCell
+from execbook.source.prose import bibliography_lines
 
 logger = logging.getLogger(__name__)
 
-BIBLIOGRAPHY_RE = re.compile(r":bibliography:`([^`]+)`")
 
 ROLE_HELP = {
     "numref": "add :label:`{target}` right after the heading, figure or table it should point to",
@@ -207,15 +207,14 @@ def bibliography_files(srcdir: Path, pages: Iterable[Path]) -> list[str]:
         text = page.read_text(encoding="utf-8", errors="replace")
         if ":bibliography:" not in text:
             continue
-        for target in BIBLIOGRAPHY_RE.finditer(text):
-            for bib in target.group(1).split(","):
+        for line, files in bibliography_lines(text):  # not those shown in code
+            for bib in files.split(","):
                 path = (page.parent / bib.strip()).resolve()
                 try:
                     relative = path.relative_to(srcdir.resolve()).as_posix()
                 except ValueError:
                     relative = str(path)
                 if not path.is_file():  # sphinxcontrib-bibtex would say nothing: every citation just goes unresolved
-                    line = text.count("\n", 0, target.start()) + 1
                     logger.warning(
                         f":bibliography: file {bib.strip()!r} does not exist (looked for {path}); "
                         "fix the name or add the .bib file",

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from execbook.source.codespans import code_lines, protect, restore
 from execbook.source.messages import Message
 from execbook.source.roles import convert_inline
 from execbook.source.slidemarks import Heading, SlideMark, resolve_slide_marks, slide_marks
@@ -61,14 +62,20 @@ class ProseConverter:
 
     def convert(self, lines: list[str], first_line: int) -> list[Chunk]:
         """MyST chunks of one run of prose; each construct's handler says how many lines it took."""
-        self.slide_marks += slide_marks("\n".join(lines), first_line)
-        self.lines = resolve_slide_marks("\n".join(lines)).split("\n")
+        # code (spans over lines, indented blocks, nested fences) is hidden from every construct below
+        text, code = protect("\n".join(lines))
+        self.slide_marks += slide_marks(text, first_line)
+        headings = len(self.headings)
+        self.lines = resolve_slide_marks(text).split("\n")
         self.first_line = first_line
         self.chunks = [Chunk(first_line)]
         self.last_heading: int | None = None  # index in the current chunk of the last heading line
         i = 0
         while i < len(self.lines):
             i += self._step(i)
+        for chunk in self.chunks:
+            chunk.lines = [restore(row, code) for row in chunk.lines]
+        self.headings[headings:] = [replace(h, title=restore(h.title, code)) for h in self.headings[headings:]]
         return [chunk for chunk in self.chunks if chunk.lines]
 
     def _step(self, i: int) -> int:
@@ -269,6 +276,18 @@ def _skip_blank(lines: list[str], i: int) -> int:
     while i < len(lines) and not lines[i].strip():
         i += 1
     return i
+
+
+def bibliography_lines(text: str) -> list[tuple[int, str]]:
+    """(line, files) of each ``:bibliography:`files``` line of a page that becomes the bibliography:
+    one shown in code (a fence, a code span) is text for the reader."""
+    if ":bibliography:" not in text:
+        return []
+    lines = text.split("\n")
+    found = [(number, ROLE_LINE_RE.match(line)) for number, line in enumerate(lines)]
+    found = [(number, role) for number, role in found if role and role.group("name") == "bibliography"]
+    in_code = code_lines(text) if found else set()
+    return [(number + 1, role.group("body")) for number, role in found if number not in in_code]
 
 
 def _label_at(lines: list[str], i: int) -> str | None:

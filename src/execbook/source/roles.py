@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from execbook.source.codespans import protect, restore
 from execbook.source.messages import Message
 
 #: d2l role name -> MyST role name.
@@ -21,30 +22,18 @@ INLINE_ROLES = {
 CITE_ROLES = {"cite", "citet"}
 
 
-INLINE_RE = re.compile(r"(?P<role>:(?P<name>[A-Za-z_]+):`(?P<body>[^`]*)`)|(?P<code>`+)")
+ROLE_RE = re.compile(r":(?P<name>[A-Za-z_]+):`(?P<body>[^`]*)`")
 
 
 def convert_inline(text: str, line: int, messages: list[Message]) -> str:
-    """Turn d2l inline roles into MyST roles, leaving code spans untouched."""
-    out: list[str] = []
-    pos = 0
-    while True:
-        match = INLINE_RE.search(text, pos)
-        if match is None:
-            out.append(text[pos:])
-            return "".join(out)
-        out.append(text[pos : match.start()])
-        if match.group("code"):
-            run = match.group("code")
-            closing = re.compile(rf"(?<!`){run}(?!`)").search(text, match.end())
-            end = closing.end() if closing else match.end()
-            out.append(text[match.start() : end])
-            pos = end
-            continue
-        name, body = match.group("name"), match.group("body")
+    """Turn d2l inline roles into MyST roles, leaving code (see ``codespans``) as written."""
+    text, code = protect(text)
+
+    def convert(match: re.Match[str]) -> str:
         at = line + text.count("\n", 0, match.start())
-        out.append(_convert_role(name, body, match.group(0), at, messages))
-        pos = match.end()
+        return _convert_role(match.group("name"), match.group("body"), match.group(0), at, messages)
+
+    return restore(ROLE_RE.sub(convert, text), code)
 
 
 # a key as sphinxcontrib-bibtex parses it: {pre}key{post}, the key without spaces, braces or commas

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from execbook.source.codespans import protect, restore
+
 # slide marks: [**new slide**], (**added to the slide**); the ~~ forms are on slides only
 SLIDE_NEW = r"\[\*\*(?P<new>.+?)\*\*\](?!\()"
 
@@ -51,21 +53,24 @@ class Heading:
 
 
 def slide_marks(text: str, first_line: int) -> list[SlideMark]:
+    """The marks of ``text`` outside code (a mark shown in a code span is no mark)."""
+    text, code = protect(text)
     marks = []
     for match in SLIDE_MARK_RE.finditer(text):
-        words = " ".join(next(group for group in match.groups() if group).split())
+        words = " ".join(restore(next(group for group in match.groups() if group), code).split())
         opens = match.group("new") is not None or match.group("new_only") is not None
         marks.append(SlideMark(first_line + text.count("\n", 0, match.start()), words, opens))
     return marks
 
 
 def resolve_slide_marks(text: str) -> str:
-    """Keep the text of ``[**x**]``/``(**x**)``, drop ``[~~x~~]``/``(~~x~~)``.
+    """Keep the text of ``[**x**]``/``(**x**)``, drop ``[~~x~~]``/``(~~x~~)``, outside code.
 
     Dropped text is replaced by its newlines so that line numbers hold.
     """
+    text, code = protect(text)
     for pattern in SLIDE_DROP_RES:
         text = pattern.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     for pattern in SLIDE_KEEP_RES:
         text = pattern.sub(lambda m: m.group(1), text)
-    return text
+    return restore(text, code)

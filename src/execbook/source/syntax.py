@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
+from execbook.source.codespans import code_lines
 from execbook.source.document import (
     TAB_MARK_RE,
     CodeCell,
@@ -41,14 +42,72 @@ COMMENT_OPEN_RE = re.compile(r"^ {0,3}<!--")  # an HTML block (CommonMark type 2
 
 
 def marker_tab_names(text: str) -> Counter[str]:
-    """How often each tab name (case-folded) is named by the page's marks:
-    ``#@tab`` / ``%%tab`` lines, ``:begin_tab:`` and ``tab.selected()``."""
+    """How often each tab name (case-folded) is named by the page's marks: ``#@tab`` /
+    ``%%tab`` lines, ``tab.selected()`` and ``:begin_tab:``; not those that a listing
+    (a fence other than a code cell) or a code span shows, which are text."""
     counts: Counter[str] = Counter()
-    for line in text.split("\n"):
-        mark = TAB_MARK_RE.match(line) or BEGIN_TAB_RE.match(line)
-        names = _split_names(mark.group("names")) if mark else tab_selected_names(line)
-        counts.update(name.casefold() for name in names if name.casefold() != "all")
+    lines = text.split("\n")
+    in_code = _CodeLines(lines)
+    i = 0
+    while i < len(lines):
+        fence = FENCE_OPEN_RE.match(lines[i])
+        if fence and not (fence.group("fence")[0] == "`" and "`" in fence.group("info")):
+            end = find_fence_end(lines, i, fence.group("fence")) or len(lines)
+            if CODE_INFO_RE.match(fence.group("info").strip()):
+                for row in lines[i + 1 : end]:
+                    counts.update(_mark_names(row))
+            i = end + 1
+            continue
+        begin = BEGIN_TAB_RE.match(lines[i])
+        if not begin or not in_code(i):
+            counts.update(_mark_names(lines[i]))
+        i += 1
     return counts
+
+
+def _mark_names(line: str) -> list[str]:
+    """The tab names (case-folded, 'all' left out) a line's mark names."""
+    mark = TAB_MARK_RE.match(line) or BEGIN_TAB_RE.match(line)
+    names = _split_names(mark.group("names")) if mark else tab_selected_names(line)
+    return [name.casefold() for name in names if name.casefold() != "all"]
+
+
+def find_fence_end(lines: list[str], start: int, fence: str) -> int | None:
+    """The line that closes the fence opened at ``start`` with ``fence`` (CommonMark's rule)."""
+    char, size = fence[0], len(fence)
+    closing = re.compile(rf"^ {{0,3}}{re.escape(char)}{{{size},}}\s*$")
+    return next((end for end in range(start + 1, len(lines)) if closing.match(lines[end])), None)
+
+
+class _CodeLines:
+    """Whether a line of the page is code for the reader (in an indented block or a code span
+    over lines), so that a ``:begin_tab:`` or ``:end_tab:`` written there is shown, not obeyed.
+
+    Asked only for those lines: a line indented less than four columns can only
+    be in a code span opened earlier in its paragraph (a fence is read as a
+    fence before), so only the paragraph is scanned; the page's block
+    structure is parsed once, for an indented one.
+    """
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        self.page: set[int] | None = None
+
+    def __call__(self, i: int) -> bool:
+        line = self.lines[i]
+        if len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()) >= 4:
+            if self.page is None:
+                self.page = code_lines("\n".join(self.lines))
+            return i in self.page
+        start, end = i, i + 1  # the paragraph: up to blank lines or fence lines (blocks of their own)
+        while start > 0 and self._in_paragraph(start - 1):
+            start -= 1
+        while end < len(self.lines) and self._in_paragraph(end):
+            end += 1
+        return i - start in code_lines("\n".join(self.lines[start:end]), blocks=False)
+
+    def _in_paragraph(self, i: int) -> bool:
+        return bool(self.lines[i].strip()) and not FENCE_OPEN_RE.match(self.lines[i])
 
 
 class _Parser:
@@ -66,6 +125,7 @@ class _Parser:
         self.prose_run: list[str] = []
         self.prose_start = 1
         self.tab_block: tuple[int, tuple[str, ...]] | None = None  # (line, tabs)
+        self.in_code = _CodeLines(self.lines)
 
     def warn(self, line: int, text: str, subtype: str = "syntax") -> None:
         self.doc.messages.append(Message(line, text, subtype))
@@ -160,12 +220,7 @@ class _Parser:
     # -- fences ----------------------------------------------------------------
 
     def find_fence_end(self, start: int, fence: str) -> int | None:
-        char, size = fence[0], len(fence)
-        closing = re.compile(rf"^ {{0,3}}{re.escape(char)}{{{size},}}\s*$")
-        for end in range(start + 1, len(self.lines)):
-            if closing.match(self.lines[end]):
-                return end
-        return None
+        return find_fence_end(self.lines, start, fence)
 
     def fence(self, i: int, match: re.Match[str]) -> int:
         line_no = i + 1
@@ -348,7 +403,9 @@ class _Parser:
                 i = self.comment(i)
                 continue
             begin = BEGIN_TAB_RE.match(line)
-            if begin:
+            if (begin or END_TAB_RE.match(line)) and self.in_code(i):
+                self.add_prose(i + 1, line)  # a mark shown as code: text for the reader
+            elif begin:
                 self.begin_tab(i + 1, begin.group("names"))
             elif END_TAB_RE.match(line):
                 if self.tab_block is None:
