@@ -1,5 +1,6 @@
 """Cross-references and citations: clear messages and bibliography files; figures' alt
-text and full-size links."""
+text and full-size links; a bibliography that is a list of list items for assistive
+technology."""
 
 from __future__ import annotations
 
@@ -320,3 +321,29 @@ class NumberEveryEquation(SphinxTransform):
             node_id = nodes.make_id(f"equation-{node['label']}")
             node["ids"].append(node_id)
             self.document.ids[node_id] = node
+
+
+class CitationListMixin:
+    """Bibliography entries that assistive technology can read: docutils writes the
+    entries as ``role="doc-biblioentry"`` inside a ``role="list"`` wrapper, a list
+    with no list items (axe: critical ``aria-required-children``; the DPUB role is
+    deprecated too). Here each entry is a ``listitem`` of that list."""
+
+    body: list[str]
+
+    def visit_citation(self, node: nodes.Element) -> None:
+        if not isinstance(node.previous_sibling(), type(node)):  # the first of a run opens the list
+            self.body.append('<div role="list" class="citation-list">\n')
+        self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))  # type: ignore[attr-defined]
+
+
+def citation_list_translator(app: Sphinx) -> None:
+    """``builder-inited``, before the theme wraps the translator it finds (PyData, at 500):
+    the HTML translator of this builder (another extension's, else Sphinx's) with
+    ``CitationListMixin``, through Sphinx's own ``set_translator``."""
+    if app.builder.format != "html":
+        return
+    base = app.registry.translators.get(app.builder.name) or getattr(app.builder, "default_translator_class", None)
+    if base is None or issubclass(base, CitationListMixin):
+        return
+    app.set_translator(app.builder.name, type("ExecbookHTMLTranslator", (CitationListMixin, base), {}), override=True)
