@@ -12,6 +12,7 @@ folder holding it.
 
 from __future__ import annotations
 
+import functools
 import glob
 from pathlib import Path
 from typing import Any
@@ -150,16 +151,14 @@ class GuardedLiteralInclude(LiteralInclude):
         return list(super().run())
 
 
-def guard_myst_include() -> None:
+def guarded_run(original: Any) -> Any:
     """MyST runs a ```` ```{include} ```` fence of its own, without calling the
-    directive class: check the path before its ``run`` reads the file."""
-    from myst_parser.mocking import MockIncludeDirective
+    directive class: ``MockIncludeDirective.run`` made to check the path before
+    ``original`` reads the file. Applied for one build by html/speedups/fixes.py
+    (no extension point reaches MyST's own include)."""
 
-    original = MockIncludeDirective.run
-    if getattr(original, "execbook_guarded", False):
-        return
-
-    def run(self: MockIncludeDirective) -> list[nodes.Element]:
+    @functools.wraps(original)
+    def run(self: Any) -> list[nodes.Element]:
         argument = self.arguments[0]
         env = getattr(self.document.settings, "env", None)
         if env is not None and not (argument.startswith("<") and argument.endswith(">")):
@@ -169,8 +168,7 @@ def guard_myst_include() -> None:
                 return []
         return original(self)
 
-    run.execbook_guarded = True  # type: ignore[attr-defined]
-    MockIncludeDirective.run = run  # type: ignore[method-assign]
+    return run
 
 
 LINK_ADVICE = {
@@ -199,7 +197,6 @@ def exclude_left_out_links(app: Sphinx, config: Config) -> None:
 
 def setup_outside(app: Sphinx) -> None:
     app.connect("config-inited", exclude_left_out_links, priority=600)  # after theme.configure's exclude_patterns
-    guard_myst_include()
     app.add_directive("include", GuardedInclude, override=True)
     app.add_directive("literalinclude", GuardedLiteralInclude, override=True)
     for name, directive in guarded_file_directives().items():

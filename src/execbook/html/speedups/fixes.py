@@ -1,6 +1,9 @@
 """Two upstream bugs that turn a page's mistake into a crash, worked around for
 the build only: no extension point reaches them (MyST-NB makes its renderer
-and its logger itself). Applied even with ``execbook_speedups = False``.
+and its logger itself), and MyST's own ``{include}``, checked for a file from
+outside the book (html/outside.py ``guarded_run``: MyST runs its include
+without the directive class Sphinx lets us replace). Applied even with
+``execbook_speedups = False``.
 
 - A role after an ``eval-rst`` fence loses its line. MyST-Parser's
   ``render_restructuredtext`` parses the fence with docutils' RST state
@@ -23,6 +26,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from execbook.html import outside
 from execbook.html.speedups import Patch
 
 
@@ -67,6 +71,14 @@ PATCHES = [
         ("self", "msg", "kwargs"),
         "MyST-NB 1.1-1.4",
         drop_missing_line,
+        fix=True,
+    ),
+    Patch(
+        "myst_parser.mocking",
+        "MockIncludeDirective.run",
+        ("self",),
+        "MyST-Parser 3.0-5.2",
+        outside.guarded_run,
         fix=True,
     ),
 ]
