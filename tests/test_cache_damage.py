@@ -77,6 +77,29 @@ def test_a_read_only_folder_fails_the_store(tmp_path: Path) -> None:
         folder.chmod(0o755)
 
 
+def test_an_entry_whose_cells_were_edited_is_damaged(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    notebook = notebook_for(KEY)
+    notebook.cells.append(nbformat.v4.new_code_cell("y = 2"))
+    cache.store(KEY, notebook)
+    assert "cells_digest" not in notebook.metadata["execbook"]  # the caller's notebook is left as it was
+    assert len(cache.load(KEY).cells) == 2
+    for edit in (lambda cells: cells.pop(), lambda cells: cells[0].update(source="x = 'edited'")):
+        cache.store(KEY, notebook)
+        stored = json.loads(cache.path(KEY).read_text(encoding="utf-8"))
+        edit(stored["cells"])  # by hand: fewer cells, or another source
+        cache.path(KEY).write_text(json.dumps(stored), encoding="utf-8")
+        with pytest.raises(DamagedEntry, match="cells do not match its job"):
+            cache.load(KEY)
+
+
+def test_an_entry_written_before_the_cells_digest_is_still_read(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.path(KEY).parent.mkdir(parents=True)
+    cache.path(KEY).write_text(nbformat.writes(notebook_for(KEY)), encoding="utf-8")
+    assert cache.load(KEY).cells[0].source == "x"
+
+
 @pytest.mark.parametrize(
     ("content", "good", "problem"),
     [
@@ -217,3 +240,26 @@ def test_an_unwritable_cache_keeps_every_job_and_its_outputs(tmp_path: Path) -> 
     assert_clean(again)
     assert len(ran(again)) == 4
     assert_outputs(again)
+
+
+@pytest.mark.sphinx
+def test_an_entry_edited_by_hand_to_fewer_cells_is_run_again(tmp_path: Path) -> None:
+    root = book(tmp_path / "book")
+    assert_clean(run_sphinx(root))
+    cache = Cache(root / "_build" / ".execbook-cache")
+    edited = []
+    for path in sorted(cache.root.glob("notebooks/*/*.ipynb")):
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if entry["metadata"]["execbook"]["docname"] == "first" and entry["metadata"]["execbook"]["tab"] == "numpy":
+            entry["cells"] = [cell for cell in entry["cells"] if "numpy side" not in "".join(cell["source"])]
+            path.write_text(json.dumps(entry), encoding="utf-8")
+            edited.append(path)
+    assert len(edited) == 1
+    touch_prose(root, "first.md")  # the page is read again, and takes its outputs from the cache
+
+    again = run_sphinx(root)
+    assert_clean(again)
+    assert_outputs(again)  # the dropped cell is back, run again
+    assert ran(again) == [("first", "numpy", "ok")]
+    damage = [w for w in again.warnings if "damaged cache entry" in w]
+    assert len(damage) == 1 and "first" in damage[0] and "cells do not match its job" in damage[0], again.output

@@ -13,6 +13,7 @@ caller's to report, never a reason to stop a build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -106,7 +107,8 @@ class Cache:
         cleared = path.is_dir() and not path.is_symlink()
         if cleared:
             remove(path)
-        atomic_write(path, notebook_text(notebook))  # nbformat.writes' text, without its schema check
+        # nbformat.writes' text, without its schema check
+        atomic_write(path, notebook_text(with_cells_digest(notebook)))
         if not partial:  # a stale partial entry is harmless (the finished one wins), so this may fail
             try:
                 remove(self.path(key, partial=True))
@@ -156,11 +158,33 @@ class Cache:
             atomic_write(self.durations_path, json.dumps(merged, indent=0, sort_keys=True))
 
 
+def cells_digest(notebook: NotebookNode) -> str:
+    """The hash of the entry's cells as the job sent them (type and source, in order):
+    the key hashes the job's code with its options, so the entry keeps this one to
+    tell that its own cells are still those of its job."""
+    cells = [[cell.get("cell_type", ""), cell.get("source", "")] for cell in notebook.get("cells", [])]
+    return hashlib.sha256(json.dumps(cells).encode("utf-8")).hexdigest()
+
+
+def with_cells_digest(notebook: NotebookNode) -> NotebookNode:
+    """``notebook`` with ``cells_digest`` in its execbook metadata; the caller's
+    notebook is left as it was (only the two dictionaries on the way are new)."""
+    own = dict(notebook.get("metadata", {}).get("execbook", {}))
+    own["cells_digest"] = cells_digest(notebook)
+    metadata = NotebookNode({**notebook.get("metadata", {}), "execbook": NotebookNode(own)})
+    return NotebookNode({**notebook, "metadata": metadata})
+
+
 def parse_entry(key: str, path: Path, data: bytes) -> NotebookNode:
     try:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-        if notebook.metadata.get("execbook", {}).get("key") != key:
+        own = notebook.metadata.get("execbook", {})
+        if own.get("key") != key:
             raise ValueError("the entry belongs to another key")
+        # an entry edited by hand (a cell dropped or changed) would show outputs of code the
+        # page does not have; entries written before the digest was kept have none to check
+        if "cells_digest" in own and own["cells_digest"] != cells_digest(notebook):
+            raise ValueError("its cells do not match its job (the entry was edited)")
         return notebook
     except Exception as error:  # bad bytes, bad JSON, not a notebook: nbformat raises many kinds
         raise DamagedEntry(f"{path}: {error}") from error
