@@ -28,6 +28,7 @@ def setup(app: Sphinx) -> None:
         references,
         site_notebooks,
         speedups,
+        strict,
         tabs,
         theme,
         toc_cycles,
@@ -59,6 +60,7 @@ def setup(app: Sphinx) -> None:
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
     doctrees.setup_doctrees(app)
+    strict.setup_strict(app)  # missing references warned again while their page is not rewritten
     host.setup_host(app)  # sitemap, 404, link previews, dates, repository links: from html_baseurl
     app.add_post_transform(references.FigureImages)  # a figure's alt text and full-size link
     app.add_transform(references.NumberEveryEquation)  # math_number_all for MyST's $$ math too
