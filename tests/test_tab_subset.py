@@ -99,14 +99,14 @@ def test_only_tabs_leaves_out_the_rest_and_their_settings() -> None:
             only_tabs=["jax", "pytorch"],
             kernels={"jax": "jax-env", "mxnet": "mx"},
             colab={"mxnet": "me/mx"},
-            library={"name": "d2l", "modules": {"pytorch": "d2l/torch.py", "mxnet": "d2l/mxnet.py"}},
+            library=cfg.LibraryOptions("d2l", {"pytorch": "d2l/torch.py", "mxnet": "d2l/mxnet.py"}),
             pdf_tab="mxnet",
         )
     )
     assert options.tabs == ["pytorch", "jax"]  # the book's order, not the command line's
     assert options.left_out == ("mxnet",)
     assert options.kernels == {"jax": "jax-env"} and options.colab == {} and options.pdf_tab == ""
-    assert options.library["modules"] == {"pytorch": "d2l/torch.py"}
+    assert options.library is not None and options.library.modules == {"pytorch": "d2l/torch.py"}
     with pytest.raises(ConfigError, match="did you mean 'pytorch'"):
         cfg.only_tabs(dataclasses.replace(options, tabs=["pytorch", "mxnet"], only_tabs=["pytroch"]))
 

@@ -13,6 +13,7 @@ type, default and help, and checked beside its declaration; apart, they would dr
 import dataclasses as dc
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,17 +47,212 @@ def _option(default: Any, help: str, **kwargs: Any) -> Any:
     return dc.field(default=default, metadata={"help": help, **kwargs})
 
 
+# reads an option's value (its type already checked) into its typed form, given the book's tabs;
+# raises ConfigError naming the option
+Parse = Callable[[Any, list[str]], Any]
+
+
+def _nested(written: Any, help: str, parse: Parse, **kwargs: Any) -> Any:
+    """An option written in conf.py as ``written`` (a dict, the default), read into ``value_type``
+    by ``parse``: the default is what ``parse(written)`` gives for the empty setting."""
+    return dc.field(
+        default_factory=lambda: parse(type(written)(written), []),
+        metadata={"help": help, "types": (type(written),), "written": written, "parse": parse, **kwargs},
+    )
+
+
+def _text_values(value: dict, keys: tuple[str, ...], option: str) -> None:
+    for key in keys:
+        if not isinstance(value.get(key, ""), str):
+            raise ConfigError(f"{option}[{key!r}] must be text")
+
+
+def _unknown_tabs(option: str, mapping: dict, tabs: list[str], hint: str = "") -> None:
+    for tab in mapping:
+        if tab not in tabs:
+            raise ConfigError(f"{option} names unknown tab {tab!r}; the book's tabs are {tabs}{hint}")
+
+
+PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex", "style", "latex_url", "latex_archive"}
+PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
+FONT_ROLES = ("main", "sans", "mono")
+
+
+@dc.dataclass(frozen=True)
+class PdfOptions:
+    """``execbook_pdf``: how ``execbook build pdf`` typesets the book."""
+
+    name: str = ""  # of the .tex and .pdf; default: the project's name as a slug
+    paper: str = "a4paper"
+    fonts: dict[str, str] = dc.field(default_factory=dict)  # role (main, sans, mono) -> font family
+    preamble: str = ""
+    post_latex: str = ""  # d2l-book's hook: `python script book.tex`, from the book's folder
+    style: str = ""  # a style archive's class, e.g. 'cambridge'
+    latex_url: str = ""
+    latex_archive: str = ""
+
+    @classmethod
+    def from_option(cls, value: dict, tabs: list[str]) -> "PdfOptions":
+        unknown = set(value) - PDF_KEYS
+        if unknown:
+            raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(PDF_KEYS)}")
+        if "paper" in value and value["paper"] not in PAPERS:
+            raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {value['paper']!r}")
+        fonts = value.get("fonts", {})
+        if (
+            not isinstance(fonts, dict)
+            or set(fonts) - set(FONT_ROLES)
+            or not all(isinstance(font, str) for font in fonts.values())
+        ):
+            raise ConfigError(
+                "execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}"
+            )
+        _text_values(value, ("name", "preamble", "post_latex", "style", "latex_url", "latex_archive"), "execbook_pdf")
+        return cls(**value)
+
+
+LIBRARY_KEYS = {"name", "modules", "header", "aliases", "version_file"}
+
+
+@dc.dataclass(frozen=True)
+class LibraryOptions:
+    """``execbook_library``: the package the book's ``#@save`` code is written into."""
+
+    name: str  # the package, e.g. 'd2l'
+    modules: dict[str, str] = dc.field(default_factory=dict)  # tab -> module file, e.g. 'd2l/torch.py'
+    header: str = ""  # text above each module's banner, or the path of a file holding it
+    aliases: dict[str, Aliases] = dc.field(default_factory=dict)  # tab -> its alias maps, parsed
+    version_file: str = ""  # the file holding __version__, set from the book's release
+
+    @classmethod
+    def from_option(cls, value: dict, tabs: list[str]) -> "LibraryOptions | None":
+        """None for a book without a library (``{}``)."""
+        if not value:
+            return None
+        unknown = set(value) - LIBRARY_KEYS
+        if unknown:
+            raise ConfigError(
+                f"execbook_library has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(LIBRARY_KEYS)}"
+            )
+        name = value.get("name")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")
+        modules = value.get("modules", {})
+        if not isinstance(modules, dict) or not all(isinstance(v, str) for v in modules.values()):
+            raise ConfigError(
+                "execbook_library['modules'] must map tabs to module files, e.g. {'pytorch': 'd2l/torch.py'}"
+            )
+        _unknown_tabs("execbook_library['modules']", modules, tabs)
+        if not isinstance(value.get("header", ""), str):
+            raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
+        if not isinstance(value.get("version_file", ""), str):
+            raise ConfigError("execbook_library['version_file'] must be the path of the file holding __version__")
+        aliases = value.get("aliases", {})
+        if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
+            raise ConfigError(
+                "execbook_library['aliases'] must map tabs to alias maps, e.g. "
+                "{'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}"
+            )
+        _unknown_tabs("execbook_library['aliases']", aliases, tabs)
+        parsed = {}
+        for tab, maps in aliases.items():
+            try:
+                parsed[tab] = Aliases.from_option(maps)
+            except AliasError as error:
+                raise ConfigError(f"execbook_library['aliases'][{tab!r}]: {error}") from None
+        return cls(name, dict(modules), value.get("header", ""), parsed, value.get("version_file", ""))
+
+
+def _tab_labels(value: dict[str, str], tabs: list[str]) -> dict[str, str]:
+    _unknown_tabs("execbook_tab_labels", value, tabs, " (execbook_tabs)")
+    return value
+
+
+def _kernels(value: dict[str, str], tabs: list[str]) -> dict[str, str]:
+    _unknown_tabs("execbook_kernels", value, tabs, " (execbook_tabs)")
+    return value
+
+
+def _colab(value: dict[str, str], tabs: list[str]) -> dict[str, str]:
+    """The value goes into a Colab URL on every page: only ``owner/repo`` makes a working link."""
+    _unknown_tabs("execbook_colab", value, tabs, " (execbook_tabs)")
+    for tab, repo in value.items():
+        if not GITHUB_REPO_RE.match(repo) or repo.endswith((".", "/.git")) or ".." in repo:
+            raise ConfigError(
+                f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
+                f"got {repo!r}"
+            )
+    return value
+
+
+def _install(value: dict, tabs: list[str]) -> dict[str, dict[str, str]]:
+    for tab, modules in value.items():
+        if tab not in tabs:
+            raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {tabs}")
+        if not isinstance(modules, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in modules.items()
+        ):
+            raise ConfigError(
+                f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}"
+            )
+    return value
+
+
+def _svg_urls(value: list, tabs: list[str]) -> list[tuple[str, str]]:
+    for rule in value:
+        if len(rule) != 2 or not all(isinstance(part, str) for part in rule):
+            raise ConfigError(
+                f"execbook_colab_svg_url must hold [prefix, URL] pairs, e.g. ['img', 'https://d2l.ai/_images']; "
+                f"got {rule!r}"
+            )
+    return [(prefix, url) for prefix, url in value]
+
+
+def _pdf_tab(value: str, tabs: list[str]) -> str:
+    if value and value not in tabs:
+        raise ConfigError(f"execbook_pdf_tab names unknown tab {value!r}; the book's tabs are {tabs}")
+    return value
+
+
+def _positive(option: str) -> Parse:
+    def check(value: int | float, tabs: list[str]) -> int | float:
+        if value <= 0:
+            raise ConfigError(f"{option} must be a positive number, got {value}")
+        return value
+
+    return check
+
+
+def _workers(value: int | str | list, tabs: list[str]) -> int | str | list[int | str]:
+    if isinstance(value, str) and value != "auto":
+        raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {value!r}")
+    if isinstance(value, int) and value < 1:
+        raise ConfigError(f"execbook_workers must be at least 1, got {value}")
+    if isinstance(value, list) and (
+        not value or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in value)
+    ):
+        raise ConfigError(
+            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {value!r}, "
+            "which runs nothing "
+            "(use 'auto' or a number of workers for a machine without GPUs)"
+        )
+    return value
+
+
 @dc.dataclass(frozen=True)
 class ExecbookConfig:
-    tabs: list = _option(
+    tabs: list[str] = _option(
         ["python"],
         "The book's frameworks, in tab order; the first is the default tab of unmarked code cells.",
+        types=(list,),
         item=str,
     )
-    tab_labels: dict = _option(
+    tab_labels: dict[str, str] = _option(
         {},
         "Display names of tabs, e.g. {'pytorch': 'PyTorch'}; known frameworks have one already.",
+        types=(dict,),
         item=str,
+        parse=_tab_labels,
     )
     header_switcher: bool = _option(True, "Show a framework switcher in the page header (HTML).")
     remember_tab: bool = _option(True, "Remember the reader's framework across pages and visits (HTML).")
@@ -65,23 +261,30 @@ class ExecbookConfig:
         "'auto' runs the jobs whose code changed, 'force' runs every job, 'off' runs nothing (no outputs).",
         choices=("auto", "force", "off"),
     )
-    workers: object = _option(
+    workers: int | str | list[int | str] = _option(
         "auto",
         "'auto' (one worker per GPU, else one per core), a number of workers, or a list of GPU ids.",
         types=(int, str, list),
+        parse=_workers,
     )
-    kernels: dict = _option(
-        {}, "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.", item=str
+    kernels: dict[str, str] = _option(
+        {},
+        "Jupyter kernel per tab, e.g. {'jax': 'jax-env'}; default: this build's Python.",
+        types=(dict,),
+        item=str,
+        parse=_kernels,
     )
     timeout: int = _option(
         1200,
         "Seconds a cell may run before it is interrupted (and, if it does not stop, its kernel killed) and reported.",
+        parse=_positive("execbook_timeout"),
     )
-    kernel_start_timeout: int = _option(
+    kernel_start_timeout: int | float = _option(
         60,
         "Seconds a kernel has to answer after it is started; one that does not is killed and replaced (3 "
         "tries in all).",
         types=(int, float),
+        parse=_positive("execbook_kernel_start_timeout"),
     )
     preload_imports: bool = _option(
         True,
@@ -90,7 +293,9 @@ class ExecbookConfig:
         rebuild="",
     )
     output_limit: int = _option(
-        100_000, "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped."
+        100_000,
+        "Characters kept of each stream (stdout, stderr) of a cell; the rest is counted and dropped.",
+        parse=_positive("execbook_output_limit"),
     )
     cache_dir: str = _option(
         "", "Folder of executed notebooks (relative to conf.py); default: _build/.execbook-cache beside conf.py."
@@ -98,7 +303,7 @@ class ExecbookConfig:
     fail_on_error: bool = _option(
         False, "Fail the build (after all jobs) when a cell raises, times out or kills its kernel."
     )
-    output_tolerance: float = _option(
+    output_tolerance: int | float = _option(
         1e-6,
         "Relative tolerance of numbers in outputs compared with the last build's (the report's 'changed' "
         "section, execbook diff); a cell's '# execbook: tolerance=1e-3' or '# execbook: ignore-output' overrides it.",
@@ -108,25 +313,33 @@ class ExecbookConfig:
     fail_on_changed_outputs: bool = _option(
         False, "Fail the build when an output differs from the last build's beyond the tolerance.", rebuild=""
     )
-    colab: dict = _option(
+    colab: dict[str, str] = _option(
         {},
         "GitHub repository of notebooks per tab for 'Open in Colab' buttons, e.g. {'pytorch': 'me/book-pytorch'}.",
+        types=(dict,),
         item=str,
+        parse=_colab,
     )
-    install: dict = _option(
+    install: dict[str, dict[str, str]] = _option(
         {},
         "Install cell of downloaded notebooks, per tab: {'pytorch': {'d2l': 'd2l==1.0.0'}} adds `!pip "
         "install d2l==1.0.0` "
         "to notebooks that import d2l.",
+        types=(dict,),
+        parse=_install,
     )
     install_header: str = _option("", "Text of a markdown cell above the install cell.")
-    colab_exclude: list = _option([], "Pages (globs, e.g. '**/index') that get no 'Open in Colab' button.", item=str)
+    colab_exclude: list[str] = _option(
+        [], "Pages (globs, e.g. '**/index') that get no 'Open in Colab' button.", types=(list,), item=str
+    )
     colab_gpu: str = _option("", "Notebooks whose code contains this text ask Colab for a GPU (e.g. 'gpu').")
-    colab_svg_url: list = _option(
+    colab_svg_url: list[tuple[str, str]] = _option(
         [],
         "Images of Colab notebooks as URLs: [prefix, URL] pairs, e.g. ['img', 'https://d2l.ai/_images'] turns "
         "img/x.svg into https://d2l.ai/_images/x.svg (d2l-book's [colab] replace_svg_url).",
+        types=(list,),
         item=list,
+        parse=_svg_urls,
     )
     number_all_equations: bool = _option(
         True, "Number every display equation, as d2l.ai does (Sphinx's math_number_all); False: labelled ones."
@@ -136,10 +349,11 @@ class ExecbookConfig:
         "The book's GitHub repository (https://github.com/OWNER/REPO, or .../tree/BRANCH/FOLDER): an edit "
         "button on each page and links to the repository and its issues.",
     )
-    header_placeholders: dict = _option(
+    header_placeholders: dict[str, str] = _option(
         {},
         "Values of d2l-book's ###_NAME_### placeholders in header links, e.g. {'ALTERNATE_VERSION': '1.0'}; "
         "a link with an unset one is left out.",
+        types=(dict,),
         item=str,
     )
     version: str = _option(
@@ -148,34 +362,41 @@ class ExecbookConfig:
         "pages branch, keeping the others, and lists them all in switcher.json (the theme's version switcher). "
         "Needs html_baseurl, the address of the branch's root.",
     )
-    pdf: dict = _option(
+    pdf: PdfOptions = _nested(
         {},
         "PDF settings: {'name': 'book', 'paper': 'a4paper', "
         "'fonts': {'main': 'FreeSerif', 'sans': 'FreeSans', 'mono': 'FreeMono'}, 'preamble': '', "
         "'post_latex': 'tools/fix.py', 'style': 'cambridge', 'latex_url': 'https://.../PT1.zip', "
         "'latex_archive': 'PT1.zip'}.",
+        PdfOptions.from_option,
     )
-    track_reads_in: list = _option(
+    track_reads_in: list[str] = _option(
         [],
         "Folders (or files) outside the book, relative to conf.py, absolute or from ~ (e.g. '~/.cache/datasets'), "
         "whose files the code reads are tracked too: a job that read one runs again when it changes or "
         "disappears. Files of the book are always tracked.",
+        types=(list,),
         item=str,
     )
-    allow_outside: list = _option(
+    allow_outside: list[str] = _option(
         [],
         "Folders outside the book (relative to conf.py, e.g. '../shared-img') whose files images, figures, "
         "include and literalinclude may use; other paths that leave the book are reported and left out.",
+        types=(list,),
         item=str,
     )
-    only_tabs: list = _option(
+    only_tabs: list[str] = _option(
         [],
         "Build only these of the book's tabs (set by `execbook build html --tab pytorch`); the others "
         "are left out quietly.",
+        types=(list,),
         item=str,
     )
     pdf_tab: str = _option(
-        "", "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.", rebuild=""
+        "",
+        "The framework a LaTeX build keeps (set by `execbook build pdf --tab`); default: the first tab.",
+        rebuild="",
+        parse=_pdf_tab,
     )
     executor: str = _option(
         "local", "Where jobs run: 'local' (a pool on this machine) or 'dask' (a cluster).", choices=("local", "dask")
@@ -188,11 +409,12 @@ class ExecbookConfig:
     )
     dask_max_payload_mb: int = _option(200, "Largest book (files + library, zipped) sent to Dask workers, in MB.")
     gpus_per_job: int = _option(0, "GPUs each job asks the Dask cluster for (resource 'GPU'); 0 for CPU-only books.")
-    library: dict = _option(
+    library: LibraryOptions | None = _nested(
         {},
         "The book's library from #@save code: {'name': 'd2l', 'modules': {'pytorch': 'd2l/torch.py'}, 'header': '...', "
         "'aliases': {'pytorch': {'lib_name': 'torch', 'simple': 'concat -> cat', 'fluent': 'reshape', ...}}, "
         "'version_file': 'd2l/__init__.py'}.",
+        LibraryOptions.from_option,
     )
 
     speedups: bool = _option(
@@ -203,7 +425,7 @@ class ExecbookConfig:
     )
 
     # not an option: the book's tabs that execbook_only_tabs leaves out of this build
-    left_out: tuple = dc.field(default=(), metadata={"internal": True})
+    left_out: tuple[str, ...] = dc.field(default=(), metadata={"internal": True})
 
     def label(self, tab: str) -> str:
         return self.tab_labels.get(tab) or KNOWN_TAB_LABELS.get(tab, tab)
@@ -215,6 +437,15 @@ class ExecbookConfig:
 
 def option_fields() -> list[dc.Field]:
     return [field for field in dc.fields(ExecbookConfig) if not field.metadata.get("internal")]
+
+
+def option_default(field: dc.Field) -> Any:
+    """The option's default as conf.py writes it (``{}`` for ``execbook_pdf``, not ``PdfOptions()``)."""
+    if "written" in field.metadata:
+        return field.metadata["written"]
+    if field.default_factory is not dc.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def option_names() -> list[str]:
@@ -230,11 +461,10 @@ def register(app: Sphinx) -> None:
     which fails a ``-W`` build. ``from_sphinx`` then checks the values, with a
     message naming the option.
     """
-    defaults = ExecbookConfig()
     for field in option_fields():
         rebuild = field.metadata.get("rebuild", "env")
         kinds = frozenset(field.metadata.get("types", (field.type,)))
-        app.add_config_value(f"execbook_{field.name}", getattr(defaults, field.name), rebuild, types=kinds)
+        app.add_config_value(f"execbook_{field.name}", option_default(field), rebuild, types=kinds)
     app.connect("config-inited", warn_unknown_names, priority=90)  # before the values are checked (100)
 
 
@@ -278,9 +508,12 @@ def from_sphinx(config: Config) -> ExecbookConfig:
                 if not isinstance(entry, item):
                     raise ConfigError(f"{name} must hold only {_type_name(item)}s, got {entry!r}")
         values[field.name] = value
-    result = ExecbookConfig(**values)
-    _check_tabs(result)
-    return only_tabs(result)
+    _check_tabs(values["tabs"])
+    for field in option_fields():
+        parse = field.metadata.get("parse")
+        if parse is not None:
+            values[field.name] = parse(values[field.name], values["tabs"])
+    return only_tabs(ExecbookConfig(**values))
 
 
 def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
@@ -301,10 +534,9 @@ def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
     def keep(mapping: dict) -> dict:
         return {tab: value for tab, value in mapping.items() if tab in kept}
 
-    library = dict(options.library)
-    for key in ("modules", "aliases"):
-        if key in library:
-            library[key] = keep(library[key])
+    library = options.library
+    if library is not None:
+        library = dc.replace(library, modules=keep(library.modules), aliases=keep(library.aliases))
     return dc.replace(
         options,
         tabs=kept,
@@ -318,141 +550,20 @@ def only_tabs(options: ExecbookConfig) -> ExecbookConfig:
     )
 
 
-def _check_tabs(options: ExecbookConfig) -> None:
-    if not options.tabs:
+def _check_tabs(tabs: list[str]) -> None:
+    if not tabs:
         raise ConfigError("execbook_tabs must name at least one framework, e.g. ['pytorch', 'numpy']")
-    for tab in options.tabs:
+    for tab in tabs:
         if not TAB_NAME_RE.match(tab) or tab == "all":
             raise ConfigError(
                 f"execbook_tabs: {tab!r} is not a valid tab name (letters, digits, '-' and '_'; not 'all')"
             )
-    if len(set(options.tabs)) != len(options.tabs):
-        raise ConfigError(f"execbook_tabs names a tab twice: {options.tabs}")
-    for option, mapping in (
-        ("execbook_tab_labels", options.tab_labels),
-        ("execbook_kernels", options.kernels),
-        ("execbook_colab", options.colab),
-    ):
-        for tab in mapping:
-            if tab not in options.tabs:
-                raise ConfigError(
-                    f"{option} names unknown tab {tab!r}; the book's tabs are {options.tabs} (execbook_tabs)"
-                )
-    _check_colab(options)
-    _check_library(options)
-    _check_pdf(options)
-    _check_install(options)
-    if isinstance(options.workers, str) and options.workers != "auto":
-        raise ConfigError(f"execbook_workers must be 'auto', a number or a list of GPU ids, got {options.workers!r}")
-    if isinstance(options.workers, int) and options.workers < 1:
-        raise ConfigError(f"execbook_workers must be at least 1, got {options.workers}")
-    if isinstance(options.workers, list) and (
-        not options.workers
-        or not all(isinstance(gpu, (int, str)) and not isinstance(gpu, bool) for gpu in options.workers)
-    ):
-        raise ConfigError(
-            f"execbook_workers as a list names the GPUs to run on, e.g. [0, 1]; got {options.workers!r}, "
-            "which runs nothing "
-            "(use 'auto' or a number of workers for a machine without GPUs)"
-        )
-    for name in ("timeout", "kernel_start_timeout", "output_limit"):
-        if getattr(options, name) <= 0:
-            raise ConfigError(f"execbook_{name} must be a positive number, got {getattr(options, name)}")
+    if len(set(tabs)) != len(tabs):
+        raise ConfigError(f"execbook_tabs names a tab twice: {tabs}")
 
 
 # options whose -D form (always text) means a number
 NUMBER_OR_TEXT = {"workers"}
-
-
-PDF_KEYS = {"name", "paper", "fonts", "preamble", "post_latex", "style", "latex_url", "latex_archive"}
-PAPERS = ("a4paper", "letterpaper", "b5paper", "a5paper", "legalpaper", "executivepaper")
-
-
-def _check_pdf(options: ExecbookConfig) -> None:
-    if options.pdf_tab and options.pdf_tab not in options.tabs:
-        raise ConfigError(f"execbook_pdf_tab names unknown tab {options.pdf_tab!r}; the book's tabs are {options.tabs}")
-    unknown = set(options.pdf) - PDF_KEYS
-    if unknown:
-        raise ConfigError(f"execbook_pdf has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(PDF_KEYS)}")
-    if "paper" in options.pdf and options.pdf["paper"] not in PAPERS:
-        raise ConfigError(f"execbook_pdf['paper'] must be one of {', '.join(PAPERS)}, got {options.pdf['paper']!r}")
-    fonts = options.pdf.get("fonts", {})
-    if (
-        not isinstance(fonts, dict)
-        or set(fonts) - {"main", "sans", "mono"}
-        or not all(isinstance(v, str) for v in fonts.values())
-    ):
-        raise ConfigError(
-            "execbook_pdf['fonts'] must map 'main', 'sans' and/or 'mono' to font names, e.g. {'main': 'FreeSerif'}"
-        )
-    for key in ("name", "preamble", "post_latex"):
-        if not isinstance(options.pdf.get(key, ""), str):
-            raise ConfigError(f"execbook_pdf[{key!r}] must be text")
-
-
-def _check_colab(options: ExecbookConfig) -> None:
-    """The value goes into a Colab URL on every page: only ``owner/repo`` makes a working link."""
-    for tab, repo in options.colab.items():
-        if not GITHUB_REPO_RE.match(repo) or repo.endswith((".", "/.git")) or ".." in repo:
-            raise ConfigError(
-                f"execbook_colab[{tab!r}] must be a GitHub repository as 'owner/repo', e.g. 'me/book-{tab}'; "
-                f"got {repo!r}"
-            )
-
-
-def _check_install(options: ExecbookConfig) -> None:
-    for tab, modules in options.install.items():
-        if tab not in options.tabs:
-            raise ConfigError(f"execbook_install names unknown tab {tab!r}; the book's tabs are {options.tabs}")
-        if not isinstance(modules, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in modules.items()
-        ):
-            raise ConfigError(
-                f"execbook_install[{tab!r}] must map module names to pip requirements, e.g. {{'d2l': 'd2l==1.0.0'}}"
-            )
-
-
-LIBRARY_KEYS = {"name", "modules", "header", "aliases", "version_file"}
-
-
-def _check_library(options: ExecbookConfig) -> None:
-    if not options.library:
-        return
-    unknown = set(options.library) - LIBRARY_KEYS
-    if unknown:
-        raise ConfigError(
-            f"execbook_library has unknown key(s) {sorted(unknown, key=repr)}; use {sorted(LIBRARY_KEYS)}"
-        )
-    name = options.library.get("name")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ConfigError(f"execbook_library['name'] must be a Python package name such as 'd2l', got {name!r}")
-    modules = options.library.get("modules", {})
-    if not isinstance(modules, dict) or not all(isinstance(v, str) for v in modules.values()):
-        raise ConfigError("execbook_library['modules'] must map tabs to module files, e.g. {'pytorch': 'd2l/torch.py'}")
-    for tab in modules:
-        if tab not in options.tabs:
-            raise ConfigError(
-                f"execbook_library['modules'] names unknown tab {tab!r}; the book's tabs are {options.tabs}"
-            )
-    if not isinstance(options.library.get("header", ""), str):
-        raise ConfigError("execbook_library['header'] must be text, or the path of a file holding it")
-    if not isinstance(options.library.get("version_file", ""), str):
-        raise ConfigError("execbook_library['version_file'] must be the path of the file holding __version__")
-    aliases = options.library.get("aliases", {})
-    if not isinstance(aliases, dict) or not all(isinstance(maps, dict) for maps in aliases.values()):
-        raise ConfigError(
-            "execbook_library['aliases'] must map tabs to alias maps, e.g. "
-            "{'pytorch': {'lib_name': 'torch', 'simple': 'ones, concat -> cat'}}"
-        )
-    for tab, maps in aliases.items():
-        if tab not in options.tabs:
-            raise ConfigError(
-                f"execbook_library['aliases'] names unknown tab {tab!r}; the book's tabs are {options.tabs}"
-            )
-        try:
-            Aliases.from_option(maps)
-        except AliasError as error:
-            raise ConfigError(f"execbook_library['aliases'][{tab!r}]: {error}") from None
 
 
 def overrides(config: Config) -> dict[str, Any]:

@@ -78,8 +78,8 @@ class UntilConfigError(io.TextIOBase):
 
 def conf_namespace(values: dict) -> SimpleNamespace:
     names = {
-        name: values.get(name, getattr(cfg.ExecbookConfig(), name.removeprefix("execbook_")))
-        for name in cfg.option_names()
+        f"execbook_{field.name}": values.get(f"execbook_{field.name}", cfg.option_default(field))
+        for field in cfg.option_fields()
     }
     return SimpleNamespace(
         **names,
@@ -160,8 +160,9 @@ def build_lib(folder: Path) -> list[Path]:
     from execbook.library.writer import LibrarySpec, write_library
 
     book = load_book(folder)
-    spec = LibrarySpec.from_option(book.options.library, folder)
-    if spec is None:
+    library = book.options.library
+    spec = LibrarySpec.from_option(library, folder)
+    if library is None or spec is None:
         where = "[library-<tab>] lib_file in config.ini" if book.ini else "execbook_library in conf.py"
         raise SystemExit(f"execbook: this book has no {where}, so there is no library to write")
     pages = book_pages(folder, book.conf.exclude_patterns)
@@ -176,7 +177,7 @@ def build_lib(folder: Path) -> list[Path]:
     for docname, message in book_messages(libraries):
         print(f"{pages[docname]}:{message.line}: WARNING: {message.text}", file=sys.stderr)
     written = write_library(folder, spec, libraries, headers_from=folder)
-    version = d2lbook.write_version(folder, book.options.library.get("version_file", ""), book.conf.release)
+    version = d2lbook.write_version(folder, library.version_file, book.conf.release)
     return written + ([version] if version else [])
 
 

@@ -24,7 +24,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from execbook.book.config import ExecbookConfig, option_fields
+from execbook.book.config import option_default, option_fields
 from execbook.book.warnings import WARNING_TYPES
 from execbook.cli.main import command_line
 from execbook.version import __version__
@@ -56,12 +56,11 @@ def option_type(field: dc.Field) -> str:
 
 
 def option_rows() -> list[list[nodes.entry]]:
-    defaults = ExecbookConfig()
     return [
         [
             cell(f"execbook_{field.name}", code=True),
             cell(option_type(field)),
-            cell(repr(getattr(defaults, field.name)), code=True),
+            cell(repr(option_default(field)), code=True),
             cell(field.metadata["help"]),
         ]
         for field in option_fields()
@@ -78,12 +77,14 @@ def subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str, argpars
 
 
 def argument_name(action: argparse.Action) -> str:
+    # a metavar may be a tuple, one name per value of nargs=2 and the like
+    metavar = " ".join(action.metavar) if isinstance(action.metavar, tuple) else action.metavar
     if action.option_strings:
         flags = ", ".join(action.option_strings)
-        return flags if action.nargs == 0 else f"{flags} {action.metavar or action.dest.upper()}"
+        return flags if action.nargs == 0 else f"{flags} {metavar or action.dest.upper()}"
     if action.choices:
         return "{" + ",".join(str(choice) for choice in action.choices) + "}"
-    return action.metavar or action.dest.upper()
+    return metavar or action.dest.upper()
 
 
 def argument_help(action: argparse.Action) -> str:
@@ -118,7 +119,9 @@ class ReferenceTable(SphinxDirective):
 
     def note_sources(self) -> None:
         for module in self.sources:
-            self.env.note_dependency(importlib.import_module(module).__file__)
+            path = importlib.import_module(module).__file__
+            if path is not None:  # None only for a namespace package, which declares nothing
+                self.env.note_dependency(path)
 
 
 class OptionsTable(ReferenceTable):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from execbook.book.config import LibraryOptions
 from execbook.book.files import atomic_write
 from execbook.library.extract import Library
 from execbook.source.aliases import Aliases
@@ -75,16 +76,15 @@ class LibrarySpec:
         return aliases.shown(source, self.package) if aliases else source
 
     @classmethod
-    def from_option(cls, value: dict, confdir: Path) -> LibrarySpec | None:
-        """``execbook_library`` (already validated); a one-line header naming a file is that file's text."""
-        if not value:
+    def from_option(cls, value: LibraryOptions | None, confdir: Path) -> LibrarySpec | None:
+        """``execbook_library``, as read by the options; a one-line header naming a file is that file's text."""
+        if value is None:
             return None
-        header = value.get("header", "")
+        header = value.header
         if header and "\n" not in header and (confdir / header).is_file():
             header = (confdir / header).read_text(encoding="utf-8")
-        modules = {tab: module_name(path) for tab, path in value.get("modules", {}).items()}
-        aliases = {tab: Aliases.from_option(maps) for tab, maps in value.get("aliases", {}).items()}
-        return cls(value["name"], modules, header, {tab: a for tab, a in aliases.items() if a})
+        modules = {tab: module_name(path) for tab, path in value.modules.items()}
+        return cls(value.name, modules, header, {tab: a for tab, a in value.aliases.items() if a})
 
 
 def module_name(value: str) -> str:

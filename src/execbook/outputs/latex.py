@@ -45,13 +45,13 @@ def slug(text: str) -> str:
 
 
 def pdf_name(config: Config) -> str:
-    return cfg.get(config).pdf.get("name") or slug(config.project)
+    return cfg.get(config).pdf.name or slug(config.project)
 
 
 def configure_latex(app: Sphinx, config: Config) -> None:
     """On config-inited: xelatex, fonts, paper, wrapping code, the book's preamble."""
     options = cfg.get(config).pdf
-    fonts = {**DEFAULT_FONTS, **options.get("fonts", {})}
+    fonts = {**DEFAULT_FONTS, **options.fonts}
     setdefault(config, "latex_engine", "xelatex")
     setdefault(
         config,
@@ -59,12 +59,12 @@ def configure_latex(app: Sphinx, config: Config) -> None:
         [(config.root_doc, f"{pdf_name(config)}.tex", config.project, config.author or "", "manual")],
     )
     elements = dict(config.latex_elements or {})
-    elements.setdefault("papersize", options.get("paper", "a4paper"))
+    elements.setdefault("papersize", options.paper)
     elements.setdefault("pointsize", "11pt")
     elements.setdefault("fontpkg", font_package(fonts))
     # long code and output lines wrap, even inside long tokens, instead of running off the page
     elements.setdefault("sphinxsetup", "verbatimforcewraps=true, verbatimmaxunderfull=0, verbatimhintsturnover=false")
-    elements["preamble"] = elements.get("preamble", "") + "\n" + options.get("preamble", "")
+    elements["preamble"] = elements.get("preamble", "") + "\n" + options.preamble
     config.latex_elements = elements
 
 
@@ -92,7 +92,7 @@ def prepare_latex_build(app: Sphinx) -> None:
     options = cfg.get(app.config).pdf
     elements = dict(app.config.latex_elements or {})
     changes: dict[str, str] = {}
-    wanted = {**DEFAULT_FONTS, **options.get("fonts", {})}
+    wanted = {**DEFAULT_FONTS, **options.fonts}
     if elements.get("fontpkg") == font_package(wanted):  # ours, not a hand-written fontpkg
         chosen, replaced = fonts.choose(wanted)
         for role, font, fallback in replaced:
@@ -106,16 +106,12 @@ def prepare_latex_build(app: Sphinx) -> None:
             )
         if chosen != wanted:
             changes["fontpkg"] = font_package(chosen)
-    if options.get("style"):
+    if options.style:
         try:
             changes.update(use_style(app, options))
         except latex_style.StyleError as error:
-            key = (
-                "latex_archive"
-                if options.get("latex_archive") or os.environ.get(latex_style.ARCHIVE_ENV)
-                else "latex_url"
-            )
-            where = setting_location(app, key, options.get(key, ""))
+            key = "latex_archive" if options.latex_archive or os.environ.get(latex_style.ARCHIVE_ENV) else "latex_url"
+            where = setting_location(app, key, getattr(options, key))
             logger.error(f"{where}: {error}" if where else str(error), type="execbook", subtype="config")
             raise SystemExit(2) from None
     if changes:
@@ -124,23 +120,23 @@ def prepare_latex_build(app: Sphinx) -> None:
         app.builder.context.update(changes)  # type: ignore[attr-defined]  # read from latex_elements before builder-inited
 
 
-def use_style(app: Sphinx, options: dict[str, Any]) -> dict[str, str]:
+def use_style(app: Sphinx, options: cfg.PdfOptions) -> dict[str, str]:
     """The style archive's files go next to the .tex (latex_additional_files) and its class becomes the
     document's (the theme of latex_documents, as d2l-book's conf.py sets 'PT1' for style = cambridge)."""
-    url = options.get("latex_url", "")
+    url = options.latex_url
     base = (
         Path(app.config.execbook_ini_file).parent if getattr(app.config, "execbook_ini_file", "") else Path(app.confdir)
     )
-    local = latex_style.override(options.get("latex_archive", ""), base)
+    local = latex_style.override(options.latex_archive, base)
     if not url and local is None:
         raise latex_style.StyleError(
-            f"style = {options['style']} needs the style archive: set latex_url (or latex_archive, a local copy)"
+            f"style = {options.style} needs the style archive: set latex_url (or latex_archive, a local copy)"
         )
     unpacked = latex_style.fetch(url, Path(app.srcdir) / BUILD_DIR / "latex-styles", local)
     sphinx_files = {path.name.removesuffix(".jinja") for path in (Path(sphinx.__file__).parent / "texinputs").iterdir()}
     keep = sphinx_files | {"sphinxmessages.sty", "sphinxhighlight.sty", "Makefile", "latexmkrc", "make.bat"}
     files = latex_style.style_files(unpacked, keep)
-    docclass = latex_style.document_class(files, options["style"], url or str(local))
+    docclass = latex_style.document_class(files, options.style, url or str(local))
     app.config.latex_additional_files = [*app.config.latex_additional_files, *(str(path) for path in files)]
     app.config.latex_documents = [(*entry[:4], docclass, *entry[5:]) for entry in app.config.latex_documents]
     elements = app.config.latex_elements or {}

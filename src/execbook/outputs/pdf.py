@@ -54,8 +54,8 @@ def build_pdfs(
         if status:
             return status
         for tex in sorted(outdir.glob("*.tex")):
-            if options.pdf.get("post_latex"):  # d2l-book's hook: `python script book.tex`, from the book's folder
-                failure = run_post_latex(options.pdf["post_latex"], tex, book)
+            if options.pdf.post_latex:  # d2l-book's hook: `python script book.tex`, from the book's folder
+                failure = run_post_latex(options.pdf.post_latex, tex, book)
                 if failure:
                     print(f"execbook: {failure}", file=sys.stderr)
                     return 1
