@@ -155,8 +155,8 @@ def read_ini(path: Path) -> tuple[Ini, list[Note]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        return Ini(path, {}, {}), [Note(line, "config.ini is not UTF-8 text; save it as UTF-8", True)]
+        at = path.read_bytes()[: error.start].count(b"\n") + 1
+        return Ini(path, {}, {}), [Note(at, "config.ini is not UTF-8 text; save it as UTF-8", True)]
     lines: dict[tuple[str, str], int] = {}
     section = ""
     for number, line in enumerate(text.splitlines(), 1):
@@ -184,17 +184,17 @@ def read_ini(path: Path) -> tuple[Ini, list[Note]]:
             for line, _ in error.errors
         ]
     except configparser.Error as error:
-        line = getattr(error, "lineno", None) or 1
-        return Ini(path, {}, lines), [Note(line, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
+        at = getattr(error, "lineno", None) or 1
+        return Ini(path, {}, lines), [Note(at, f"config.ini cannot be read: {error.message.splitlines()[0]}", True)]
     values: dict[str, dict[str, str]] = {}
     notes = []
     for name in parser.sections():
-        section = values.setdefault(section_name(name), {})
+        entries = values.setdefault(section_name(name), {})
         for key in parser[name]:
             try:
-                section[key] = parser[name][key].strip()
+                entries[key] = parser[name][key].strip()
             except configparser.InterpolationError:
-                section[key] = parser.get(name, key, raw=True).strip()
+                entries[key] = parser.get(name, key, raw=True).strip()
                 notes.append(
                     Note(
                         lines.get((section_name(name), key), 1),

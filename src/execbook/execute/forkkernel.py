@@ -47,6 +47,10 @@ import os
 import struct
 import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, which type checkers know by its name, without importing typing
+if TYPE_CHECKING:
+    from types import ModuleType
+
 MPL_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when MPLBACKEND is unset
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
@@ -205,10 +209,10 @@ def unsafe_now() -> str:
     return ""
 
 
-reaper = None  # reaper.py, loaded by the server: its watchers are the kernels' subreapers
+reaper: ModuleType  # reaper.py, loaded by the server (serve) before any watcher: the kernels' subreapers
 
 
-def load_reaper() -> object:
+def load_reaper() -> ModuleType:
     """reaper.py, next to this file, under a private name: execbook need not be
     installed in the kernel's Python, and a kernel's ``sys.modules`` must not
     hold a name a page's own module could have."""
@@ -217,6 +221,7 @@ def load_reaper() -> object:
     spec = importlib.util.spec_from_file_location(
         "_execbook_reaper", os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
     )
+    assert spec is not None and spec.loader is not None  # a file path always gives both
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -134,7 +134,7 @@ def leading_imports(source: str) -> tuple[str, ...]:
 
 
 def top_level_names(imports: Iterable[str]) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for statement in imports:
         node = ast.parse(statement).body[0]
         if isinstance(node, ast.Import):

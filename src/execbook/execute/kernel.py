@@ -26,7 +26,7 @@ from typing import Any
 import nbformat
 import psutil
 import zmq
-from jupyter_client import AsyncKernelManager
+from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
@@ -110,7 +110,7 @@ class Client(NotebookClient):
         self.kc.context.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MS[1])
         # shell and IOPub only: nbclient asks the manager whether the kernel
         # lives (no heartbeat thread per job), and no cell may read stdin
-        await ensure_async(self.kc.start_channels(stdin=False, hb=False, control=False))
+        self.kc.start_channels(stdin=False, hb=False, control=False)  # not a coroutine, also in the async client
         await wait_until_ready(self.kc, self.km, self.settings.start_timeout, self.setup)
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
@@ -163,7 +163,7 @@ class Client(NotebookClient):
                 cell["outputs"] = order_streams(cell["outputs"])
 
 
-async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setup: str | None = None) -> None:
+async def wait_until_ready(kc: Any, km: KernelManager, timeout: float, setup: str | None = None) -> None:
     """Return once the kernel has answered a ``kernel_info`` request, IOPub
     delivers messages and ``setup`` (code, if any) has run without error.
 
@@ -210,7 +210,7 @@ async def wait_until_ready(kc: Any, km: AsyncKernelManager, timeout: float, setu
         await setup_done(kc, km, setup_id, timeout)
 
 
-async def next_message(channel: Any, km: AsyncKernelManager, wait: float) -> dict[str, Any] | None:
+async def next_message(channel: Any, km: KernelManager, wait: float) -> dict[str, Any] | None:
     """The channel's next message within ``wait`` seconds, or None;
     KernelStartError if the kernel died meanwhile."""
     try:
@@ -221,7 +221,7 @@ async def next_message(channel: Any, km: AsyncKernelManager, wait: float) -> dic
         return None
 
 
-async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: float) -> None:
+async def setup_done(kc: Any, km: KernelManager, msg_id: str, timeout: float) -> None:
     """Wait for the reply to the setup request ``msg_id``; KernelStartError
     if it failed, the kernel died or no reply came within ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -240,7 +240,7 @@ async def setup_done(kc: Any, km: AsyncKernelManager, msg_id: str, timeout: floa
         return
 
 
-def kill_tree(manager: AsyncKernelManager) -> None:
+def kill_tree(manager: KernelManager) -> None:
     """SIGKILL the kernel and every process under it, also those that left its
     process group (``start_new_session=True``); the group kill of
     jupyter_client alone misses them."""
@@ -276,7 +276,7 @@ def kill_tree(manager: AsyncKernelManager) -> None:
             pass
 
 
-def forked_pid(manager: AsyncKernelManager) -> int | None:
+def forked_pid(manager: KernelManager) -> int | None:
     """The pid of a forked kernel (see forkserver.py), as its proxy wrote it."""
     pid_file = getattr(manager, "execbook_forked", None)
     if not pid_file:
@@ -423,7 +423,7 @@ def setup_code(workdir: Path, libdir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-Outcome = tuple[str, "NotebookNode | None", list[CellError], str]  # status, notebook, errors, message
+Outcome = tuple[Status, "NotebookNode | None", list[CellError], str]  # status, notebook, errors, message
 
 
 def run_job(

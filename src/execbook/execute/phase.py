@@ -8,6 +8,7 @@ page (``outputs_for``) then only loads notebooks from the cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -139,7 +140,7 @@ def read_changes(cache: Cache, book: Path, jobs: list[Job], hashes: readlog.Hash
             continue
         checked.add(job.key)
         try:
-            reads = hashes.entry_reads(job.key, cache.path(job.key), lambda key=job.key: stored_reads(cache, key))
+            reads = hashes.entry_reads(job.key, cache.path(job.key), functools.partial(stored_reads, cache, job.key))
         except DamagedEntry:
             if damaged(cache, job):  # warned about, and removed
                 reasons[job.key] = "its cache entry was damaged"

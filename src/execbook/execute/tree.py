@@ -80,7 +80,8 @@ def _sync_folder(book: Path, here: Path, copy: Path, skipped: set[Path], problem
             if old is None or _remove(target, problems, book):
                 _try(problems, book, target, os.symlink, detail, target)
         else:
-            info: os.stat_result = detail  # the book file's stat, links followed
+            assert isinstance(detail, os.stat_result)  # a file's detail is its stat, links followed (_entries)
+            info = detail
             if old is not None and old.is_file(follow_symlinks=False):
                 mine = old.stat(follow_symlinks=False)
                 if mine.st_size == info.st_size and mine.st_mtime_ns == info.st_mtime_ns:

@@ -90,11 +90,11 @@ def syntax_problems(text: str, encoding: str) -> list[BibProblem]:
             captured.append(error)
     problems = []
     unclosed = unclosed_brace(text)
-    for error in captured:
-        if not isinstance(error, PybtexSyntaxError):
+    for found in captured:
+        if not isinstance(found, PybtexSyntaxError):
             continue  # data errors (a duplicate key, ...) sphinxcontrib-bibtex reports itself
-        key = getattr(getattr(error, "parser", None), "current_entry_key", None)
-        said = f"pybtex: {error}" + (f", in entry '{key}'" if key else "")
+        key = getattr(getattr(found, "parser", None), "current_entry_key", None)
+        said = f"pybtex: {found}" + (f", in entry '{key}'" if key else "")
         if unclosed:
             problems.append(
                 BibProblem(
@@ -105,7 +105,7 @@ def syntax_problems(text: str, encoding: str) -> list[BibProblem]:
             )
             break
         problems.append(
-            BibProblem(error.lineno, f"{said}; fix the entry's syntax (@type{{key, field = {{value}}, ...}})")
+            BibProblem(found.lineno, f"{said}; fix the entry's syntax (@type{{key, field = {{value}}, ...}})")
         )
     return problems
 

@@ -140,9 +140,9 @@ def replace_toctree_collector(app: Sphinx) -> None:
     """Sphinx enabled its own toctree collector before any extension loads: it is
     disabled (``EnvironmentCollector.disable``) and ours enabled in its place."""
     stock = [
-        listener.handler.__self__
+        owner
         for listener in app.events.listeners.get("env-get-updated", [])
-        if type(getattr(listener.handler, "__self__", None)) is TocTreeCollector
+        if type(owner := getattr(listener.handler, "__self__", None)) is TocTreeCollector
     ]
     if len(stock) != 1:  # not as checked (Sphinx 7.2-9.0): Sphinx's own collector numbers figures
         logger.debug("[execbook] toctree collector left as it is: %d found", len(stock))

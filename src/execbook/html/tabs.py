@@ -43,7 +43,7 @@ class TabBlockDirective(SphinxDirective):
     required_arguments = 1
     optional_arguments = 100
     final_argument_whitespace = False
-    option_spec: dict[str, Any] = {"class": directives.class_option}
+    option_spec = {"class": directives.class_option}
 
     def run(self) -> list[nodes.Node]:
         node = tab_block(tabs=list(self.arguments))
@@ -144,7 +144,7 @@ class KeepOneTab(SphinxPostTransform):
         options = cfg.get(self.config)
         chosen = options.pdf_tab or options.default_tab
         for group in list(self.document.findall(tab_group)):
-            panes = [pane for pane in group.children if pane["tab"] == chosen]
+            panes = [pane for pane in group.children if isinstance(pane, tab_pane) and pane["tab"] == chosen]
             group.replace_self(panes[0].children if panes else [])
 
 
@@ -237,24 +237,25 @@ def add_html_assets(app: Sphinx) -> None:
     # tab names are checked identifiers (book.config), safe inside the CSS string above
     first = FIRST_TAB_SCRIPT % {"tabs": json.dumps(list(options.tabs)), "remember": json.dumps(options.remember_tab)}
     app.add_js_file(None, body=first, priority=200)
-    app.add_js_file(
-        "execbook.js",
-        loading_method="defer",
-        **{
-            "data-tabs": " ".join(options.tabs),
-            "data-labels": "|".join(labels[tab] for tab in options.tabs),
-            "data-remember": "1" if options.remember_tab else "0",
-        },
-    )
+    attributes: dict[str, Any] = {  # not Python names: passed as a dict
+        "data-tabs": " ".join(options.tabs),
+        "data-labels": "|".join(labels[tab] for tab in options.tabs),
+        "data-remember": "1" if options.remember_tab else "0",
+    }
+    app.add_js_file("execbook.js", loading_method="defer", **attributes)
 
 
 def setup_tabs(app: Sphinx) -> None:
     # other formats never meet these nodes (KeepOneTab unwraps them); the
     # visitors only keep a third-party writer from failing on a stray one
-    others: dict[str, tuple[Any, Any]] = {fmt: (_pass, _pass) for fmt in ("latex", "text", "man", "texinfo")}
-    app.add_node(tab_block, html=(_pass, _pass), **others)
-    app.add_node(tab_group, html=(visit_tab_group_html, depart_tab_group_html), **others)
-    app.add_node(tab_pane, html=(visit_tab_pane_html, depart_tab_pane_html), **others)
+    skip = (_pass, _pass)
+    app.add_node(tab_block, html=skip, latex=skip, text=skip, man=skip, texinfo=skip)
+    app.add_node(
+        tab_group, html=(visit_tab_group_html, depart_tab_group_html), latex=skip, text=skip, man=skip, texinfo=skip
+    )
+    app.add_node(
+        tab_pane, html=(visit_tab_pane_html, depart_tab_pane_html), latex=skip, text=skip, man=skip, texinfo=skip
+    )
     app.add_directive(TAB_DIRECTIVE, TabBlockDirective)
     app.add_transform(GroupTabs)
     app.add_post_transform(KeepOneTab)

@@ -78,7 +78,7 @@ class EnvRoles:
         self.titles = env.titles
         self.equations = env.domaindata.get("math", {}).get("objects", {})
         self.numfig_format = numfig_format
-        self.citations = {}
+        self.citations: dict[str, Any] = {}
         if "cite" in env.domains:
             for citation in env.get_domain("cite").citations:
                 self.citations.setdefault(citation.key, citation)

@@ -290,7 +290,7 @@ def saved_statements(
     if tree is None:
         return []
     lines = source.split("\n")
-    found = []
+    found: list[tuple[Saved, ast.AST]] = []
     for first, last in spans:
         if not clean(lines[first - 1 : last]):
             continue

@@ -15,12 +15,13 @@ Markdown rewriting share one resolved environment and one set of page files.
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import posixpath
 import re
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -69,10 +70,10 @@ def section_anchors(doctree: nodes.document) -> dict[str, str]:
         for node_id in section["ids"]:
             anchors[node_id] = key
     for target in doctree.findall(nodes.target):
-        section = target.next_node(nodes.section, siblings=True, descend=False)
-        if section is not None and section["ids"]:
+        following = target.next_node(nodes.section, siblings=True, descend=False)
+        if following is not None and following["ids"]:
             for node_id in target.get("ids", []) + target.get("refid", "").split():
-                anchors.setdefault(node_id, anchors.get(section["ids"][0], ""))
+                anchors.setdefault(node_id, anchors.get(following["ids"][0], ""))
     return anchors
 
 
@@ -344,14 +345,14 @@ class WholeBookBuilder(Builder):
     def get_target_uri(self, docname: str, typ: str | None = None) -> str:
         return f"{docname}{self.suffix}"
 
-    def prepare_writing(self, docnames: set[str]) -> None:
+    def prepare_writing(self, docnames: Set[str]) -> None:
         pass
 
     def write_doc(self, docname: str, doctree: nodes.document) -> None:
         pass
 
-    def write(self, *args: Any, **kwargs: Any) -> None:
-        """Nothing per document."""
+    def write_documents(self, docnames: Set[str]) -> None:
+        """Nothing per document: no doctree is read and resolved for a ``write_doc`` that writes nothing."""
 
     def pages(self) -> Iterator[tuple[str, Path, str, Document, dict[str, Any]]]:
         """Each d2l page: name, file, text, Document, and its executed notebooks per tab."""
@@ -362,6 +363,15 @@ class WholeBookBuilder(Builder):
                 text = path.read_text(encoding="utf-8")
                 doc = parse(text, tabs, left_out=bookscan.left_out(self.app))
                 yield name, path, text, doc, outputs_for(self.app, name, doc)
+
+
+if not hasattr(Builder, "write_documents"):
+    # Sphinx before 8.1 has no write_documents (since then ``write`` is final and calls it): there,
+    # our own ``write`` does nothing per document (not a patch of Sphinx: a method of our class)
+    def _write_nothing(self: WholeBookBuilder, *args: Any, **kwargs: Any) -> None:
+        """Nothing per document."""
+
+    setattr(WholeBookBuilder, "write", _write_nothing)
 
 
 IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
@@ -416,7 +426,7 @@ def attach(cell: nbformat.NotebookNode, original: Path) -> str:
     return ATTACH + name
 
 
-def replaced_url(image: str, rules: list[list[str]]) -> str | None:
+def replaced_url(image: str, rules: list[tuple[str, str]]) -> str | None:
     """d2l-book's ``[colab] replace_svg_url``: an image spelled under a prefix (``img/x.svg``)
     shown from a URL (``https://d2l.ai/_images/x.svg``)."""
     for prefix, url in rules:
@@ -434,7 +444,7 @@ def place_images(
     copies: list[tuple[Path, Path]],
     folders: list[Path],
     tab_root: Path,
-    rules: list[list[str]] | None = None,
+    rules: list[tuple[str, str]] | None = None,
 ) -> None:
     """Each local image a markdown cell shows: from a URL where one of ``rules``
     (``replaced_url``) applies, else linked where ``image_link`` finds it (or attached
@@ -468,7 +478,7 @@ def place_images(
 
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = IMAGE_RE.sub(lambda match, cell=cell: place(match, cell), cell.source)
+            cell.source = IMAGE_RE.sub(functools.partial(place, cell=cell), cell.source)
 
 
 def write_download_notebooks(

@@ -60,7 +60,8 @@ def choose(
     """The fonts to typeset with, and (role, wanted, used instead) for each wanted font that is not
     installed ("used instead" is empty where no fallback is installed either)."""
     names = installed() if names is None else names
-    chosen, replaced = dict(fonts), []
+    chosen = dict(fonts)
+    replaced: list[tuple[str, str, str]] = []
     if names is None:
         return chosen, replaced
     for role, wanted in fonts.items():

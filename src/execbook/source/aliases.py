@@ -185,8 +185,8 @@ class Aliases:
         for pattern, replacement in self.reverse:
             source = re.sub(pattern, replacement, source)
         if self.simple:
-            pattern, targets = self._simple_pattern(prefix)
-            source = pattern.sub(lambda match: targets[match.group(1)], source)
+            simple_re, targets = self._simple_pattern(prefix)
+            source = simple_re.sub(lambda match: targets[match.group(1)], source)
         if self.fluent or self.args:
             source = rewrite_calls(source, prefix, dict(self.fluent), {entry.name: entry for entry in self.args})
         return source
@@ -215,7 +215,8 @@ def args_alias(signature: str, expression: str) -> ArgsAlias:
         or any(k.arg is None for k in call.keywords)
     ):
         raise AliasError(signature, "an argument alias is 'name(a_x, key=default) -> expression using a_x and key'")
-    params = tuple(a.id for a in call.args) + tuple(k.arg for k in call.keywords if k.arg)  # type: ignore[union-attr]
+    # every argument is a Name (checked above); the isinstance says so to the type checker
+    params = tuple(a.id for a in call.args if isinstance(a, ast.Name)) + tuple(k.arg for k in call.keywords if k.arg)
     defaults = {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg}
     return ArgsAlias(call.func.id, params, defaults, expression)
 

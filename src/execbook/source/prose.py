@@ -284,8 +284,8 @@ def bibliography_lines(text: str) -> list[tuple[int, str]]:
     if ":bibliography:" not in text:
         return []
     lines = text.split("\n")
-    found = [(number, ROLE_LINE_RE.match(line)) for number, line in enumerate(lines)]
-    found = [(number, role) for number, role in found if role and role.group("name") == "bibliography"]
+    roles = [(number, ROLE_LINE_RE.match(line)) for number, line in enumerate(lines)]
+    found = [(number, role) for number, role in roles if role and role.group("name") == "bibliography"]
     in_code = code_lines(text) if found else set()
     return [(number + 1, role.group("body")) for number, role in found if number not in in_code]
 

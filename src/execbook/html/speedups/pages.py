@@ -52,10 +52,10 @@ SETTINGS_SPEC = (
 CHECKED = "Sphinx 9.0, docutils 0.22, MyST-Parser 5.2, Pygments 2.21"
 
 
-def _settings_key(components: tuple[Any, ...]) -> tuple[type, ...] | None:
+def _settings_key(components: tuple[Any, ...]) -> tuple[type | None, ...] | None:
     """What a component contributes to the settings is its class's (a parser is
     made per page); a component that overrides that itself is not shared."""
-    key = []
+    key: list[type | None] = []
     for component in components:
         if component is None or isinstance(component, type):
             key.append(component)
@@ -173,7 +173,7 @@ def search_stems(original: Any) -> Any:
         original(self, *args, **kwargs)
         language = getattr(self, "lang", None)  # made for this index builder alone
         stem = getattr(language, "stem", None)
-        if callable(stem) and "stem" not in vars(language):
+        if language is not None and callable(stem) and "stem" not in vars(language):
             language.stem = functools.lru_cache(maxsize=None)(stem)
 
     return __init__

@@ -56,6 +56,8 @@ _reviewed: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDict
 def source_digest(app: Any, template: str) -> str | None:
     templates = getattr(app.builder, "templates", None)
     environment = getattr(templates, "environment", None)
+    if environment is None:  # no Jinja environment: checked as before
+        return None
     try:
         source = environment.loader.get_source(environment, template)[0]
     except Exception:  # not found, or no Jinja environment: checked as before
