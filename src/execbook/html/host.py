@@ -239,7 +239,7 @@ EXTRA_PAGES = "_execbook_extra_pages"  # the builder's attribute: pages with no 
 def note_extra_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     """Pages without a source (``html-collect-pages``) are written on every build: noted as they are."""
     if doctree is None and pagename not in NOT_IN_SITEMAP and pagename not in app.env.found_docs:
-        extra = getattr(app.builder, EXTRA_PAGES, set())
+        extra: set[str] = getattr(app.builder, EXTRA_PAGES, set())
         extra.add(pagename)
         setattr(app.builder, EXTRA_PAGES, extra)
 
