@@ -112,7 +112,7 @@ class GuardedFileOption(SphinxDirective):
             if is_outside(self.env, path):
                 warn(f"{self.name} :file:", written, path, self.get_location())
                 return []
-        return list(super().run())  # type: ignore[misc]
+        return list(super().run())
 
 
 def guarded_file_directives() -> dict[str, type]:
