@@ -10,11 +10,12 @@ import posixpath
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.domains.math import MathDomain
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
@@ -309,7 +310,7 @@ class NumberEveryEquation(SphinxTransform):
     def apply(self, **kwargs: Any) -> None:
         if not self.config.math_number_all:
             return
-        domain = self.env.get_domain("math")
+        domain = cast(MathDomain, self.env.get_domain("math"))  # get_domain is typed as any Domain
         for node in list(self.document.findall(nodes.math_block)):
             if node.get("label") or node.get("nowrap"):
                 continue
