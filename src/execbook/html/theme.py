@@ -89,7 +89,9 @@ def keep_source_tree_clean(app: Sphinx) -> None:
     nb_config = getattr(app.env, "mystnb_config", None)
     if nb_config is not None:
         folder = Path(app.doctreedir) / "jupyter_execute"
-        app.env.mystnb_config = nb_config.copy(output_folder=str(folder))
+        setattr(
+            app.env, "mystnb_config", nb_config.copy(output_folder=str(folder))
+        )  # MyST-NB's, unknown to Sphinx's types
 
 
 def check_cache_dir(app: Sphinx, options: cfg.ExecbookConfig) -> None:
