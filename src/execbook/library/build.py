@@ -9,6 +9,7 @@ from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.builders.html import StandaloneHTMLBuilder
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import new_document
@@ -171,7 +172,7 @@ def index_library_page(app: Sphinx, exception: Exception | None) -> None:
     builder = app.builder
     doctree = getattr(builder, LIBRARY_DOCTREE, None)
     indexer = getattr(builder, "indexer", None)
-    if exception is not None or doctree is None or indexer is None:
+    if exception is not None or doctree is None or indexer is None or not isinstance(builder, StandaloneHTMLBuilder):
         return
     indexer.feed(LIBRARY_PAGE, f"{LIBRARY_PAGE}.html", LIBRARY_TITLE, doctree)
     target = Path(builder.outdir) / builder.searchindex_filename
