@@ -2,15 +2,20 @@
 
 These run on whatever is installed: `make test` checks the newest releases,
 `make test-lowest` the floors (where, for one, the PyData theme has no
-``search_as_you_type`` and Sphinx's doc2path returns a str).
+``search_as_you_type``, Sphinx's doc2path returns a str and docutils leaves a
+figure's image without a line).
 """
 
 from __future__ import annotations
 
 import configparser
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pydata_sphinx_theme
+import pytest
+from conftest import BuiltBook, write_book
 
 from execbook.book.versions import pydata_theme_has_option
 
@@ -27,3 +32,35 @@ def test_a_theme_option_is_known_exactly_when_the_installed_theme_declares_it():
     assert {"navbar_align", "show_toc_level"} <= declared  # the theme's own, in every admitted series
     for name in ("navbar_align", "show_toc_level", "search_as_you_type", "no_such_option"):
         assert pydata_theme_has_option(name) == (name in declared), name
+
+
+@pytest.mark.sphinx
+def test_a_missing_image_is_warned_at_its_own_line(tmp_path: Path, sphinx_in_process: Callable[..., BuiltBook]) -> None:
+    """docutils 0.20 (under Sphinx 7.2) gives a figure the caption's line and MyST 3 a
+    caption-less image line 0: the warning named the wrong line, or none."""
+    book = write_book(
+        tmp_path / "book",
+        {
+            "index.md": "# Book\n\n```toc\n\npage\n```\n",
+            "page.md": """
+                # Page
+
+                ![A figure whose file is missing](missing.svg)
+                :label:`fig_missing`
+
+                A paragraph.
+
+                ![](also-missing.svg)
+                :width: 200px
+
+                The end.
+                """,
+        },
+        conf='execbook_execute = "off"\n',
+    )
+    built = sphinx_in_process(book)
+    lines = {
+        name: re.findall(rf"page\.md:(\d*): WARNING: image file not readable: {re.escape(name)}", built.output)
+        for name in ("missing.svg", "also-missing.svg")
+    }
+    assert lines == {"missing.svg": ["3"], "also-missing.svg": ["8"]}, built.output

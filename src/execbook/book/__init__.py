@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def setup(app: Sphinx) -> None:
-    from execbook.book import config, scan, uptodate
+    from execbook.book import config, scan, uptodate, versions
 
     config.register(app)
+    versions.setup(app)  # what the floors lack, supplied through extension points
     scan.setup_bookscan(app)
     app.connect("build-finished", uptodate.list_outside_dependencies)

@@ -8,10 +8,14 @@ smooths over, so it can go when a floor passes that release.
 from __future__ import annotations
 
 import configparser
+import functools
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
+from docutils.parsers.rst.directives import images
 from sphinx.application import Sphinx
+from sphinx.directives import patches
 
 
 def source_path(env: Any, docname: str, base: bool = True) -> Path:
@@ -41,3 +45,52 @@ def pydata_theme_has_option(name: str) -> bool:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(folder / "theme.conf", encoding="utf-8")
     return parser.has_option("options", name)
+
+
+@functools.cache
+def figure_image_has_line() -> bool:
+    """Whether docutils gives a figure's image the directive's line (0.21 does). With 0.20
+    it has none, and Sphinx's figure takes its caption's line: "image file not readable"
+    then points below the image (at a d2l figure's caption, 2-3 lines on). Asked of
+    docutils itself, with whatever figure directive is registered."""
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(".. figure:: x.png\n\n   A caption.\n", settings_overrides={"report_level": 5})
+    image = next(tree.findall(nodes.image), None)
+    return image is not None and image.line is not None
+
+
+class _AtTheDirectiveLine:
+    """A directive mixin: the figure, image (and its link) it returns are at the
+    directive's line, as docutils 0.21+ places them."""
+
+    def run(self) -> list[nodes.Node]:
+        result: list[nodes.Node] = super().run()  # type: ignore[misc]
+        source, line = self.state_machine.get_source_and_line(self.lineno)  # type: ignore[attr-defined]
+        for top in result:
+            if isinstance(top, nodes.system_message) or not isinstance(top, nodes.Element):
+                continue
+            for node in top.findall(lambda n: isinstance(n, (nodes.figure, nodes.image, nodes.reference))):
+                node.source, node.line = source, line
+                # MyST 3 passes a body-less directive an empty block_text: Sphinx then sets an
+                # image without rawsource to line 0 (sphinx.util.nodes.apply_source_workaround)
+                if isinstance(node, nodes.image) and not node.rawsource:
+                    node.rawsource = self.block_text or str(node.get("uri", ""))  # type: ignore[attr-defined]
+        return result
+
+
+class FigureAtItsLine(_AtTheDirectiveLine, patches.Figure):
+    """Sphinx's figure directive, its figure and image at the directive's line."""
+
+
+class ImageAtItsLine(_AtTheDirectiveLine, images.Image):
+    """docutils' image directive, its image at the directive's line."""
+
+
+def setup(app: Sphinx) -> None:
+    """Where docutils leaves figures and images without a line (0.20, under Sphinx 7.2),
+    warnings about them name the directive's line all the same."""
+    if not figure_image_has_line():
+        app.add_directive("figure", FigureAtItsLine, override=True)
+        app.add_directive("image", ImageAtItsLine, override=True)
