@@ -26,6 +26,7 @@ def setup(app: Sphinx) -> None:
         outside,
         reader,
         references,
+        searchindex,
         site_notebooks,
         speedups,
         strict,
@@ -60,6 +61,7 @@ def setup(app: Sphinx) -> None:
     outside.setup_outside(app)
     unchanged.setup_unchanged(app)
     doctrees.setup_doctrees(app)
+    searchindex.setup_searchindex(app)  # an index a crash left incomplete: every page written again
     strict.setup_strict(app)  # missing references warned again while their page is not rewritten
     host.setup_host(app)  # sitemap, 404, link previews, dates, repository links: from html_baseurl
     app.add_post_transform(references.FigureImages)  # a figure's alt text and full-size link
