@@ -92,6 +92,8 @@ def test_edited_module_data_and_deleted_file_rerun_exactly_their_pages(tmp_path:
     data = built(root)
     assert reruns(data) == {"ch/data": "data/values.csv changed"}
     assert "TOTAL = 10" in data.main("ch/data").get_text()
+    report_page = data.html("execbook-report").get_text(" ", strip=True)
+    assert "ran again: data/values.csv changed" in report_page  # the reader of the report sees why, too
 
     (root / "data" / "other.txt").unlink()
     gone = built(root)
