@@ -72,12 +72,13 @@ def why_rewrite(app: Sphinx, read_now: set[str]) -> str:
     expected = set(app.env.all_docs) - read_now
     if not expected:
         return ""  # every page is read, so written and indexed, in this build
-    indexed = indexed_pages(app.builder)
+    builder: Any = app.builder  # an HTML builder: writes_search_index checked it
+    indexed = indexed_pages(builder)
     if indexed is None:
-        return f"{app.builder.searchindex_filename} could not be loaded"
+        return f"{builder.searchindex_filename} could not be loaded"
     missing = expected - indexed
     if missing:
-        return f"{app.builder.searchindex_filename} lacks {len(missing)} of the book's {len(app.env.all_docs)} pages"
+        return f"{builder.searchindex_filename} lacks {len(missing)} of the book's {len(app.env.all_docs)} pages"
     return ""
 
 
