@@ -39,7 +39,8 @@ from execbook.book import config as cfg
 from execbook.book.boundary import checked_write_target, real_path
 from execbook.book.config import setdefault
 from execbook.book.versions import pydata_theme_has_option
-from execbook.outputs.deploy import SWITCHER, VERSION_RE, write_site_note
+from execbook.outputs.deploy import SWITCHER, VERSION_RE
+from execbook.outputs.site_note import write_site_note
 
 logger = logging.getLogger(__name__)
 

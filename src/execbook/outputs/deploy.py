@@ -20,11 +20,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
 from execbook.book.files import BUILD_DIR
+from execbook.outputs.site_note import SITE_NOTE, site_note, url_path
 
 # userinfo of a URL (``https://user:token@``), and of git's scp-like form when it
 # carries a password (``user:token@host:path``); a bare ``git@host:`` is no secret
@@ -46,7 +46,6 @@ def git_says(result: subprocess.CompletedProcess[str]) -> str:
     return mask("\n".join(f"    {line}" for line in (said or lines[-1:])))
 
 
-SITE_NOTE = ".execbook-site.json"  # in the built site: {"url": ..., "version": ...}; never published
 VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # one folder name: no '/', no '..', no leading '-'
 SWITCHER = "switcher.json"
 
@@ -57,28 +56,6 @@ class SiteVersion:
 
     version: str
     root: str
-
-
-def write_site_note(site: Path, url: str, version: str) -> None:
-    """Called by the HTML build: where its pages will be served (``html_baseurl``, with
-    the version's folder) and the version (or ''), for deploy."""
-    text = json.dumps({"url": url, "version": version}) + "\n"
-    note = site / SITE_NOTE
-    if not note.is_file() or note.read_text(encoding="utf-8") != text:
-        note.write_text(text, encoding="utf-8")
-
-
-def site_note(site: Path) -> dict[str, str]:
-    try:
-        note = json.loads((site / SITE_NOTE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {key: value for key, value in note.items() if isinstance(value, str)} if isinstance(note, dict) else {}
-
-
-def url_path(site: Path) -> str:
-    """The path the site is served at ('/book/2.0/'), so its absolute links can be checked."""
-    return urlsplit(site_note(site).get("url", "")).path or "/"
 
 
 def built_version(site: Path) -> SiteVersion | None:

@@ -21,6 +21,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from execbook.outputs.site_note import url_path as served_at
+
 # attributes that point at something the browser fetches or the reader follows
 LINK_ATTRIBUTES = {"href", "src", "poster", "data"}
 # top-level folders of a Sphinx site that hold no pages of their own (the
@@ -159,10 +161,11 @@ class Site:
         return None
 
 
-def check_site(root: Path, url_path: str = "/") -> Result:
-    """Every internal link of the site under ``root``, served at ``url_path``."""
+def check_site(root: Path, url_path: str | None = None) -> Result:
+    """Every internal link of the site under ``root``, served at ``url_path`` (default:
+    where its build says it will be, else the host's root)."""
     started = time.perf_counter()
-    site = Site(root, url_path)
+    site = Site(root, url_path or served_at(root))
     result = Result()
     for page in site.pages():
         result.pages += 1
