@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -329,10 +331,22 @@ def test_warning_is_error_fails_the_build(tmp_path: Path) -> None:
 )
 def test_config_errors_stop_the_build_naming_the_option(tmp_path: Path, conf: str, message: str) -> None:
     root = write_book(tmp_path / "book", {"index.md": "# Hi\n"}, conf=conf)
+    # sphinx-build: a ConfigError, reported as Sphinx reports one (its context block follows),
+    # with our located line first
     result = run_sphinx(root)
     assert result.returncode != 0
-    assert message in result.output
-    assert "Traceback" not in result.output
+    first = next(line for line in result.output.splitlines() if line.strip())
+    assert "conf.py:" in first and message in first
+    # execbook build: that one line, exit 2, no traceback
+    cli = subprocess.run(
+        [sys.executable, "-m", "execbook", "build", "html", "--book", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert cli.returncode == 2, cli.stderr
+    assert message in cli.stderr and "conf.py:" in cli.stderr
+    assert "Traceback" not in cli.stdout + cli.stderr
 
 
 # -- the real preface page -----------------------------------------------------------
