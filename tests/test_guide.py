@@ -23,14 +23,18 @@ PERFORMANCE = ROOT / "chapters" / "guide" / "performance.md"
 
 
 def _strings(node: ast.AST, constants: dict[str, str]) -> set[str]:
-    """String literals in an expression (also both arms of `"a" if x else "b"`), and module constants named."""
-    found = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-            found.add(sub.value)
-        elif isinstance(sub, ast.Name) and sub.id in constants:
-            found.add(constants[sub.id])
-    return found
+    """The strings an expression can be: a literal, a module constant named, both arms of
+    `"a" if x else "b"`, the operands of `a or "b"`. Anything else (a value read at run time,
+    such as a stored warning's `warning.get("subtype")`) names no subtype of its own."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.Name) and node.id in constants:
+        return {constants[node.id]}
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body, constants) | _strings(node.orelse, constants)
+    if isinstance(node, ast.BoolOp):
+        return set().union(*(_strings(value, constants) for value in node.values))
+    return set()
 
 
 def _subtype_positions(trees: list[ast.Module]) -> dict[str, int]:
