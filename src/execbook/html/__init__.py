@@ -64,7 +64,7 @@ def setup(app: Sphinx) -> None:
     searchindex.setup_searchindex(app)  # an index a crash left incomplete: every page written again
     strict.setup_strict(app)  # missing references warned again while their page is not rewritten
     host.setup_host(app)  # sitemap, 404, link previews, dates, repository links: from html_baseurl
-    app.add_post_transform(references.FigureImages)  # a figure's alt text and full-size link
+    app.connect("doctree-resolved", references.figure_images)  # a figure's alt text and full-size link
     app.add_transform(references.NumberEveryEquation)  # math_number_all for MyST's $$ math too
 
 

@@ -17,7 +17,6 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.domains.math import MathDomain
 from sphinx.transforms import SphinxTransform
-from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
 from sphinx.util.osutil import relative_uri
@@ -276,28 +275,27 @@ def read_every_page(app: Sphinx, env: Any, added: set[str], changed: set[str], r
     return sorted(env.found_docs - added - changed - removed)
 
 
-class FigureImages(SphinxPostTransform):
-    """A figure's image takes the figure's caption as its alt text (docutils would give
-    its file path) and, on a website, is a link to the image file, so a reader can open
-    it full size (Sphinx links only images given a width or height)."""
-
-    default_priority = 400
-
-    def run(self, **kwargs: Any) -> None:
-        website = self.app.builder.format == "html" and hasattr(self.app.builder, "imagedir")
-        for figure in self.document.findall(nodes.figure):
-            image = next(iter(figure.findall(nodes.image)), None)
-            caption = next(iter(figure.findall(nodes.caption)), None)
-            if image is None:
-                continue
-            if caption is not None and not image.get("alt"):
-                image["alt"] = caption.astext()
-            found = self.env.images.get(image.get("uri", ""))
-            if website and found and not isinstance(image.parent, nodes.reference):
-                folder = relative_uri(self.app.builder.get_target_uri(self.env.docname), self.app.builder.imagedir)
-                link = nodes.reference("", "", internal=True, refuri=posixpath.join(folder, found[1]))
-                image.replace_self(link)
-                link.append(image)
+def figure_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """On ``doctree-resolved``: a figure's image takes the figure's caption as its alt
+    text (docutils would give its file path) and, on a website, is a link to the image
+    file, so a reader can open it full size (Sphinx links only images given a width or
+    height). An event handler, not a post-transform: it needs the builder, which a
+    transform reaches only through ``app`` (deprecated in Sphinx 9)."""
+    builder = app.builder
+    website = builder.format == "html" and hasattr(builder, "imagedir")
+    for figure in doctree.findall(nodes.figure):
+        image = next(iter(figure.findall(nodes.image)), None)
+        caption = next(iter(figure.findall(nodes.caption)), None)
+        if image is None:
+            continue
+        if caption is not None and not image.get("alt"):
+            image["alt"] = caption.astext()
+        found = app.env.images.get(image.get("uri", ""))
+        if website and found and not isinstance(image.parent, nodes.reference):
+            folder = relative_uri(builder.get_target_uri(docname), getattr(builder, "imagedir"))
+            link = nodes.reference("", "", internal=True, refuri=posixpath.join(folder, found[1]))
+            image.replace_self(link)
+            link.append(image)
 
 
 class NumberEveryEquation(SphinxTransform):
