@@ -313,6 +313,7 @@ class NumberEveryEquation(SphinxTransform):
             if node.get("label") or node.get("nowrap"):
                 continue
             docname = self.env.docname
+            node["docname"] = docname  # as Sphinx's math directive sets it: the LaTeX writer reads it
             node["label"] = f"{docname}:{self.env.new_serialno('sphinx.ext.math#equations')}"
             domain.note_equation(docname, node["label"], location=node)
             node["number"] = domain.get_equation_number_for(node["label"])
