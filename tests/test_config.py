@@ -43,6 +43,13 @@ def test_config_reads_valid_values() -> None:
         ({"execbook_colab_svg_url": [["img"]]}, "execbook_colab_svg_url must hold [prefix, URL] pairs"),
         ({"execbook_workers": 0}, "execbook_workers must be at least 1, got 0"),
         ({"execbook_timeout": -1}, "execbook_timeout must be a positive number, got -1"),
+        # nan passed `<= 0`, and nan or inf seconds stopped every kernel from starting, mid-build
+        ({"execbook_kernel_start_timeout": float("nan")}, "execbook_kernel_start_timeout must be a positive number"),
+        ({"execbook_kernel_start_timeout": float("inf")}, "execbook_kernel_start_timeout must be a positive number"),
+        # refused when read: execbook diff handed it to math.isclose, which raises ValueError on it
+        ({"execbook_output_tolerance": -1}, "execbook_output_tolerance must be a number >= 0"),
+        ({"execbook_output_tolerance": float("nan")}, "execbook_output_tolerance must be a number >= 0"),
+        ({"execbook_output_tolerance": float("inf")}, "execbook_output_tolerance must be a number >= 0"),
         (
             {"execbook_library": {"name": "d2l", "aliases": {"jax": {}}}},
             "execbook_library['aliases'] names unknown tab",

@@ -12,6 +12,7 @@ type, default and help, and checked beside its declaration; apart, they would dr
 # no `from __future__ import annotations`: the field types are read at run time
 import dataclasses as dc
 import difflib
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -214,13 +215,28 @@ def _pdf_tab(value: str, tabs: list[str]) -> str:
     return value
 
 
+def _finite(value: int | float) -> bool:
+    """Not nan or inf; an int is (math.isfinite would convert it, and overflow on 10**400)."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _positive(option: str) -> Parse:
+    # not `value <= 0` alone: nan passes it, and nan or inf seconds stop every kernel
+    # from starting ("cannot convert float NaN to integer"), page after page
     def check(value: int | float, tabs: list[str]) -> int | float:
-        if value <= 0:
+        if not (_finite(value) and value > 0):
             raise ConfigError(f"{option} must be a positive number, got {value}")
         return value
 
     return check
+
+
+def _tolerance(value: int | float, tabs: list[str]) -> int | float:
+    """A relative tolerance, as math.isclose takes it: refused here, at its line, rather
+    than when the first output is compared (mid-build, or in ``execbook diff``)."""
+    if not (_finite(value) and value >= 0):
+        raise ConfigError(f"execbook_output_tolerance must be a number >= 0 (relative, e.g. 1e-6), got {value!r}")
+    return value
 
 
 def _workers(value: int | str | list, tabs: list[str]) -> int | str | list[int | str]:
@@ -309,6 +325,7 @@ class ExecbookConfig:
         "section, execbook diff); a cell's '# execbook: tolerance=1e-3' or '# execbook: ignore-output' overrides it.",
         types=(int, float),
         rebuild="",
+        parse=_tolerance,
     )
     fail_on_changed_outputs: bool = _option(
         False, "Fail the build when an output differs from the last build's beyond the tolerance.", rebuild=""
