@@ -138,6 +138,14 @@ def demo_book(tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
     return run_sphinx(src, "-W", "--keep-going")
 
 
+def chapter_number(book: BuiltBook, page: str) -> str:
+    """The chapter number the website gives ``page`` ('12' for a page numbered 12.1): the
+    demo book's example chapters follow the guide's parts, however many there are."""
+    number = book.main(page).select_one("h1").get_text(" ", strip=True).split(".")[0]
+    assert number.isdigit(), f"{page} has no numbered heading"
+    return number
+
+
 def running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
     """The processes not yet ended: a zombie has ended, whether or not anyone reaps it."""
     alive = []

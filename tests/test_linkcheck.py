@@ -7,6 +7,7 @@ download buttons must find their notebooks in the site.
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BuiltBook
+from conftest import BuiltBook, chapter_number
 
 from execbook.outputs.linkcheck import check_site, is_external, report
 
@@ -239,10 +240,19 @@ def test_every_download_button_gets_a_valid_notebook_that_links_into_the_site(de
             buttons += 1
     assert buttons >= 22
     path = demo_book.outdir / "notebooks" / "pytorch" / "chapters" / "models" / "linear-regression.ipynb"
-    text = "\n".join(cell.source for cell in nbformat.read(str(path), as_version=4).cells)
+    cells = nbformat.read(str(path), as_version=4).cells
+    text = "\n".join(cell.source for cell in cells)
     links = [link for link in re.findall(r"\]\(([^)\s]+)\)", text) if "://" not in link]
-    assert "[Section 2.2](../../../../chapters/models/training.html" in text
-    assert "](../../../../_images/linreg.svg)" in text  # the site's own copy: no second one under notebooks/
+    n = chapter_number(demo_book, "chapters/models/linear-regression")
+    assert f"[Section {n}.2](../../../../chapters/models/training.html" in text
+    # a figure travels inside its cell (a site without html_baseurl): a path into the site
+    # would break as soon as the notebook is downloaded alone or opened in Colab
+    figure = next(cell for cell in cells if "](attachment:linreg.svg)" in cell.source)
+    attached = figure.attachments["linreg.svg"]["image/svg+xml"]
+    svg = (demo_book.srcdir / "chapters" / "img" / "linreg.svg").read_bytes()
+    assert base64.b64decode("".join(attached)) == svg
+    links.remove("attachment:linreg.svg")
+    assert not [link for link in links if link.endswith((".svg", ".png"))]  # no image by a relative path
     assert not [p for p in (demo_book.outdir / "notebooks").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
     for link in links:  # in the site, references go to its own pages: no ../html/ detour
         target, _, anchor = link.partition("#")
