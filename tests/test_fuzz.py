@@ -1,6 +1,8 @@
 """Fuzzing (issue 15): generated page text, front matter, conf.py values and
 config.ini texts never end in a traceback, in the parser, the option checks,
-``execbook check`` or a real sphinx-build.
+``execbook check`` or a real sphinx-build. A setting the option checks refuse stops
+sphinx-build as any ConfigError does (our located line, then Sphinx's report of the
+error): there, ``execbook build html`` must print the line alone, exit 2.
 
 Cases per run (hypothesis ``max_examples``, fixed here so the count can be reported):
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from config_stop import assert_cli_prints_only, first_line
 from conftest import run_sphinx, write_book
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -394,8 +397,26 @@ def test_bad_conf_values_build(tmp_path_factory, options: dict) -> None:
         tabs=tuple(TABS),
     )
     built = run_sphinx(root)
-    assert not crashed(built.output), conf + built.output[-4000:]
+    stop = setting_stop(built.output)
+    if stop:  # the command users run prints the located line alone
+        assert_cli_prints_only(root, stop)
+    else:
+        assert not crashed(built.output), conf + built.output[-4000:]
     assert built.returncode in (0, 1, 2), conf + built.output[-4000:]
+
+
+def setting_stop(output: str) -> str:
+    """The message of a build a setting stopped, or "". Sphinx 9 follows any ConfigError
+    with its report, traceback included: not a crash when the error raised is ours, with the
+    located line it logged first, and nothing but that error in the report."""
+    line = first_line(output)
+    if not (line.startswith("ERROR: ") and line.endswith(" [execbook.config]")):
+        return ""
+    text = line.removeprefix("ERROR: ").removesuffix(" [execbook.config]")
+    report = output.split("\nConfiguration error!\n", 1)
+    if len(report) != 2 or crashed(report[0]) or f"ExecbookConfigError: {text}" not in report[1]:
+        return ""
+    return text.split(": ", 1)[-1]  # without its place: execbook build may give a shorter one
 
 
 # -- config.ini -----------------------------------------------------------------
