@@ -22,7 +22,7 @@ help:
 	@echo "make slides reveal.js decks from slide marks, into $(BUILDDIR)/slides"
 	@echo "make lib    write the book's library (dlb/) into this folder"
 	@echo "make test-lowest  the oldest versions pyproject.toml admits (constraints/lowest.txt), in .venv-lowest:"
-	@echo "            the demo book with -W, then the Sphinx-level tests"
+	@echo "            the demo book with -W, then the tests of what differs between versions (LOWEST_TESTS=tests: all)"
 	@echo "make unit   run the fast unit tests only"
 	@echo "make bench  execbook against MyST-NB and plain Sphinx on a generated book"
 	@echo "make dist   execbook's sdist and wheel into dist/ (pip install dist/execbook-*.whl)"
@@ -79,12 +79,19 @@ $(LOWEST_BIN)/.test-stamp: requirements.txt pyproject.toml constraints/lowest.tx
 	$(LOWEST_BIN)/python -m pip install --quiet -c constraints/lowest.txt -e '.[testing]'
 	touch $@
 
+# CI runs a subset: the demo book with -W, then the tests of what differs between versions
+# (HTML of pages, tabs, references, doctrees, paths outside the book, the speed-ups' shape
+# checks, the feature checks, the floors file): ~5 min here. The whole Sphinx-level suite on
+# the floors takes ~30 min on 2 cores: make test-lowest LOWEST_TESTS=tests
+LOWEST_TESTS ?= tests/test_build.py tests/test_tabs.py tests/test_references.py tests/test_doctrees.py \
+	tests/test_outside.py tests/test_no_patches.py tests/test_versions.py tests/test_floors.py
+
 test-lowest: $(LOWEST_BIN)/.test-stamp
 	$(LOWEST_BIN)/python -m pip list --format=freeze | grep -i -E '^(sphinx|docutils|myst-parser|myst-nb|pydata-sphinx-theme|sphinxcontrib-bibtex)=='
 	rm -rf $(LOWEST_BOOK) && mkdir -p $(LOWEST_BOOK)
 	cp -r conf.py index.md chapters _static _templates references.bib requirements.txt benchmarks $(LOWEST_BOOK)/
 	$(LOWEST_BIN)/execbook build html --book $(LOWEST_BOOK) -W --keep-going -q
-	$(LOWEST_BIN)/python -m pytest -m "sphinx and not browser and not pdf and not wheel" -p no:cacheprovider $(PYTEST_ARGS)
+	$(LOWEST_BIN)/python -m pytest -m "not browser and not pdf and not wheel" -p no:cacheprovider $(PYTEST_ARGS) $(LOWEST_TESTS)
 
 unit: $(BIN)/.test-stamp
 	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf and not wheel" $(PYTEST_ARGS)

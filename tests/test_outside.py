@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sphinx.config
 from test_bad_input import CONF, run, write
 
 pytestmark = pytest.mark.sphinx  # each case builds a book or runs the CLI
@@ -42,7 +43,9 @@ def test_paths_leaving_the_book_are_reported_and_left_out(tmp_path: Path) -> Non
         (21, "include", "../outside/secret.rst"),
     ]:
         assert f"index.md:{line}: WARNING: {what} '{path}' is outside the book's folder" in output, output
-    assert "execbook_allow_outside" in output and "[execbook.outside]" in output
+    assert "execbook_allow_outside" in output
+    # Sphinx shows a warning's [type.subtype] since 7.3 (show_warning_types); 7.2, our floor, does not
+    assert "[execbook.outside]" in output or "show_warning_types" not in sphinx.config.Config.config_values
     html = (book / "_build" / "html" / "index.html").read_text(encoding="utf-8")
     assert SECRET not in html and "After." in html
     assert not (book / "_build" / "html" / "_images" / "secret.png").exists()
