@@ -94,3 +94,17 @@ def setup(app: Sphinx) -> None:
     if not figure_image_has_line():
         app.add_directive("figure", FigureAtItsLine, override=True)
         app.add_directive("image", ImageAtItsLine, override=True)
+
+
+def early_config_value(config: Any, name: str) -> Any:
+    """A core config value (``html_baseurl``) while extensions load: Sphinx 7.3+ reads the
+    command-line override or conf.py on first access; 7.2 answers the default until
+    ``config-inited``, so a base URL set in conf.py was not seen at setup."""
+    value = getattr(config, name)
+    if name in config.__dict__:  # read, not a default
+        return value
+    overrides = getattr(config, "overrides", {})  # Sphinx 7.2's names
+    if name in overrides:
+        raw = overrides[name]
+        return config.convert_overrides(name, raw) if isinstance(raw, str) else raw
+    return getattr(config, "_raw_config", {}).get(name, value)

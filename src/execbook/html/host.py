@@ -38,7 +38,7 @@ from sphinx.util import logging
 from execbook.book import config as cfg
 from execbook.book.boundary import checked_write_target, real_path
 from execbook.book.config import setdefault
-from execbook.book.versions import pydata_theme_has_option
+from execbook.book.versions import early_config_value, pydata_theme_has_option
 from execbook.outputs.deploy import SWITCHER, VERSION_RE
 from execbook.outputs.site_note import write_site_note
 
@@ -51,7 +51,7 @@ OG_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}  # what link prev
 
 def base_url(config: Config) -> str:
     """The site's address with one trailing slash, or '' when the book sets none."""
-    base = (config.html_baseurl or "").strip()
+    base = (early_config_value(config, "html_baseurl") or "").strip()  # also while extensions load
     return base.rstrip("/") + "/" if base else ""
 
 
