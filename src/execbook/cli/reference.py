@@ -43,7 +43,11 @@ def table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int], 
     group += [nodes.colspec(colwidth=width) for width in widths]
     group += nodes.thead("", nodes.row("", *[cell(header) for header in headers]))
     group += nodes.tbody("", *[nodes.row("", *entries) for entries in rows])
-    result = nodes.table("", group, classes=["execbook-reference", name])
+    # colwidths-given: the writers use these widths (the LaTeX writer's equal or content-sized
+    # columns ran long option names off the PDF's page), as for a table directive's :widths:;
+    # longtable: the PDF breaks the table across pages (a tabular of 28 warnings ran off the page)
+    classes = ["execbook-reference", name, "colwidths-given", "longtable"]
+    result = nodes.table("", group, classes=classes)
     result["ids"] = [name]
     return result
 
@@ -129,7 +133,7 @@ class OptionsTable(ReferenceTable):
 
     def run(self) -> list[nodes.Node]:
         self.note_sources()
-        return [table(["Option", "Type", "Default", "Meaning"], option_rows(), [22, 12, 12, 54], "execbook-options")]
+        return [table(["Option", "Type", "Default", "Meaning"], option_rows(), [22, 12, 20, 46], "execbook-options")]
 
 
 class CommandsTable(ReferenceTable):

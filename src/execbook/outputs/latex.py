@@ -64,8 +64,24 @@ def configure_latex(app: Sphinx, config: Config) -> None:
     elements.setdefault("fontpkg", font_package(fonts))
     # long code and output lines wrap, even inside long tokens, instead of running off the page
     elements.setdefault("sphinxsetup", "verbatimforcewraps=true, verbatimmaxunderfull=0, verbatimhintsturnover=false")
-    elements["preamble"] = elements.get("preamble", "") + "\n" + options.preamble
+    elements["preamble"] = INLINE_CODE_BREAKS + elements.get("preamble", "") + "\n" + options.preamble
     config.latex_elements = elements
+
+
+# Inline code may break after _ - ( as well as where Sphinx lets it (. , ; ? ! / and spaces): a long
+# name (execbook_kernel_start_timeout, make check-links, tab.selected('pytorch')) in a narrow table
+# column ran off the page. \sphinxcode is the macro Sphinx's LaTeX customization offers for inline
+# code; the \sphinxupquote inside it reads the code again, with \_, the hyphen and the list of
+# breaking characters as set here (all local to the code). First in the preamble: a book may redefine.
+INLINE_CODE_BREAKS = r"""
+\makeatletter
+\def\execbook@underscore{\discretionary{\char`\_}{}{\char`\_}}
+\def\execbook@hyphen#1{\discretionary{-}{}{-}}
+\protected\def\sphinxcode#1{\texttt{\let\_\execbook@underscore
+  \let\sphinxhyphenininlineliteral\execbook@hyphen
+  \expandafter\def\expandafter\sphinxbreaksafteractivelist\expandafter{\sphinxbreaksafteractivelist\do\(}#1}}
+\makeatother
+"""
 
 
 def font_package(fonts: dict[str, str]) -> str:
