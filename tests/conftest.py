@@ -32,15 +32,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 
-DEMO_PAGES_FOR_PDF = [
-    "chapters/basics/tensors",
-    "chapters/basics/autograd",
-    "chapters/models/linear-regression",
-    "chapters/models/training",
-    "chapters/models/mlp",
-]
-
-
 @dataclass
 class BuiltBook:
     srcdir: Path
