@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from tests.conftest import ROOT, build_in_process
 from tests.test_host import demo_like
@@ -69,24 +68,9 @@ def hosted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed: apt-get install chromium (CI does this in .ci/run)"
-        if os.environ.get("EXECBOOK_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def test_the_404_page_works_below_the_root(hosted_site: tuple[str, Path], chromium: Any) -> None:
+def test_the_404_page_works_below_the_root(hosted_site: tuple[str, Path], browser: Any) -> None:
     base, _ = hosted_site
-    page = chromium.new_page()
+    page = browser.new_page()
     failed: list[str] = []
     page.on("response", lambda r: r.status >= 400 and r.request.resource_type != "document" and failed.append(r.url))
     response = page.goto(f"{base}no/such/deep/page")
@@ -131,12 +115,12 @@ def site_pages(site: Path) -> list[str]:
     )
 
 
-def test_axe_finds_no_serious_or_critical_violation(hosted_site: tuple[str, Path], chromium: Any) -> None:
+def test_axe_finds_no_serious_or_critical_violation(hosted_site: tuple[str, Path], browser: Any) -> None:
     script = axe_script()
     base, site = hosted_site
     pages = site_pages(site)
     assert "chapters/references.html" in pages and "execbook-library.html" in pages
-    page = chromium.new_page()
+    page = browser.new_page()
     found = []
     for name in [*pages, "no/such/deep/page"]:
         page.goto(f"{base}{name}")

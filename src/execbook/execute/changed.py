@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,11 +67,7 @@ class Earlier:
 
     @classmethod
     def for_app(cls, app: Sphinx, cache: Cache) -> Earlier:
-        tolerance = cfg.get(app.config).output_tolerance
-        if not (math.isfinite(tolerance) and tolerance >= 0):  # math.isclose refuses it, mid-build
-            cfg.report_config_error(
-                app, f"execbook_output_tolerance must be a number >= 0 (relative, e.g. 1e-6), got {tolerance!r}"
-            )
+        tolerance = cfg.get(app.config).output_tolerance  # finite and >= 0: checked where it is declared
         return cls(cache, float(tolerance), read_index(cache.root))
 
     def before(self, job: Job) -> NotebookNode | None:

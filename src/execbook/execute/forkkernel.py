@@ -247,13 +247,7 @@ def serve(path: str, build: int, libdir: str, imports: list[str]) -> None:
     if problem:
         return  # connected proxies read EOF: the build starts a cold kernel instead
     while True:
-        while True:  # reap ended watchers
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        reaper.reap()  # ended watchers
         readable, _, _ = select.select([listener], [], [], 0.5)
         if not readable:
             continue

@@ -232,8 +232,5 @@ def on_build_finished(app: Any, exception: BaseException | None) -> None:
 
 
 def setup_speedups(app: Any) -> None:
-    # the config value belongs in book/config.py's table; declared here until it is
-    if "execbook_speedups" not in app.config:
-        app.add_config_value("execbook_speedups", True, "", bool)  # the pages are the same either way
     app.connect("builder-inited", on_builder_inited, priority=1)  # before any handler that renders
     app.connect("build-finished", on_build_finished, priority=999)  # after every other handler
