@@ -12,11 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sphinx.util.console import strip_colors
+
 from conftest import run_sphinx
 
 
 def first_line(output: str) -> str:
-    return next((line for line in output.splitlines() if line.strip()), "")
+    """The first line with text, without colour codes (Sphinx colours where CI=true)."""
+    plain = strip_colors(output)
+    return next((line for line in plain.splitlines() if line.strip()), "")
 
 
 def cli_build(root: Path) -> subprocess.CompletedProcess[str]:

@@ -27,6 +27,10 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Sphinx colours its messages even into a pipe where CI=true (as CI services set it), and
+# the tests read those messages as text: every build and command the tests start is plain
+os.environ["NO_COLOR"] = "1"
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
