@@ -8,9 +8,13 @@ site itself, with no request leaving localhost and no console error.
 from __future__ import annotations
 
 import functools
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from conftest import BuiltBook
@@ -365,3 +369,99 @@ def test_the_guide_opens_with_tabs_search_and_downloads(page: object, site: str)
         button.click()
     notebook = nbformat.read(info.value.path(), as_version=4)
     assert "sys.version_info" in "".join(cell.source for cell in notebook.cells)
+
+
+# -- two versions side by side: the theme's switcher, reading deploy's switcher.json ------------
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "A",
+    "GIT_AUTHOR_EMAIL": "a@b",
+    "GIT_COMMITTER_NAME": "A",
+    "GIT_COMMITTER_EMAIL": "a@b",
+}
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
+def deploy_version(book: Path, site: str, version: str) -> None:
+    """Build ``book`` as ``version`` of the site served at ``site`` and deploy it, as a host would."""
+    from conftest import build_in_process
+
+    git("add", "-A", ".", cwd=book)
+    git("commit", "-q", "--allow-empty", "-m", f"book {version}", cwd=book)
+    overrides = {"execbook_execute": "off", "html_baseurl": f"{site}/", "execbook_version": version}
+    built = build_in_process(book, confoverrides=overrides)
+    assert built.returncode == 0, built.output
+    deployed = subprocess.run(
+        [sys.executable, "-m", "execbook.cli", "deploy", "--book", str(book)], capture_output=True, text=True
+    )
+    assert deployed.returncode == 0, deployed.stderr
+
+
+def switcher_entries(page: object) -> list[str]:
+    """The header's version menu: each entry's name, '*' after the one marked current."""
+    menu = page.locator(".bd-header .version-switcher__menu a")  # type: ignore[attr-defined]
+    menu.first.wait_for(state="attached", timeout=10_000)
+    return menu.evaluate_all("items => items.map(a => a.innerText + (a.classList.contains('active') ? '*' : ''))")
+
+
+def choose_version(page: object, name: str) -> None:
+    page.click(".bd-header .version-switcher__button")  # type: ignore[attr-defined]
+    page.click(f".bd-header .version-switcher__menu a:has-text('{name}')")  # type: ignore[attr-defined]
+
+
+@pytest.mark.sphinx
+def test_version_switcher_lands_on_the_same_page_in_the_other_version(
+    browser: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import write_book
+
+    for name, value in GIT_IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    served = tmp_path / "served"  # the pages branch, as GitHub Pages serves it
+    served.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    remote = tmp_path / "remote.git"
+    git("init", "--bare", "-q", str(remote), cwd=tmp_path)
+    pages = {"index.md": "# Book\n\n```{toctree}\nchapter\nold\n```\n", "chapter.md": "# Chapter\n\nText.\n"}
+    book = write_book(tmp_path / "book", {**pages, "old.md": "# Old\n\nOnly in 1.0.\n"})
+    (book / ".gitignore").write_text("_build/\n")
+    git("init", "-q", "-b", "main", cwd=book)
+    git("remote", "add", "origin", str(remote), cwd=book)
+    deploy_version(book, site, "1.0")
+    (book / "old.md").unlink()
+    write_book(book, {**pages, "index.md": "# Book\n\n```{toctree}\nchapter\n```\n"})
+    # a fresh build folder, as CI's clone has: an incremental one keeps old.html (Sphinx never
+    # deletes the page of a removed source), and deploy would publish it in 2.0/ too
+    shutil.rmtree(book / "_build")
+    deploy_version(book, site, "2.0")
+    git("clone", "-q", "-b", "gh-pages", str(remote), str(served), cwd=tmp_path)
+
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("request", lambda request: request.url.startswith(site) or problems.append(f"left: {request.url}"))
+    try:
+        page.goto(f"{site}/2.0/chapter.html")
+        assert switcher_entries(page) == ["2.0 (latest)*", "1.0"]
+        assert page.inner_text(".bd-header .version-switcher__button").strip() == "2.0 (latest)"
+        choose_version(page, "1.0")
+        page.wait_for_url(f"{site}/1.0/chapter.html")
+        assert page.inner_text("article h1").startswith("Chapter")
+        assert switcher_entries(page) == ["2.0 (latest)", "1.0*"]
+        assert page.inner_text(".bd-header .version-switcher__button").strip() == "1.0"
+
+        page.goto(f"{site}/1.0/old.html")  # a page 2.0 no longer has: its version's root instead
+        switcher_entries(page)
+        choose_version(page, "2.0 (latest)")
+        page.wait_for_url(f"{site}/2.0/")
+        assert page.inner_text("article h1").startswith("Book")
+    finally:
+        context.close()
+        server.shutdown()
+    assert problems == []
