@@ -12,6 +12,7 @@ all writing into the same ``Mapping`` with its line bookkeeping.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,10 @@ from execbook.compat.ini_file import (
     split_rows,
 )
 from execbook.source.aliases import AliasError, Aliases
+
+# Google's tag IDs: GA4 measurement IDs (G-), tag IDs (GT-, AW-), and the old Universal Analytics (UA-)
+GOOGLE_TAG_RE = re.compile(r"(?:G|GT|AW|DC)-[A-Z0-9]+|UA-\d+-\d+")
+URL_RE = re.compile(r"https?://[^\s\"'<>]+")
 
 
 @dataclass
@@ -154,7 +159,8 @@ def map_ini(book: Path) -> Mapping:
     map_pdf(book, ini, m, tabs)
     map_library(book, ini, m, tabs or [DEFAULT_TAB])
     map_colab(ini, m, tabs, marked)
-    m.deploy_repo = ini.get("deploy", "github_repo")
+    map_svg_urls(ini, m)
+    map_deploy(ini, m)
     m.values["execbook_cache_dir"] = str(book / BUILD_DIR / ".execbook-cache")
     return m
 
@@ -480,3 +486,57 @@ def map_colab(ini: Ini, m: Mapping, tabs: list[str], marked: Callable[[], set[st
         m.values["execbook_install_header"] = " ".join(ini.get("colab", "libs_header").split())
     m.values["execbook_colab_exclude"] = [p.removesuffix(".html") for p in split_globs(ini.get("colab", "exclusions"))]
     m.values["execbook_colab_gpu"] = ini.get("colab", "gpu_pattern")
+
+
+def map_svg_urls(ini: Ini, m: Mapping) -> None:
+    """[colab] replace_svg_url: ``img, http://d2l.ai/_images`` shows the book's ``img/x.svg``
+    from ``http://d2l.ai/_images/x.svg`` in the notebooks (Colab cannot show a relative image)."""
+    rules = []
+    for row in split_rows(ini.get("colab", "replace_svg_url")):
+        at = ini.entry_line("colab", "replace_svg_url", ", ".join(row))
+        prefix, url = (row[0].strip("/").removeprefix("./"), row[1]) if len(row) == 2 else ("", "")
+        if not prefix or prefix.startswith("..") or not URL_RE.fullmatch(url):
+            m.notes.append(
+                Note(
+                    at,
+                    f"[colab] replace_svg_url: {', '.join(row)!r} must be 'folder, URL': a folder of the book "
+                    "and the address its images are served from, e.g. 'img, https://d2l.ai/_images'",
+                    True,
+                )
+            )
+            continue
+        rules.append([prefix, url])
+    if rules:
+        m.put("execbook_colab_svg_url", rules, ini.line("colab", "replace_svg_url"))
+
+
+def map_deploy(ini: Ini, m: Mapping) -> None:
+    """[deploy] github_repo (for ``execbook deploy``) and google_analytics_tracking_id,
+    the theme's Google Analytics tag on every page."""
+    m.deploy_repo = ini.get("deploy", "github_repo")
+    tracking_id = ini.get("deploy", "google_analytics_tracking_id")
+    if not tracking_id:
+        return
+    line = ini.line("deploy", "google_analytics_tracking_id")
+    if not GOOGLE_TAG_RE.fullmatch(tracking_id):  # it goes into a script on every page
+        m.notes.append(
+            Note(
+                line,
+                f"[deploy] google_analytics_tracking_id: {tracking_id!r} is not a Google Analytics ID; "
+                "write the measurement ID Google gives, e.g. G-XXXXXXXXXX",
+                True,
+            )
+        )
+        return
+    if tracking_id.startswith("UA-"):
+        m.notes.append(
+            Note(
+                line,
+                f"[deploy] google_analytics_tracking_id: {tracking_id} is a Universal Analytics ID; Google "
+                "stopped recording those in July 2024 (the pages carry the tag; use a G- measurement ID)",
+                info=True,
+            )
+        )
+    theme_options = m.values.setdefault("html_theme_options", {})
+    theme_options["analytics"] = {"google_analytics_id": tracking_id}
+    m.lines.setdefault("html_theme_options", line)

@@ -43,9 +43,27 @@ def conf_values(book: str, mapping: Mapping | None = None) -> dict[str, Any]:
     if code.strip():
         exec(compile(code, str(folder / INI_NAME), "exec"), namespace)  # noqa: S102 - the author's own settings
     namespace.pop("__builtins__", None)
+    current_version_link(namespace)
     namespace["execbook_ini_notes"] = [(note.line, note.text, note.info) for note in m.notes if not note.error]
     namespace["execbook_ini_file"] = str(folder / INI_NAME)
     return namespace
+
+
+CURRENT_LINK = "CURRENT_VERSION_BASE_LINK"
+
+
+def current_version_link(namespace: dict[str, Any]) -> None:
+    """d2l-en's header links name ``###_CURRENT_VERSION_BASE_LINK_###``, the address the
+    site is published at, which its CI filled in with sed: here it is the site's
+    ``html_baseurl`` (with its version folder), where sphinx_configs sets one and no
+    ``execbook_header_placeholders`` entry says otherwise."""
+    base = str(namespace.get("html_baseurl") or "").strip().rstrip("/")
+    placeholders = namespace.get("execbook_header_placeholders", {})
+    if not base or not isinstance(placeholders, dict) or CURRENT_LINK in placeholders:
+        return
+    version = str(namespace.get("execbook_version") or "").strip()
+    link = f"{base}/{version}" if version else base
+    namespace["execbook_header_placeholders"] = {**placeholders, CURRENT_LINK: link}
 
 
 def write_conf(book: Path) -> Path:

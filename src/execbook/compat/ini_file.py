@@ -46,7 +46,7 @@ DEFAULTS = {
         "latex_archive": "",
     },
     "library": {"version_file": "", "save_filename": ""},
-    "deploy": {"github_repo": ""},
+    "deploy": {"github_repo": "", "google_analytics_tracking_id": ""},
     "colab": {
         "github_repo": "",
         "exclusions": "*.html **/index.html",
@@ -54,6 +54,7 @@ DEFAULTS = {
         "gpu_pattern": "gpu",
         "libs_header": "The following additional libraries are needed to run this notebook. "
         "Note that running on Colab is experimental, please report a Github issue if you have any problem.",
+        "replace_svg_url": "",
     },
 }
 LIBRARY_TAB_KEYS = {
@@ -75,10 +76,8 @@ IGNORED = {
     ("library", "save_patterns"): "use [library-<tab>] lib_file",
     ("library", "version"): "the version is [project] release",
     ("library", "root_dir"): "not supported",
-    ("deploy", "google_analytics_tracking_id"): "add an analytics script with [html] include_js",
     ("deploy", "s3_bucket"): "execbook deploys to GitHub Pages",
     ("deploy", "other_file_s3urls"): "execbook deploys to GitHub Pages",
-    ("colab", "replace_svg_url"): "notebooks carry their images beside them",
 }
 IGNORED_SECTIONS = {"translation", "sagemaker", "slides"}
 # what configparser accepts as a boolean (getboolean): anything else is refused at its line

@@ -196,7 +196,7 @@ def fill_placeholders(theme_options: dict[str, Any], values: dict[str, str]) -> 
         logger.warning(
             f"header links with {', '.join(f'###_{name}_###' for name in sorted(missing))} were left out; "
             f"set execbook_header_placeholders = {{{names}}} in conf.py to fill them "
-            "(config.ini: [html] header_placeholders, one 'NAME, value' a line)",
+            "(a config.ini book sets it in [build] sphinx_configs)",
             type="execbook",
             subtype="header_links",
         )

@@ -426,9 +426,20 @@ def attach(cell: nbformat.NotebookNode, original: Path) -> str:
     return ATTACH + name
 
 
+def book_path(image: str, page_folder: Path, book: Path) -> str:
+    """Where an image lies in the book: ``../img/x.svg`` on ``chapter_a/page.md`` is
+    ``img/x.svg``, the path d2l-book matched replace_svg_url's prefix against; the image
+    as spelled where the page is not inside the book."""
+    try:
+        folder = real_path(page_folder).relative_to(book)
+    except ValueError:
+        return image
+    return posixpath.normpath(posixpath.join(folder.as_posix(), image))
+
+
 def replaced_url(image: str, rules: list[tuple[str, str]]) -> str | None:
-    """d2l-book's ``[colab] replace_svg_url``: an image spelled under a prefix (``img/x.svg``)
-    shown from a URL (``https://d2l.ai/_images/x.svg``)."""
+    """d2l-book's ``[colab] replace_svg_url``: an image under a prefix of the book
+    (``img/x.svg``, see ``book_path``) shown from a URL (``https://d2l.ai/_images/x.svg``)."""
     for prefix, url in rules:
         prefix = prefix.strip().strip("/")
         if prefix and image.startswith(prefix + "/"):
@@ -458,7 +469,7 @@ def place_images(
         image = match.group(2)
         if "://" in image or image.startswith("data:"):
             return match.group(0)
-        url = replaced_url(image, rules or [])
+        url = replaced_url(book_path(image, source.parent, folders[0]), rules) if rules else None
         if url is not None:
             return match.group(1) + url + match.group(3)
         original = real_inside_any(folders, source.parent / image)
