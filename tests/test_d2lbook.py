@@ -82,9 +82,11 @@ libs = pytorch, mylib, mylib==RELEASE
 exclusions = index.html
 libs_header = Install these first.
 gpu_pattern = cuda
+replace_svg_url = img, https://example.org/book/_images
 
 [deploy]
 github_repo = me/me.github.io
+google_analytics_tracking_id = G-ABCDEF1234
 """
 
 
@@ -158,6 +160,8 @@ def test_every_key_is_mapped(tmp_path: Path) -> None:
     assert v["execbook_install"] == {"pytorch": {"mylib": "mylib==1.2.0"}, "numpy": {"mylib": "mylib==1.2.0"}}
     assert v["execbook_install_header"] == "Install these first."
     assert v["execbook_colab_exclude"] == ["index"] and v["execbook_colab_gpu"] == "cuda"
+    assert v["execbook_colab_svg_url"] == [["img", "https://example.org/book/_images"]]
+    assert v["html_theme_options"]["analytics"] == {"google_analytics_id": "G-ABCDEF1234"}
     assert m.deploy_repo == "me/me.github.io"
     assert m.notes == []  # every key is used, [pdf] style too (tests/test_pdf_style.py)
 

@@ -1,7 +1,8 @@
 """d2l-book's ``config.ini`` read into Sphinx and execbook settings.
 
 ``map_ini`` reads it (with d2l-book's defaults) section by section
-(``map_html``, ``map_pdf``, ``map_library``, ``map_colab``); every key has a
+(``map_html``, ``map_pdf``, ``map_library``, ``map_colab``, ``map_svg_urls``,
+``map_deploy``); every key has a
 line, so every problem is reported as ``config.ini:LINE``. ``d2lbook`` turns
 the result into the generated ``conf.py``.
 
