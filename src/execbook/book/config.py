@@ -607,7 +607,8 @@ def warn_unknown_names(app: Sphinx, config: Config) -> None:
     """``config-inited``: an ``execbook_*`` name that is no option (a typo such as
     ``execbook_timout``) would be ignored without a word; warn at its line in conf.py,
     or at its ``-D``, with the option it was probably meant to be."""
-    known = sorted(name for name in dir(config) if name.startswith("execbook_") and name in config)
+    # the declared names (Config.values in every Sphinx): 7.2's dir(config) lists none of them
+    known = sorted(name for name in config.values if name.startswith("execbook_"))
     conf = Path(app.confdir) / "conf.py"
     raw = getattr(config, "_raw_config", {})
     for name in sorted(raw):
