@@ -5,7 +5,7 @@ Every page's *Download the <framework> notebook* button points at
 files from the environment it has just resolved and the execution cache it
 has just filled: no code runs again, and ``make html`` alone gives a site
 whose buttons all work. They are planned when Sphinx starts writing pages
-(``write-started``: numbers, labels and titles are final) and written by a
+(``write-started``, Sphinx 7.2's ``env-check-consistency``: numbers, labels and titles are final) and written by a
 forked copy of the build beside it (``forked.py``), on the second core Sphinx
 leaves idle; ``build-finished`` waits for them, and writes them itself where
 no fork was made or the fork failed. References in them
@@ -260,6 +260,8 @@ def site_image(app: Sphinx, refs: References, docname: str) -> ImageLink:
 
 
 def setup_site_notebooks(app: Sphinx) -> None:
-    if has_event(app, "write-started"):  # else build-finished writes them all (Sphinx 7.2)
+    if has_event(app, "write-started"):
         app.connect("write-started", start_site_notebooks)
+    else:  # Sphinx 7.2: its last event before pages are written, with numbers final (only where some page was read)
+        app.connect("env-check-consistency", lambda app, env: start_site_notebooks(app, app.builder))
     app.connect("build-finished", write_site_notebooks)
