@@ -163,7 +163,13 @@ TABS_BOOK = {
     alpha
     page
     softmax
+    concise
     ```
+    """,
+    "concise.md": """
+    # Concise Implementation of Softmax Regression
+
+    The softmax regression of the page before, with a framework's softmax: softmax, softmax.
     """,
     "alpha.md": """
     # Alpha
