@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import build_in_process, write_book
+from warned import typed
 
 from execbook.html.bibcheck import problems_in
 
@@ -56,11 +57,12 @@ def test_the_build_goes_on_and_says_where(tmp_path: Path, content: bytes, where:
     (book / "references.bib").write_bytes(content)
     built = build_in_process(book)
     assert built.returncode == 0 and (built.outdir / "index.html").is_file()
-    [warning] = [line for line in built.warnings if "[execbook.bibtex]" in line]
+    [warning] = [line for line in built.warnings if "references.bib:" in line]
+    assert typed("bibtex") in warning
     assert where in warning and says in warning and "entries are left out of this build" in warning
     assert "Traceback" not in built.output and "Extension error" not in built.output
 
     (book / "references.bib").write_text(GOOD, encoding="utf-8")  # fixed: the citation resolves
     fixed = build_in_process(book)
-    assert "[execbook.bibtex]" not in fixed.output and "bibtex key" not in fixed.output
+    assert not [line for line in fixed.warnings if "references.bib" in line] and "bibtex key" not in fixed.output
     assert "Good" in fixed.main("index").get_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import build_in_process, write_book
 from sphinx.errors import ConfigError
+from warned import typed
 
 pytestmark = pytest.mark.sphinx
 
@@ -35,7 +36,7 @@ def test_unknown_names_warn_at_their_line_with_the_likely_option(tmp_path: Path)
     built = build_in_process(book, confoverrides={"execbook_executee": "off", "execbook_header_switcher": False})
     assert (
         f"{book / 'conf.py'}:5: WARNING: execbook_timout is not an execbook option, so it is ignored; "
-        "did you mean execbook_timeout? [execbook.config]"
+        "did you mean execbook_timeout?" + typed("config")
     ) in built.output
     assert "conf.py:6: WARNING: execbook_zzz is not an execbook option, so it is ignored; see README" in built.output
     assert "-D execbook_executee: not an execbook option, so it is ignored; did you mean execbook_execute?" in (

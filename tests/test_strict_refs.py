@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import BuiltBook, run_sphinx, write_book
+from warned import warning_lines
 
 PAGES = {
     "index.md": "# Book\n\n```toc\nbroken\nother\n```\n",
@@ -16,7 +17,7 @@ EXECUTE_OFF = 'execbook_execute = "off"\n'
 
 
 def missing(built: BuiltBook) -> list[str]:
-    return [line for line in built.warnings if "fig_nowhere" in line]
+    return [line for line in warning_lines(built.output) if "fig_nowhere" in line]
 
 
 @pytest.mark.sphinx
