@@ -4,7 +4,8 @@ the theme's defaults and page buttons (``theme``, ``theme_checks``), the noteboo
 download (``site_notebooks``, written beside Sphinx by ``forked``), files from
 outside the book (``outside``), toc cycles (``toc_cycles``), the no-op and
 held-page shortcuts through Sphinx's extension points (``unchanged``,
-``doctrees``), and every replacement of another project's function, applied
+``doctrees``), configuration values settled as the build will leave them, so
+two builds agree on the configuration (``settled``), and every replacement of another project's function, applied
 for one build at a time (``speedups``)."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def setup(app: Sphinx) -> None:
         reader,
         references,
         searchindex,
+        settled,
         site_notebooks,
         speedups,
         strict,
@@ -46,6 +48,9 @@ def setup(app: Sphinx) -> None:
     app.connect("config-inited", add_package_paths, priority=100)
     app.connect("config-inited", references.configure_bibtex, priority=100)
     app.connect("config-inited", mathjax.configure_mathjax, priority=100)
+    app.connect("config-inited", mathjax.settle_myst_mathjax, priority=900)  # after every myst_ value is set
+    app.connect("config-inited", theme.settle_pydata, priority=900)  # after add_package_paths: ours come first
+    settled.setup_settled(app)  # values the builder and extensions change later, set as they will be
     app.connect("env-get-outdated", reader.skip_undecodable, priority=100)  # before any code runs for the page
     app.connect("source-read", reader.on_source_read)
     app.connect("env-updated", toc_cycles.break_toc_cycles, priority=100)  # before bibtex walks the toc tree

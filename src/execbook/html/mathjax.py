@@ -28,6 +28,35 @@ def configure_mathjax(app: Sphinx, config: Config) -> None:
         config.mathjax_path = MATHJAX_PATH
 
 
+def settle_myst_mathjax(app: Sphinx, config: Config) -> None:
+    """MyST-Parser tells MathJax which elements hold math at builder-inited, by setting
+    ``processHtmlClass`` in ``mathjax4_config`` (Sphinx 9+) or ``mathjax3_config``. Set
+    the same value now, in the value MyST will choose: Sphinx compares the configuration
+    right after config-inited with the one the last build pickled, and told of a changed
+    configuration on every build; MyST then finds the value it would set."""
+    enabled = config["myst_enable_extensions"] if "myst_enable_extensions" in config else []
+    if "dollarmath" not in (enabled or []) or not config["myst_update_mathjax"]:
+        return
+    name = myst_mathjax_value(config)
+    value = dict(config[name] or {})
+    options = dict(value.get("options", {}))
+    if "processHtmlClass" in options:  # the author's: MyST warns, and overrides it, itself
+        return
+    options["processHtmlClass"] = config["myst_mathjax_classes"]
+    config[name] = {**value, "options": options}
+
+
+def myst_mathjax_value(config: Config) -> str:
+    """The MathJax value MyST-Parser sets: one the book sets, the newer first, else the
+    newest this Sphinx has."""
+    newest = "mathjax4_config" in config
+    if newest and config["mathjax4_config"]:
+        return "mathjax4_config"
+    if "mathjax3_config" in config and config["mathjax3_config"]:
+        return "mathjax3_config"
+    return "mathjax4_config" if newest else "mathjax3_config"
+
+
 def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html" or app.config.mathjax_path != MATHJAX_PATH:
         return

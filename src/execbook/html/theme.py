@@ -82,6 +82,27 @@ def configure(app: Sphinx, config: Config) -> None:
         config.html_theme_options = theme_options
 
 
+def settle_pydata(app: Sphinx, config: Config) -> None:
+    """The values the PyData theme sets as the builder starts, set now: Sphinx compares
+    the configuration right after config-inited with the one the last build pickled, and
+    told of a changed configuration on every build (``html.settled`` says more).
+    Loaded as an extension now, the theme adds its components folder to
+    ``templates_path`` before the comparison, not as the builder loads the theme: after
+    every other folder, as before, so the book's and execbook's templates still win. Its
+    builder-inited handler then finds these values as it would set them."""
+    if config.html_theme != "pydata_sphinx_theme":
+        return
+    app.setup_extension("pydata_sphinx_theme")
+    setdefault(config, "html_permalinks_icon", "#")
+    theme_options = dict(config.html_theme_options or {})
+    theme_options.setdefault("icon_links", [])  # the theme's github_url & co. still insert theirs (each build)
+    if not theme_options.get("logo"):
+        theme_options["logo"] = {}
+    if theme_options.get("theme_logo_link") and isinstance(theme_options["logo"], dict):
+        theme_options["logo"] = {**theme_options["logo"], "link": theme_options["theme_logo_link"]}
+    config.html_theme_options = theme_options
+
+
 def keep_source_tree_clean(app: Sphinx) -> None:
     """MyST-NB writes notebooks beside the output folder, which for
     ``sphinx-build . _build`` is the book's own folder; move them under the
