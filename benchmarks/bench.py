@@ -1,9 +1,10 @@
 """execbook against the tools an author would pick instead, on one generated book, in one run.
 
-    python benchmarks/bench.py [--pages 100] [--json _build/bench.json]
+    python benchmarks/bench.py [--pages 100] [--json _build/bench.json] [--only render] [--rounds 3]
 
 Builds the generated book (benchmarks/genbook.py) with execbook (execution
-off; on with 1 and 2 workers, against the sleeps' lower bound and the
+off, with its speed-ups and with stock code only, ``EXECBOOK_SPEEDUPS=0``; on
+with 1 and 2 workers, against the sleeps' lower bound and the
 warm-kernel and kernel floors of warm_floor.py; no-op; a prose edit; an edit of one saved
 function; one PDF; execution.py's heavy-import book with
 execbook_preload_imports off and on, 1 and 2 workers), the same pages as MyST-NB notebooks (cache mode, serial
@@ -14,7 +15,9 @@ _build/bench/d2lbook-venv (see benchmarks/README.md), or on PATH. Prints a
 table and ratios; exits non-zero only when something could not run (an
 execbook build, or any of its jobs: a broken run prints no ratios), never
 for a slow figure. A peer's step that fails is printed with its reason and
-yields no ratio.
+yields no ratio. ``--only render`` builds the render-only rows alone (the
+floor, execbook with speed-ups and without, interleaved over ``--rounds``)
+and leaves results.json as it is: a check in minutes.
 """
 
 from __future__ import annotations
@@ -79,7 +82,12 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return total_rss, total_pss
 
 
-RENDER_ROUNDS = 3  # cold builds each for the render-only row and its floor; the fastest counts
+RENDER_ROUNDS = 3  # cold builds each for the render-only rows and their floor; the fastest counts
+RENDER_ROWS = (  # the render-only rows, built in this order in each round
+    "floor: Sphinx + MyST, render only",
+    "execbook: cold, execution off",
+    "execbook: cold, execution off, stock code",  # EXECBOOK_SPEEDUPS=0: no speed-up, stock Sphinx and MyST code
+)
 
 
 def run(
@@ -183,6 +191,54 @@ def d2lbook_env(exe: Path, book: Path) -> dict[str, str]:
     return env
 
 
+def render_only(
+    figures: dict[str, dict], floor_dir: Path, book_dir: Path, stock_dir: Path, rounds: int
+) -> dict[str, float]:
+    """The floor and execbook's cold render-only build, with its speed-ups and
+    without (on a copy of the book), interleaved: each round builds each once,
+    from a clean ``_build``, so a burst of load elsewhere slows all three alike.
+    Records each row's fastest wall time and least CPU time (user + system of
+    the build's process tree: on a shared machine the steadiest figure) and
+    returns their ratios to the floor."""
+    off = ["-D", "execbook_execute=off", "-D", "execbook_cache_dir=_build/cache-off"]
+    rows = {
+        RENDER_ROWS[0]: (sphinx(floor_dir, "html"), floor_dir, None),
+        RENDER_ROWS[1]: (sphinx(book_dir, "off", *off), book_dir, None),
+        RENDER_ROWS[2]: (sphinx(stock_dir, "off", *off), stock_dir, {**os.environ, "EXECBOOK_SPEEDUPS": "0"}),
+    }
+    runs: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in rows}
+    for _ in range(rounds):
+        for name, (command, cwd, env) in rows.items():
+            shutil.rmtree(cwd / "_build", ignore_errors=True)
+            before = os.times()
+            seconds, peak, pss, _failed, _output = run(command, cwd, env=env)  # a failure stops the run
+            after = os.times()
+            cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+            runs[name].append((seconds, cpu, peak, pss))
+    for name, results in runs.items():
+        seconds, cpu = min(r[0] for r in results), min(r[1] for r in results)
+        peak, pss = max(r[2] for r in results), max(r[3] for r in results)
+        figures[name] = {
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
+            "peak_mb": round(peak / 1e6),
+            "peak_pss_mb": round(pss / 1e6),
+            "rounds": rounds,
+        }
+        print(
+            f"{name:<44} {seconds:7.1f} s   CPU {cpu:6.1f} s   peak {peak / 1e6:6.0f} MB (PSS {pss / 1e6:4.0f} MB)"
+            f"   best of {rounds}, interleaved"
+        )
+    floor = figures[RENDER_ROWS[0]]
+    ratios = {}
+    for name, label in ((RENDER_ROWS[1], "speed-ups on"), (RENDER_ROWS[2], "stock code, EXECBOOK_SPEEDUPS=0")):
+        wall, cpu = figures[name]["seconds"] / floor["seconds"], figures[name]["cpu_seconds"] / floor["cpu_seconds"]
+        figures[name] |= {"vs_floor": round(wall, 3), "cpu_vs_floor": round(cpu, 3)}
+        ratios[label] = wall
+        print(f"{'':<44} {label}: {wall:.2f}x the floor's wall time, {cpu:.2f}x its CPU")
+    return ratios
+
+
 def d2lbook_build(exe: Path) -> list[str]:
     """What a d2l-book project with tabs runs for its website: the library,
     each tab's notebooks (2 CPU workers each), then the merged HTML."""
@@ -214,12 +270,18 @@ def main() -> int:
         "--results", type=Path, default=RESULTS, help="the committed figures the guide's performance chapter draws"
     )
     parser.add_argument("--d2lbook-venv", type=Path, default=D2LBOOK_VENV, help="where d2l-book 1.0.3 is installed")
+    parser.add_argument(
+        "--only", choices=["render"], help="render: only the render-only rows (results.json is left as it is)"
+    )
+    parser.add_argument("--rounds", type=int, default=RENDER_ROUNDS, help="interleaved rounds of the render-only rows")
     args = parser.parse_args()
     figures: dict[str, dict] = {}
     compile_execbook()
     with tempfile.TemporaryDirectory() as tmp:
         book_dir, myst_dir, floor_dir = Path(tmp) / "d2l", Path(tmp) / "mystnb", Path(tmp) / "floor"
         book = generate(book_dir, args.pages)
+        stock_dir = Path(tmp) / "d2l-stock"  # the same pages, for the stock-code render-only row
+        shutil.copytree(book_dir, stock_dir)
         d2lbook_dir = Path(tmp) / "d2lbook"
         shutil.copytree(book_dir, d2lbook_dir)  # the same pages, before any build writes into the book
         to_d2lbook(d2lbook_dir)
@@ -274,16 +336,14 @@ def main() -> int:
             )
             return figures[name]
 
-        # render-only, the fastest of 3 cold builds each: one build of a few
-        # seconds is mostly noise on a shared machine (the first also reads
+        # render-only, the fastest of 3 interleaved cold builds each: one build of a
+        # few seconds is mostly noise on a shared machine (the first also reads
         # MyST-NB, the theme and execbook from a cold disk cache)
-        measure("floor: Sphinx + MyST, render only", sphinx(floor_dir, "html"), floor_dir, rounds=RENDER_ROUNDS)
-        measure(
-            "execbook: cold, execution off",
-            sphinx(book_dir, "off", "-D", "execbook_execute=off", "-D", "execbook_cache_dir=_build/cache-off"),
-            book_dir,
-            rounds=RENDER_ROUNDS,
-        )
+        render_ratios = render_only(figures, floor_dir, book_dir, stock_dir, args.rounds)
+        if args.only == "render":
+            write_json(args.json, figures, {f"cold render-only vs floor, {k}": v for k, v in render_ratios.items()})
+            print(f"\nwrote {args.json} (results.json left as it is: --only render)")
+            return 0
         for workers in (1, 2):
             out = f"w{workers}"
             result = measure(
@@ -401,6 +461,8 @@ def main() -> int:
     ratios = {
         "cold render-only vs floor": figures["execbook: cold, execution off"]["seconds"]
         / figures["floor: Sphinx + MyST, render only"]["seconds"],
+        "cold render-only, stock code (EXECBOOK_SPEEDUPS=0) vs floor": figures[RENDER_ROWS[2]]["seconds"]
+        / figures[RENDER_ROWS[0]]["seconds"],
     }
     for workers in (1, 2):  # execution against the sleeps' bound, and the warm-kernel floor divided by the workers
         built = figures[f"execbook: cold, execution, {workers} worker(s)"]
@@ -451,14 +513,16 @@ def main() -> int:
         ratios[f"heavy imports, {workers} worker(s): execution, preload on vs lower bound"] = runs[True]["ratio"]
     for name, value in ratios.items():
         print(f"  {name:<50} {value:5.2f}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps({"figures": figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}, indent=1)
-    )
+    write_json(args.json, figures, ratios)
     print(f"\nwrote {args.json}")
     write_results(args.results, figures)
     print(f"wrote {args.results} (commit it: the guide's performance chapter draws it)")
     return 0
+
+
+def write_json(path: Path, figures: dict, ratios: dict[str, float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"figures": figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}, indent=1))
 
 
 def write_results(path: Path, figures: dict) -> None:

@@ -16,6 +16,8 @@ import pytest
 from conftest import ROOT
 from test_d2lbook import execbook, mini_book_copy
 
+from execbook.html import speedups
+
 # Runs in a fresh interpreter: an earlier test's build in this process must not
 # be taken for "before". Prints one JSON line: what differed, and when.
 SCRIPT = r"""
@@ -51,7 +53,10 @@ def differ(before, after):
 
 def build(srcdir, during=None, **overrides):
     with patch_docutils(srcdir), docutils_namespace():
-        app = SphinxTestApp("html", srcdir=Path(srcdir), builddir=Path(srcdir) / "_build", confoverrides=overrides)
+        try:  # a wrong setting found at builder-inited stops Sphinx before it builds
+            app = SphinxTestApp("html", srcdir=Path(srcdir), builddir=Path(srcdir) / "_build", confoverrides=overrides)
+        except Exception as error:
+            return repr(error)
         if during is not None:
             app.connect("html-page-context", lambda *args: during.setdefault("at", snapshot()) and None)
         try:
@@ -96,8 +101,9 @@ def plain_project(root: Path) -> Path:
     return plain
 
 
-def patches_seen(tmp_path: Path, conf: str = "", **overrides: object) -> dict[str, object]:
-    """Build the demo-like book (``conf`` added to its conf.py) between two builds of a plain project."""
+def patches_seen(tmp_path: Path, conf: str = "", speedups: str = "", **overrides: object) -> dict[str, object]:
+    """Build the demo-like book (``conf`` added to its conf.py; ``EXECBOOK_SPEEDUPS=speedups``)
+    between two builds of a plain project."""
     book, plain = demo_like_book(tmp_path), plain_project(tmp_path)
     (book / "conf.py").write_text((book / "conf.py").read_text() + textwrap.dedent(conf))
     overrides = {"execbook_execute": "off", **overrides}
@@ -106,7 +112,7 @@ def patches_seen(tmp_path: Path, conf: str = "", **overrides: object) -> dict[st
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "EXECBOOK_SPEEDUPS": speedups},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -149,6 +155,94 @@ def test_a_build_that_fails_puts_everything_back(tmp_path: Path) -> None:
     seen = patches_seen(tmp_path, failing)
     assert "a broken extension" in str(seen["error"]), seen
     assert outlived(seen) == [], seen["after"]
+
+
+TITLES = "StandaloneHTMLBuilder.render_partial"  # speed-up "titles"
+FORMATTERS = "PygmentsBridge.get_formatter"  # speed-up "formatters"
+
+
+def replaced(during: list[str], name: str) -> bool:
+    """A class attribute is seen under the first module the walk finds its class in."""
+    return any(seen.endswith(f".{name}") for seen in during)
+
+
+@pytest.mark.sphinx
+def test_one_speedup_turned_off_runs_its_stock_target_and_the_others_patched(tmp_path: Path) -> None:
+    seen = patches_seen(tmp_path, speedups="-titles,-collector")
+    assert seen["error"] is None, seen
+    during = seen["during"]
+    assert not replaced(during, TITLES) and "gc" not in during, during  # stock render_partial, collector untouched
+    assert replaced(during, FORMATTERS) and "sphinx.highlighting.get_lexer_by_name" in during, during
+    assert all(fix in during for fix in FIXES), during
+    assert outlived(seen) == [], seen["after"]
+
+
+@pytest.mark.sphinx
+def test_only_the_speedups_named_are_applied(tmp_path: Path) -> None:
+    seen = patches_seen(tmp_path, speedups="titles")
+    assert seen["error"] is None, seen
+    others = [name for name in seen["during"] if name not in FIXES]  # type: ignore[attr-defined]
+    assert len(others) == 1 and others[0].endswith(f".{TITLES}") and all(fix in seen["during"] for fix in FIXES), seen
+
+
+@pytest.mark.sphinx
+def test_an_unknown_speedup_stops_the_build_naming_the_known_ones(tmp_path: Path) -> None:
+    seen = patches_seen(tmp_path, speedups="-titels")
+    error = str(seen["error"])
+    assert "ConfigError" in error and "EXECBOOK_SPEEDUPS=-titels: unknown speed-up(s) titels" in error, error
+    assert "titles" in error.split("the speed-ups are", 1)[1], error
+    assert outlived(seen) == [], seen["after"]
+
+
+@pytest.mark.sphinx
+def test_the_cli_reports_an_unknown_speedup_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = mini_book_copy(tmp_path, "eval_notebook = True", "eval_notebook = False")
+    monkeypatch.setenv("EXECBOOK_SPEEDUPS", "-titles,lexers")
+    done = execbook(book, "build", "html")
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr and [line for line in lines if "ERROR" in line] == lines[-1:], lines
+    assert "ERROR: execbook: EXECBOOK_SPEEDUPS=-titles,lexers: it mixes names to turn off (-NAME)" in lines[-1], lines
+
+
+def test_every_speedup_is_named_in_the_table() -> None:
+    names = {patch.name for patch in speedups.all_patches() if not patch.fix}
+    assert names <= set(speedups.SPEEDUPS) and all(patch.name == "" for patch in speedups.all_patches() if patch.fix)
+    # the three that are execbook's own code, not a replacement
+    assert set(speedups.SPEEDUPS) - names == {"collector", "templates", "unchanged"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "configured", "expected"),
+    [
+        ("", True, "all"),
+        ("", False, set()),
+        ("0", True, set()),
+        ("off", True, set()),
+        ("1", False, "all"),
+        ("-titles, -collector", True, "all but titles collector"),
+        ("Titles,LEXERS", False, {"titles", "lexers"}),
+    ],
+)
+def test_the_switch_reads_all_none_all_but_and_only(variable: str, configured: bool, expected: object) -> None:
+    every = set(speedups.SPEEDUPS)
+    if expected == "all":
+        expected = every
+    elif isinstance(expected, str):
+        expected = every - set(expected.split()[2:])
+    assert speedups.chosen(variable, configured) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("-nope", "unknown speed-up(s) nope; the speed-ups are entry-points, "),
+        ("titles,-lexers", "mixes names to turn off (-NAME) with names to keep on"),
+    ],
+)
+def test_the_switch_refuses_what_it_cannot_read(variable: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        speedups.chosen(variable)
 
 
 BUILD_IDS = re.compile(

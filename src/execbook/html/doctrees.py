@@ -117,7 +117,7 @@ class Numrefs(StandardDomain):
     (and the few kept) instead of unpickling the target's page for each reference."""
 
     def _resolve_numref_xref(self, env: BuildEnvironment, *args: Any, **kwargs: Any) -> Any:
-        if not speedups.active(env):
+        if not speedups.active(env, "held-pages"):
             return super()._resolve_numref_xref(env, *args, **kwargs)
         with reading_only(env, keep=True):
             return super()._resolve_numref_xref(env, *args, **kwargs)
@@ -128,10 +128,10 @@ class FigureNumbers(TocTreeCollector):
     build that read no page and removed none, the numbers restored are kept (``unchanged``)."""
 
     def assign_figure_numbers(self, env: BuildEnvironment) -> list[str]:
-        if not speedups.active(env):
-            return super().assign_figure_numbers(env)
-        if unchanged.read_nothing(env):
+        if speedups.active(env, "unchanged") and unchanged.read_nothing(env):
             return []
+        if not speedups.active(env, "held-pages"):
+            return super().assign_figure_numbers(env)
         with reading_only(env, keep=False):
             return super().assign_figure_numbers(env)
 

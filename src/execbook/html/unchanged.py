@@ -63,7 +63,7 @@ class Bibliographies(BibtexDomain):
     the pickled environment when no page was read and none removed."""
 
     def env_updated(self) -> Iterable[str]:
-        if speedups.active(self.env) and read_nothing(self.env) and self.data.get("citations"):
+        if speedups.active(self.env, "unchanged") and read_nothing(self.env) and self.data.get("citations"):
             return []
         return super().env_updated()
 

@@ -12,11 +12,16 @@ Sphinx emits ``build-finished`` for an ``Exception`` but not for a
 ``KeyboardInterrupt``: what an interrupted build left in place is put back when
 the next build starts (``_repair``; each replacement carries what it replaced).
 
-``execbook_speedups = False`` in conf.py, or ``EXECBOOK_SPEEDUPS=0`` in the
-environment, applies no speed-up: the two upstream work-arounds in ``fixes``
-(crashes, not speed) are applied all the same.
+Each speed-up has a name (``SPEEDUPS``, the one table). ``execbook_speedups =
+False`` in conf.py, or ``EXECBOOK_SPEEDUPS=0`` in the environment, applies
+none: the upstream work-arounds in ``fixes`` (crashes, not speed) are applied
+all the same. ``EXECBOOK_SPEEDUPS=-titles,-collector`` applies all but those,
+``EXECBOOK_SPEEDUPS=titles,collector`` only those, ``1`` all of them; an
+unknown name stops the build naming the known ones (``benchmarks/speedups.py``
+builds a book with each one off in turn, to measure what it saves).
 
-Measured with ``python benchmarks/render_only.py``; the README has the figures.
+Measured with ``python benchmarks/render_only.py`` and ``benchmarks/speedups.py``;
+the README has the figures.
 """
 
 from __future__ import annotations
@@ -50,6 +55,29 @@ class Patch:
     make: Callable[[Any], Any]
     fix: bool = False  # an upstream work-around (applied even with speed-ups off)
     expect: Callable[[Any], bool] | None = None  # a further check of the original
+    name: str = ""  # the speed-up it belongs to (a key of SPEEDUPS); "" for a fix
+
+
+# every speed-up by name, and what it does; a replacement's name is its Patch's, the
+# others are execbook's own code asking ``active(env, name)`` or ``on_builder_inited``
+SPEEDUPS = {
+    "entry-points": "one scan of the installed distributions' entry points, shared by Sphinx, pybtex, bibtex",
+    "plugin-lexers": "Pygments' plugin lexers loaded once, not for every code block of an unknown language",
+    "notebook-writes": "MyST-NB's copy of each page's notebook written without nbformat's schema check",
+    "docutils-settings": "each page's docutils settings copied from one made per set of components",
+    "myst-settings": "MyST-Parser's default docutils settings made once, copied for each page",
+    "formatters": "one Pygments HtmlFormatter per set of options, not one per code block",
+    "lexer-lookups": "a lexer's class looked up by name once",
+    "lexers": "one Pygments lexer per language and options, not one per code block",
+    "search-stems": "the search index stems each word once a build, not once a page",
+    "stylesheets": "docutils' stylesheet list looked up on disk once, not for every page and title",
+    "titles": "a plain page title rendered once (render_partial), not for every page showing it",
+    "held-pages": "numfig and :numref: read the pages Sphinx holds in memory instead of unpickling them",
+    "theme-checks": "the PyData theme's empty-template check done once for templates that depend on settings only",
+    "templates": "compiled Jinja templates kept between builds in <doctrees>/execbook/jinja",
+    "collector": "the garbage collector: what is loaded frozen, the youngest generation collected less often",
+    "unchanged": "a build that read no page keeps the citations and figure numbers it restored",
+}
 
 
 def _target(patch: Patch) -> tuple[Any, str] | None:
@@ -92,8 +120,8 @@ _applied: weakref.WeakKeyDictionary[Any, list[tuple[Any, str, Any]]] = weakref.W
 # a plain list, so that a build that never finished (KeyboardInterrupt) still has its settings put back
 _collector: list[tuple[Any, tuple[int, ...], bool]] = []
 
-# env -> speed-ups on for the build under way (read by execbook's own domain and collector subclasses)
-_active: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+# env -> the speed-ups on for the build under way (read by execbook's own domain and collector subclasses)
+_active: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
 
 GEN0_THRESHOLD = 10_000  # allocations between collections of the youngest generation (Python's default: 700)
 
@@ -104,17 +132,19 @@ def all_patches() -> list[Patch]:
     return [*fixes.PATCHES, *imports.PATCHES, *pages.PATCHES, *doctrees.PATCHES, *theme_checks.PATCHES]
 
 
-def apply(key: Any, speedups: bool = True) -> None:
-    """Apply every patch whose target has the shape it was checked with (only
-    the fixes unless ``speedups``), and relax the collector; ``undo(key)`` reverts."""
+def apply(key: Any, speedups: bool | frozenset[str] = True) -> None:
+    """Apply every fix, and every patch of the speed-ups on (``speedups``: all,
+    none, or those named), whose target has the shape it was checked with;
+    relax the collector if "collector" is on. ``undo(key)`` reverts."""
     if key in _applied:
         return
     if not _applied:
         _repair()
+    on = frozenset(SPEEDUPS) if speedups is True else frozenset(speedups or ())
     done: list[tuple[Any, str, Any]] = []
     _applied[key] = done
     for patch in all_patches():
-        if not (speedups or patch.fix):
+        if not (patch.fix or patch.name in on):
             continue
         target = _target(patch)
         original = MISSING if target is None else getattr(target[0], target[1], MISSING)
@@ -128,7 +158,7 @@ def apply(key: Any, speedups: bool = True) -> None:
         setattr(replacement, MARK, before)
         done.append(before)
         setattr(owner, name, replacement)
-    if speedups:
+    if "collector" in on:
         _collect_less(key)
 
 
@@ -161,7 +191,7 @@ def _repair() -> None:
 
 
 @contextmanager
-def applied(speedups: bool = True) -> Iterator[None]:
+def applied(speedups: bool | frozenset[str] = True) -> Iterator[None]:
     """The patches for the block only (for tests and benchmarks)."""
 
     class Key:
@@ -201,26 +231,66 @@ def _collect_as_before(key: Any) -> None:
         gc.set_threshold(*threshold)
 
 
-def wanted(app: Any) -> bool:
-    """``execbook_speedups`` in conf.py, and ``EXECBOOK_SPEEDUPS=0`` (the CLI's switch) over it."""
-    if os.environ.get("EXECBOOK_SPEEDUPS", "").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    return bool(getattr(app.config, "execbook_speedups", True))
+OFF, ON = ("0", "false", "no", "off"), ("1", "true", "yes", "on")
 
 
-def active(env: Any) -> bool:
-    """Whether the build of ``env`` runs with speed-ups (False outside a build)."""
+def chosen(variable: str, configured: bool = True) -> frozenset[str]:
+    """The speed-ups on, from ``EXECBOOK_SPEEDUPS`` (``variable``) over conf.py's
+    ``execbook_speedups`` (``configured``): unset or empty, conf.py's choice; ``0``
+    none, ``1`` all; ``-a,-b`` all but those; ``a,b`` only those. ValueError for
+    an unknown name or a list mixing both forms, naming what is allowed."""
+    text = variable.strip().lower()
+    if not text:
+        return frozenset(SPEEDUPS) if configured else frozenset()
+    if text in OFF:
+        return frozenset()
+    if text in ON:
+        return frozenset(SPEEDUPS)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    off = [item.startswith("-") for item in items]
+    names = [item.lstrip("-+") for item in items]
+    unknown = [name for name in names if name not in SPEEDUPS]
+    if unknown:
+        raise ValueError(
+            f"unknown speed-up(s) {', '.join(unknown)}; the speed-ups are {', '.join(SPEEDUPS)} "
+            "(-NAME,... turns those off, NAME,... turns only those on, 0 none, 1 all)"
+        )
+    if any(off) and not all(off):
+        raise ValueError(
+            "it mixes names to turn off (-NAME) with names to keep on: "
+            "use -NAME,... (all but those) or NAME,... (only those)"
+        )
+    return frozenset(SPEEDUPS) - set(names) if all(off) else frozenset(names)
+
+
+def wanted(app: Any) -> frozenset[str]:
+    """The speed-ups on for ``app``'s build: ``execbook_speedups`` in conf.py, and
+    ``EXECBOOK_SPEEDUPS`` (the CLI's switch) over it. A wrong variable stops the build
+    with a one-line ConfigError (``execbook: EXECBOOK_SPEEDUPS=...: ...``)."""
+    variable = os.environ.get("EXECBOOK_SPEEDUPS", "")
     try:
-        return _active.get(env, False)
+        return chosen(variable, bool(getattr(app.config, "execbook_speedups", True)))
+    except ValueError as error:
+        from execbook.book.config import report_config_error
+
+        report_config_error(app, f"EXECBOOK_SPEEDUPS={variable.strip()}: {error}", in_settings=False)
+
+
+def active(env: Any, name: str | None = None) -> bool:
+    """Whether the build of ``env`` runs speed-up ``name`` (any speed-up, for None);
+    False outside a build."""
+    try:
+        on = _active.get(env, frozenset())
     except TypeError:  # not weak-referable: no build of ours
         return False
+    return bool(on) if name is None else name in on
 
 
 def on_builder_inited(app: Any) -> None:
     on = wanted(app)
     apply(app, on)
     _active[app.env] = on
-    if on:
+    if "templates" in on:
         from execbook.html.speedups.templates import cache_compiled_templates
 
         cache_compiled_templates(app)

@@ -41,5 +41,6 @@ PATCHES = [
         ("self", "docname", "builder", "tags", "doctree", "prune_toctrees", "includehidden"),
         "Sphinx 9.0",
         note_resolving,
+        name="held-pages",
     ),
 ]

@@ -94,9 +94,26 @@ PATCHES = [
             "Sphinx 9.0, pybtex 0.26, sphinxcontrib-bibtex 2.7",
             shared_entry_points,
             expect=_is_stock_entry_points,
+            name="entry-points",
         )
         for module in ("pybtex.plugin", "sphinxcontrib.bibtex.plugin", "sphinx.theming", "sphinx.registry")
     ),
-    Patch("pygments.lexers", "find_plugin_lexers", None, "Pygments 2.21", plugin_lexers, expect=_is_plugin_finder),
-    Patch("myst_nb.sphinx_", "nbformat", None, "MyST-NB 1.4", unchecked_nbformat, expect=_is_nbformat),
+    Patch(
+        "pygments.lexers",
+        "find_plugin_lexers",
+        None,
+        "Pygments 2.21",
+        plugin_lexers,
+        expect=_is_plugin_finder,
+        name="plugin-lexers",
+    ),
+    Patch(
+        "myst_nb.sphinx_",
+        "nbformat",
+        None,
+        "MyST-NB 1.4",
+        unchecked_nbformat,
+        expect=_is_nbformat,
+        name="notebook-writes",
+    ),
 ]

@@ -107,5 +107,6 @@ PATCHES = [
         ("app", "context", "templates", "section", "templates_skip_empty_check"),
         "pydata-sphinx-theme 0.24",
         _wrap,
+        name="theme-checks",
     ),
 ]
