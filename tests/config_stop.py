@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sphinx.util.console import strip_colors
-
 from conftest import run_sphinx
+from sphinx.util.console import strip_colors
 
 
 def first_line(output: str) -> str:
