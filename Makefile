@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 help:
 	@echo "make html   build the book's website into $(BUILDDIR)/html"
 	@echo "make check-links  every internal link of the built site resolves (exit 1 if not)"
-	@echo "make test   lint, then the whole test suite (parser, Sphinx builds, browser)"
+	@echo "make test   lint, then the whole test suite in two workers (parser, Sphinx builds, kernels, browser)"
 	@echo "make lint   ruff check, ruff format --check, lint-imports (the stages import one way)"
 	@echo "make serve  live preview on http://127.0.0.1:8000, rebuilt on save"
 	@echo "make pdf    one PDF per framework into $(BUILDDIR)/pdf (needs TeX Live)"
@@ -64,8 +64,10 @@ lint: $(BIN)/.test-stamp
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# two workers (pytest-xdist): kernels mostly wait, so two share two cores well; each
+# module runs in one worker, the demo book's readers in one (tests/conftest.py)
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The floors of pyproject.toml, tested: the latest patch of each floor's series (constraints/lowest.txt)
 # in a venv of its own; the demo book is copied out so its build does not touch $(BUILDDIR)/html.
@@ -94,7 +96,7 @@ test-lowest: $(LOWEST_BIN)/.test-stamp
 	$(LOWEST_BIN)/python -m pytest -m "not browser and not pdf and not wheel" -p no:cacheprovider $(PYTEST_ARGS) $(LOWEST_TESTS)
 
 unit: $(BIN)/.test-stamp
-	$(BIN)/python -m pytest -m "not sphinx and not browser and not pdf and not wheel" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not sphinx and not kernels and not browser and not pdf and not wheel" $(PYTEST_ARGS)
 
 # d2l-book 1.0.3 in a venv of its own (its Sphinx 5 must not meet ours); the bench skips it, saying why, if this fails
 D2LBOOK_VENV := $(BUILDDIR)/bench/d2lbook-venv

@@ -4,6 +4,7 @@ leaves a process behind."""
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import re
@@ -11,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +32,31 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # Sphinx colours its messages even into a pipe where CI=true (as CI services set it), and
 # the tests read those messages as text: every build and command the tests start is plain
 os.environ["NO_COLOR"] = "1"
+
+# Every kernel a test starts (in a subprocess build too) appends its pid to this process's
+# log: IPython runs $PYTHONSTARTUP when a kernel starts, and no Python that is not
+# interactive reads it. pytest_runtest_teardown below fails a test that started a kernel
+# without the `kernels` marker, so `pytest -m "not kernels"` starts none. The startup line
+# binds no name: it runs in the kernel's user namespace.
+KERNEL_LOG_ENV = "EXECBOOK_TEST_KERNEL_LOG"
+# one log per pytest process (each xdist worker has its own), kept if this module is
+# imported a second time under another name (``tests.conftest``)
+if os.environ.get("EXECBOOK_TEST_KERNEL_WATCH_PID") == str(os.getpid()):
+    _kernel_watch = Path(os.environ["EXECBOOK_TEST_KERNEL_WATCH"])
+else:
+    _kernel_watch = Path(tempfile.mkdtemp(prefix="execbook-kernel-watch-"))
+    atexit.register(shutil.rmtree, _kernel_watch, True)
+    os.environ["EXECBOOK_TEST_KERNEL_WATCH"] = str(_kernel_watch)
+    os.environ["EXECBOOK_TEST_KERNEL_WATCH_PID"] = str(os.getpid())
+(_kernel_watch / "startup.py").write_text(
+    "(lambda os, log: log and (lambda fd: (os.write(fd, b'%d\\n' % os.getpid()), os.close(fd)))"
+    "(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)))"
+    f"(__import__('os'), __import__('os').environ.get({KERNEL_LOG_ENV!r}))\n",
+    encoding="utf-8",
+)
+KERNEL_LOG = _kernel_watch / "kernels.log"
+os.environ["PYTHONSTARTUP"] = str(_kernel_watch / "startup.py")
+os.environ[KERNEL_LOG_ENV] = str(KERNEL_LOG)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -211,6 +238,58 @@ def describe(process: psutil.Process) -> str:
         return f"pid {process.pid}: {' '.join(process.cmdline())[:300]}"
     except psutil.Error:
         return f"pid {process.pid} (ended)"
+
+
+# fixtures whose book runs code: every test using one is a kernel test, the first to ask
+# for it builds it (the demo book in conftest, the others in their test modules)
+KERNEL_FIXTURES = frozenset({"demo_book", "bad_book", "site", "mini_book", "notebooks", "hostile_book"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests using a book that runs code get the ``kernels`` marker. ``make test`` runs the
+    suite in two pytest-xdist workers with ``--dist loadgroup``: a module's tests stay in
+    one worker (its module-scoped books are built once), and the tests reading the demo
+    book share one worker, which builds it once (with kernels)."""
+    for item in items:
+        if KERNEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kernels)
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = "demo_book" if "demo_book" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def kernels_started() -> int:
+    """How many kernels the tests of this process have started so far."""
+    try:
+        return len(KERNEL_LOG.read_text(encoding="utf-8").splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+KERNELS_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures: a module-scoped book counts for its first test
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[KERNELS_BEFORE] = kernels_started()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test (or a fixture it set up) that started a kernel carries the ``kernels`` marker:
+    ``-m "not kernels"`` is the suite without kernels only if every such test says so."""
+    result = yield
+    started = kernels_started() - item.stash.get(KERNELS_BEFORE, kernels_started())
+    if started and item.get_closest_marker("kernels") is None:
+        pytest.fail(
+            f"{item.nodeid} started {started} Jupyter kernel(s) without the `kernels` marker: "
+            "add `pytestmark = pytest.mark.kernels` to its module, or mark the test",
+            pytrace=False,
+        )
+    return result
 
 
 LEAKS_FROM_WORKERS: list[str] = []  # pytest-xdist: what each worker found, for the controller to report

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, build_in_process
 
-from tests.conftest import ROOT, build_in_process
 from tests.test_host import demo_like
 
 pytestmark = pytest.mark.browser

@@ -448,6 +448,7 @@ def test_cache_folders_execbook_creates_are_tagged_and_accepted(tmp_path: Path) 
     assert unsafe_root(tmp_path, tmp_path / "book") == ""
 
 
+@pytest.mark.kernels
 def test_a_tab_mark_in_another_case_is_a_tab_mark(tmp_path: Path) -> None:
     """12: ``%%TAB Python`` marks the cell, as ``%%tab python`` does, instead of running as an unknown IPython magic."""
     write(tmp_path, book(**{"other.md": "# Other\n\n```{.python .input}\n%%TAB Python\nprint('from the cell')\n```\n"}))

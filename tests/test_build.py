@@ -315,6 +315,7 @@ def test_bad_input_never_shows_a_traceback_and_the_rest_builds(bad_book: BuiltBo
     assert "1 + 1" in bad.get_text()
 
 
+@pytest.mark.kernels
 def test_warning_is_error_fails_the_build(tmp_path: Path) -> None:
     root = write_book(tmp_path / "book", BAD_PAGES, conf='bibtex_bibfiles = ["refs.bib"]\n')
     result = run_sphinx(root, "-W")

@@ -12,6 +12,8 @@ from conftest import BuiltBook, run_sphinx, write_book
 
 from execbook.execute.cache import Cache, DamagedEntry
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 KEY = "ab" * 32
 
 

@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import write_book
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 PAGE = """
     # Page

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import end_processes, processes_under, run_sphinx, sigint_at_default, write_book
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 PAGES = 10  # more than site_notebooks.FORK_AT, so the notebooks are written by a forked copy
 
 CONF = """

@@ -512,6 +512,7 @@ def test_notebooks_show_framework_code_and_install_cells(mini_book: Path) -> Non
 
 
 @pytest.mark.sphinx
+@pytest.mark.kernels
 def test_eval_runs_the_code_only(tmp_path: Path) -> None:
     book = mini_book_copy(tmp_path)
     result = execbook(book, "build", "eval")
@@ -621,6 +622,7 @@ def test_pdf_of_a_d2l_book_project(mini_book: Path) -> None:
 
 
 @pytest.mark.sphinx
+@pytest.mark.kernels
 def test_the_library_holds_the_whole_book_when_a_subset_is_built(tmp_path: Path) -> None:
     book = mini_book_copy(tmp_path, "notebooks = *.md */*.md", "notebooks = index.md chapter_models/*.md")
     result = execbook(book, "build", "html")

@@ -18,7 +18,7 @@ from conftest import run_sphinx, write_book
 
 from execbook.execute.cluster import CONNECT_TIMEOUT
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 
 def free_port() -> int:

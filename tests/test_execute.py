@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import BuiltBook, run_sphinx, sigint_at_default, write_book
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 OUTPUTS_PAGE = """
     # Outputs

@@ -27,6 +27,8 @@ from conftest import (
 
 from execbook.execute.forkserver import leading_imports, shadowed
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 
 @pytest.mark.parametrize(
     ("source", "imports"),

@@ -180,6 +180,7 @@ def _chart_hashes(built, page: str) -> list[str]:
 
 
 @pytest.mark.sphinx
+@pytest.mark.kernels
 def test_performance_charts_are_drawn_from_the_results_file(tmp_path: Path) -> None:
     book = write_book(tmp_path / "book", {"index.md": "# Guide\n\n```toc\nchapters/guide/performance\n```\n"})
     (book / "chapters" / "guide").mkdir(parents=True)

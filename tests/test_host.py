@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
-from tests.conftest import ROOT, BuiltBook, build_in_process
+from conftest import ROOT, BuiltBook, build_in_process
 
 pytestmark = pytest.mark.sphinx
 

@@ -17,7 +17,7 @@ import pytest
 from config_stop import assert_stops_with
 from conftest import BuiltBook, run_sphinx, write_book
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 IPYKERNEL = f'exec {sys.executable} -m ipykernel_launcher -f "$0"'
 

@@ -263,6 +263,7 @@ def test_every_download_button_gets_a_valid_notebook_that_links_into_the_site(de
 
 
 @pytest.mark.sphinx
+@pytest.mark.kernels
 def test_a_rebuild_writes_the_notebooks_again_only_when_they_change(tmp_path: Path) -> None:
     from conftest import run_sphinx, write_book
 

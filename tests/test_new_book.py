@@ -10,7 +10,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 
 def test_new_book_builds_with_make_html(tmp_path: Path) -> None:

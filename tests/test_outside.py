@@ -62,6 +62,7 @@ def test_a_folder_in_allow_outside_may_be_used(tmp_path: Path) -> None:
     assert (book / "_build" / "html" / "_images" / "secret.png").exists()
 
 
+@pytest.mark.kernels
 def test_cell_images_of_a_build_folder_outside_the_book_are_shown(tmp_path: Path) -> None:
     """MyST-NB writes a cell's image into the doctree folder: with ``sphinx-build -d``
     outside the book it lies outside the book's folder, and is the build's own."""

@@ -18,6 +18,8 @@ from execbook.execute.pool import LocalPool
 from execbook.execute.pools import Pool
 from execbook.execute.workers import WorkerSpec
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 
 def test_both_pools_are_pools(tmp_path: Path) -> None:
     local = LocalPool([], tmp_path, tmp_path / "logs")

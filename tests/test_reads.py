@@ -13,6 +13,8 @@ from conftest import BuiltBook, run_sphinx, write_book
 from execbook.compat.config_ini import map_ini
 from execbook.execute import reads as readlog
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 INDEX = "# Book\n\n```toc\nch/module\nch/data\nch/gone\nch/prose\n```\n"
 PAGES = {
     "index.md": INDEX,

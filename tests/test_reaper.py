@@ -18,7 +18,7 @@ from conftest import run_sphinx, wait_until_ended, write_book
 
 from execbook.execute import reaper
 
-pytestmark = pytest.mark.skipif(not reaper.SUPPORTED, reason="child subreapers are Linux's")
+pytestmark = [pytest.mark.skipif(not reaper.SUPPORTED, reason="child subreapers are Linux's"), pytest.mark.kernels]
 
 # the daemon writes its pid and becomes `sleep 300`, its parent gone at once: no walk of
 # the kernel's process tree finds it any more

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import end_processes, processes_under, sigint_at_default, wait_until_ended, write_book
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 STOP_SECONDS = 10  # "within a few seconds", with room for a loaded machine
 

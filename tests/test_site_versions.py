@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import build_in_process, write_book
+from conftest import build_in_process, write_book
 
 pytestmark = pytest.mark.sphinx
 

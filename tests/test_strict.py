@@ -12,7 +12,7 @@ import pytest
 from conftest import write_book
 from warned import warning_lines
 
-pytestmark = pytest.mark.sphinx
+pytestmark = [pytest.mark.sphinx, pytest.mark.kernels]
 
 PAGE = "# Page\n\n```{.python .input}\nprint('before')\n1 / 0\n```\n"
 FAILURE = "index.md:3: WARNING: [numpy] the cell raised ZeroDivisionError: division by zero"

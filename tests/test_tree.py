@@ -185,6 +185,7 @@ def _page(marker: str) -> str:
 
 
 @pytest.mark.sphinx
+@pytest.mark.kernels
 def test_code_finds_what_the_book_has_now(tmp_path: Path) -> None:
     """Real builds: a file deleted from the book, or written by an earlier build's cell,
     is not there for code (a clean checkout gives the same); ``data`` that became a folder

@@ -16,6 +16,8 @@ from conftest import BuiltBook, run_sphinx, write_book
 from execbook.execute.kernel import NO_TRACEBACK, show_reported_error
 from execbook.execute.results import cell_errors
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 UNFORMATTED_PAGE = """
     # Unformatted
 

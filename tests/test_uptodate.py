@@ -14,6 +14,8 @@ from conftest import write_book
 
 from execbook.book import uptodate
 
+pytestmark = pytest.mark.kernels  # tests here start Jupyter kernels
+
 ARGV = ["build", "html"]
 
 

@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup
 from conftest import ROOT
 from test_pdf import pdf_text, require_tex
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.kernels]
 
 PACKAGE = ROOT / "src" / "execbook"
 DATA = ("html/static", "html/templates", "skeleton")
