@@ -83,7 +83,7 @@ $(LOWEST_BIN)/.test-stamp: requirements.txt pyproject.toml constraints/lowest.tx
 
 # CI runs a subset: the demo book with -W, then the tests of what differs between versions
 # (HTML of pages, tabs, references, doctrees, paths outside the book, html_baseurl's extensions, the speed-ups' shape
-# checks, the feature checks, the floors file): ~5 min here. The whole Sphinx-level suite on
+# checks, the feature checks, the floors file): 2-3 min here. The whole Sphinx-level suite on
 # the floors takes ~30 min on 2 cores: make test-lowest LOWEST_TESTS=tests
 LOWEST_TESTS ?= tests/test_build.py tests/test_tabs.py tests/test_references.py tests/test_doctrees.py \
 	tests/test_outside.py tests/test_host.py tests/test_no_patches.py tests/test_versions.py tests/test_floors.py

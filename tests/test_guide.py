@@ -231,3 +231,12 @@ def test_readme_is_short_and_links_every_part_of_the_guide() -> None:
         assert f"{part}.html" in readme, f"README names no site page of {part}"
     screenshot = re.search(r"!\[[^\]]*\]\(([^)]+\.png)\)", readme)
     assert screenshot and (ROOT / screenshot.group(1)).stat().st_size < 200_000
+
+
+def test_readme_shows_the_guides_host_settings_in_one_block() -> None:
+    """Issue 33: the README shows a host's settings in one block, the guide's own."""
+    guide = (ROOT / "chapters" / "guide" / "publishing.md").read_text(encoding="utf-8")
+    section = guide.split("## A Host's Settings", 1)[1]
+    block = re.search(r"```python\n.*?\n```", section, re.DOTALL)
+    assert block and "html_baseurl" in block.group(0)
+    assert block.group(0) in (ROOT / "README.md").read_text(encoding="utf-8")

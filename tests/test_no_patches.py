@@ -273,3 +273,13 @@ def test_a_d2l_book_is_the_same_with_speedups_and_without(tmp_path: Path, monkey
     # the stock path compiled its templates afresh: no cache of compiled templates was written
     assert list((fast / "_build").rglob("execbook/jinja/*"))
     assert not list((stock / "_build").rglob("execbook/jinja/*"))
+
+
+def test_every_speedup_is_documented_with_what_it_saves() -> None:
+    """Issue 32: the README names each speed-up, and the performance chapter's table says what it saves."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = (ROOT / "chapters" / "guide" / "performance.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([\w-]+)` \| .*? \| ([^|]+) \|$", table, re.MULTILINE))
+    assert set(rows) == set(speedups.SPEEDUPS), set(rows) ^ set(speedups.SPEEDUPS)
+    assert all(f"`{name}`" in readme for name in speedups.SPEEDUPS)
+    assert "benchmarks/speedups.py" in readme and "benchmarks/speedups.py" in table
