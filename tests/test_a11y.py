@@ -1,7 +1,9 @@
 """The published site in Chromium (issue 33): a demo-like book built with a base URL and
 served below ``/book/``, as a host serves it, answering a missing page with ``404.html``.
 
-The 404 page renders with the theme's styles at any depth and its navigation leads to
+A crawler finds ``robots.txt`` and the sitemap, and every page the sitemap lists opens
+with its canonical link, link-preview tags and description; a notebook downloaded alone
+shows images that the host serves. The 404 page renders with the theme's styles at any depth and its navigation leads to
 real pages; axe-core finds no serious or critical accessibility violation on any page,
 the bibliography and the 404 page included. axe-core is an npm package, never
 committed: ``npm install --prefix /tmp/axe axe-core`` and
@@ -11,6 +13,7 @@ committed: ``npm install --prefix /tmp/axe axe-core`` and
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,8 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, build_in_process
-
-from tests.test_host import demo_like
+from test_host import demo_like, notebook_images
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +135,39 @@ def test_axe_finds_no_serious_or_critical_violation(hosted_site: tuple[str, Path
             f"{name}: {impact} {rule} x{count}: {html}" for rule, impact, count, html in violations if impact in SERIOUS
         ]
     assert found == []
+
+
+def meta(page: Any, selector: str, attribute: str = "content") -> str:
+    found = page.query_selector(selector)
+    return (found.get_attribute(attribute) or "").strip() if found else ""
+
+
+def test_a_crawler_and_a_link_preview_meet_every_page(hosted_site: tuple[str, Path], browser: Any) -> None:
+    base, site = hosted_site
+    page = browser.new_page()
+    robots = page.goto(f"{base}robots.txt")
+    assert robots.status == 200 and f"Sitemap: {base}sitemap.xml" in robots.text()
+    sitemap = page.goto(f"{base}sitemap.xml")
+    assert sitemap.status == 200
+    listed = re.findall(r"<loc>([^<]+)</loc>", sitemap.text())
+    readable = {f"{base}{name}" for name in site_pages(site) if name not in ("genindex.html", "search.html")}
+    assert readable <= set(listed), readable - set(listed)
+    for url in listed:
+        response = page.goto(url)
+        assert response.status == 200, url
+        assert meta(page, "link[rel=canonical]", "href") == url
+        assert meta(page, "meta[property='og:url']") == url
+        assert meta(page, "meta[property='og:title']"), url
+        if not url.endswith("execbook-library.html"):  # a page with no source: no text to describe it by
+            assert meta(page, "meta[name=description]") and meta(page, "meta[property='og:description']"), url
+
+
+def test_a_notebook_downloaded_alone_shows_images_the_host_serves(hosted_site: tuple[str, Path], browser: Any) -> None:
+    base, site = hosted_site
+    images = notebook_images(site / "notebooks")
+    assert images
+    assert all(ref.startswith(base) for _, ref in images), [ref for _, ref in images if not ref.startswith(base)]
+    page = browser.new_page()
+    for notebook, ref in images:
+        response = page.request.get(ref)
+        assert response.status == 200 and response.headers["content-type"].startswith("image/"), (notebook, ref)

@@ -23,6 +23,7 @@ publishes into that folder and writes the switcher file.
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from pathlib import Path
@@ -243,6 +244,21 @@ def note_extra_page(app: Sphinx, pagename: str, templatename: str, context: dict
         extra: set[str] = getattr(app.builder, EXTRA_PAGES, set())
         extra.add(pagename)
         setattr(app.builder, EXTRA_PAGES, extra)
+        link_preview_of_extra_page(app, pagename, context)
+
+
+def link_preview_of_extra_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> None:
+    """Sphinx gives a canonical link, and sphinxext-opengraph its tags, to pages with a
+    source only: the library page gets its canonical link, ``og:url`` and ``og:title`` here."""
+    url = base_url(app.config) + app.builder.get_target_uri(pagename)
+    context.setdefault("pageurl", url)
+    title = html.unescape(re.sub(r"<[^>]+>", "", str(context.get("title") or app.config.project)))
+    context["metatags"] = (
+        str(context.get("metatags", ""))
+        + f'\n<meta property="og:url" content="{html.escape(url)}" />'
+        + f'\n<meta property="og:title" content="{html.escape(title)}" />'
+        + '\n<meta property="og:type" content="website" />'
+    )
 
 
 def write_sitemap(app: Sphinx, exception: Exception | None) -> None:
