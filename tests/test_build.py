@@ -481,3 +481,22 @@ def test_aliases_show_each_frameworks_own_api(demo_book: BuiltBook) -> None:
     assert "labels[:2].sum()" in shown["pytorch"] and "dlb.concat" not in "".join(shown.values())
     # the code that ran is the code as written, through the library's aliases
     assert "torch.Size([2, 2]) tensor([True])" in shown["pytorch"] and "(2, 2) [ True]" in shown["numpy"]
+
+
+@pytest.mark.sphinx
+@pytest.mark.parametrize("builder", ["dummy", "linkcheck"])
+def test_sphinxs_other_builders_build_a_book(tmp_path: Path, builder: str) -> None:
+    """Builders that write no HTML pages still build an execbook book under the PyData
+    theme: its floor (0.15) wraps the builder's translator and writes _static/pygments.css
+    whatever the builder, and ``-b linkcheck`` stopped with an extension error there."""
+    book = write_book(
+        tmp_path / "book", {"index.md": "# Book\n\nA page, [a link](#book).\n"}, conf='execbook_execute = "off"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", builder, "-q", str(book), str(book / "_build" / builder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Extension error" not in done.stderr and "Traceback" not in done.stderr

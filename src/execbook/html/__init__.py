@@ -56,6 +56,7 @@ def setup(app: Sphinx) -> None:
     app.connect("env-updated", toc_cycles.break_toc_cycles, priority=100)  # before bibtex walks the toc tree
     app.connect("builder-inited", references.replace_std_ref_warning)
     app.connect("builder-inited", references.citation_list_translator, priority=400)  # before the theme's (500)
+    app.connect("builder-inited", theme.ready_for_pydata, priority=400)  # before the theme's (500)
     app.connect("builder-inited", theme.keep_source_tree_clean, priority=900)
     speedups.setup_speedups(app)  # applied at builder-inited, undone at build-finished
     app.connect("warn-missing-reference", references.warn_missing_reference, priority=400)

@@ -14,6 +14,7 @@ from sphinx.config import Config
 from sphinx.errors import ConfigError
 from sphinx.util import logging
 from sphinx.util.matching import Matcher
+from sphinx.writers.html5 import HTML5Translator
 
 from execbook.book import config as cfg
 from execbook.book.config import report_config_error, setdefault, user_set
@@ -176,3 +177,18 @@ def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, An
             colab = f"https://colab.research.google.com/github/{options.colab[tab]}/blob/master/{pagename}.ipynb"
             buttons.append({"tab": tab, "href": colab, "download": False, "text": "Open in Colab"})
     return buttons
+
+
+def ready_for_pydata(app: Sphinx) -> None:
+    """``builder-inited``, before the theme (500), for any builder: PyData 0.15, our floor,
+    wraps the builder's default translator when no translator is registered, and writes
+    ``_static/pygments.css`` into the output folder at build-finished without making the
+    folder (newer versions make it). Sphinx 7.2's dummy and linkcheck builders, and
+    execbook's notebooks and slides builders, name no translator and have no such folder,
+    so ``-b linkcheck`` stopped with an extension error. Such a builder translates no page:
+    it names Sphinx's HTML translator, for this build only."""
+    if app.config.html_theme != "pydata_sphinx_theme":
+        return
+    if not hasattr(app.builder, "default_translator_class"):
+        setattr(app.builder, "default_translator_class", HTML5Translator)  # the instance's: a ClassVar to mypy
+    Path(app.builder.outdir, "_static").mkdir(parents=True, exist_ok=True)

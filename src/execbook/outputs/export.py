@@ -30,7 +30,6 @@ import nbformat
 from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.util import logging
-from sphinx.writers.html5 import HTML5Translator
 
 from execbook.book import config as cfg
 from execbook.book import scan as bookscan
@@ -339,16 +338,6 @@ class WholeBookBuilder(Builder):
     from the pages and the resolved environment (no per-document doctrees)."""
 
     suffix = ""
-    # never used: these builders translate no doctree. The PyData theme's floor (0.15) wraps
-    # the builder's default translator at builder-inited whatever the format, and stopped
-    # `build notebooks` and `build slides` with an AttributeError where none was named.
-    default_translator_class = HTML5Translator
-
-    def init(self) -> None:
-        super().init()
-        # the theme's build-finished handler writes _static/pygments.css for every builder;
-        # newer versions make the folder themselves; 0.15 (our floor) stopped the build without it
-        Path(self.outdir, "_static").mkdir(parents=True, exist_ok=True)
 
     def get_outdated_docs(self) -> list[str]:
         return list(self.env.found_docs)
