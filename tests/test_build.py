@@ -484,14 +484,14 @@ def test_aliases_show_each_frameworks_own_api(demo_book: BuiltBook) -> None:
 
 
 @pytest.mark.sphinx
-@pytest.mark.parametrize("builder", ["dummy", "linkcheck"])
+@pytest.mark.parametrize("builder", ["dummy", "linkcheck", "text"])
 def test_sphinxs_other_builders_build_a_book(tmp_path: Path, builder: str) -> None:
     """Builders that write no HTML pages still build an execbook book under the PyData
     theme: its floor (0.15) wraps the builder's translator and writes _static/pygments.css
-    whatever the builder, and ``-b linkcheck`` stopped with an extension error there."""
-    book = write_book(
-        tmp_path / "book", {"index.md": "# Book\n\nA page, [a link](#book).\n"}, conf='execbook_execute = "off"\n'
-    )
+    whatever the builder: ``-b linkcheck`` stopped with an extension error there, and
+    ``-b text`` crashed on a table."""
+    page = "# Book\n\nA page, [a link](#book).\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    book = write_book(tmp_path / "book", {"index.md": page}, conf='execbook_execute = "off"\n')
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", builder, "-q", str(book), str(book / "_build" / builder)],
         capture_output=True,

@@ -180,15 +180,18 @@ def page_buttons(app: Sphinx, pagename: str, context: dict) -> list[dict[str, An
 
 
 def ready_for_pydata(app: Sphinx) -> None:
-    """``builder-inited``, before the theme (500), for any builder: PyData 0.15, our floor,
-    wraps the builder's default translator when no translator is registered, and writes
-    ``_static/pygments.css`` into the output folder at build-finished without making the
-    folder (newer versions make it). Sphinx 7.2's dummy and linkcheck builders, and
-    execbook's notebooks and slides builders, name no translator and have no such folder,
-    so ``-b linkcheck`` stopped with an extension error. Such a builder translates no page:
-    it names Sphinx's HTML translator, for this build only."""
+    """``builder-inited``, before the theme (500), for any builder. PyData 0.15, our floor,
+    wraps the builder's default translator in its HTML mixin when no translator is
+    registered, whatever the builder's format, and writes ``_static/pygments.css`` into
+    the output folder at build-finished without making the folder (newer versions check
+    the format and make the folder). So ``-b text`` crashed on a table, and ``-b
+    linkcheck``, ``-b dummy`` and execbook's notebooks and slides builders, which name no
+    translator, stopped with an extension error. A builder that writes no HTML gets its
+    own translator registered through Sphinx's ``set_translator`` (Sphinx's HTML one where
+    it names none and translates nothing), which the theme leaves alone, and the folder."""
     if app.config.html_theme != "pydata_sphinx_theme":
         return
-    if not hasattr(app.builder, "default_translator_class"):
-        setattr(app.builder, "default_translator_class", HTML5Translator)  # the instance's: a ClassVar to mypy
+    if app.builder.format != "html" and not app.registry.translators:
+        translator = getattr(app.builder, "default_translator_class", None) or HTML5Translator
+        app.set_translator(app.builder.name, translator, override=True)
     Path(app.builder.outdir, "_static").mkdir(parents=True, exist_ok=True)
