@@ -26,6 +26,7 @@ the README has the figures.
 
 from __future__ import annotations
 
+import configparser
 import gc
 import inspect
 import os
@@ -231,7 +232,9 @@ def _collect_as_before(key: Any) -> None:
         gc.set_threshold(*threshold)
 
 
-OFF, ON = ("0", "false", "no", "off"), ("1", "true", "yes", "on")
+# the words configparser (and so config.ini) reads as booleans: 1/yes/true/on, 0/no/false/off
+ON = frozenset(word for word, state in configparser.RawConfigParser.BOOLEAN_STATES.items() if state)
+OFF = frozenset(configparser.RawConfigParser.BOOLEAN_STATES) - ON
 
 
 def chosen(variable: str, configured: bool = True) -> frozenset[str]:
@@ -276,14 +279,12 @@ def wanted(app: Any) -> frozenset[str]:
         report_config_error(app, f"EXECBOOK_SPEEDUPS={variable.strip()}: {error}", in_settings=False)
 
 
-def active(env: Any, name: str | None = None) -> bool:
-    """Whether the build of ``env`` runs speed-up ``name`` (any speed-up, for None);
-    False outside a build."""
+def active(env: Any, name: str) -> bool:
+    """Whether the build of ``env`` runs speed-up ``name``; False outside a build."""
     try:
-        on = _active.get(env, frozenset())
+        return name in _active.get(env, frozenset())
     except TypeError:  # not weak-referable: no build of ours
         return False
-    return bool(on) if name is None else name in on
 
 
 def on_builder_inited(app: Any) -> None:
