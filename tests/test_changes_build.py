@@ -45,6 +45,11 @@ PAGE = """
     ```{.python .input}
     CHECK
     ```
+
+    ```{.python .input}
+    import random
+    print('noise', random.random())
+    ```
 """
 
 
@@ -59,10 +64,10 @@ def write(book: Path, scale: int, check: str = "checked = True") -> None:
     )
 
 
-def build(book: Path) -> subprocess.CompletedProcess:
+def build(book: Path, *options: str) -> subprocess.CompletedProcess:
     """sphinx-build as `execbook build html` runs it: not quiet, so the last lines show."""
     return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build")],
+        [sys.executable, "-m", "sphinx", "-M", "html", str(book), str(book / "_build"), *options],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -103,12 +108,19 @@ def listed(changes: list[dict]) -> list[tuple[str, str, int, str]]:
 
 
 EXPECTED = [("page", "python", 7, "text"), ("page", "python", 19, "image")]
+NOISE = [("page", "python", 30, "text")]  # unseeded: differs on every run
 
 
 def test_report_json_lists_exactly_the_two_changed_outputs(rebuilt: tuple) -> None:
     book, *_ = rebuilt
     changed = report(book)["changed"]
-    assert listed(changed) == EXPECTED  # not 'steady' (within tolerance) nor 'same'
+    assert listed(changed) == EXPECTED  # not 'steady' (within tolerance) nor 'same', nor 'noise'
+    # the second run of the changed page, with the same inputs, told the noise apart
+    noise = report(book)["not_reproducible"]
+    assert listed(noise) == NOISE
+    assert noise[0]["old"].startswith("noise 0.") and noise[0]["old"] != noise[0]["new"]
+    unstable = json.loads((book / "_build" / ".execbook-cache" / "unstable.json").read_text(encoding="utf-8"))
+    assert list(unstable) == ["page|python"] and len(unstable["page|python"]) == 1
     text, image = changed
     assert (text["old"], text["new"], text["file"]) == ("value 3.0\n", "value 4.5\n", "page.md")
     assert "-value 3.0" in text["diff"] and "+value 4.5" in text["diff"]
@@ -133,13 +145,20 @@ def test_report_page_shows_the_changes_with_images(rebuilt: tuple) -> None:
     images = entries[1].select("img")
     assert [img.find_next("figcaption").get_text() for img in images] == ["before", "after", "difference"]
     assert all(img["src"].startswith("data:image/png;base64,") for img in images)
+    apart = soup.select_one("#execbook-not-reproducible")
+    assert apart is not None and "Not reproducible run to run" in apart.h2.get_text()
+    assert [entry.h3.get_text(" ", strip=True) for entry in apart.select(".execbook-change")] == [
+        "page (python), page.md:30: text"
+    ]
+    assert "-noise 0." in apart.select_one(".execbook-change-diff").get_text()
 
 
 def test_the_build_says_what_changed_in_its_last_lines(rebuilt: tuple) -> None:
     *_, second = rebuilt
     lines = second.stdout.splitlines()
     summary = next(line for line in lines if "changed on" in line)
-    assert summary.startswith("execbook: 2 outputs changed on 1 page (see ")
+    assert summary.startswith("execbook: 2 outputs changed on 1 page; 1 not reproducible run to run, on 1 page (see ")
+    assert "running 1 job(s) again, with the same inputs" in second.stdout
     assert summary.endswith("execbook-report.html)")
     assert any(line.strip().startswith("page.md:7: [python] text: value 3.0 -> value 4.5") for line in lines)
 
@@ -151,16 +170,24 @@ def test_execbook_diff_against_the_old_cache(rebuilt: tuple) -> None:
     located = [line for line in result.stdout.splitlines() if not line.startswith("    ")]
     assert located[0].startswith("page.md:7: [python] text: value 3.0 -> value 4.5")
     assert located[1].startswith("page.md:19: [python] image: ")
-    assert len(located) == 2
+    assert located[2] == "not reproducible run to run (1, not counted):"
+    assert located[3].startswith("page.md:30: [python] text: noise 0.")
+    assert len(located) == 4
     assert "execbook diff: 2 outputs changed on 1 page" in result.stderr
+    assert "1 output not reproducible run to run" in result.stderr
 
 
 def test_execbook_diff_against_the_old_sites_notebooks(rebuilt: tuple) -> None:
     book, _, old_site, _ = rebuilt
     result = execbook("diff", str(old_site), "--book", str(book))
     assert result.returncode == 1, result.stdout + result.stderr
-    located = [line.split(":", 2)[:2] for line in result.stdout.splitlines() if not line.startswith("    ")]
-    assert located == [["page.md", "7"], ["page.md", "19"]]
+    located = [line for line in result.stdout.splitlines() if not line.startswith("    ")]
+    assert [line.split(":", 2)[:2] for line in located if line.startswith("page.md:")] == [
+        ["page.md", "7"],
+        ["page.md", "19"],
+        ["page.md", "30"],
+    ]
+    assert located[2] == "not reproducible run to run (1, not counted):"
 
 
 def test_execbook_diff_against_itself_and_bad_input(rebuilt: tuple, tmp_path: Path) -> None:
@@ -199,5 +226,38 @@ def test_a_change_within_tolerance_is_not_listed(tmp_path: Path) -> None:
     (book / "page.md").write_text((book / "page.md").read_text().replace("42.0)", "42.00000001)"))
     result = build(book)
     assert result.returncode == 0
-    assert report(book)["changed"] == []
-    assert "changed on" not in result.stdout
+    assert report(book)["changed"] == [] and listed(report(book)["not_reproducible"]) == NOISE
+    assert "execbook: no output changed; 1 not reproducible run to run" in result.stdout
+
+
+def test_a_forced_rerun_finds_the_noise_and_later_builds_remember_it(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    write(book, 2)
+    assert build(book).returncode == 0
+    # the same inputs run again: every difference is noise, and nothing needs a second run
+    forced = build(book, "-D", "execbook_execute=force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert report(book)["changed"] == [] and listed(report(book)["not_reproducible"]) == NOISE
+    assert "execbook: no output changed; 1 not reproducible run to run, on 1 page (see " in forced.stdout
+    assert "job(s) again" not in forced.stdout
+    # an edit that changes no result (the d2l case: a saved function rewritten) re-runs the page; the
+    # remembered noise is put apart without a second run, and strictness does not fail on it
+    (book / "page.md").write_text((book / "page.md").read_text().replace("print('same', 42)", "print('same', 40 + 2)"))
+    with (book / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write("execbook_fail_on_changed_outputs = True\n")
+    edited = build(book)
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    assert report(book)["changed"] == [] and listed(report(book)["not_reproducible"]) == NOISE
+    assert "running 1 job(s) on" in edited.stdout and "job(s) again" not in edited.stdout
+
+
+def test_without_the_second_run_noise_is_a_change(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    write(book, 2)
+    assert build(book).returncode == 0
+    write(book, 3)
+    result = build(book, "-D", "execbook_recheck_changed_outputs=0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert listed(report(book)["changed"]) == [*EXPECTED, *NOISE]
+    assert report(book)["not_reproducible"] == []
+    assert "job(s) again" not in result.stdout

@@ -328,7 +328,17 @@ class ExecbookConfig:
         parse=_tolerance,
     )
     fail_on_changed_outputs: bool = _option(
-        False, "Fail the build when an output differs from the last build's beyond the tolerance.", rebuild=""
+        False,
+        "Fail the build when an output differs from the last build's beyond the tolerance (outputs found not "
+        "reproducible run to run do not count).",
+        rebuild="",
+    )
+    recheck_changed_outputs: bool = _option(
+        True,
+        "Run a job whose outputs changed once more, with the same inputs: outputs that differ between the two "
+        "runs are listed as not reproducible run to run (unseeded random numbers, timings), apart from the "
+        "changes, and remembered; False runs nothing twice.",
+        rebuild="",
     )
     colab: dict[str, str] = _option(
         {},

@@ -8,8 +8,10 @@ or a folder of the site's notebooks from a previous build or deploy
 this book showed. The comparison is the build's own (``execute.changes``,
 ``execbook_output_tolerance``), so the list is the one the report page gives.
 
-Exit 1 when an output changed beyond the tolerance, 0 when none did, 2 when
-OTHER or the book cannot be read.
+Outputs the book's builds found not reproducible run to run (the cache's
+``unstable.json``) are listed apart and do not count. Exit 1 when an output
+changed beyond the tolerance, 0 when none did, 2 when OTHER or the book cannot
+be read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from nbformat import NotebookNode
 from execbook.book.files import BUILD_DIR
 from execbook.cli.book import load_book
 from execbook.execute.cache import Cache, DamagedEntry, is_tagged
-from execbook.execute.changed import INDEX_FILE, change_data, index_pairs, located, read_index
+from execbook.execute.changed import (
+    INDEX_FILE,
+    change_data,
+    index_pairs,
+    located,
+    read_index,
+    read_unstable,
+    split_unstable,
+)
 from execbook.execute.changes import Change, compare_notebooks, ordered, summary
 from execbook.html.theme import SITE_NOTEBOOKS
 
@@ -109,19 +119,30 @@ def page_files(book: Path, notebooks: dict[tuple[str, str], NotebookNode]) -> di
 
 def diff(book: Path, other: Path) -> int:
     loaded = load_book(book)
+    root = cache_root(book, loaded.options.cache_dir)
     try:
-        new = current_outputs(cache_root(book, loaded.options.cache_dir))
+        new = current_outputs(root)
         old = other_outputs(other, loaded.options.tabs)
     except BadInput as error:
         print(f"execbook diff: {error}", file=sys.stderr)
         return 2
-    changes = changes_between(old, new, loaded.options.output_tolerance)
+    changes, noise = split_unstable(changes_between(old, new, loaded.options.output_tolerance), read_unstable(root))
     files = page_files(book, new)
     for change in changes:
-        data = change_data(change, files)
-        print(located(data))
-        if change.kind != "image":
-            for line in change.diff.splitlines():
-                print(f"    {line}")
-    print(f"execbook diff: {summary(changes)} ({len(set(old) & set(new))} notebooks compared)", file=sys.stderr)
+        print_change(change, files)
+    if noise:
+        print(f"not reproducible run to run ({len(noise)}, not counted):")
+        for change in noise:
+            print_change(change, files)
+    line = f"execbook diff: {summary(changes)} ({len(set(old) & set(new))} notebooks compared"
+    if noise:
+        line += f"; {len(noise)} output{'s' if len(noise) != 1 else ''} not reproducible run to run"
+    print(line + ")", file=sys.stderr)
     return 1 if changes else 0
+
+
+def print_change(change: Change, files: dict[str, str]) -> None:
+    print(located(change_data(change, files)))
+    if change.kind != "image":
+        for line in change.diff.splitlines():
+            print(f"    {line}")

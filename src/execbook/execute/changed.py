@@ -7,6 +7,16 @@ was the page's last result for a framework. ``last.json``, beside the entries,
 can: page and framework -> the key of the outputs the last build showed. It
 lives in the cache folder, so the cache copied from CI, or kept from before an
 upgrade, is all ``execbook diff`` needs.
+
+Some outputs differ on every run (unseeded random numbers, timings): listed
+as changes, they would bury the real ones. An output is *not reproducible*
+when two runs with the same inputs disagree on it: a forced re-run against its
+own cache entry, or a second run of a job whose outputs changed
+(``execbook_recheck_changed_outputs``). ``unstable.json``, beside
+``last.json``, remembers those outputs by page, framework, cell source and
+kind, so later builds (and ``execbook diff``) list them apart without running
+anything twice. Errors are never put apart: one that comes and goes is still
+an error.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from execbook.execute.results import JobResult
 logger = logging.getLogger(__name__)
 
 INDEX_FILE = "last.json"  # in the cache folder: {"page|tab": key}
+UNSTABLE_FILE = "unstable.json"  # in the cache folder: {"page|tab": [Change.output_id, ...]}
 SHOWN = 10  # changes named one by one in the build's last lines
 
 
@@ -50,6 +61,27 @@ def read_index(root: Path) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
 
 
+def read_unstable(root: Path) -> dict[str, set[str]]:
+    """The outputs known to differ run to run, by page and framework ({} when none or unreadable)."""
+    try:
+        data = json.loads((root / UNSTABLE_FILE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: {i for i in v if isinstance(i, str)} for k, v in data.items() if isinstance(v, list)}
+
+
+def split_unstable(changes: list[Change], unstable: dict[str, set[str]]) -> tuple[list[Change], list[Change]]:
+    """(changes, not reproducible): those of outputs known to differ run to run go apart (errors never do)."""
+    kept: list[Change] = []
+    noise: list[Change] = []
+    for change in changes:
+        known = unstable.get(index_id(change.page, change.tab), set())
+        (noise if not change.is_error and change.output_id in known else kept).append(change)
+    return kept, noise
+
+
 def index_pairs(index: dict[str, str]) -> list[tuple[str, str, str]]:
     """(page, tab, key), in order."""
     return sorted((*name.rsplit("|", 1), key) for name, key in index.items() if "|" in name)  # type: ignore[misc]
@@ -57,18 +89,22 @@ def index_pairs(index: dict[str, str]) -> list[tuple[str, str, str]]:
 
 @dataclass
 class Earlier:
-    """This build's view of the last one: what each re-run job is compared with, and the changes found."""
+    """This build's view of the last one: what each re-run job is compared with, the changes found,
+    and the outputs found not reproducible."""
 
     cache: Cache
     tolerance: float
     index: dict[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
+    noise: list[Change] = field(default_factory=list)  # outputs that differ run to run, listed apart
+    unstable: dict[str, set[str]] = field(default_factory=dict)  # "page|tab" -> Change.output_id
     files: dict[str, str] = field(default_factory=dict)  # page -> its file, relative to the book
+    firsts: dict[str, tuple[Job, NotebookNode]] = field(default_factory=dict)  # job id -> this build's run
 
     @classmethod
     def for_app(cls, app: Sphinx, cache: Cache) -> Earlier:
         tolerance = cfg.get(app.config).output_tolerance  # finite and >= 0: checked where it is declared
-        return cls(cache, float(tolerance), read_index(cache.root))
+        return cls(cache, float(tolerance), read_index(cache.root), unstable=read_unstable(cache.root))
 
     def before(self, job: Job) -> NotebookNode | None:
         """The notebook this page showed for this framework last time; call it before the new
@@ -89,24 +125,57 @@ class Earlier:
             return
         job = result.job
         self.files[job.docname] = job.path
-        self.changes += compare_notebooks(earlier, result.notebook, job.docname, job.tab, self.tolerance)
+        found = compare_notebooks(earlier, result.notebook, job.docname, job.tab, self.tolerance)
+        if self.index.get(index_id(job.docname, job.tab)) == job.key:  # same inputs: a forced re-run
+            self.learn([change for change in found if not change.is_error])
+        kept, noise = split_unstable(found, self.unstable)
+        self.changes += kept
+        self.noise += noise
+        if any(not change.is_error for change in kept):
+            self.firsts[job.id] = (job, result.notebook)
+
+    def to_recheck(self) -> list[Job]:
+        """Jobs with a changed output that may be run-to-run noise: run them once more to tell."""
+        return [job for job, _ in self.firsts.values()]
+
+    def recheck(self, result: JobResult) -> None:
+        """A second run of a job with the same inputs: what differs from the first is not reproducible."""
+        job = result.job
+        first = self.firsts.get(job.id)
+        if first is None or result.notebook is None or not result.status.final:
+            return
+        found = compare_notebooks(first[1], result.notebook, job.docname, job.tab, self.tolerance)
+        self.learn([change for change in found if not change.is_error])
+        self.changes, noise = split_unstable(self.changes, self.unstable)
+        self.noise += noise
+
+    def learn(self, noisy: list[Change]) -> None:
+        for change in noisy:
+            self.unstable.setdefault(index_id(change.page, change.tab), set()).add(change.output_id)
 
     def remember(self, jobs: list[Job]) -> None:
-        """``last.json`` now names what this build shows (jobs whose run is not final keep their earlier entry)."""
+        """``last.json`` now names what this build shows (jobs whose run is not final keep their earlier
+        entry); ``unstable.json`` what differs run to run, for the pages and frameworks still built."""
         index = {**read_index(self.cache.root)}  # another build sharing the cache may have written its own tabs
         for job in jobs:
             if self.cache.has(job.key):
                 index[index_id(job.docname, job.tab)] = job.key
+        unstable = {**read_unstable(self.cache.root), **self.unstable}
+        unstable = {name: outputs for name, outputs in unstable.items() if name in index and outputs}
         if index != read_index(self.cache.root):
-            try:
-                atomic_write(self.cache.root / INDEX_FILE, json.dumps(index, indent=0, sort_keys=True))
-            except OSError as error:
-                logger.warning(
-                    f"could not write {self.cache.root / INDEX_FILE} ({error}): the next build cannot say "
-                    "which outputs changed",
-                    type="execbook",
-                    subtype="cache",
-                )
+            self.write(INDEX_FILE, index)
+        if unstable != read_unstable(self.cache.root):
+            self.write(UNSTABLE_FILE, {name: sorted(outputs) for name, outputs in unstable.items()})
+
+    def write(self, name: str, data: dict[str, Any]) -> None:
+        try:
+            atomic_write(self.cache.root / name, json.dumps(data, indent=0, sort_keys=True))
+        except OSError as error:
+            logger.warning(
+                f"could not write {self.cache.root / name} ({error}): the next build cannot say which outputs changed",
+                type="execbook",
+                subtype="cache",
+            )
 
 
 # -- the report's data --------------------------------------------------------------
@@ -146,6 +215,10 @@ def report_changes(earlier: Earlier) -> list[dict[str, Any]]:
     return [change_data(change, earlier.files) for change in ordered(earlier.changes)]
 
 
+def report_noise(earlier: Earlier) -> list[dict[str, Any]]:
+    return [change_data(change, earlier.files) for change in ordered(earlier.noise)]
+
+
 def located(change: dict[str, Any]) -> str:
     """``chapters/x.md:12: [pytorch] text: loss 0.5 -> loss 0.7`` (one line)."""
     where = f"{change['file'] or change['page']}:{change['line']}"
@@ -179,20 +252,25 @@ def report_place(app: Sphinx) -> str:
 
 
 def announce_changes(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``: ``execbook: 3 outputs changed on 2 pages (see ...)``, the first few at file:line;
-    with ``execbook_fail_on_changed_outputs``, an error and exit status 1."""
+    """``build-finished``: ``execbook: 3 outputs changed on 2 pages (see ...)``, the first few at file:line,
+    and how many outputs were not reproducible run to run; with ``execbook_fail_on_changed_outputs``, an
+    error and exit status 1 (outputs that are not reproducible do not count)."""
     report = run_state(app).report
-    changed = getattr(report, "changed", None) if report is not None else None
-    if exception is not None or not changed:
+    if exception is not None or report is None:
+        return
+    changed, noise = report.changed, report.not_reproducible
+    if not changed and not noise:
         return
     for change in changed[:SHOWN]:
         logger.info(f"  {located(change)}")
     if len(changed) > SHOWN:
         logger.info(f"  ... and {len(changed) - SHOWN} more")
-    count = len(changed)
-    pages = len({change["page"] for change in changed})
-    line = f"execbook: {counted(count, pages)} (see {report_place(app)})"
-    if cfg.get(app.config).fail_on_changed_outputs:
+    line = "execbook: " + (counted(len(changed), len({c["page"] for c in changed})) if changed else "no output changed")
+    if noise:
+        pages = len({change["page"] for change in noise})
+        line += f"; {len(noise)} not reproducible run to run, on {pages} page{'s' if pages != 1 else ''}"
+    line += f" (see {report_place(app)})"
+    if changed and cfg.get(app.config).fail_on_changed_outputs:
         logger.error(f"{line}; execbook_fail_on_changed_outputs = True")
         app.statuscode = 1
     else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import hashlib
 import io
 import math
 import re
@@ -77,10 +78,17 @@ class Change:
     new_image: bytes | None = field(default=None, repr=False)
     image_type: str = ""
     highlight: bytes | None = field(default=None, repr=False)  # PNG: the new image, changed pixels in red
+    cell: str = ""  # a digest of the cell's whole source: the same cell in another build, whatever its line
 
     @property
     def is_error(self) -> bool:
         return self.kind in ERROR_KINDS
+
+    @property
+    def output_id(self) -> str:
+        """The cell and the kind of output: what a run-to-run difference is remembered by (a cell's
+        stdout and its results are both ``text``: one noisy text silences the other's changes too)."""
+        return f"{self.cell}:{self.kind}"
 
 
 def cell_rule(source: str, tolerance: float = DEFAULT_TOLERANCE) -> CellRule:
@@ -324,8 +332,10 @@ def compare_cells(
         return []
     line = int(new_cell.get("metadata", {}).get("execbook", {}).get("line", 0) or 0)
 
+    cell = hashlib.sha256(source.encode()).hexdigest()[:16]
+
     def change(kind: str, **values: Any) -> Change:
-        return Change(page, tab, line, kind, first_line(source), **values)
+        return Change(page, tab, line, kind, first_line(source), cell=cell, **values)
 
     before, after = cell_outputs(old_cell), cell_outputs(new_cell)
     changes = []

@@ -13,6 +13,7 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from execbook.book import scan as bookscan
 from execbook.book.state import kept_state, run_state
 from execbook.execute import reads as readlog
 from execbook.execute.cache import Cache, DamagedEntry
-from execbook.execute.changed import Earlier, report_changes
+from execbook.execute.changed import Earlier, report_changes, report_noise
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.layout import Layout
 from execbook.execute.pools import Pool
@@ -121,6 +122,7 @@ def on_env_get_outdated(
         to_read |= {job.docname for job in jobs if job.key in stale_keys}
     report.add_cached([job for job in jobs if job.id not in stale_ids])
     report.changed = report_changes(earlier)
+    report.not_reproducible = report_noise(earlier)
     earlier.remember(jobs)
     report.write(layout)
     hashes.save()
@@ -254,16 +256,49 @@ def run_jobs(
             report.add(result, reasons.get(result.job.key, ""))
             progress.finished(result)
 
-        pool = make_pool(app, workers, layout)
         try:
-            pool.run(stale, on_done, progress.started, started)
-        except Exception as error:
-            if type(error).__name__ != "DaskError":
-                raise
-            cfg.report_config_error(app, str(error), in_settings=False)
+            run_on_pool(app, make_pool(app, workers, layout), stale, on_done, progress, started)
         finally:
             record_durations(layout.cache, finished)
             report.wall = time.monotonic() - started
+    if earlier is not None and options.recheck_changed_outputs:
+        recheck(app, workers, layout, earlier, live)
+
+
+def recheck(app: Sphinx, workers: list[WorkerSpec], layout: Layout, earlier: Earlier, live: bool) -> None:
+    """Run the jobs whose outputs changed once more, with the same inputs, and tell real changes from
+    run-to-run noise; what the second run gives is compared, never stored or shown."""
+    jobs = earlier.to_recheck()
+    if not jobs:
+        return
+    logger.info(
+        f"execbook: running {len(jobs)} job(s) again, with the same inputs, to tell changed outputs from "
+        "run-to-run noise (execbook_recheck_changed_outputs)"
+    )
+    with Progress(len(jobs), min(len(workers), len(jobs)) or 1, live) as progress:
+
+        def on_done(result: JobResult) -> None:
+            earlier.recheck(result)
+            progress.finished(result)
+
+        run_on_pool(app, make_pool(app, workers, layout), jobs, on_done, progress)
+
+
+def run_on_pool(
+    app: Sphinx,
+    pool: Pool,
+    jobs: list[Job],
+    on_done: Callable[[JobResult], None],
+    progress: Progress,
+    epoch: float | None = None,
+) -> None:
+    """Run ``jobs``; a cluster that cannot be reached or used is the config's error, at its line."""
+    try:
+        pool.run(jobs, on_done, progress.started, epoch)
+    except Exception as error:
+        if type(error).__name__ != "DaskError":
+            raise
+        cfg.report_config_error(app, str(error), in_settings=False)
 
 
 def dask_address(app: Sphinx) -> str:

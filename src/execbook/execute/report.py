@@ -47,6 +47,7 @@ class Report:
         self.entries: list[Entry] = []
         self.wall = 0.0
         self.changed: list[dict[str, Any]] = []  # outputs that differ from the last build's (execute.changed)
+        self.not_reproducible: list[dict[str, Any]] = []  # outputs that differ run to run, listed apart
 
     def add(self, result: JobResult, reason: str = "") -> None:
         self.entries.append(
@@ -100,6 +101,7 @@ class Report:
             "workers": sorted({entry.worker for entry in ran}),
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
             "changed": self.changed,
+            "not_reproducible": self.not_reproducible,
         }
 
     def write(self, layout: Layout) -> None:
