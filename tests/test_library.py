@@ -332,3 +332,32 @@ def test_library_page_is_in_the_header_and_search_and_resolves_docstring_roles(t
     assert data["titles"][page_number] == "Library reference"
     found = data["terms"]["smooth"]  # a page number, or a list of them
     assert page_number in (found if isinstance(found, list) else [found])
+
+
+@pytest.mark.sphinx
+def test_the_library_reads_the_pages_on_disk_not_a_text_another_extension_changed(tmp_path: Path) -> None:
+    """The library reuses the pages the build's reader parsed only where their text is the file's:
+    an extension's ``source-read`` handler that rewrites a page changes the page, not the library."""
+    from conftest import build_in_process, write_book
+
+    book = write_book(
+        tmp_path / "book",
+        {
+            "index.md": "# Home\n\n```toc\nc\n```\n",
+            "c.md": '# C\n\n```{.python .input}\n#@tab all\n#@save\ndef which():\n    return "disk"\n```\n',
+            "rewrite.py": """
+                def rewrite(app, docname, source):
+                    source[0] = source[0].replace('"disk"', '"rewritten"')
+
+                def setup(app):
+                    app.connect("source-read", rewrite, priority=100)
+                """,
+        },
+        conf="import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\nextensions.append('rewrite')\n"
+        "execbook_library = {'name': 'lib'}\nexecbook_execute = 'off'\n",
+    )
+    built = build_in_process(book)
+    assert built.returncode == 0, built.output
+    assert '"rewritten"' in (built.outdir / "c.html").read_text()  # the page shows the rewritten text
+    modules = [path.read_text() for path in (book / "_build").rglob("lib/*.py") if "def which" in path.read_text()]
+    assert modules and all('return "disk"' in text and "rewritten" not in text for text in modules)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from execbook.execute.report import Report
     from execbook.library.extract import Library
     from execbook.library.writer import LibrarySpec
+    from execbook.source.document import Document
 
 RUN_ATTRIBUTE = "execbook_run"
 KEPT_ATTRIBUTE = "execbook_kept"
@@ -50,6 +51,7 @@ class RunState:
     scan: BookScan | None = None
     report: Report | None = None
     unstored: dict[str, NotebookNode] = field(default_factory=dict)  # by job key: ran, but not cached
+    parsed: dict[str, tuple[str, Document]] = field(default_factory=dict)  # by page: (its text, parsed) as read
 
 
 @dataclass

@@ -54,12 +54,14 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
     cached = kept.libraries
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
-        docs = {
-            name: parse(
-                path.read_text(encoding="utf-8", errors="replace"), options.tabs, left_out=bookscan.left_out(app)
+        parsed = run_state(app).parsed  # the pages this build's reader parsed already
+        docs = {}
+        for name, path in pages.items():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            known = parsed.get(name)
+            docs[name] = (
+                known[1] if known and known[0] == text else parse(text, options.tabs, left_out=bookscan.left_out(app))
             )
-            for name, path in pages.items()
-        }
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
         for docname, message in book_messages(libraries):
             logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
