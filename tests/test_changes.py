@@ -276,6 +276,10 @@ def test_svg_images_compared_without_their_date_and_ids() -> None:
     assert compare(old, [cell("plot()", picture(svg("2025", "cd34", "5"), "image/svg+xml"))]) == []
     (change,) = compare(old, [cell("plot()", picture(svg("2025", "cd34", "7"), "image/svg+xml"))])
     assert change.kind == "image" and change.image_type == "image/svg+xml"
+    from execbook.execute.changed import change_data, located
+
+    # no share of pixels for a drawing compared as text
+    assert located(change_data(change, {})).endswith("[pytorch] image: the SVG drawing differs")
 
 
 def test_the_figure_text_of_an_image_is_not_compared() -> None:

@@ -203,6 +203,7 @@ def change_data(change: Change, files: dict[str, str]) -> dict[str, Any]:
     }
     if change.kind == "image":
         data.update(
+            image_type=change.image_type,
             score=change.score,
             old_image=data_uri(change.old_image, change.image_type),
             new_image=data_uri(change.new_image, change.image_type),
@@ -222,7 +223,9 @@ def report_noise(earlier: Earlier) -> list[dict[str, Any]]:
 def located(change: dict[str, Any]) -> str:
     """``chapters/x.md:12: [pytorch] text: loss 0.5 -> loss 0.7`` (one line)."""
     where = f"{change['file'] or change['page']}:{change['line']}"
-    if change["kind"] == "image":
+    if change["kind"] == "image" and change.get("image_type") == "image/svg+xml":
+        what = "the SVG drawing differs"  # compared as text: there is no share of pixels to give
+    elif change["kind"] == "image":
         what = f"{round(change['score'] * 100, 2)}% of the pixels"
     else:
         what = f"{short(change['old'])} -> {short(change['new'])}"
