@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ class Earlier:
     unstable: dict[str, set[str]] = field(default_factory=dict)  # "page|tab" -> Change.output_id
     files: dict[str, str] = field(default_factory=dict)  # page -> its file, relative to the book
     firsts: dict[str, tuple[Job, NotebookNode]] = field(default_factory=dict)  # job id -> this build's run
+    lock: threading.Lock = field(default_factory=threading.Lock)  # results arrive on the pool's threads
 
     @classmethod
     def for_app(cls, app: Sphinx, cache: Cache) -> Earlier:
@@ -126,13 +128,14 @@ class Earlier:
         job = result.job
         self.files[job.docname] = job.path
         found = compare_notebooks(earlier, result.notebook, job.docname, job.tab, self.tolerance)
-        if self.index.get(index_id(job.docname, job.tab)) == job.key:  # same inputs: a forced re-run
-            self.learn([change for change in found if not change.is_error])
-        kept, noise = split_unstable(found, self.unstable)
-        self.changes += kept
-        self.noise += noise
-        if any(not change.is_error for change in kept):
-            self.firsts[job.id] = (job, result.notebook)
+        with self.lock:
+            if self.index.get(index_id(job.docname, job.tab)) == job.key:  # same inputs: a forced re-run
+                self.learn([change for change in found if not change.is_error])
+            kept, noise = split_unstable(found, self.unstable)
+            self.changes += kept
+            self.noise += noise
+            if any(not change.is_error for change in kept):
+                self.firsts[job.id] = (job, result.notebook)
 
     def to_recheck(self) -> list[Job]:
         """Jobs with a changed output that may be run-to-run noise: run them once more to tell."""
@@ -145,9 +148,10 @@ class Earlier:
         if first is None or result.notebook is None or not result.status.final:
             return
         found = compare_notebooks(first[1], result.notebook, job.docname, job.tab, self.tolerance)
-        self.learn([change for change in found if not change.is_error])
-        self.changes, noise = split_unstable(self.changes, self.unstable)
-        self.noise += noise
+        with self.lock:
+            self.learn([change for change in found if not change.is_error])
+            self.changes, noise = split_unstable(self.changes, self.unstable)
+            self.noise += noise
 
     def learn(self, noisy: list[Change]) -> None:
         for change in noisy:
