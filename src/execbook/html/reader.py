@@ -15,9 +15,9 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from execbook.book import config as cfg
+from execbook.book import parsed
 from execbook.book import scan as bookscan
 from execbook.book.files import decode_page
-from execbook.book.state import run_state
 from execbook.book.versions import source_path
 from execbook.execute.failures import Failure, record_failures, warn_failure
 from execbook.execute.phase import outputs_for
@@ -63,8 +63,7 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
         return toc_target(docname, entry) in found
 
     doc = parse(source[0], options.tabs, page_exists, bookscan.left_out(app))
-    if not any(message.subtype == "toc" for message in doc.messages):  # its toc as written: the library's parse
-        run_state(app).parsed[docname] = (source[0], doc)
+    parsed.remember(app, docname, source[0], doc)
     if bookscan.cites_as_footnotes(app):
         doc = footnote_citations(doc)
     doc = api_page(app, docname, doc)

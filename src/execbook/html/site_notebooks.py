@@ -32,8 +32,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from execbook.book import config as cfg
-from execbook.book import scan as bookscan
 from execbook.book.boundary import OutsideError, readable_folders, real_inside_any
+from execbook.book.parsed import page_document
 from execbook.book.state import kept_state
 from execbook.book.versions import has_event
 from execbook.execute.layout import Layout
@@ -41,7 +41,6 @@ from execbook.execute.phase import outputs_for
 from execbook.html import forked
 from execbook.html.theme import SITE_NOTEBOOKS, site_offers_notebooks
 from execbook.outputs.export import ATTACH, ImageLink, References, copy_if_changed, write_download_notebooks
-from execbook.source.syntax import parse
 from execbook.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -231,7 +230,7 @@ def write_page(
 ) -> tuple[int, list[list[str]]]:
     """One page's notebooks: how many, and the figures copied beside them (original, copy)."""
     source = Path(app.env.doc2path(docname))
-    doc = parse(text, cfg.get(app.config).tabs, left_out=bookscan.left_out(app))
+    doc = page_document(app, docname, text)
     page = write_download_notebooks(
         app, refs, docname, source, doc, outputs_for(app, docname, doc), root, site_image(app, refs, docname)
     )

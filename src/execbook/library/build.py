@@ -15,14 +15,13 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 
 from execbook.book import config as cfg
-from execbook.book import scan as bookscan
 from execbook.book.files import book_pages, library_dir
+from execbook.book.parsed import page_document
 from execbook.book.state import LibrarySettings, kept_state, run_state
 from execbook.library.doc_roles import EnvRoles, split_roles
 from execbook.library.extract import Library, book_messages, extract_book
 from execbook.library.writer import LibrarySpec, write_library
 from execbook.source.notebooks import Show, as_written
-from execbook.source.syntax import parse
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +53,10 @@ def book_libraries(app: Sphinx, env: BuildEnvironment) -> dict[str, Library]:
     cached = kept.libraries
     if cached is None or cached[0] != stamps:
         options = cfg.get(app.config)
-        parsed = run_state(app).parsed  # the pages this build's reader parsed already
-        docs = {}
-        for name, path in pages.items():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            known = parsed.get(name)
-            docs[name] = (
-                known[1] if known and known[0] == text else parse(text, options.tabs, left_out=bookscan.left_out(app))
-            )
+        docs = {
+            name: page_document(app, name, path.read_text(encoding="utf-8", errors="replace"))
+            for name, path in pages.items()
+        }
         libraries = extract_book(docs, app.config.root_doc, options.tabs)
         for docname, message in book_messages(libraries):
             logger.warning(message.text, location=(docname, message.line), type="execbook", subtype=message.subtype)
