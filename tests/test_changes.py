@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -301,3 +302,27 @@ def test_summary() -> None:
     one = ch.Change("a", "pytorch", 1, "text", "x")
     assert ch.summary([one]) == "1 output changed on 1 page"
     assert ch.summary([one, one, ch.Change("b", "numpy", 1, "image", "y")]) == "3 outputs changed on 2 pages"
+
+
+def test_known_noise_is_put_apart_but_never_an_error() -> None:
+    from execbook.execute.changed import index_id, split_unstable
+
+    noisy = ch.Change("a", "pytorch", 3, "text", "print(x)", cell="c1")
+    real = ch.Change("a", "pytorch", 5, "text", "print(y)", cell="c2")
+    error = ch.Change("a", "pytorch", 3, "error appeared", "print(x)", cell="c1")
+    other_tab = ch.Change("a", "numpy", 3, "text", "print(x)", cell="c1")
+    unstable = {index_id("a", "pytorch"): {noisy.output_id, error.output_id.replace("error appeared", "text")}}
+    kept, noise = split_unstable([noisy, real, error, other_tab], unstable)
+    assert noise == [noisy]
+    assert kept == [real, error, other_tab]  # another cell, an error, another framework
+
+
+def test_unstable_json_that_cannot_be_read_is_empty(tmp_path: Path) -> None:
+    from execbook.execute.changed import UNSTABLE_FILE, read_unstable
+
+    assert read_unstable(tmp_path) == {}
+    for text in ("not json", "[1, 2]", '{"a|pytorch": "x"}'):
+        (tmp_path / UNSTABLE_FILE).write_text(text)
+        assert read_unstable(tmp_path) == {}
+    (tmp_path / UNSTABLE_FILE).write_text('{"a|pytorch": ["c1:text", 3]}')
+    assert read_unstable(tmp_path) == {"a|pytorch": {"c1:text"}}
