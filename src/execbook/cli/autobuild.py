@@ -7,6 +7,7 @@ ends, so here it is an exit without one (130 for SIGINT, 143 for SIGTERM).
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 from typing import NoReturn
@@ -22,7 +23,11 @@ def main(argv: list[str]) -> int:
     try:
         from sphinx_autobuild.__main__ import main as autobuild
 
-        autobuild(argv)
+        if inspect.signature(autobuild).parameters:
+            autobuild(argv)
+        else:  # sphinx-autobuild 2024.4 (our floor) reads sys.argv; later versions take the arguments
+            sys.argv = ["sphinx-autobuild", *argv]
+            autobuild()
     except KeyboardInterrupt:
         return 130
     return 0
