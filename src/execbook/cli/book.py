@@ -22,6 +22,7 @@ from sphinx.util.matching import Matcher
 from execbook.book import config as cfg
 from execbook.book.files import BUILD_DIR, book_pages, decode_page
 from execbook.book.scan import book_left_out
+from execbook.book.uptodate import STRICT_FLAGS
 from execbook.compat import config_ini, d2lbook
 from execbook.execute.failures import FAILURES_FILE
 from execbook.source.syntax import parse
@@ -45,8 +46,13 @@ class Book:
         A wrong setting found during the build is its one located line, and exit 2."""
         from sphinx.cmd.build import main as sphinx_main
 
+        arguments = [*args, *self.flags]
+        if STRICT_FLAGS & set(arguments) and "--keep-going" not in arguments:
+            # a -W build reports every warning and then fails (exit 1): Sphinx 8.1 on does so
+            # by default, Sphinx 7 stops at the first warning (exit 2) unless asked to go on
+            arguments.append("--keep-going")
         with contextlib.redirect_stderr(UntilConfigError(sys.stderr)):
-            return sphinx_main([*args, *self.flags])
+            return sphinx_main(arguments)
 
 
 class UntilConfigError(io.TextIOBase):
