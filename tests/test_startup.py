@@ -135,6 +135,10 @@ def test_per_page_setup_done_once_gives_the_same_results() -> None:
 
 
 def test_page_settings_made_once_are_the_same_and_follow_their_defaults(tmp_path) -> None:
+    from sphinx.util import docutils as sphinx_docutils
+
+    if not hasattr(sphinx_docutils, "_get_settings"):  # Sphinx 7.2: the speed-up finds no target and skips itself
+        pytest.skip("this Sphinx has no sphinx.util.docutils._get_settings, the docutils-settings speed-up's target")
     out = run_fresh(f"""
         import os
         from docutils.readers import standalone
