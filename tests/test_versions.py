@@ -64,3 +64,30 @@ def test_a_missing_image_is_warned_at_its_own_line(tmp_path: Path, sphinx_in_pro
         for name in ("missing.svg", "also-missing.svg")
     }
     assert lines == {"missing.svg": ["3"], "also-missing.svg": ["8"]}, built.output
+
+
+@pytest.mark.sphinx
+def test_a_page_added_to_a_numbered_toc_renumbers_the_pages_after_it(tmp_path: Path) -> None:
+    """Sphinx 7.2 pickles its in-memory doctree caches with the environment: the next build
+    numbered the toc from the last build's doctree of the index, and wrote no page again."""
+    from conftest import run_sphinx
+
+    book = write_book(
+        tmp_path / "book",
+        {
+            "index.md": "# Home\n\n```toc\n:numbered:\none\ntwo\n```\n",
+            "one.md": "# One\n:label:`sec_one`\n",
+            "two.md": "# Two\n\nSee :numref:`sec_one`.\n\n```{.python .input}\nx = 1\n```\n",
+        },
+        conf="execbook_execute = 'off'\n",
+        tabs=("python",),
+    )
+    assert run_sphinx(book).returncode == 0
+    index = book / "index.md"
+    index.write_text(index.read_text().replace("one\n", "zero\none\n"))
+    (book / "zero.md").write_text("# Zero\n")
+    assert run_sphinx(book).returncode == 0
+    site = book / "_build" / "html"
+    assert '<span class="section-number">2. </span>One' in (site / "one.html").read_text()
+    assert "Section 2" in (site / "two.html").read_text()
+    assert "[Section 2](../../one.html#sec-one)" in (site / "notebooks" / "python" / "two.ipynb").read_text()

@@ -1,6 +1,6 @@
 """What differs between the upstream versions pyproject.toml admits, found by feature, not version.
 
-The floors (Sphinx 7.2, MyST-Parser 3.0, ...) are built and tested by ``make test-lowest``
+The floors (Sphinx 7.2, MyST-Parser 4.0, ...) are built and tested by ``make test-lowest``
 (constraints/lowest.txt); each helper here names the release that changed the thing it
 smooths over, so it can go when a floor passes that release.
 """
@@ -88,12 +88,28 @@ class ImageAtItsLine(_AtTheDirectiveLine, images.Image):
     """docutils' image directive, its image at the directive's line."""
 
 
+def forget_pickled_doctrees(app: Sphinx) -> None:
+    """``builder-inited``: Sphinx 7.2 pickles its in-memory caches of doctrees with the
+    environment, so a later build took the doctree of a page it did not read again from
+    the last build's cache instead of its file: after a page was added to a numbered toc,
+    the pages after it kept their old numbers, on the site and in the notebooks, and no
+    page was written again (later Sphinx versions empty both caches when pickling). The
+    caches are emptied here; they fill again from the files as the build reads them."""
+    env = getattr(app, "env", None)
+    for name in ("_pickled_doctree_cache", "_write_doc_doctree_cache"):
+        cache = getattr(env, name, None)
+        if isinstance(cache, dict):
+            cache.clear()
+
+
 def setup(app: Sphinx) -> None:
     """Where docutils leaves figures and images without a line (0.20, under Sphinx 7.2),
-    warnings about them name the directive's line all the same."""
+    warnings about them name the directive's line all the same; Sphinx 7.2's pickled
+    doctree caches are emptied before a build reads them."""
     if not figure_image_has_line():
         app.add_directive("figure", FigureAtItsLine, override=True)
         app.add_directive("image", ImageAtItsLine, override=True)
+    app.connect("builder-inited", forget_pickled_doctrees, priority=0)
 
 
 def early_config_value(config: Any, name: str) -> Any:

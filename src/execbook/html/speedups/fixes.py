@@ -13,7 +13,7 @@ without the directive class Sphinx lets us replace). Applied even with
   role passes that to its logger, which hands ``line=None`` on to Python's
   logging: "Logger._log() got an unexpected keyword argument 'line'" and the
   build stops. Code: myst_parser/mdit_to_docutils/base.py
-  (``render_restructuredtext``, MyST-Parser 3-5.2); no upstream issue found,
+  (``render_restructuredtext``, MyST-Parser 4.0-5.2); no upstream issue found,
   the nearest is https://github.com/executablebooks/MyST-NB/issues/596.
 - MyST-NB's Sphinx logger turns ``line=N`` into a location but leaves
   ``line=None`` for Python's logging, which rejects it; without a line, the
@@ -61,7 +61,7 @@ PATCHES = [
         "myst_parser.mdit_to_docutils.base",
         "DocutilsRenderer.render_restructuredtext",
         ("self", "token"),
-        "MyST-Parser 3.0-5.2",
+        "MyST-Parser 4.0-5.2",
         keep_role_lines_after_eval_rst,
         fix=True,
     ),
@@ -77,7 +77,7 @@ PATCHES = [
         "myst_parser.mocking",
         "MockIncludeDirective.run",
         ("self",),
-        "MyST-Parser 3.0-5.2",
+        "MyST-Parser 4.0-5.2",
         outside.guarded_run,
         fix=True,
     ),
