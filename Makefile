@@ -83,11 +83,12 @@ $(LOWEST_BIN)/.test-stamp: requirements.txt pyproject.toml constraints/lowest.tx
 
 # CI runs a subset: the demo book with -W, then the tests of what differs between versions
 # (HTML of pages, tabs, references, doctrees, paths outside the book, html_baseurl's extensions, the speed-ups' shape
-# checks, the feature checks, the floors file, the notebooks and slides builds, serve): 3-4 min here. The whole Sphinx-level
-# suite on the floors takes ~17 min on 2 cores: make test-lowest LOWEST_TESTS=tests PYTEST_ARGS="-n 2 --dist loadgroup"
+# checks, the feature checks, the floors file, the notebooks and slides builds, serve, -W, a part without its
+# bibliography): 4-5 min here. The whole Sphinx-level suite on the floors takes ~11 min on 2 cores:
+# make test-lowest LOWEST_TESTS=tests PYTEST_ARGS="-n 2 --dist loadgroup"
 LOWEST_TESTS ?= tests/test_build.py tests/test_tabs.py tests/test_references.py tests/test_doctrees.py \
 	tests/test_outside.py tests/test_host.py tests/test_no_patches.py tests/test_versions.py tests/test_floors.py \
-	tests/test_export.py tests/test_slides.py tests/test_serve.py
+	tests/test_export.py tests/test_slides.py tests/test_serve.py tests/test_strict.py tests/test_tab_subset.py
 
 test-lowest: $(LOWEST_BIN)/.test-stamp
 	$(LOWEST_BIN)/python -m pip list --format=freeze | grep -i -E '^(sphinx|docutils|myst-parser|myst-nb|pydata-sphinx-theme|sphinxcontrib-bibtex)=='
