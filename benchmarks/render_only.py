@@ -104,7 +104,8 @@ def main() -> int:
             name = "execbook, stock code"
             cases[name], options[name], environments[name] = book, off, {**os.environ, "EXECBOOK_SPEEDUPS": "0"}
         for src in args.src:
-            commit = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+            git = ["git", "-C", str(src), "rev-parse", "--short", "HEAD"]
+            commit = subprocess.run(git, capture_output=True, text=True)
             name = f"execbook at {commit.stdout.strip() or src.resolve().parent.name}"
             cases[name], options[name] = book, off
             environments[name] = {**os.environ, "PYTHONPATH": str(src.resolve())}
