@@ -134,6 +134,9 @@ def test_report_json_lists_exactly_the_two_changed_outputs(rebuilt: tuple) -> No
 def test_report_page_shows_the_changes_with_images(rebuilt: tuple) -> None:
     book, *_ = rebuilt
     soup = BeautifulSoup((book / "_build" / "html" / "execbook-report.html").read_text(encoding="utf-8"), "html.parser")
+    assert len(soup.select("#execbook-changed")) == len(soup.select("#execbook-not-reproducible")) == 1
+    assert len(soup.select(".execbook-change")) == 3  # each change and the noise, once
+    assert soup.get_text().count("Execution took") == 1
     section = soup.select_one("#execbook-changed")
     assert section is not None
     entries = section.select(".execbook-change")
