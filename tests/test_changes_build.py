@@ -119,6 +119,7 @@ def test_report_json_lists_exactly_the_two_changed_outputs(rebuilt: tuple) -> No
     noise = report(book)["not_reproducible"]
     assert listed(noise) == NOISE
     assert noise[0]["old"].startswith("noise 0.") and noise[0]["old"] != noise[0]["new"]
+    assert report(book)["rechecked"] == 1  # the changed page, once more
     unstable = json.loads((book / "_build" / ".execbook-cache" / "unstable.json").read_text(encoding="utf-8"))
     assert list(unstable) == ["page|python"] and len(unstable["page|python"]) == 1
     text, image = changed
@@ -137,6 +138,7 @@ def test_report_page_shows_the_changes_with_images(rebuilt: tuple) -> None:
     assert len(soup.select("#execbook-changed")) == len(soup.select("#execbook-not-reproducible")) == 1
     assert len(soup.select(".execbook-change")) == 3  # each change and the noise, once
     assert soup.get_text().count("Execution took") == 1
+    assert "1 of them ran a second time, with the same inputs" in " ".join(soup.get_text().split())
     section = soup.select_one("#execbook-changed")
     assert section is not None
     entries = section.select(".execbook-change")
@@ -241,6 +243,7 @@ def test_a_forced_rerun_finds_the_noise_and_later_builds_remember_it(tmp_path: P
     forced = build(book, "-D", "execbook_execute=force")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert report(book)["changed"] == [] and listed(report(book)["not_reproducible"]) == NOISE
+    assert report(book)["rechecked"] == 0
     assert "execbook: no output changed; 1 not reproducible run to run, on 1 page (see " in forced.stdout
     assert "job(s) again" not in forced.stdout
     # an edit that changes no result (the d2l case: a saved function rewritten) re-runs the page; the
@@ -252,6 +255,7 @@ def test_a_forced_rerun_finds_the_noise_and_later_builds_remember_it(tmp_path: P
     assert edited.returncode == 0, edited.stdout + edited.stderr
     assert report(book)["changed"] == [] and listed(report(book)["not_reproducible"]) == NOISE
     assert "running 1 job(s) on" in edited.stdout and "job(s) again" not in edited.stdout
+    assert report(book)["rechecked"] == 0
 
 
 def test_without_the_second_run_noise_is_a_change(tmp_path: Path) -> None:

@@ -262,15 +262,15 @@ def run_jobs(
             record_durations(layout.cache, finished)
             report.wall = time.monotonic() - started
     if earlier is not None and options.recheck_changed_outputs:
-        recheck(app, workers, layout, earlier, live)
+        report.rechecked = recheck(app, workers, layout, earlier, live)
 
 
-def recheck(app: Sphinx, workers: list[WorkerSpec], layout: Layout, earlier: Earlier, live: bool) -> None:
+def recheck(app: Sphinx, workers: list[WorkerSpec], layout: Layout, earlier: Earlier, live: bool) -> int:
     """Run the jobs whose outputs changed once more, with the same inputs, and tell real changes from
-    run-to-run noise; what the second run gives is compared, never stored or shown."""
+    run-to-run noise; what the second run gives is compared, never stored or shown. Returns how many ran."""
     jobs = earlier.to_recheck()
     if not jobs:
-        return
+        return 0
     logger.info(
         f"execbook: running {len(jobs)} job(s) again, with the same inputs, to tell changed outputs from "
         "run-to-run noise (execbook_recheck_changed_outputs)"
@@ -282,6 +282,7 @@ def recheck(app: Sphinx, workers: list[WorkerSpec], layout: Layout, earlier: Ear
             progress.finished(result)
 
         run_on_pool(app, make_pool(app, workers, layout), jobs, on_done, progress)
+    return len(jobs)
 
 
 def run_on_pool(

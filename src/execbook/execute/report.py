@@ -48,6 +48,7 @@ class Report:
         self.wall = 0.0
         self.changed: list[dict[str, Any]] = []  # outputs that differ from the last build's (execute.changed)
         self.not_reproducible: list[dict[str, Any]] = []  # outputs that differ run to run, listed apart
+        self.rechecked = 0  # jobs run a second time to tell changed outputs from run-to-run noise
 
     def add(self, result: JobResult, reason: str = "") -> None:
         self.entries.append(
@@ -102,6 +103,7 @@ class Report:
             "entries": [entry.__dict__ for entry in sorted(self.entries, key=lambda e: (e.page, e.tab))],
             "changed": self.changed,
             "not_reproducible": self.not_reproducible,
+            "rechecked": self.rechecked,
         }
 
     def write(self, layout: Layout) -> None:
