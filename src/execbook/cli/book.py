@@ -39,20 +39,23 @@ class Book:
     ini: config_ini.Mapping | None = None  # for a d2l-book project (config.ini, no conf.py)
 
     def sphinx(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "sphinx", *args, *self.flags]
+        return [sys.executable, "-m", "sphinx", *with_keep_going([*args, *self.flags])]
 
     def run_sphinx(self, *args: str) -> int:
         """sphinx-build in this process: one interpreter start less than a child process.
         A wrong setting found during the build is its one located line, and exit 2."""
         from sphinx.cmd.build import main as sphinx_main
 
-        arguments = [*args, *self.flags]
-        if STRICT_FLAGS & set(arguments) and "--keep-going" not in arguments:
-            # a -W build reports every warning and then fails (exit 1): Sphinx 8.1 on does so
-            # by default, Sphinx 7 stops at the first warning (exit 2) unless asked to go on
-            arguments.append("--keep-going")
         with contextlib.redirect_stderr(UntilConfigError(sys.stderr)):
-            return sphinx_main(arguments)
+            return sphinx_main(with_keep_going([*args, *self.flags]))
+
+
+def with_keep_going(arguments: list[str]) -> list[str]:
+    """A -W build reports every warning and then fails (exit 1): Sphinx 8.1 on does so by
+    default, Sphinx 7 stops at the first warning (exit 2) unless given --keep-going."""
+    if STRICT_FLAGS & set(arguments) and "--keep-going" not in arguments:
+        return [*arguments, "--keep-going"]
+    return arguments
 
 
 class UntilConfigError(io.TextIOBase):
@@ -156,7 +159,7 @@ def load_book(folder: Path) -> Book:
     except ConfigError as error:
         option = str(error).split(" ", 1)[0].rstrip(":").split("[", 1)[0]
         fail([f"{ini_path}:{mapping.lines.get(option, 1)}: ERROR: {error}"])
-    flags = ["-c", str(d2lbook.write_conf(folder))] + (["-W", "--keep-going"] if mapping.warning_is_error else [])
+    flags = ["-c", str(d2lbook.write_conf(folder))] + (["-W"] if mapping.warning_is_error else [])
     return Book(folder, conf, options, flags, mapping)
 
 

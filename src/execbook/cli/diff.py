@@ -34,7 +34,7 @@ from execbook.execute.changed import (
     read_unstable,
     split_unstable,
 )
-from execbook.execute.changes import Change, compare_notebooks, ordered, summary
+from execbook.execute.changes import Change, compare_notebooks, ordered, plural, summary
 from execbook.html.theme import SITE_NOTEBOOKS
 
 
@@ -136,7 +136,7 @@ def diff(book: Path, other: Path) -> int:
             print_change(change, files)
     line = f"execbook diff: {summary(changes)} ({len(set(old) & set(new))} notebooks compared"
     if noise:
-        line += f"; {len(noise)} output{'s' if len(noise) != 1 else ''} not reproducible run to run"
+        line += f"; {plural(len(noise), 'output')} not reproducible run to run"
     print(line + ")", file=sys.stderr)
     return 1 if changes else 0
 

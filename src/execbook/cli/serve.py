@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from execbook.book.files import BUILD_DIR, NOT_SOURCES_RE
-from execbook.cli.book import load_book
+from execbook.cli.book import load_book, with_keep_going
 
 # Ctrl-C, `kill` (a process manager, an editor's task runner, `timeout`) and a closed terminal
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -56,8 +56,7 @@ def serve_book(book: Path, host: str, port: int, sphinx_args: list[str]) -> int:
         str(port),
         "--re-ignore",
         NOT_SOURCES_RE,
-        *load_book(book).flags,
-        *sphinx_args,
+        *with_keep_going([*load_book(book).flags, *sphinx_args]),
     ]
     previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
     server = None

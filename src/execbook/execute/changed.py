@@ -37,7 +37,7 @@ from execbook.book import config as cfg
 from execbook.book.files import atomic_write
 from execbook.book.state import run_state
 from execbook.execute.cache import Cache, DamagedEntry
-from execbook.execute.changes import Change, compare_notebooks, counted, ordered, thumbnail
+from execbook.execute.changes import Change, compare_notebooks, counted, ordered, plural, thumbnail
 from execbook.execute.jobs import Job
 from execbook.execute.results import JobResult
 
@@ -160,15 +160,17 @@ class Earlier:
     def remember(self, jobs: list[Job]) -> None:
         """``last.json`` now names what this build shows (jobs whose run is not final keep their earlier
         entry); ``unstable.json`` what differs run to run, for the pages and frameworks still built."""
-        index = {**read_index(self.cache.root)}  # another build sharing the cache may have written its own tabs
+        # another build sharing the cache may have written its own tabs since this one began
+        written_index, written_unstable = read_index(self.cache.root), read_unstable(self.cache.root)
+        index = dict(written_index)
         for job in jobs:
             if self.cache.has(job.key):
                 index[index_id(job.docname, job.tab)] = job.key
-        unstable = {**read_unstable(self.cache.root), **self.unstable}
+        unstable = {**written_unstable, **self.unstable}
         unstable = {name: outputs for name, outputs in unstable.items() if name in index and outputs}
-        if index != read_index(self.cache.root):
+        if index != written_index:
             self.write(INDEX_FILE, index)
-        if unstable != read_unstable(self.cache.root):
+        if unstable != written_unstable:
             self.write(UNSTABLE_FILE, {name: sorted(outputs) for name, outputs in unstable.items()})
 
     def write(self, name: str, data: dict[str, Any]) -> None:
@@ -216,12 +218,9 @@ def change_data(change: Change, files: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def report_changes(earlier: Earlier) -> list[dict[str, Any]]:
-    return [change_data(change, earlier.files) for change in ordered(earlier.changes)]
-
-
-def report_noise(earlier: Earlier) -> list[dict[str, Any]]:
-    return [change_data(change, earlier.files) for change in ordered(earlier.noise)]
+def reported(changes: list[Change], files: dict[str, str]) -> list[dict[str, Any]]:
+    """The changes (or the outputs not reproducible) as report.json and the report page hold them, in order."""
+    return [change_data(change, files) for change in ordered(changes)]
 
 
 def located(change: dict[str, Any]) -> str:
@@ -274,8 +273,7 @@ def announce_changes(app: Sphinx, exception: Exception | None) -> None:
         logger.info(f"  ... and {len(changed) - SHOWN} more")
     line = "execbook: " + (counted(len(changed), len({c["page"] for c in changed})) if changed else "no output changed")
     if noise:
-        pages = len({change["page"] for change in noise})
-        line += f"; {len(noise)} not reproducible run to run, on {pages} page{'s' if pages != 1 else ''}"
+        line += f"; {len(noise)} not reproducible run to run, on {plural(len({c['page'] for c in noise}), 'page')}"
     line += f" (see {report_place(app)})"
     if changed and cfg.get(app.config).fail_on_changed_outputs:
         logger.error(f"{line}; execbook_fail_on_changed_outputs = True")

@@ -419,4 +419,9 @@ def summary(changes: list[Change]) -> str:
 
 
 def counted(count: int, pages: int) -> str:
-    return f"{count} output{'s' if count != 1 else ''} changed on {pages} page{'s' if pages != 1 else ''}"
+    return f"{plural(count, 'output')} changed on {plural(pages, 'page')}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 page``, ``2 pages``."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"

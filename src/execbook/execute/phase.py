@@ -28,7 +28,7 @@ from execbook.book import scan as bookscan
 from execbook.book.state import kept_state, run_state
 from execbook.execute import reads as readlog
 from execbook.execute.cache import Cache, DamagedEntry
-from execbook.execute.changed import Earlier, report_changes, report_noise
+from execbook.execute.changed import Earlier, reported
 from execbook.execute.jobs import ExecOptions, Job, jobs_for
 from execbook.execute.layout import Layout
 from execbook.execute.pools import Pool
@@ -121,8 +121,8 @@ def on_env_get_outdated(
         stale_keys = {job.key for job in stale}
         to_read |= {job.docname for job in jobs if job.key in stale_keys}
     report.add_cached([job for job in jobs if job.id not in stale_ids])
-    report.changed = report_changes(earlier)
-    report.not_reproducible = report_noise(earlier)
+    report.changed = reported(earlier.changes, earlier.files)
+    report.not_reproducible = reported(earlier.noise, earlier.files)
     earlier.remember(jobs)
     report.write(layout)
     hashes.save()
